@@ -1,0 +1,60 @@
+/* Typed configuration, loaded from an INI file (adenroll.conf(5)). */
+#ifndef ADENROLL_CONFIG_H
+#define ADENROLL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "adenroll.h"
+#include "util.h"
+
+#define ADENROLL_DEFAULT_CONFIG SYSCONFDIR "/adenroll/adenroll.conf"
+
+enum store_type { STORE_PEM = 1u << 0, STORE_NSS = 1u << 1 };
+
+struct config {
+	char *path;                 /* file it came from, NULL when defaults only */
+	/* [domain] */
+	char *realm;                /* default: from the keytab principal / krb5 default realm */
+	char *domain;               /* DNS domain for SRV; default: realm lower-cased */
+	struct strlist dcs;         /* DC override, in order; empty => DNS SRV */
+	char *site;                 /* optional AD site for site-local SRV first */
+	/* [machine] */
+	char *keytab;               /* default /etc/krb5.keytab */
+	char *principal;            /* default: HOST$@REALM picked from the keytab */
+	char *host_fqdn;            /* default: this host's FQDN */
+	/* [enroll] */
+	struct strlist cas;         /* CA override: CA names (cn) or host names, in order */
+	unsigned min_rsa_bits;      /* default 2048 */
+	bool reuse_key;             /* default no */
+	bool allow_v1_templates;    /* default no */
+	bool renew_expiring;        /* Windows "renew expired/expiring, update pending": default yes */
+	bool update_templates;      /* Windows "update certificates that use templates": default yes */
+	long http_timeout;          /* seconds, default 60 */
+	/* [store] (machine) and [user] (user mode overrides, ~ and %u expanded) */
+	unsigned store_types;       /* enum store_type bits, default STORE_PEM */
+	char *pem_dir;              /* default LOCALSTATEDIR/lib/adenroll/certs */
+	char *nss_db;               /* default sql:/etc/pki/nssdb */
+	char *archive_dir;          /* default LOCALSTATEDIR/lib/adenroll/archive */
+	long archive_retention_days;/* 0 = keep forever (default) */
+	char *anchors_dir;          /* optional: roots/NTAuth from LDAP written here */
+	char *state_dir;            /* default LOCALSTATEDIR/lib/adenroll */
+	/* [general] */
+	char *hooks_dir;            /* default SYSCONFDIR/adenroll/hooks.d */
+	char *metrics_file;         /* optional Prometheus textfile */
+	char *lock_file;            /* default /run/adenroll.lock */
+};
+
+/* Fills cfg with defaults, then applies path (which must exist unless
+ * optional is true).  Errors are printed as "FILE:LINE: message" and give -1. */
+int config_load(const char *path, bool optional, struct config *cfg);
+/* The same parser over a buffer (for tests and fuzzing); name is used in messages.
+ * On error, err receives "NAME:LINE: message". */
+int config_parse_buffer(const char *name, const char *buf, size_t len, struct config *cfg,
+			char *err, size_t errlen);
+void config_defaults(struct config *cfg);
+/* Applies [user] and XDG defaults for --user (stores under the user's home). */
+int config_apply_user_mode(struct config *cfg);
+void config_free(struct config *cfg);
+
+#endif

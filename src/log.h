@@ -1,0 +1,25 @@
+/* Logging to stderr and, when asked, to journald/syslog.
+ * Never pass key material, tickets or passwords to these functions. */
+#ifndef ADENROLL_LOG_H
+#define ADENROLL_LOG_H
+
+#include <stdbool.h>
+
+enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+/* verbosity: LOG_LVL_* shown on stderr; to_journal: also send to journald/syslog. */
+void log_init(enum log_level verbosity, bool to_journal);
+enum log_level log_get_level(void);
+
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A lifecycle event with a stable journald MESSAGE_ID (enrolled, renewed,
+ * pending, denied, failed); template is the template cn. */
+enum log_event { LOG_EV_ENROLLED, LOG_EV_RENEWED, LOG_EV_PENDING, LOG_EV_DENIED, LOG_EV_FAILED };
+void log_event(enum log_event ev, const char *template_cn, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

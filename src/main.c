@@ -1,0 +1,2 @@
+#include "adenroll.h"
+int main(void) { return 1; }
