@@ -1,2 +1,466 @@
-/* placeholder: being written */
-#include "adenroll.h"
+/* AD CS web enrollment over libcurl (PROTOCOL 6.1, 6.2, 6.7): SPNEGO with the
+ * process's Kerberos ccache, TLS trusting only the directory's CA certificates. */
+#include "adenroll-build.h"
+
+#include "certsrv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "cert.h"
+#include "log.h"
+
+/* certsrv answers with a different Content-Type unless it believes we are a
+ * browser (PROTOCOL 6.2, [CERTSRV] comment). */
+#define CERTSRV_USER_AGENT "Mozilla/5.0 (X11; Linux x86_64; compatible) adenroll/" PACKAGE_VERSION
+
+struct response {
+	char *data;
+	size_t len, cap;
+	bool too_big;
+	long status;
+	char content_type[128];
+	char auth[128];               /* WWW-Authenticate schemes (certsrv_probe) */
+};
+
+struct certsrv_client {
+	CURL *curl;
+	char *host;
+	char *base;                   /* https://host/certsrv/ */
+	struct bloblist trust;        /* DER copies, loaded into each new SSL_CTX */
+	long timeout;
+	char errbuf[CURL_ERROR_SIZE];
+	struct response resp;
+};
+
+static struct certsrv_stats stats;
+static bool curl_ready;
+
+void certsrv_get_stats(struct certsrv_stats *out)
+{
+	*out = stats;
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct response *r = userdata;
+	size_t n = size * nmemb;
+	if (n > CERTSRV_MAX_RESPONSE || r->len + n > CERTSRV_MAX_RESPONSE) {
+		r->too_big = true;
+		return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+	}
+	if (r->len + n + 1 > r->cap) {
+		size_t cap = r->cap ? r->cap : 16384;
+		while (cap < r->len + n + 1)
+			cap *= 2;
+		r->data = xrealloc(r->data, cap);
+		r->cap = cap;
+	}
+	memcpy(r->data + r->len, ptr, n);
+	r->len += n;
+	r->data[r->len] = '\0';
+	stats.bytes_in += n;
+	return n;
+}
+
+/* Each status line starts a response (the 401 leg of SPNEGO included): count
+ * it and drop the previous response's body so only the final one is kept. */
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct response *r = userdata;
+	size_t n = size * nmemb;
+	if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) {
+		stats.requests++;
+		r->len = 0;
+		if (r->data)
+			r->data[0] = '\0';
+		r->auth[0] = '\0';
+	} else if (n > 17 && strncasecmp(ptr, "WWW-Authenticate:", 17) == 0) {
+		/* the scheme is the first token of the value */
+		size_t i = 17, len = strlen(r->auth);
+		while (i < n && (ptr[i] == ' ' || ptr[i] == '\t'))
+			i++;
+		size_t k = i;
+		while (k < n && ptr[k] != ' ' && ptr[k] != '\t' && ptr[k] != '\r' && ptr[k] != '\n' && ptr[k] != ',')
+			k++;
+		if (k > i && len + (k - i) + 3 < sizeof r->auth)
+			snprintf(r->auth + len, sizeof r->auth - len, "%s%.*s", len ? ", " : "", (int)(k - i), ptr + i);
+	}
+	return n;
+}
+
+/* Replaces whatever CA store curl prepared with exactly the directory's CAs:
+ * the certsrv TLS certificate must chain to a CA the directory publishes
+ * (Samba CVE-2026-3012: never trust what the server itself hands out). */
+static CURLcode on_ssl_ctx(CURL *curl, void *ssl_ctx, void *userdata)
+{
+	(void)curl;
+	struct certsrv_client *c = userdata;
+	X509_STORE *store = X509_STORE_new();
+	if (!store)
+		return CURLE_OUT_OF_MEMORY;
+	size_t added = 0;
+	for (size_t i = 0; i < c->trust.n; i++) {
+		X509 *x = cert_from_der(c->trust.v[i].data, c->trust.v[i].len);
+		if (!x)
+			continue;
+		if (X509_STORE_add_cert(store, x) == 1)
+			added++;
+		X509_free(x);
+	}
+	SSL_CTX_set_cert_store((SSL_CTX *)ssl_ctx, store);
+	return added ? CURLE_OK : CURLE_SSL_CACERT_BADFILE;
+}
+
+static void curl_init_once(void)
+{
+	if (!curl_ready) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		curl_ready = true;
+	}
+}
+
+struct certsrv_client *certsrv_client_new(const char *ca_host, const struct bloblist *trust_ders,
+					  long timeout_seconds)
+{
+	if (!ca_host || !*ca_host || strpbrk(ca_host, "/?#@ \t\r\n")) {
+		log_error("invalid CA host name \"%s\"", ca_host ? ca_host : "");
+		return NULL;
+	}
+	if (!trust_ders || trust_ders->n == 0) {
+		log_error("no CA certificate from the directory to verify https://%s/ against", ca_host);
+		return NULL;
+	}
+	curl_init_once();
+	struct certsrv_client *c = xcalloc(1, sizeof *c);
+	c->curl = curl_easy_init();
+	if (!c->curl) {
+		log_error("cannot initialise libcurl");
+		free(c);
+		return NULL;
+	}
+	c->host = xstrdup(ca_host);
+	c->base = xasprintf("https://%s/certsrv/", ca_host);
+	for (size_t i = 0; i < trust_ders->n; i++)
+		bloblist_add(&c->trust, trust_ders->v[i].data, trust_ders->v[i].len);
+	c->timeout = timeout_seconds > 0 ? timeout_seconds : 60;
+
+	CURL *h = c->curl;
+	CURLcode rc = CURLE_OK;
+#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(h, opt, val); } while (0)
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_ERRORBUFFER, c->errbuf);
+	SET(CURLOPT_PROTOCOLS_STR, "https");
+	SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_USERAGENT, CERTSRV_USER_AGENT);
+	/* SPNEGO/Kerberos only, with the ticket of our ccache (PROTOCOL 6.7). */
+	SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_NEGOTIATE);
+	SET(CURLOPT_USERPWD, ":");
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	SET(CURLOPT_CAINFO, (char *)NULL);
+	SET(CURLOPT_CAPATH, (char *)NULL);
+	SET(CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+	SET(CURLOPT_SSL_CTX_DATA, c);
+	SET(CURLOPT_TIMEOUT, c->timeout);
+	SET(CURLOPT_CONNECTTIMEOUT, c->timeout < 30 ? c->timeout : 30L);
+	SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
+	SET(CURLOPT_LOW_SPEED_TIME, c->timeout);
+	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)CERTSRV_MAX_RESPONSE);
+	SET(CURLOPT_WRITEFUNCTION, on_body);
+	SET(CURLOPT_WRITEDATA, &c->resp);
+	SET(CURLOPT_HEADERFUNCTION, on_header);
+	SET(CURLOPT_HEADERDATA, &c->resp);
+#undef SET
+	if (rc != CURLE_OK) {
+		log_error("cannot configure libcurl for https://%s/: %s", ca_host, curl_easy_strerror(rc));
+		certsrv_client_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void certsrv_client_free(struct certsrv_client *c)
+{
+	if (!c)
+		return;
+	if (c->curl)
+		curl_easy_cleanup(c->curl);
+	free(c->host);
+	free(c->base);
+	bloblist_free(&c->trust);
+	free(c->resp.data);
+	free(c);
+}
+
+/* One request on the shared handle.  0 when an HTTP answer arrived (any
+ * status), -1 with a sentence in msg otherwise. */
+static int perform(struct certsrv_client *c, const char *path, const char *post, char *msg, size_t msglen)
+{
+	char *url = xasprintf("%s%s", c->base, path);
+	struct response *r = &c->resp;
+	r->len = 0;
+	r->too_big = false;
+	r->status = 0;
+	r->content_type[0] = '\0';
+	c->errbuf[0] = '\0';
+	curl_easy_setopt(c->curl, CURLOPT_URL, url);
+	if (post) {
+		curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, post);
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(post));
+	} else {
+		curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
+	}
+	CURLcode rc = curl_easy_perform(c->curl);
+	int ret = -1;
+	if (rc == CURLE_OK) {
+		char *ct = NULL;
+		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &r->status);
+		curl_easy_getinfo(c->curl, CURLINFO_CONTENT_TYPE, &ct);
+		snprintf(r->content_type, sizeof r->content_type, "%s", ct ? ct : "");
+		log_debug("%s %s -> HTTP %ld, %s, %zu bytes", post ? "POST" : "GET", url, r->status,
+			  r->content_type[0] ? r->content_type : "no Content-Type", r->len);
+		ret = 0;
+		goto out;
+	}
+	const char *detail = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
+	switch (rc) {
+	case CURLE_WRITE_ERROR:
+	case CURLE_FILESIZE_EXCEEDED:
+		if (r->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+			snprintf(msg, msglen, "the answer from %s is larger than %d bytes: refused", url,
+				 CERTSRV_MAX_RESPONSE);
+			break;
+		}
+		snprintf(msg, msglen, "%s: %s", url, detail);
+		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		snprintf(msg, msglen, "no complete answer from %s within %ld s (http_timeout in [enroll])", url,
+			 c->timeout);
+		break;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+		snprintf(msg, msglen,
+			 "TLS verification of %s failed: %s; its certificate must be issued by a CA published "
+			 "in the directory and name this host", c->host, detail);
+		break;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+		snprintf(msg, msglen, "cannot connect to %s: %s", c->host, detail);
+		break;
+	default:
+		snprintf(msg, msglen, "%s: %s", url, detail);
+		break;
+	}
+out:
+	free(url);
+	return ret;
+}
+
+/* 401 after the Negotiate exchange: say what usually causes it (PROTOCOL 6.7). */
+static void explain_unauthorized(const struct certsrv_client *c, struct certsrv_result *out)
+{
+	if (out->disposition != CERTSRV_UNAUTHORIZED)
+		return;
+	snprintf(out->message, sizeof out->message,
+		 "HTTP 401 from %s: Kerberos authentication was refused (no ticket for HTTP/%s, a clock "
+		 "skew, or the server requires Extended Protection / channel binding; run `adenroll doctor`)",
+		 c->host, c->host);
+}
+
+static void fail_result(struct certsrv_result *out, long status, const char *msg)
+{
+	memset(out, 0, sizeof *out);
+	out->disposition = CERTSRV_ERROR;
+	out->request_id = -1;
+	out->http_status = status;
+	snprintf(out->message, sizeof out->message, "%s", msg);
+}
+
+/* A certificate answer (PEM or DER) as canonical PEM; NULL when it is not one. */
+static char *body_to_pem(const struct response *r)
+{
+	X509 *x = cert_from_buffer(r->data, r->len);
+	char *pem = x ? cert_to_pem(x) : NULL;
+	X509_free(x);
+	return pem;
+}
+
+static bool is_answer(enum certsrv_disposition d)
+{
+	return d == CERTSRV_ISSUED || d == CERTSRV_PENDING || d == CERTSRV_DENIED || d == CERTSRV_UNKNOWN_REQUEST;
+}
+
+static char *form_escape(CURL *h, const char *s)
+{
+	char *e = curl_easy_escape(h, s, 0);
+	char *out = xstrdup(e ? e : "");
+	curl_free(e);
+	return out;
+}
+
+int certsrv_retrieve(struct certsrv_client *c, long req_id, struct certsrv_result *out, char **cert_pem_out)
+{
+	char msg[512];
+	*cert_pem_out = NULL;
+	char *path = xasprintf("certnew.cer?ReqID=%ld&Enc=b64", req_id);
+	int rc = perform(c, path, NULL, msg, sizeof msg);
+	free(path);
+	if (rc < 0) {
+		fail_result(out, 0, msg);
+		return -1;
+	}
+	certsrv_parse_retrieve(c->resp.status, c->resp.content_type, c->resp.data, c->resp.len, out);
+	explain_unauthorized(c, out);
+	out->request_id = req_id;
+	if (out->disposition == CERTSRV_ISSUED) {
+		*cert_pem_out = body_to_pem(&c->resp);
+		if (!*cert_pem_out) {
+			fail_result(out, c->resp.status, "");
+			snprintf(out->message, sizeof out->message,
+				 "certnew.cer?ReqID=%ld from %s is not a certificate", req_id, c->host);
+			out->request_id = req_id;
+			return -1;
+		}
+	}
+	return is_answer(out->disposition) ? 0 : -1;
+}
+
+int certsrv_submit(struct certsrv_client *c, const char *csr_pem, const char *template_cn,
+		   struct certsrv_result *out, char **cert_pem_out)
+{
+	char msg[512];
+	*cert_pem_out = NULL;
+	/* CertAttrib lines end in CRLF, also the last one (PROTOCOL 6.2). */
+	char *attrib = xasprintf("CertificateTemplate:%s\r\n", template_cn);
+	char *e_csr = form_escape(c->curl, csr_pem);
+	char *e_attrib = form_escape(c->curl, attrib);
+	char *body = xasprintf("Mode=newreq&CertRequest=%s&CertAttrib=%s&TargetStoreFlags=0&SaveCert=yes"
+			       "&FriendlyType=Saved-Request%%20Certificate&ThumbPrint=",
+			       e_csr, e_attrib);
+	int rc = perform(c, "certfnsh.asp", body, msg, sizeof msg);
+	free(attrib);
+	free(e_csr);
+	free(e_attrib);
+	free(body);
+	if (rc < 0) {
+		fail_result(out, 0, msg);
+		return -1;
+	}
+	certsrv_parse_submit(c->resp.status, c->resp.content_type, c->resp.data, c->resp.len, out);
+	explain_unauthorized(c, out);
+	if (out->disposition == CERTSRV_ERROR && out->http_status >= 500)
+		snprintf(out->message, sizeof out->message, "%s answered HTTP %ld to certfnsh.asp", c->host,
+			 out->http_status);
+	if (out->disposition != CERTSRV_ISSUED)
+		return is_answer(out->disposition) ? 0 : -1;
+	if (out->body_is_cert) {
+		*cert_pem_out = body_to_pem(&c->resp);
+		if (!*cert_pem_out) {
+			fail_result(out, c->resp.status, "certfnsh.asp answered with a certificate that does not parse");
+			return -1;
+		}
+		return 0;
+	}
+	/* Issued: the page only links the certificate (PROTOCOL 6.3 step 3). */
+	long id = out->request_id;
+	struct certsrv_result r2;
+	if (certsrv_retrieve(c, id, &r2, cert_pem_out) < 0 || r2.disposition != CERTSRV_ISSUED) {
+		free(*cert_pem_out);
+		*cert_pem_out = NULL;
+		fail_result(out, r2.http_status, "");
+		out->request_id = id;
+		snprintf(out->message, sizeof out->message,
+			 "request %ld was issued but certnew.cer did not return it: %.400s", id, r2.message);
+		return -1;
+	}
+	return 0;
+}
+
+int certsrv_fetch_chain(struct certsrv_client *c, long req_id, STACK_OF(X509) **chain)
+{
+	char msg[512];
+	*chain = NULL;
+	char *path = xasprintf("certnew.p7b?ReqID=%ld&Enc=b64", req_id);
+	int rc = perform(c, path, NULL, msg, sizeof msg);
+	free(path);
+	if (rc < 0) {
+		log_warn("cannot fetch the certificate chain of request %ld: %s", req_id, msg);
+		return -1;
+	}
+	if (c->resp.status != 200 || c->resp.len == 0) {
+		log_warn("cannot fetch the certificate chain of request %ld from %s: HTTP %ld", req_id, c->host,
+			 c->resp.status);
+		return -1;
+	}
+	*chain = cert_stack_from_pkcs7(c->resp.data, c->resp.len);
+	if (!*chain) {
+		log_warn("the chain of request %ld from %s is not a PKCS#7 certificate bundle", req_id, c->host);
+		return -1;
+	}
+	return 0;
+}
+
+const char *certsrv_curl_channel_binding_support(void)
+{
+	static char buf[400];
+	curl_init_once();
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	bool gss = v->features & CURL_VERSION_GSSAPI;
+	bool spnego = v->features & CURL_VERSION_SPNEGO;
+	bool openssl = v->ssl_version && strncmp(v->ssl_version, "OpenSSL", 7) == 0;
+	/* GSS channel bindings for the OpenSSL backend: curl PR #13098, first in
+	 * 8.10.0; SPNEGO forwards them only with MIT krb5 >= 1.19 (PROTOCOL 6.7). */
+	bool cb = v->version_num >= 0x080a00 && openssl && gss;
+	snprintf(buf, sizeof buf,
+		 "libcurl %s (%s%s%s): %s", v->version, v->ssl_version ? v->ssl_version : "no TLS",
+		 gss ? ", GSS-API" : ", no GSS-API", spnego ? ", SPNEGO" : ", no SPNEGO",
+		 cb ? "can send GSS channel bindings (needs MIT krb5 >= 1.19), so CAs enforcing Extended "
+		      "Protection work"
+		    : "cannot send GSS channel bindings: a CA with Extended Protection (EPA) set to Required "
+		      "will answer 401; curl >= 8.10 with OpenSSL is needed");
+	return buf;
+}
+
+int certsrv_probe(const char *ca_host, const struct bloblist *trust_ders, long timeout_seconds,
+		  bool with_kerberos, struct certsrv_probe *out)
+{
+	memset(out, 0, sizeof *out);
+	struct certsrv_client *c = certsrv_client_new(ca_host, trust_ders, timeout_seconds);
+	if (!c) {
+		snprintf(out->message, sizeof out->message, "cannot set up HTTPS to %s (see the message above)",
+			 ca_host ? ca_host : "");
+		return -1;
+	}
+	if (!with_kerberos) {
+		/* no credentials: the server's 401 lists what it would accept */
+		curl_easy_setopt(c->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(c->curl, CURLOPT_USERPWD, (char *)NULL);
+	}
+	int rc = perform(c, "", NULL, out->message, sizeof out->message);
+	if (rc == 0) {
+		out->http_status = c->resp.status;
+		snprintf(out->auth_schemes, sizeof out->auth_schemes, "%s", c->resp.auth);
+		/* token match: "Negotiate" and "NTLM" as whole schemes */
+		for (const char *p = c->resp.auth; *p;) {
+			size_t l = strcspn(p, ",");
+			if (l == 9 && strncasecmp(p, "Negotiate", 9) == 0)
+				out->negotiate_offered = true;
+			if (l == 4 && strncasecmp(p, "NTLM", 4) == 0)
+				out->ntlm_offered = true;
+			p += l;
+			while (*p == ',' || *p == ' ')
+				p++;
+		}
+	}
+	certsrv_client_free(c);
+	return rc;
+}

@@ -1,2 +1,867 @@
-/* placeholder: being written */
-#include "adenroll.h"
+/* adenroll doctor: the prerequisites in pipeline order (ANCHORS 4.3), each
+ * an independent check printed as "ok|warn|fail|skip  CHECK: DETAIL" with
+ * "  fix: ..." under warn and fail.  A check whose input is missing (no
+ * ticket => no LDAP) is skipped, never guessed.  Exit 0 without a fail, 1
+ * with one.  Nothing is written anywhere. */
+#include "adenroll-build.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <krb5.h>
+
+#include "certsrv.h"
+#include "commands.h"
+#include "directory.h"
+#include "dns.h"
+#include "eligibility.h"
+#include "json.h"
+#include "krb.h"
+#include "ldap_conn.h"
+#include "log.h"
+#include "util.h"
+
+/* Kerberos' default maximum clock skew (krb5.conf clockskew, AD "Maximum
+ * tolerance for computer clock synchronization"): 5 minutes. */
+#define SKEW_FAIL_SECONDS 300
+#define SKEW_WARN_SECONDS 60
+#define TCP_TIMEOUT_MS 5000
+#define DOCTOR_HTTP_TIMEOUT 15
+#define PKS_RDN "CN=Public Key Services,CN=Services,"
+
+enum status { ST_OK, ST_WARN, ST_FAIL, ST_SKIP };
+static const char *const status_name[] = { "ok", "warn", "fail", "skip" };
+
+struct check {
+	enum status st;
+	char *name, *detail, *fix;
+};
+
+struct doctor {
+	bool json;
+	struct check *v;
+	size_t n;
+	unsigned fails, warns;
+	char captured[2048];     /* the module's own message for the last step (log_capture) */
+	/* what later checks need */
+	struct krb_session *krb;
+	struct ldap_conn *ldap;
+	struct directory dir;
+	bool have_dir;
+	char *domain;
+	bool skew_reported;
+	bool keytab_failed;
+};
+
+__attribute__((format(printf, 5, 6)))
+static void report(struct doctor *d, enum status st, const char *name, const char *fix, const char *fmt, ...)
+{
+	va_list ap;
+	char detail[2048];
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	/* messages from the directory or a server: no control characters on a terminal */
+	for (char *p = detail; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	d->v = xrealloc(d->v, (d->n + 1) * sizeof *d->v);
+	struct check *c = &d->v[d->n++];
+	c->st = st;
+	c->name = xstrdup(name);
+	c->detail = xstrdup(detail);
+	c->fix = (st == ST_WARN || st == ST_FAIL) && fix ? xstrdup(fix) : NULL;
+	if (st == ST_FAIL)
+		d->fails++;
+	if (st == ST_WARN)
+		d->warns++;
+	if (d->json)
+		return;
+	printf("%-4s  %s: %s\n", status_name[st], name, detail);
+	if (c->fix)
+		printf("      fix: %s\n", c->fix);
+	fflush(stdout);
+}
+
+/* The message a module logged while the check ran, or a fallback. */
+static const char *why(struct doctor *d, const char *fallback)
+{
+	return d->captured[0] ? d->captured : fallback;
+}
+
+static void begin(struct doctor *d)
+{
+	log_capture(d->captured, sizeof d->captured);
+}
+
+static void end(void)
+{
+	log_capture(NULL, 0);
+}
+
+/* ------------------------------------------------------------------ config */
+
+static void check_config(struct doctor *d, const struct config *cfg, enum adenroll_mode mode)
+{
+	const char *m = mode == ADENROLL_MODE_USER ? "user" : "machine";
+	if (cfg->path)
+		report(d, ST_OK, "config", NULL, "%s loaded (%s mode)", cfg->path, m);
+	else
+		report(d, ST_OK, "config", NULL, "no configuration file, built-in defaults (%s mode)", m);
+}
+
+/* ------------------------------------------------------------------ keytab */
+
+static char *short_host(const struct config *cfg)
+{
+	char buf[256];
+	const char *src = cfg->host_fqdn;
+	if (!src) {
+		if (gethostname(buf, sizeof buf) != 0)
+			return NULL;
+		buf[sizeof buf - 1] = '\0';
+		src = buf;
+	}
+	/* NetBIOS computer names are at most 15 characters */
+	size_t n = strcspn(src, ".");
+	char *r = xstrndup(src, n > 15 ? 15 : n);
+	for (char *p = r; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+	return r;
+}
+
+static void check_keytab(struct doctor *d, const struct config *cfg)
+{
+	const char *path = cfg->keytab ? cfg->keytab : "/etc/krb5.keytab";
+	krb5_context ctx = NULL;
+	krb5_keytab kt = NULL;
+	krb5_kt_cursor cur;
+	krb5_keytab_entry e;
+	struct strlist names = { 0 };
+	char *want = NULL, *host = NULL, *kt_name = NULL, *found = NULL, *other = NULL;
+	unsigned keys = 0;
+
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int err = errno;
+		report(d, ST_FAIL, "keytab", err == EACCES ? "run adenroll as root (the keytab is root's)"
+				   : "join the domain (adcli join / realm join), or set keytab = in [machine]",
+		       "cannot read %s: %s", path, strerror(err));
+		return;
+	}
+	close(fd);
+	if (krb5_init_context(&ctx) != 0) {
+		report(d, ST_FAIL, "keytab", "check KRB5_CONFIG and /etc/krb5.conf", "cannot initialise Kerberos");
+		return;
+	}
+	kt_name = xasprintf("FILE:%s", path);
+	if (krb5_kt_resolve(ctx, kt_name, &kt) != 0 || krb5_kt_start_seq_get(ctx, kt, &cur) != 0) {
+		report(d, ST_FAIL, "keytab", "re-join the domain to write a new keytab", "%s is not a keytab", path);
+		goto out;
+	}
+	if (cfg->principal)
+		want = (!strchr(cfg->principal, '@') && cfg->realm) ? xasprintf("%s@%s", cfg->principal, cfg->realm)
+								     : xstrdup(cfg->principal);
+	else
+		host = short_host(cfg);
+	while (krb5_kt_next_entry(ctx, kt, &e, &cur) == 0) {
+		char *name = NULL;
+		keys++;
+		if (krb5_unparse_name(ctx, e.principal, &name) == 0) {
+			if (!strlist_contains_ci(&names, name))
+				strlist_add(&names, name);
+			if (!found) {
+				if (want) {
+					if (str_eq_ci(name, want) ||
+					    (!strchr(want, '@') && strncasecmp(name, want, strlen(want)) == 0 &&
+					     name[strlen(want)] == '@'))
+						found = xstrdup(name);
+				} else if (host) {
+					size_t hl = strlen(host);
+					const char *at = strchr(name, '@');
+					bool realm_ok = !cfg->realm || (at && str_eq_ci(at + 1, cfg->realm));
+					if (realm_ok && strncasecmp(name, host, hl) == 0 && name[hl] == '$' &&
+					    name[hl + 1] == '@')
+						found = xstrdup(name);
+					else if (!other && at && at > name && at[-1] == '$' && !strchr(name, '/'))
+						other = xstrdup(name);
+				}
+			}
+			krb5_free_unparsed_name(ctx, name);
+		}
+		krb5_free_keytab_entry_contents(ctx, &e);
+	}
+	krb5_kt_end_seq_get(ctx, kt, &cur);
+
+	char list[1024] = "";
+	size_t ll = 0;
+	for (size_t i = 0; i < names.n && ll < sizeof list; i++)
+		ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%s", i ? ", " : "", names.v[i]);
+	if (found) {
+		report(d, ST_OK, "keytab", NULL, "%s has %s (%u keys for %zu principals)", path, found, keys, names.n);
+	} else if (names.n == 0) {
+		report(d, ST_FAIL, "keytab", "join the domain (adcli join / realm join)", "%s is empty", path);
+	} else if (want) {
+		char *fix = xasprintf("set principal = in [machine] to one of the keytab's principals "
+				      "(klist -k %s), or re-join the domain", path);
+		report(d, ST_FAIL, "keytab", fix, "%s has no key for %s; it holds: %s", path, want, list);
+		free(fix);
+	} else if (other) {
+		char *fix = xasprintf("set host_fqdn = or principal = in [machine] if %s is this machine's account",
+				      other);
+		report(d, ST_WARN, "keytab", fix, "%s has no %s$%s%s; adenroll would use %s (it holds: %s)", path,
+		       host ? host : "?", cfg->realm ? "@" : "", cfg->realm ? cfg->realm : "", other, list);
+		free(fix);
+	} else {
+		report(d, ST_FAIL, "keytab", "join the domain (adcli join / realm join) or set principal = in [machine]",
+		       "%s has no computer account key (%s$@REALM); it holds: %s", path, host ? host : "HOST", list);
+	}
+out:
+	strlist_free(&names);
+	free(want);
+	free(host);
+	free(found);
+	free(other);
+	free(kt_name);
+	if (kt)
+		krb5_kt_close(ctx, kt);
+	if (ctx)
+		krb5_free_context(ctx);
+}
+
+/* ------------------------------------------------------------------ Kerberos */
+
+static void check_kerberos(struct doctor *d, const struct config *cfg, enum adenroll_mode mode)
+{
+	begin(d);
+	int rc = mode == ADENROLL_MODE_USER ? krb_session_user(cfg, &d->krb) : krb_session_machine(cfg, &d->krb);
+	end();
+	if (rc == 0) {
+		report(d, ST_OK, "kerberos", NULL, "ticket for %s (%s)", krb_session_principal(d->krb),
+		       mode == ADENROLL_MODE_USER ? "your credential cache" : "from the keytab, in a memory ccache");
+		return;
+	}
+	d->krb = NULL;
+	const char *w = why(d, "cannot get a Kerberos ticket");
+	if (strstr(w, "clock") || strstr(w, "skew")) {
+		report(d, ST_FAIL, "kerberos", "sync the clock with the domain (chronyc makestep, timedatectl "
+					     "set-ntp true) and retry", "%s", w);
+		report(d, ST_FAIL, "clock", "point chrony/ntpd/systemd-timesyncd at the domain controllers",
+		       "the KDC rejects this host's time: more than the allowed skew (%d s by default)",
+		       SKEW_FAIL_SECONDS);
+		d->skew_reported = true;
+	} else if (mode == ADENROLL_MODE_USER) {
+		report(d, ST_FAIL, "kerberos", "run kinit (or log in through SSSD/pam_krb5)", "%s", w);
+	} else if (strstr(w, "no KDC") || strstr(w, "reachable")) {
+		report(d, ST_FAIL, "kerberos", "check that DNS has _kerberos._tcp SRV records for the realm, or "
+					     "list kdc = in krb5.conf [realms]", "%s", w);
+	} else if (d->keytab_failed) {
+		report(d, ST_FAIL, "kerberos", "fix the keytab first (see above)", "%s", w);
+	} else {
+		report(d, ST_FAIL, "kerberos", "check the keytab (klist -k) and re-join the domain if the key "
+					     "is stale (adcli join / realm join)", "%s", w);
+	}
+}
+
+static void choose_domain(struct doctor *d, const struct config *cfg)
+{
+	const char *src = cfg->domain;
+	char *realm = NULL;
+	if (!src || !*src)
+		src = d->krb ? krb_session_realm(d->krb) : cfg->realm;
+	if (!src || !*src) {
+		krb5_context ctx;
+		if (krb5_init_context(&ctx) == 0) {
+			char *r = NULL;
+			if (krb5_get_default_realm(ctx, &r) == 0) {
+				realm = xstrdup(r);
+				krb5_free_default_realm(ctx, r);
+			}
+			krb5_free_context(ctx);
+		}
+		src = realm;
+	}
+	if (src) {
+		d->domain = xstrdup(src);
+		for (char *p = d->domain; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+	}
+	free(realm);
+}
+
+/* ------------------------------------------------------------------ DNS */
+
+static bool resolves(const char *host)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	if (getaddrinfo(host, NULL, &hints, &ai) != 0)
+		return false;
+	freeaddrinfo(ai);
+	return true;
+}
+
+static void check_dns(struct doctor *d, const struct config *cfg)
+{
+	if (cfg->dcs.n > 0) {
+		char list[1024] = "", bad[1024] = "";
+		size_t ll = 0, bl = 0;
+		for (size_t i = 0; i < cfg->dcs.n; i++) {
+			char *h = xstrdup(cfg->dcs.v[i]);
+			char *colon = strrchr(h, ':');
+			if (colon && strspn(colon + 1, "0123456789") == strlen(colon + 1))
+				*colon = '\0';
+			if (ll < sizeof list)
+				ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%s", i ? ", " : "", cfg->dcs.v[i]);
+			if (!resolves(h) && bl < sizeof bad)
+				bl += (size_t)snprintf(bad + bl, sizeof bad - bl, "%s%s", bl ? ", " : "", h);
+			free(h);
+		}
+		if (bad[0])
+			report(d, ST_FAIL, "dns", "fix the names in dcs = ([domain]) or DNS", "DC override %s: %s do%s not "
+			       "resolve", list, bad, strchr(bad, ',') ? "" : "es");
+		else
+			report(d, ST_OK, "dns", NULL, "DC override in the configuration: %s (SRV records not used)", list);
+		return;
+	}
+	if (!d->domain) {
+		report(d, ST_FAIL, "dns", "set domain = (or realm =) in [domain]",
+		       "no DNS domain known: no domain/realm configured and no Kerberos realm");
+		return;
+	}
+	char *name = cfg->site && *cfg->site ? xasprintf("_ldap._tcp.%s._sites.dc._msdcs.%s", cfg->site, d->domain)
+					     : xasprintf("_ldap._tcp.dc._msdcs.%s", d->domain);
+	struct srv_target *t = NULL;
+	size_t n = 0;
+	begin(d);
+	int rc = dns_srv_lookup(name, &t, &n);
+	end();
+	if ((rc != 0 || n == 0) && cfg->site && *cfg->site) {
+		report(d, ST_WARN, "dns", "check site = in [domain] (the AD site name)",
+		       "no site-local DCs: %s has no SRV records", name);
+		free(name);
+		name = xasprintf("_ldap._tcp.dc._msdcs.%s", d->domain);
+		rc = dns_srv_lookup(name, &t, &n);
+	}
+	if (rc != 0 || n == 0) {
+		report(d, ST_FAIL, "dns", "point /etc/resolv.conf at the domain's DNS servers, or set dcs = in [domain]",
+		       "%s: no SRV records", name);
+		free(name);
+		dns_srv_free(t, n);
+		return;
+	}
+	char list[1024] = "", bad[512] = "";
+	size_t ll = 0, bl = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (ll < sizeof list)
+			ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%s:%u", i ? ", " : "", t[i].host, t[i].port);
+		if (!resolves(t[i].host) && bl < sizeof bad)
+			bl += (size_t)snprintf(bad + bl, sizeof bad - bl, "%s%s", bl ? ", " : "", t[i].host);
+	}
+	if (bad[0])
+		report(d, ST_WARN, "dns", "add A/AAAA records for the DCs the SRV records name",
+		       "%s: %s; no address for %s", name, list, bad);
+	else
+		report(d, ST_OK, "dns", NULL, "%s: %s", name, list);
+	free(name);
+	dns_srv_free(t, n);
+}
+
+/* ------------------------------------------------------------------ LDAP */
+
+static void check_ldap(struct doctor *d, const struct config *cfg)
+{
+	if (!d->krb) {
+		report(d, ST_SKIP, "ldap", NULL, "needs a Kerberos ticket (see above)");
+		return;
+	}
+	begin(d);
+	int rc = ldap_conn_open(cfg, d->domain, &d->ldap);
+	end();
+	if (rc != 0) {
+		d->ldap = NULL;
+		report(d, ST_FAIL, "ldap", cfg->dcs.n ? "check dcs = in [domain] names live domain controllers "
+							"(or remove it to use DNS SRV)"
+						      : "check that the DCs are reachable on port 389 and that the "
+							"host's clock is in sync",
+		       "%s", why(d, "cannot bind to any domain controller"));
+		return;
+	}
+	int ssf = ldap_conn_ssf(d->ldap);
+	const char *prot = ssf >= 56 ? "sign and seal" : ssf > 0 ? "sign only" : "none";
+	if (ssf < 56)
+		report(d, ST_WARN, "ldap", "the DC should negotiate SASL confidentiality (minssf=56 was asked)",
+		       "bound to %s with SASL GSSAPI, security layer %s (SSF %d)", ldap_conn_dc(d->ldap), prot, ssf);
+	else
+		report(d, ST_OK, "ldap", NULL, "bound to %s with SASL GSSAPI, security layer %s (SSF %d)",
+		       ldap_conn_dc(d->ldap), prot, ssf);
+}
+
+struct dse_time {
+	char *current;
+};
+
+static int dse_time_cb(struct ldap_conn *c, const struct ldap_entry *e, void *ctx)
+{
+	(void)c;
+	struct dse_time *t = ctx;
+	free(t->current);
+	t->current = ldap_entry_string(e, "currentTime");
+	return 0;
+}
+
+/* GeneralizedTime "20261125171700.0Z" (UTC). */
+static int parse_gentime(const char *s, time_t *out)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	if (!s || strlen(s) < 15 || strspn(s, "0123456789") < 14)
+		return -1;
+	if (sscanf(s, "%4d%2d%2d%2d%2d%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+		   &tm.tm_sec) != 6)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	*out = timegm(&tm);
+	return *out == (time_t)-1 ? -1 : 0;
+}
+
+static void check_clock(struct doctor *d)
+{
+	if (d->skew_reported)
+		return;
+	if (!d->ldap) {
+		report(d, ST_SKIP, "clock", NULL, "needs an LDAP connection to read the DC's time");
+		return;
+	}
+	static const char *const attrs[] = { "currentTime", NULL };
+	struct dse_time t = { NULL };
+	struct timeval before, after;
+	gettimeofday(&before, NULL);
+	begin(d);
+	int rc = ldap_conn_search(d->ldap, "", LDAP_CONN_BASE, "(objectClass=*)", attrs, LDAP_CONN_NO_PAGING,
+				  dse_time_cb, &t, NULL);
+	end();
+	gettimeofday(&after, NULL);
+	time_t dc;
+	if (rc != 0 || parse_gentime(t.current, &dc) != 0) {
+		report(d, ST_WARN, "clock", "compare `date -u` with the DC's time by hand",
+		       "cannot read the DC's currentTime from the rootDSE: %s",
+		       t.current ? t.current : why(d, "no value"));
+		free(t.current);
+		return;
+	}
+	free(t.current);
+	/* the DC's second lies within the round trip; compare with its middle */
+	double local = ((double)before.tv_sec + (double)after.tv_sec) / 2.0 +
+		       ((double)before.tv_usec + (double)after.tv_usec) / 2e6;
+	double skew = local - ((double)dc + 0.5);
+	double a = skew < 0 ? -skew : skew;
+	const char *dir = skew > 0 ? "ahead of" : "behind";
+	if (a > SKEW_FAIL_SECONDS)
+		report(d, ST_FAIL, "clock", "sync the time with the domain (chrony/ntpd/systemd-timesyncd against the DCs)",
+		       "this host is %.0f s %s %s: Kerberos allows %d s", a, dir, ldap_conn_dc(d->ldap), SKEW_FAIL_SECONDS);
+	else if (a > SKEW_WARN_SECONDS)
+		report(d, ST_WARN, "clock", "sync the time with the domain (chrony/ntpd/systemd-timesyncd against the DCs)",
+		       "this host is %.0f s %s %s (Kerberos fails beyond %d s)", a, dir, ldap_conn_dc(d->ldap),
+		       SKEW_FAIL_SECONDS);
+	else
+		report(d, ST_OK, "clock", NULL, "within %.0f s of %s", a < 1 ? 1.0 : a, ldap_conn_dc(d->ldap));
+}
+
+struct count_ctx {
+	size_t n;
+};
+
+static int count_cb(struct ldap_conn *c, const struct ldap_entry *e, void *ctx)
+{
+	(void)c;
+	(void)e;
+	((struct count_ctx *)ctx)->n++;
+	return 0;
+}
+
+static void check_directory(struct doctor *d, enum adenroll_mode mode, bool allow_v1)
+{
+	if (!d->ldap) {
+		report(d, ST_SKIP, "directory", NULL, "needs an LDAP connection");
+		report(d, ST_SKIP, "enrollment services", NULL, "needs an LDAP connection");
+		return;
+	}
+	char *default_nc = NULL, *config_nc = NULL;
+	begin(d);
+	int rc = ldap_conn_root_dse(d->ldap, &default_nc, &config_nc);
+	end();
+	if (rc != 0 || !config_nc) {
+		report(d, ST_FAIL, "directory", "check the DC answers rootDSE queries (ldapsearch -Y GSSAPI -b '' -s base)",
+		       "cannot read the rootDSE of %s: %s", ldap_conn_dc(d->ldap), why(d, "no configurationNamingContext"));
+		report(d, ST_SKIP, "enrollment services", NULL, "needs the configuration naming context");
+		free(default_nc);
+		free(config_nc);
+		return;
+	}
+	char *pks = xasprintf(PKS_RDN "%s", config_nc);
+	static const char *const attrs[] = { "cn", NULL };
+	struct count_ctx cc = { 0 };
+	bool not_found = false;
+	begin(d);
+	rc = ldap_conn_search(d->ldap, pks, LDAP_CONN_ONE, "(objectClass=*)", attrs, 0, count_cb, &cc, &not_found);
+	end();
+	if (rc != 0) {
+		report(d, ST_FAIL, "directory", not_found ? "install an enterprise CA (AD CS) in this forest"
+							  : "check this account may read the configuration partition",
+		       "%s: %s", pks, not_found ? "does not exist: no AD CS in this forest" : why(d, "cannot be read"));
+		report(d, ST_SKIP, "enrollment services", NULL, "needs Public Key Services");
+		goto out;
+	}
+	report(d, ST_OK, "directory", NULL, "configuration NC %s; Public Key Services readable (%zu containers)",
+	       config_nc, cc.n);
+
+	const char *sam = d->krb ? krb_session_sam_account_name(d->krb) : NULL;
+	begin(d);
+	rc = directory_read(d->ldap, sam, &d->dir);
+	end();
+	if (rc != 0) {
+		report(d, ST_FAIL, "account", "check the account exists in this domain (re-join the host if it was deleted)",
+		       "%s", why(d, "cannot read the account and PKI objects"));
+		report(d, ST_SKIP, "enrollment services", NULL, "needs the directory snapshot");
+		goto out;
+	}
+	d->have_dir = true;
+	struct eligibility *el = xcalloc(d->dir.n_templates + 1, sizeof *el);
+	struct eligibility_options eopt;
+	memset(&eopt, 0, sizeof eopt);
+	eopt.mode = mode;
+	eopt.allow_v1_templates = allow_v1;
+	eligibility_evaluate_all(&d->dir, &eopt, el);
+	size_t eligible = 0;
+	for (size_t i = 0; i < d->dir.n_templates; i++)
+		eligible += el[i].code == ELIG_OK;
+	free(el);
+	report(d, eligible ? ST_OK : ST_WARN, "account",
+	       "grant this account (or a group it is in) Enroll and Autoenroll on a published template; "
+	       "`adenroll templates` and `adenroll explain` say why each is not eligible",
+	       "%s: %zu group SIDs in the token; %zu templates, %zu this account may autoenroll",
+	       d->dir.account.sam_account_name ? d->dir.account.sam_account_name : "?", d->dir.account.n_token,
+	       d->dir.n_templates, eligible);
+
+	if (d->dir.n_cas == 0) {
+		report(d, ST_FAIL, "enrollment services", "install an enterprise CA, or check that its "
+							  "pKIEnrollmentService object is readable",
+		       "no pKIEnrollmentService under CN=Enrollment Services,%s", pks);
+		goto out;
+	}
+	char list[1024] = "";
+	size_t ll = 0;
+	for (size_t i = 0; i < d->dir.n_cas && ll < sizeof list; i++)
+		ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%s on %s (%zu templates)", i ? ", " : "",
+				       d->dir.cas[i].cn, d->dir.cas[i].dns_host_name ? d->dir.cas[i].dns_host_name : "no host",
+				       d->dir.cas[i].templates.n);
+	report(d, ST_OK, "enrollment services", NULL, "%s; %zu root CA certificates", list, d->dir.root_cas.n);
+	if (d->dir.root_cas.n == 0)
+		report(d, ST_FAIL, "trust", "publish the root CA in CN=Certification Authorities (certutil -dspublish -f root.cer RootCA)",
+		       "no root CA certificate in CN=Certification Authorities: HTTPS to the CA cannot be verified");
+out:
+	free(pks);
+	free(default_nc);
+	free(config_nc);
+}
+
+/* ------------------------------------------------------------------ CA hosts */
+
+static int tcp_connect(const char *host, const char *port, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	int gai = getaddrinfo(host, port, &hints, &ai);
+	if (gai != 0) {
+		snprintf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(gai));
+		return -1;
+	}
+	int ret = -1;
+	snprintf(err, errlen, "no address");
+	for (struct addrinfo *a = ai; a && ret < 0; a = a->ai_next) {
+		int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+		if (fd < 0)
+			continue;
+		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+			ret = 0;
+		} else if (errno == EINPROGRESS) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			int so = 0;
+			socklen_t sl = sizeof so;
+			int pr = poll(&p, 1, TCP_TIMEOUT_MS);
+			if (pr == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &sl) == 0 && so == 0)
+				ret = 0;
+			else if (pr == 0)
+				snprintf(err, errlen, "no answer within %d s", TCP_TIMEOUT_MS / 1000);
+			else
+				snprintf(err, errlen, "%s", strerror(so ? so : errno));
+		} else {
+			snprintf(err, errlen, "%s", strerror(errno));
+		}
+		close(fd);
+	}
+	freeaddrinfo(ai);
+	return ret;
+}
+
+static void trust_for(const struct directory *dir, const struct enrollment_service *ca, struct bloblist *out)
+{
+	const struct bloblist *src[] = { &dir->root_cas, &dir->aia_cas, &ca->ca_certs };
+	for (size_t s = 0; s < 3; s++)
+		for (size_t i = 0; i < src[s]->n; i++)
+			bloblist_add(out, src[s]->v[i].data, src[s]->v[i].len);
+}
+
+static void check_ca(struct doctor *d, const struct config *cfg, const struct enrollment_service *ca,
+		     bool cb_supported)
+{
+	char name[300], err[512];
+	const char *host = ca->dns_host_name;
+	snprintf(name, sizeof name, "ca %s", ca->cn);
+	if (!host || !*host) {
+		report(d, ST_FAIL, name, "set dNSHostName on the enrollment service object",
+		       "the enrollment service has no dNSHostName");
+		return;
+	}
+	if (tcp_connect(host, "443", err, sizeof err) != 0) {
+		report(d, ST_FAIL, name, "check that IIS Web Enrollment (/certsrv) is installed and HTTPS (443) is open "
+					 "from this host", "https://%s/: cannot connect to port 443: %s", host, err);
+		return;
+	}
+	report(d, ST_OK, name, NULL, "%s:443 accepts connections", host);
+
+	long timeout = cfg->http_timeout > 0 && cfg->http_timeout < DOCTOR_HTTP_TIMEOUT ? cfg->http_timeout
+											: DOCTOR_HTTP_TIMEOUT;
+	struct bloblist trust = { NULL, 0 };
+	trust_for(&d->dir, ca, &trust);
+	struct certsrv_probe p;
+	begin(d);
+	int rc = certsrv_probe(host, &trust, timeout, false, &p);
+	end();
+	snprintf(name, sizeof name, "ca %s tls", ca->cn);
+	if (rc != 0) {
+		report(d, ST_FAIL, name, "give the web server a certificate for this host name issued by a CA the "
+					 "directory publishes (CN=Certification Authorities / AIA)",
+		       "%s", p.message[0] ? p.message : why(d, "no HTTP answer"));
+		bloblist_free(&trust);
+		return;
+	}
+	report(d, ST_OK, name, NULL, "https://%s/ certificate verifies against the directory's CAs and names the host",
+	       host);
+
+	snprintf(name, sizeof name, "ca %s negotiate", ca->cn);
+	if (p.http_status != 401)
+		report(d, ST_WARN, name, "require Windows Authentication on /certsrv (anonymous access is an ESC8 risk "
+					 "and adenroll needs Kerberos)",
+		       "GET /certsrv/ without credentials answered HTTP %ld, not 401", p.http_status);
+	else if (p.negotiate_offered)
+		report(d, ST_OK, name, NULL, "/certsrv/ offers %s", p.auth_schemes);
+	else if (p.ntlm_offered)
+		report(d, ST_WARN, name, "enable the Negotiate provider of Windows Authentication on /certsrv (IIS) "
+					 "and register SPN HTTP/<host>: adenroll authenticates with Kerberos only",
+		       "/certsrv/ offers only %s: NTLM cannot be used with a keytab", p.auth_schemes);
+	else
+		report(d, ST_FAIL, name, "enable Windows Authentication (Negotiate) on /certsrv",
+		       "/certsrv/ does not offer Negotiate (offers: %s)", p.auth_schemes[0] ? p.auth_schemes : "nothing");
+
+	snprintf(name, sizeof name, "ca %s kerberos", ca->cn);
+	if (!d->krb) {
+		report(d, ST_SKIP, name, NULL, "needs a Kerberos ticket");
+		bloblist_free(&trust);
+		return;
+	}
+	begin(d);
+	rc = certsrv_probe(host, &trust, timeout, true, &p);
+	end();
+	if (rc != 0)
+		report(d, ST_FAIL, name, "see the message; retry with -v for libcurl's details", "%s",
+		       p.message[0] ? p.message : why(d, "no HTTP answer"));
+	else if (p.http_status == 200)
+		report(d, ST_OK, name, NULL, "GET /certsrv/ with a ticket for HTTP/%s: HTTP 200", host);
+	else if (p.http_status == 401) {
+		char *fix = xasprintf("check the SPN HTTP/%s (setspn -Q HTTP/%s) and that the web server's key is "
+				      "current; %s", host, host,
+				      cb_supported ? "if Extended Protection (EPA) is Required, check the TLS terminates "
+						     "on that server"
+						   : "this libcurl sends no channel binding, so EPA set to Required refuses "
+						     "it: set EPA to Accept or use curl >= 8.10");
+		report(d, ST_FAIL, name, fix, "GET /certsrv/ with a Kerberos ticket was refused (HTTP 401)");
+		free(fix);
+	} else
+		report(d, ST_WARN, name, "check the /certsrv application on the web server",
+		       "GET /certsrv/ with a Kerberos ticket answered HTTP %ld", p.http_status);
+	bloblist_free(&trust);
+}
+
+static void check_curl(struct doctor *d, bool *cb)
+{
+	const char *s = certsrv_curl_channel_binding_support();
+	bool no_gss = strstr(s, "no GSS-API") != NULL, no_spnego = strstr(s, "no SPNEGO") != NULL;
+	*cb = strstr(s, "cannot send") == NULL;
+	if (no_gss || no_spnego)
+		report(d, ST_FAIL, "libcurl", "install a libcurl built with GSS-API (Debian: libcurl4 / "
+					      "libcurl4-openssl-dev with MIT krb5)", "%s", s);
+	else if (!*cb)
+		report(d, ST_WARN, "libcurl", "use libcurl >= 8.10 with OpenSSL and MIT krb5 >= 1.19, or set the CA's "
+					      "Extended Protection for Authentication to Accept (not Required)",
+		       "%s. EPA (channel binding) ties the Kerberos authenticator to the TLS certificate so it "
+		       "cannot be relayed (KB5005413); Windows Server 2025 enables it", s);
+	else
+		report(d, ST_OK, "libcurl", NULL, "%s", s);
+}
+
+/* ------------------------------------------------------------------ stores */
+
+static void check_writable_dir(struct doctor *d, const char *what, const char *path)
+{
+	char name[64];
+	snprintf(name, sizeof name, "store %s", what);
+	if (!path || !*path) {
+		report(d, ST_OK, name, NULL, "not configured");
+		return;
+	}
+	struct stat st;
+	if (stat(path, &st) == 0) {
+		if (!S_ISDIR(st.st_mode))
+			report(d, ST_FAIL, name, "point it at a directory", "%s is not a directory", path);
+		else if (access(path, W_OK | X_OK) != 0)
+			report(d, ST_FAIL, name, "run as root, or fix the directory's owner/mode", "%s is not writable: %s",
+			       path, strerror(errno));
+		else
+			report(d, ST_OK, name, NULL, "%s is writable", path);
+		return;
+	}
+	/* it will be created: the closest existing ancestor must be writable */
+	char *p = xstrdup(path);
+	char *slash;
+	while ((slash = strrchr(p, '/')) != NULL) {
+		*slash = '\0';
+		const char *q = *p ? p : "/";
+		if (stat(q, &st) == 0) {
+			if (S_ISDIR(st.st_mode) && access(q, W_OK | X_OK) == 0)
+				report(d, ST_OK, name, NULL, "%s will be created (in %s, writable)", path, q);
+			else
+				report(d, ST_FAIL, name, "create it, or run as root", "%s does not exist and %s is not "
+				       "writable", path, q);
+			free(p);
+			return;
+		}
+	}
+	report(d, ST_FAIL, name, "use an absolute path", "%s: no existing parent directory", path);
+	free(p);
+}
+
+static void check_hooks_dir(struct doctor *d, const char *dir)
+{
+	struct stat st;
+	if (!dir || !*dir || stat(dir, &st) != 0) {
+		report(d, ST_OK, "hooks", NULL, "%s: none (the directory does not exist)", dir ? dir : "-");
+		return;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		report(d, ST_WARN, "hooks", "remove it or set hooks_dir = in [general]", "%s is not a directory", dir);
+		return;
+	}
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		char *fix = xasprintf("chown root %s && chmod go-w %s", dir, dir);
+		report(d, ST_WARN, "hooks", fix, "%s is writable by others or not owned by root: its hooks will not run",
+		       dir);
+		free(fix);
+		return;
+	}
+	report(d, ST_OK, "hooks", NULL, "%s: owned by uid %ld, not writable by others", dir, (long)st.st_uid);
+}
+
+/* ------------------------------------------------------------------ main */
+
+static void print_json(const struct doctor *d)
+{
+	struct json_writer w;
+	json_init(&w, stdout);
+	json_begin_object(&w, NULL);
+	json_string(&w, "result", d->fails ? "fail" : d->warns ? "warn" : "ok");
+	json_begin_array(&w, "checks");
+	for (size_t i = 0; i < d->n; i++) {
+		json_begin_object(&w, NULL);
+		json_string(&w, "check", d->v[i].name);
+		json_string(&w, "status", status_name[d->v[i].st]);
+		json_string(&w, "detail", d->v[i].detail);
+		json_string(&w, "fix", d->v[i].fix);
+		json_end_object(&w);
+	}
+	json_end_array(&w);
+	json_end_object(&w);
+	json_finish(&w);
+}
+
+int cmd_doctor(const struct cli_options *opt, struct config *cfg, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	struct doctor d;
+	bool cb = false;
+	memset(&d, 0, sizeof d);
+	d.json = opt->json;
+	/* Every finding is a check line; progress messages would only repeat them. */
+	if (opt->verbosity == 0 && log_get_level() > LOG_LVL_WARN)
+		log_init(LOG_LVL_WARN, false);
+
+	check_config(&d, cfg, opt->mode);
+	if (opt->mode == ADENROLL_MODE_MACHINE) {
+		unsigned before = d.fails;
+		check_keytab(&d, cfg);
+		d.keytab_failed = d.fails > before;
+	}
+	check_kerberos(&d, cfg, opt->mode);
+	choose_domain(&d, cfg);
+	check_dns(&d, cfg);
+	check_ldap(&d, cfg);
+	check_clock(&d);
+	check_directory(&d, opt->mode, cfg->allow_v1_templates);
+	check_curl(&d, &cb);
+	if (d.have_dir)
+		for (size_t i = 0; i < d.dir.n_cas; i++)
+			check_ca(&d, cfg, &d.dir.cas[i], cb);
+	check_writable_dir(&d, "pem_dir", cfg->pem_dir);
+	check_writable_dir(&d, "archive_dir", cfg->archive_dir);
+	check_writable_dir(&d, "state_dir", cfg->state_dir);
+	if (cfg->metrics_file && *cfg->metrics_file) {
+		char *dir = xstrdup(cfg->metrics_file);
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir)
+			*slash = '\0';
+		check_writable_dir(&d, "metrics_file", slash ? dir : ".");
+		free(dir);
+	}
+	check_hooks_dir(&d, cfg->hooks_dir);
+
+	if (d.json)
+		print_json(&d);
+	else
+		printf("%s: %u failed, %u warnings, %zu checks\n", d.fails ? "FAIL" : "OK", d.fails, d.warns, d.n);
+
+	for (size_t i = 0; i < d.n; i++) {
+		free(d.v[i].name);
+		free(d.v[i].detail);
+		free(d.v[i].fix);
+	}
+	free(d.v);
+	if (d.have_dir)
+		directory_free(&d.dir);
+	ldap_conn_close(d.ldap);
+	krb_session_free(d.krb);
+	free(d.domain);
+	return d.fails ? ADENROLL_EXIT_FAILURE : ADENROLL_EXIT_OK;
+}

@@ -1,2 +1,196 @@
-/* placeholder: being written */
-#include "adenroll.h"
+/* adenroll enroll TEMPLATE: one enrollment by hand.  A held certificate that
+ * is still valid is kept unless --force (adenroll(8)).  Manual enrollment needs what a Windows
+ * user needs in certmgr: the Enroll right and a CA publishing the template;
+ * the AutoEnroll right and the template's autoenrollment flag are not
+ * required.  A request pending for the template is polled instead of
+ * submitting a second one. */
+#include "adenroll-build.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cert.h"
+#include "commands.h"
+#include "discovery.h"
+#include "eligibility.h"
+#include "enroll.h"
+#include "hooks.h"
+#include "log.h"
+#include "policy.h"
+#include "sd.h"
+#include "store.h"
+
+/* The checks eligibility.c stops short of when it refuses a template for
+ * autoenrollment reasons only (ELIG_NOT_AUTOENROLL, ELIG_V1_TEMPLATE): run the
+ * rest of the list for a manual request.  0 allowed, -1 with why. */
+static int manual_checks(const struct discovery *disc, const struct config *cfg, const struct template *t,
+			 char *why, size_t whylen)
+{
+	const struct enrollment_service **cas = NULL;
+	struct sd *sd = NULL;
+	char err[256];
+	int ret = -1;
+
+	if (t->flags & (CT_FLAG_IS_CA | CT_FLAG_IS_CROSS_CA)) {
+		snprintf(why, whylen, "it is a CA certificate template");
+		goto out;
+	}
+	if (t->ra_signatures > 0) {
+		snprintf(why, whylen, "it requires %u enrollment-agent signature(s)", t->ra_signatures);
+		goto out;
+	}
+	if (t->private_key_flag & CT_PK_REQUIRE_KEY_ARCHIVAL) {
+		snprintf(why, whylen, "it requires private key archival at the CA");
+		goto out;
+	}
+	if (t->private_key_flag & CT_PK_ATTEST_REQUIRED) {
+		snprintf(why, whylen, "it requires TPM key attestation");
+		goto out;
+	}
+	if (t->key_alg == TEMPLATE_KEY_UNSUPPORTED) {
+		snprintf(why, whylen, "it asks for a key algorithm adenroll cannot generate");
+		goto out;
+	}
+	size_t n = enroll_ca_order(&disc->dir, cfg, t, &cas);
+	if (n == 0) {
+		snprintf(why, whylen, "no enrollment service publishes it");
+		goto out;
+	}
+	if (sd_parse(t->security_descriptor.data, t->security_descriptor.len, &sd, err, sizeof err) < 0) {
+		snprintf(why, whylen, "its security descriptor cannot be read: %s", err);
+		goto out;
+	}
+	struct sd_verdict v;
+	sd_check_right(sd, disc->dir.account.token, disc->dir.account.n_token, SD_RIGHT_ENROLL, &v);
+	if (!v.granted) {
+		snprintf(why, whylen, "%s", v.reason);
+		goto out;
+	}
+	ret = 0;
+out:
+	sd_free(sd);
+	free(cas);
+	return ret;
+}
+
+static int allowed(const struct discovery *disc, const struct config *cfg, const struct eligibility *e,
+		   char *why, size_t whylen)
+{
+	switch (e->code) {
+	case ELIG_OK:
+	case ELIG_NO_AUTOENROLL_RIGHT: /* Enroll was granted: checked first */
+	case ELIG_SUPERSEDED:
+		return 0;
+	case ELIG_NOT_AUTOENROLL:
+	case ELIG_V1_TEMPLATE:
+		return manual_checks(disc, cfg, e->template, why, whylen);
+	default:
+		snprintf(why, whylen, "%s", e->reason);
+		return -1;
+	}
+}
+
+int cmd_enroll(const struct cli_options *opt, struct config *cfg, int argc, char **argv)
+{
+	struct discovery disc;
+	struct eligibility *el = NULL;
+	int ret = ADENROLL_EXIT_FAILURE;
+	char why[600];
+
+	if (argc != 1) {
+		fprintf(stderr, "usage: adenroll enroll TEMPLATE\n");
+		return ADENROLL_EXIT_USAGE;
+	}
+	if (discovery_run(cfg, opt->mode, &disc) < 0)
+		return ADENROLL_EXIT_FAILURE;
+
+	const struct template *t = directory_find_template(&disc.dir, argv[0]);
+	if (!t) {
+		log_error("no certificate template named \"%s\" in the directory (see `adenroll templates`)", argv[0]);
+		ret = ADENROLL_EXIT_USAGE;
+		goto out;
+	}
+	el = xcalloc(disc.dir.n_templates + 1, sizeof *el);
+	struct eligibility_options eopt;
+	memset(&eopt, 0, sizeof eopt);
+	eopt.mode = opt->mode;
+	eopt.allow_v1_templates = cfg->allow_v1_templates;
+	eligibility_evaluate_all(&disc.dir, &eopt, el);
+	const struct eligibility *e = NULL;
+	for (size_t i = 0; i < disc.dir.n_templates; i++)
+		if (el[i].template == t)
+			e = &el[i];
+	if (!e || allowed(&disc, cfg, e, why, sizeof why) < 0) {
+		log_error("cannot enroll for %s as %s: %s", t->cn,
+			  disc.dir.account.sam_account_name ? disc.dir.account.sam_account_name : "this account",
+			  e ? why : "not evaluated");
+		goto out;
+	}
+
+	struct enroll_report rep;
+	bool had_pending = false;
+	enroll_poll_pending(&disc, cfg, opt->mode, t, opt->dry_run, &had_pending, &rep);
+	if (!had_pending) {
+		/* Replacing a held certificate is a renewal for the log. */
+		bool held = false, valid = false;
+		char serial[80] = "", until[32] = "";
+		struct store *s = NULL;
+		struct store_item *items = NULL;
+		size_t n = 0;
+		if (store_open(cfg, opt->mode, &s) == 0 && store_list(s, &items, &n) == 0) {
+			const struct store_item *it = store_find(items, n, t);
+			held = it != NULL;
+			if (it && it->cert && cert_not_after(it->cert) > time(NULL)) {
+				valid = true;
+				if (cert_serial_hex(it->cert, serial, sizeof serial) < 0)
+					serial[0] = '\0';
+				policy_format_time(cert_not_after(it->cert), until, sizeof until);
+			}
+		}
+		store_items_free(items, n);
+		store_close(s);
+		if (valid && !opt->force) {
+			printf("%s: a valid certificate is held (serial %s, expires %s): kept; --force replaces it\n",
+			       t->cn, serial, until);
+			ret = ADENROLL_EXIT_OK;
+			goto out;
+		}
+		enroll_template(&disc, cfg, opt->mode, t, held, opt->dry_run, &rep);
+	}
+	/* A request still pending from an earlier run is no new event. */
+	if (!opt->dry_run && !(had_pending && rep.outcome == ENROLL_PENDING))
+		hooks_run_for_report(cfg, opt->mode, t->cn, &rep, had_pending ? false : rep.archived[0] != '\0',
+				     rep.archived[0] ? rep.archived : NULL);
+
+	char when[32];
+	switch (rep.outcome) {
+	case ENROLL_ISSUED:
+		policy_format_time(rep.not_after, when, sizeof when);
+		printf("%s: enrolled (serial %s, expires %s)\n", t->cn, rep.serial, when);
+		ret = ADENROLL_EXIT_CHANGED;
+		break;
+	case ENROLL_PENDING:
+		printf("%s: pending (request %ld at %s)%s\n", t->cn, rep.request_id, rep.ca,
+		       had_pending ? ": already submitted, not submitted again" : "");
+		ret = had_pending ? ADENROLL_EXIT_OK : ADENROLL_EXIT_CHANGED;
+		break;
+	case ENROLL_DENIED:
+		printf("%s: denied by %s: %s\n", t->cn, rep.ca, rep.message);
+		ret = ADENROLL_EXIT_FAILURE;
+		break;
+	case ENROLL_FAILED:
+		printf("%s: failed: %s\n", t->cn, rep.message);
+		ret = ADENROLL_EXIT_FAILURE;
+		break;
+	case ENROLL_DRY_RUN:
+		printf("%s: %s\n", t->cn, rep.message);
+		ret = ADENROLL_EXIT_OK;
+		break;
+	}
+out:
+	free(el);
+	discovery_free(&disc);
+	return ret;
+}

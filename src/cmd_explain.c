@@ -1,2 +1,339 @@
-/* placeholder: being written */
-#include "adenroll.h"
+/* adenroll explain [TEMPLATE]: for each template, why it is or is not
+ * enrolled: eligibility (PROTOCOL.md 5.2), the certificate held, both
+ * renewal dates with the rule that dominates (5.4) and the decision (5.3) --
+ * computed by the same store_find_held/store_policy_input/policy_decide
+ * that pulse uses, so explain says what pulse will do. */
+#include "adenroll-build.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cert.h"
+#include "commands.h"
+#include "discovery.h"
+#include "eligibility.h"
+#include "json.h"
+#include "log.h"
+#include "policy.h"
+#include "revocation.h"
+#include "state.h"
+#include "store.h"
+#include "template.h"
+#include "util.h"
+
+struct explained {
+	const struct eligibility *e;
+	const struct store_item *held;
+	const char *superseded_cn;
+	const struct pending_request *pending;
+	bool decided;                 /* eligible: a decision was made */
+	struct policy_decision d;
+	time_t not_before, not_after;
+	enum revocation_status revocation;
+	char revocation_detail[512];
+};
+
+static const struct pending_request *find_pending(const struct pending_request *p, size_t np,
+						  const char *cn)
+{
+	size_t i;
+
+	for (i = 0; i < np; i++)
+		if (str_eq_ci(p[i].template_cn, cn))
+			return &p[i];
+	return NULL;
+}
+
+static void explain_one(const struct config *cfg, const struct directory *dir, time_t now,
+			struct revocation_ctx *rev, const struct eligibility *e, const struct store_item *items, size_t n,
+			const struct pending_request *p, size_t np, struct explained *x)
+{
+	const struct template *t = e->template;
+	struct policy_input in;
+
+	memset(x, 0, sizeof(*x));
+	x->e = e;
+	x->pending = find_pending(p, np, t->cn);
+	if (e->code == ELIG_OK)
+		x->held = store_find_held(items, n, t, dir, &x->superseded_cn);
+	else
+		x->held = store_find(items, n, t);
+	if (x->held != NULL) {
+		x->not_before = cert_not_before(x->held->cert);
+		x->not_after = cert_not_after(x->held->cert);
+	}
+	if (e->code != ELIG_OK)
+		return;
+	store_policy_input(&in, now, cfg, t, x->held, x->superseded_cn, x->pending != NULL);
+	/* the same condition as pulse, so the decision is pulse's */
+	if (x->held != NULL && cfg->renew_expiring && now < x->not_after)
+		in.revocation = x->revocation = revocation_check(rev, x->held->cert, NULL, x->revocation_detail,
+								 sizeof(x->revocation_detail));
+	policy_decide(&in, &x->d);
+	x->decided = true;
+}
+
+static void json_time(struct json_writer *w, const char *key, time_t t)
+{
+	char buf[32];
+
+	if (t == 0) {
+		json_null(w, key);
+		return;
+	}
+	policy_format_time(t, buf, sizeof(buf));
+	json_string(w, key, buf);
+}
+
+static void print_json(const struct explained *xs, size_t nx)
+{
+	struct json_writer w;
+	size_t i;
+	char serial[96];
+
+	json_init(&w, stdout);
+	json_begin_array(&w, NULL);
+	for (i = 0; i < nx; i++) {
+		const struct explained *x = &xs[i];
+		const struct template *t = x->e->template;
+
+		json_begin_object(&w, NULL);
+		json_string(&w, "template", t->cn);
+		json_string(&w, "display_name", t->display_name);
+		json_string(&w, "oid", t->oid);
+		json_uint(&w, "major", t->major_version);
+		json_uint(&w, "minor", t->minor_version);
+		json_bool(&w, "eligible", x->e->code == ELIG_OK);
+		json_string(&w, "eligibility_code", eligibility_code_name(x->e->code));
+		json_string(&w, "eligibility_reason", x->e->reason);
+		if (t->has_validity)
+			json_int(&w, "validity_seconds", t->validity_seconds);
+		else
+			json_null(&w, "validity_seconds");
+		if (t->has_renewal)
+			json_int(&w, "renewal_seconds", t->renewal_seconds);
+		else
+			json_null(&w, "renewal_seconds");
+		if (x->held != NULL) {
+			json_begin_object(&w, "held");
+			json_string(&w, "cert_path", x->held->cert_path);
+			if (cert_serial_hex(x->held->cert, serial, sizeof(serial)) == 0)
+				json_string(&w, "serial", serial);
+			json_string(&w, "template_oid", x->held->template_oid);
+			json_string(&w, "template_name", x->held->ext_template_cn);
+			if (x->held->has_version)
+				json_uint(&w, "major", x->held->major);
+			else
+				json_null(&w, "major");
+			json_uint(&w, "minor", x->held->minor);
+			json_time(&w, "not_before", x->not_before);
+			json_time(&w, "not_after", x->not_after);
+			json_string(&w, "superseded_template", x->superseded_cn);
+			json_string(&w, "revocation", revocation_status_name(x->revocation));
+			json_string(&w, "revocation_detail",
+				    x->revocation_detail[0] ? x->revocation_detail : NULL);
+			json_end_object(&w);
+		} else {
+			json_null(&w, "held");
+		}
+		if (x->pending != NULL) {
+			json_begin_object(&w, "pending");
+			json_int(&w, "request_id", x->pending->request_id);
+			json_string(&w, "ca", x->pending->ca_name);
+			json_time(&w, "submitted", x->pending->submitted);
+			json_end_object(&w);
+		} else {
+			json_null(&w, "pending");
+		}
+		if (x->decided) {
+			json_begin_object(&w, "decision");
+			json_string(&w, "action", policy_action_name(x->d.action));
+			json_string(&w, "rule", x->d.rule);
+			json_string(&w, "note", x->d.note[0] ? x->d.note : NULL);
+			json_time(&w, "renew_at", x->d.renew_at);
+			json_string(&w, "renew_basis", policy_renew_basis_name(x->d.renew_basis));
+			json_time(&w, "renew_by_period", x->d.renew_by_period);
+			json_time(&w, "renew_by_80pct", x->d.renew_by_80pct);
+			json_end_object(&w);
+		} else {
+			json_null(&w, "decision");
+		}
+		json_end_object(&w);
+	}
+	json_end_array(&w);
+	json_finish(&w);
+}
+
+static void print_dates(const struct explained *x)
+{
+	const struct template *t = x->e->template;
+	char a[32], b[32], period[48], life[48];
+
+	policy_format_time(x->not_before, a, sizeof(a));
+	policy_format_time(x->not_after, b, sizeof(b));
+	printf("  notBefore:     %s\n  notAfter:      %s\n", a, b);
+	if (!x->decided)
+		return;
+	template_format_period((int64_t)x->not_after - (int64_t)x->not_before, life, sizeof(life));
+	if (t->has_renewal && t->renewal_seconds > 0) {
+		template_format_period(t->renewal_seconds, period, sizeof(period));
+		policy_format_time(x->d.renew_by_period, a, sizeof(a));
+		printf("  period rule:   %s = notAfter - renewal period (%s)%s\n", a, period,
+		       x->d.renew_basis == RENEW_BASIS_PERIOD ? "   <- dominates" : "");
+	} else {
+		printf("  period rule:   - (the template has no renewal period)\n");
+	}
+	policy_format_time(x->d.renew_by_80pct, a, sizeof(a));
+	printf("  80%% rule:      %s = notBefore + 80%% of the lifetime (%s)%s\n", a, life,
+	       x->d.renew_basis == RENEW_BASIS_80PCT ? "   <- dominates" : "");
+	policy_format_time(x->d.renew_at, a, sizeof(a));
+	printf("  renew at:      %s (the later of the two, PROTOCOL 5.4)\n", a);
+}
+
+static void print_revocation(const struct explained *x)
+{
+	switch (x->revocation) {
+	case REVOCATION_NOT_CHECKED:
+		if (x->decided)
+			printf("  revocation:    not checked (expired, or renew_expiring = no)\n");
+		break;
+	case REVOCATION_GOOD:
+		printf("  revocation:    good (%s)\n", x->revocation_detail);
+		break;
+	case REVOCATION_REVOKED:
+		printf("  revocation:    %s\n", x->revocation_detail);
+		break;
+	case REVOCATION_UNKNOWN:
+		printf("  revocation:    unknown: %s\n", x->revocation_detail);
+		break;
+	}
+}
+
+static void print_text(const struct explained *xs, size_t nx, bool verbose_ineligible)
+{
+	size_t i;
+	char serial[96], when[32], period[48];
+
+	for (i = 0; i < nx; i++) {
+		const struct explained *x = &xs[i];
+		const struct template *t = x->e->template;
+
+		if (x->e->code != ELIG_OK && x->held == NULL && !verbose_ineligible) {
+			printf("%s: %s\n", t->cn, x->e->reason);
+			continue;
+		}
+		printf("%s%s", i > 0 ? "\n" : "", t->cn);
+		if (t->display_name != NULL)
+			printf(" (\"%s\")", t->display_name);
+		printf(": OID %s, version %u.%u\n", t->oid ? t->oid : "-", t->major_version,
+		       t->minor_version);
+		printf("  eligibility:   %s\n", x->e->reason);
+		if (t->has_validity) {
+			template_format_period(t->validity_seconds, period, sizeof(period));
+			printf("  validity:      %s", period);
+			if (t->has_renewal) {
+				template_format_period(t->renewal_seconds, period, sizeof(period));
+				printf(", renewal period %s", period);
+			}
+			printf("\n");
+		}
+		if (x->held != NULL) {
+			if (cert_serial_hex(x->held->cert, serial, sizeof(serial)) != 0)
+				snprintf(serial, sizeof(serial), "?");
+			printf("  held:          %s (serial %s)\n", x->held->cert_path, serial);
+			if (x->held->template_oid != NULL)
+				printf("  identified by: template extension %s", x->held->template_oid);
+			else if (x->held->ext_template_cn != NULL)
+				printf("  identified by: template name extension \"%s\"", x->held->ext_template_cn);
+			else
+				printf("  identified by: the template it was installed for (no template extension)");
+			if (x->held->has_version)
+				printf(", major %u minor %u", x->held->major, x->held->minor);
+			printf("\n");
+			if (x->superseded_cn != NULL)
+				printf("  superseded:    the held certificate is of template %s, which %s supersedes\n",
+				       x->superseded_cn, t->cn);
+			print_dates(x);
+			print_revocation(x);
+		} else {
+			printf("  held:          none\n");
+		}
+		if (x->pending != NULL) {
+			policy_format_time(x->pending->submitted, when, sizeof(when));
+			printf("  pending:       request %ld at %s, submitted %s\n", x->pending->request_id,
+			       x->pending->ca_name ? x->pending->ca_name : "?", when);
+		}
+		if (x->decided) {
+			printf("  decision:      %s: %s\n", policy_action_name(x->d.action), x->d.rule);
+			if (x->d.note[0] != '\0')
+				printf("  note:          %s\n", x->d.note);
+		} else {
+			printf("  decision:      none (not eligible)\n");
+		}
+	}
+}
+
+int cmd_explain(const struct cli_options *opt, struct config *cfg, int argc, char **argv)
+{
+	const char *only = argc > 0 ? argv[0] : NULL;
+	struct discovery disc;
+	struct eligibility *el = NULL;
+	struct explained *xs = NULL;
+	struct store *s = NULL;
+	struct store_item *items = NULL;
+	struct pending_request *pending = NULL;
+	struct revocation_ctx *rev = NULL;
+	size_t n = 0, np = 0, nx = 0, i;
+	time_t now = time(NULL);
+	int ret = ADENROLL_EXIT_FAILURE;
+
+	if (argc > 1) {
+		fprintf(stderr, "adenroll explain: too many arguments\n"
+			"usage: adenroll [--user] [--json] explain [TEMPLATE]\n");
+		return ADENROLL_EXIT_USAGE;
+	}
+	if (discovery_run(cfg, opt->mode, &disc) != 0)
+		return ADENROLL_EXIT_FAILURE;
+	rev = revocation_ctx_for_run(disc.ldap, &disc.dir, cfg->state_dir, true);
+	if (store_open(cfg, opt->mode, &s) != 0 || store_list(s, &items, &n) != 0)
+		goto out;
+	if (state_pending_list(cfg, opt->mode, &pending, &np) != 0)
+		goto out;
+	{
+		struct eligibility_options eo = { .mode = opt->mode,
+						  .allow_v1_templates = cfg->allow_v1_templates };
+
+		el = xcalloc(disc.dir.n_templates ? disc.dir.n_templates : 1, sizeof(*el));
+		eligibility_evaluate_all(&disc.dir, &eo, el);
+	}
+	xs = xcalloc(disc.dir.n_templates ? disc.dir.n_templates : 1, sizeof(*xs));
+	for (i = 0; i < disc.dir.n_templates; i++) {
+		const struct template *t = el[i].template;
+
+		if (only != NULL && !str_eq_ci(t->cn, only) &&
+		    !(t->display_name != NULL && str_eq_ci(t->display_name, only)))
+			continue;
+		explain_one(cfg, &disc.dir, now, rev, &el[i], items, n, pending, np, &xs[nx++]);
+	}
+	if (only != NULL && nx == 0) {
+		log_error("no template named \"%s\" in the directory (%s); `adenroll templates` lists them",
+			  only, disc.dir.dc ? disc.dir.dc : "?");
+		goto out;
+	}
+	if (opt->json)
+		print_json(xs, nx);
+	else
+		print_text(xs, nx, only != NULL);
+	ret = ADENROLL_EXIT_OK;
+out:
+	revocation_ctx_free(rev);
+	free(xs);
+	free(el);
+	state_pending_list_free(pending, np);
+	store_items_free(items, n);
+	store_close(s);
+	discovery_free(&disc);
+	return ret;
+}

@@ -1,2 +1,398 @@
-/* placeholder: being written */
-#include "adenroll.h"
+/* adenroll pulse: one autoenrollment run (PROTOCOL 5.2, 5.3): for every
+ * template this account may autoenroll, poll a pending request or decide
+ * (policy.h) and enroll, renew or keep; one summary line per template. */
+#include "adenroll-build.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cert.h"
+#include "certsrv_page.h"
+#include "commands.h"
+#include "discovery.h"
+#include "eligibility.h"
+#include "enroll.h"
+#include "json.h"
+#include "log.h"
+#include "policy.h"
+#include "revocation.h"
+#include "state.h"
+#include "store.h"
+#include "anchors.h"
+#include "hooks.h"
+#include "metrics.h"
+
+struct pulse_line {
+	const char *template_cn;
+	const char *action;          /* "poll", "keep", "skip", "enroll", "renew", "reenroll" */
+	char rule[256];
+	bool acted;                  /* rep is meaningful */
+	bool new_pending;            /* a request was submitted and is now pending */
+	struct enroll_report rep;
+	time_t not_after, renew_at;  /* for kept certificates */
+	enum revocation_status revocation;   /* of the held certificate */
+	char revocation_detail[512];
+};
+
+struct pulse_totals {
+	unsigned enrolled, renewed, pending, failed, denied;
+	bool changed;
+};
+
+static void print_line(const struct pulse_line *l, bool dry_run)
+{
+	char when[32], renew[32];
+	const struct enroll_report *r = &l->rep;
+	if (!l->acted) {
+		policy_format_time(l->not_after, when, sizeof when);
+		policy_format_time(l->renew_at, renew, sizeof renew);
+		if (strcmp(l->action, "skip") == 0)
+			printf("%s: not renewed: %s\n", l->template_cn, l->rule);
+		else
+			printf("%s: valid until %s, renewal from %s\n", l->template_cn, when, renew);
+		return;
+	}
+	switch (r->outcome) {
+	case ENROLL_ISSUED:
+		policy_format_time(r->not_after, when, sizeof when);
+		if (l->revocation == REVOCATION_REVOKED) {
+			printf("%s: certificate revoked, re-enrolled (serial %s, expires %s)\n", l->template_cn,
+			       r->serial, when);
+			break;
+		}
+		printf("%s: %s (serial %s, expires %s)\n", l->template_cn,
+		       strcmp(l->action, "renew") == 0 ? "renewed" : "enrolled", r->serial, when);
+		break;
+	case ENROLL_PENDING:
+		if (dry_run && strcmp(l->action, "poll") == 0)
+			printf("%s: pending: %s\n", l->template_cn, r->message);
+		else
+			printf("%s: pending (request %ld at %s)\n", l->template_cn, r->request_id, r->ca);
+		break;
+	case ENROLL_DENIED:
+		printf("%s: denied by %s: %s\n", l->template_cn, r->ca, r->message);
+		break;
+	case ENROLL_FAILED:
+		printf("%s: failed: %s\n", l->template_cn, r->message);
+		break;
+	case ENROLL_DRY_RUN:
+		printf("%s: would %s (%s): %s\n", l->template_cn, l->action, l->rule, r->message);
+		break;
+	}
+}
+
+static void print_json(const struct pulse_line *lines, size_t n)
+{
+	struct json_writer w;
+	json_init(&w, stdout);
+	json_begin_array(&w, NULL);
+	for (size_t i = 0; i < n; i++) {
+		const struct pulse_line *l = &lines[i];
+		json_begin_object(&w, NULL);
+		json_string(&w, "template", l->template_cn);
+		json_string(&w, "action", l->action);
+		json_string(&w, "rule", l->rule[0] ? l->rule : NULL);
+		if (l->revocation != REVOCATION_NOT_CHECKED) {
+			json_string(&w, "revocation", revocation_status_name(l->revocation));
+			json_string(&w, "revocation_detail", l->revocation_detail);
+		}
+		if (l->acted) {
+			json_string(&w, "outcome", enroll_outcome_name(l->rep.outcome));
+			json_string(&w, "ca", l->rep.ca[0] ? l->rep.ca : NULL);
+			if (l->rep.request_id >= 0)
+				json_int(&w, "request_id", l->rep.request_id);
+			else
+				json_null(&w, "request_id");
+			json_string(&w, "serial", l->rep.serial[0] ? l->rep.serial : NULL);
+			if (l->rep.not_after > 0)
+				json_int(&w, "not_after", (int64_t)l->rep.not_after);
+			if (l->rep.has_hresult) {
+				char hex[16];
+				snprintf(hex, sizeof hex, "0x%08X", (unsigned)l->rep.hresult);
+				json_string(&w, "hresult", hex);
+				json_string(&w, "hresult_name", certsrv_hresult_name(l->rep.hresult));
+			}
+			json_string(&w, "message", l->rep.message);
+		} else {
+			json_string(&w, "outcome", "kept");
+			json_int(&w, "not_after", (int64_t)l->not_after);
+			json_int(&w, "renew_at", (int64_t)l->renew_at);
+		}
+		json_end_object(&w);
+	}
+	json_end_array(&w);
+	json_finish(&w);
+}
+
+static void count(struct pulse_totals *tot, const struct pulse_line *l)
+{
+	if (!l->acted)
+		return;
+	switch (l->rep.outcome) {
+	case ENROLL_ISSUED:
+		if (strcmp(l->action, "renew") == 0)
+			tot->renewed++;
+		else
+			tot->enrolled++;
+		tot->changed = true;
+		break;
+	case ENROLL_PENDING:
+		tot->pending++;
+		if (l->new_pending)
+			tot->changed = true;
+		break;
+	case ENROLL_DENIED:
+		tot->denied++;
+		break;
+	case ENROLL_FAILED:
+		tot->failed++;
+		break;
+	case ENROLL_DRY_RUN:
+		break;
+	}
+}
+
+/* The held certificate for t: its own, else one of a template t supersedes. */
+static const struct store_item *held_cert(const struct store_item *items, size_t n, const struct template *t,
+					  const char **superseded_cn)
+{
+	*superseded_cn = NULL;
+	const struct store_item *it = store_find(items, n, t);
+	if (it)
+		return it;
+	for (size_t i = 0; i < t->supersedes.n; i++) {
+		it = store_find_cn(items, n, t->supersedes.v[i]);
+		if (it) {
+			*superseded_cn = t->supersedes.v[i];
+			return it;
+		}
+	}
+	return NULL;
+}
+
+static void retire_superseded(const struct config *cfg, enum adenroll_mode mode, const char *cn)
+{
+	struct store *s = NULL;
+	char *archived = NULL;
+	if (store_open(cfg, mode, &s) == 0 && store_retire(s, cn, &archived) == 0) {
+		log_info("%s: superseded certificate archived to %s", cn, archived ? archived : "the archive");
+		struct hook_env env = { .template_cn = cn, .archived_path = archived, .request_id = -1,
+					.mode = mode == ADENROLL_MODE_USER ? "user" : "machine" };
+		hooks_run(cfg->hooks_dir, HOOK_EVENT_ARCHIVED, &env);
+	}
+	free(archived);
+	store_close(s);
+}
+
+/* PROTOCOL 5.3 step 3: only a held, unexpired certificate that renewal
+ * would replace (renew_expiring) is checked; unknown is reported, not acted on. */
+static void check_revocation(struct revocation_ctx *rev, const struct template *t, const struct store_item *it,
+			     struct pulse_line *l)
+{
+	char serial[96];
+
+	l->revocation = revocation_check(rev, it->cert, NULL, l->revocation_detail, sizeof l->revocation_detail);
+	if (cert_serial_hex(it->cert, serial, sizeof serial) != 0)
+		snprintf(serial, sizeof serial, "?");
+	if (l->revocation == REVOCATION_REVOKED)
+		log_warn("%s: the certificate (serial %s) is %s", t->cn, serial, l->revocation_detail);
+	else if (l->revocation == REVOCATION_UNKNOWN)
+		log_warn("%s: revocation status of the certificate (serial %s) unknown, not treated as revoked: %s",
+			 t->cn, serial, l->revocation_detail);
+	else
+		log_debug("%s: not revoked: %s", t->cn, l->revocation_detail);
+}
+
+static void process(struct discovery *disc, const struct cli_options *opt, const struct config *cfg,
+		    struct revocation_ctx *rev, const struct template *t, const struct store_item *items,
+		    size_t n_items, struct pulse_line *l)
+{
+	bool had_pending = false;
+	memset(l, 0, sizeof *l);
+	l->template_cn = t->cn;
+
+	/* A pending request is polled, never resubmitted (PROTOCOL 5.3 rule 2). */
+	enroll_poll_pending(disc, cfg, opt->mode, t, opt->dry_run, &had_pending, &l->rep);
+	if (had_pending) {
+		l->action = "poll";
+		l->acted = true;
+		return;
+	}
+
+	const char *superseded_cn;
+	const struct store_item *it = held_cert(items, n_items, t, &superseded_cn);
+	struct policy_input in;
+	struct policy_decision dec;
+	memset(&in, 0, sizeof in);
+	in.now = time(NULL);
+	in.t = t;
+	in.has_cert = it != NULL;
+	if (it) {
+		in.not_before = cert_not_before(it->cert);
+		in.not_after = cert_not_after(it->cert);
+		in.cert_major = it->major;
+		in.cert_has_major = it->has_version;
+	}
+	in.revocation = REVOCATION_NOT_CHECKED;
+	if (it && cfg->renew_expiring && in.now < in.not_after) {
+		check_revocation(rev, t, it, l);
+		in.revocation = l->revocation;
+	}
+	in.renew_expiring = cfg->renew_expiring;
+	in.update_templates = cfg->update_templates;
+	in.superseded_cn = superseded_cn;
+	policy_decide(&in, &dec);
+	if (in.revocation == REVOCATION_REVOKED)
+		snprintf(l->rule, sizeof l->rule, "%.70s; %.180s", dec.rule, l->revocation_detail);
+	else
+		snprintf(l->rule, sizeof l->rule, "%s", dec.rule);
+	l->not_after = in.not_after;
+	l->renew_at = dec.renew_at;
+
+	enum policy_action a = dec.action;
+	if (a == POLICY_KEEP && opt->force) {
+		a = POLICY_REENROLL;
+		snprintf(l->rule, sizeof l->rule, "--force, although: %.200s", dec.rule);
+	}
+	switch (a) {
+	case POLICY_KEEP:
+	case POLICY_WAIT_PENDING:
+		l->action = "keep";
+		return;
+	case POLICY_SKIP:
+		l->action = "skip";
+		return;
+	case POLICY_ENROLL:
+		l->action = "enroll";
+		break;
+	case POLICY_RENEW:
+		l->action = "renew";
+		break;
+	case POLICY_REENROLL:
+		l->action = "reenroll";
+		break;
+	}
+	log_info("%s: %s: %s", t->cn, l->action, l->rule);
+	l->acted = true;
+	enroll_template(disc, cfg, opt->mode, t, a == POLICY_RENEW, opt->dry_run, &l->rep);
+	l->new_pending = l->rep.outcome == ENROLL_PENDING;
+	if (l->rep.outcome == ENROLL_ISSUED && superseded_cn)
+		retire_superseded(cfg, opt->mode, superseded_cn);
+}
+
+int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	struct discovery disc;
+	struct eligibility *el = NULL;
+	struct store *store = NULL;
+	struct store_item *items = NULL;
+	size_t n_items = 0, n_lines = 0;
+	struct pulse_line *lines = NULL;
+	struct pulse_totals tot;
+	struct revocation_ctx *rev = NULL;
+	int ret = ADENROLL_EXIT_FAILURE;
+	struct timespec t0;
+	time_t started = time(NULL);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(&tot, 0, sizeof tot);
+	/* discovery_run leaves disc zeroed on failure: out: frees nothing twice */
+	if (discovery_run(cfg, opt->mode, &disc) < 0)
+		goto out;
+	/* Trust comes only from the signed and sealed LDAP session (Samba
+	 * CVE-2026-3012); a failure here must not stop enrollment. */
+	if (!opt->dry_run) {
+		bool anchors_changed;
+		if (anchors_write(cfg, &disc.dir, &anchors_changed) < 0)
+			log_warn("the trust anchors in %s could not be updated", cfg->anchors_dir);
+	}
+
+	el = xcalloc(disc.dir.n_templates + 1, sizeof *el);
+	struct eligibility_options eopt;
+	memset(&eopt, 0, sizeof eopt);
+	eopt.mode = opt->mode;
+	eopt.allow_v1_templates = cfg->allow_v1_templates;
+	eligibility_evaluate_all(&disc.dir, &eopt, el);
+
+	/* The store is read once; installs open their own handle so that no
+	 * stale index is ever written back. */
+	if (store_open(cfg, opt->mode, &store) < 0 || store_list(store, &items, &n_items) < 0) {
+		log_error("cannot read the certificate store: nothing was changed");
+		goto out;
+	}
+	store_close(store);
+	store = NULL;
+
+	/* CRLs are read over this run's LDAP session and cached until their
+	 * nextUpdate; --dry-run reads the cache but writes nothing. */
+	rev = revocation_ctx_for_run(disc.ldap, &disc.dir, cfg->state_dir, !opt->dry_run);
+	lines = xcalloc(disc.dir.n_templates + 1, sizeof *lines);
+	for (size_t i = 0; i < disc.dir.n_templates; i++) {
+		if (el[i].code != ELIG_OK) {
+			log_debug("%s: %s", el[i].template->cn, el[i].reason);
+			continue;
+		}
+		struct pulse_line *l = &lines[n_lines++];
+		process(&disc, opt, cfg, rev, el[i].template, items, n_items, l);
+		count(&tot, l);
+		/* hooks after a change or a verdict; a request still pending is neither */
+		if (!opt->dry_run && l->acted && !(l->rep.outcome == ENROLL_PENDING && !l->new_pending))
+			hooks_run_for_report(cfg, opt->mode, l->template_cn, &l->rep, strcmp(l->action, "renew") == 0,
+					     l->rep.archived[0] ? l->rep.archived : NULL);
+		if (!opt->json)
+			print_line(l, opt->dry_run);
+	}
+	if (n_lines == 0 && !opt->json)
+		printf("no template to autoenroll for %s (see `adenroll templates`)\n",
+		       disc.dir.account.sam_account_name ? disc.dir.account.sam_account_name : "this account");
+	if (opt->json)
+		print_json(lines, n_lines);
+
+	if (tot.failed || tot.denied)
+		ret = ADENROLL_EXIT_PARTIAL;
+	else if (tot.changed)
+		ret = ADENROLL_EXIT_CHANGED;
+	else
+		ret = ADENROLL_EXIT_OK;
+
+	if (!opt->dry_run) {
+		struct last_run lr;
+		memset(&lr, 0, sizeof lr);
+		lr.finished = time(NULL);
+		lr.exit_code = ret;
+		lr.enrolled = tot.enrolled;
+		lr.renewed = tot.renewed;
+		lr.pending = tot.pending;
+		lr.failed = tot.failed + tot.denied;
+		state_last_run_save(cfg, opt->mode, &lr);
+	}
+out:
+	if (!opt->dry_run) {
+		/* also after a failed discovery: "the last run failed" is what monitoring needs */
+		struct metrics_run mr;
+		struct timespec t1;
+		memset(&mr, 0, sizeof mr);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		mr.started = started;
+		mr.finished = time(NULL);
+		mr.duration_seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		mr.exit_code = ret;
+		mr.enrolled = tot.enrolled;
+		mr.renewed = tot.renewed;
+		mr.pending = tot.pending;
+		mr.denied = tot.denied;
+		mr.failed = tot.failed;
+		metrics_write_for_run(cfg, opt->mode, &mr);
+	}
+	revocation_ctx_free(rev);
+	free(lines);
+	store_items_free(items, n_items);
+	store_close(store);
+	free(el);
+	discovery_free(&disc);
+	return ret;
+}

@@ -6,11 +6,19 @@
 #include <stddef.h>
 
 #include "adenroll.h"
+#include "log.h"
 #include "util.h"
 
 #define ADENROLL_DEFAULT_CONFIG SYSCONFDIR "/adenroll/adenroll.conf"
 
 enum store_type { STORE_PEM = 1u << 0, STORE_NSS = 1u << 1 };
+
+/* [general] journal: where log records go besides stderr (see adenroll(8), LOGGING). */
+enum config_journal {
+	CONFIG_JOURNAL_AUTO = 0,    /* when stderr is not a terminal (timer, cron) */
+	CONFIG_JOURNAL_YES,
+	CONFIG_JOURNAL_NO,
+};
 
 struct config {
 	char *path;                 /* file it came from, NULL when defaults only */
@@ -38,22 +46,38 @@ struct config {
 	char *archive_dir;          /* default LOCALSTATEDIR/lib/adenroll/archive */
 	long archive_retention_days;/* 0 = keep forever (default) */
 	char *anchors_dir;          /* optional: roots/NTAuth from LDAP written here */
+	bool update_system_trust;   /* run update-ca-trust/update-ca-certificates when anchors change: default no */
 	char *state_dir;            /* default LOCALSTATEDIR/lib/adenroll */
 	/* [general] */
 	char *hooks_dir;            /* default SYSCONFDIR/adenroll/hooks.d */
 	char *metrics_file;         /* optional Prometheus textfile */
-	char *lock_file;            /* default /run/adenroll.lock */
+	char *lock_file;            /* default /run/adenroll.lock; --user: $XDG_RUNTIME_DIR/adenroll.lock */
+	enum log_level log_level;   /* default info; -v raises it, -q lowers it to errors */
+	enum config_journal journal;/* default auto */
+	/* [user] as written (~ and %u unexpanded; store_types 0 = not set).
+	 * Private to config.c: config_apply_user_mode() copies them into the
+	 * fields above, which are the only ones commands read. */
+	struct {
+		unsigned store_types;
+		char *pem_dir, *nss_db, *archive_dir, *state_dir;
+	} user;
 };
 
 /* Fills cfg with defaults, then applies path (which must exist unless
  * optional is true).  Errors are printed as "FILE:LINE: message" and give -1. */
 int config_load(const char *path, bool optional, struct config *cfg);
 /* The same parser over a buffer (for tests and fuzzing); name is used in messages.
- * On error, err receives "NAME:LINE: message". */
+ * cfg is set to the defaults first.  On error, err receives "NAME:LINE: message"
+ * and cfg holds what was parsed before the bad line.  Either way the caller
+ * owns cfg and calls config_free(). */
 int config_parse_buffer(const char *name, const char *buf, size_t len, struct config *cfg,
 			char *err, size_t errlen);
 void config_defaults(struct config *cfg);
-/* Applies [user] and XDG defaults for --user (stores under the user's home). */
+/* Applies [user] and XDG defaults for --user (stores under the user's home):
+ * pem_dir, archive_dir, state_dir default to $XDG_DATA_HOME/adenroll/... (or
+ * ~/.local/share/adenroll), nss_db to sql:$HOME/.pki/nssdb, lock_file to
+ * $XDG_RUNTIME_DIR/adenroll.lock; anchors_dir and metrics_file are cleared
+ * (system-wide files are root's).  -1 with a message when there is no home. */
 int config_apply_user_mode(struct config *cfg);
 void config_free(struct config *cfg);
 

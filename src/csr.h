@@ -1,1 +1,34 @@
-/* placeholder: being written */
+/* Key generation and the PKCS#10 request for a template (PROTOCOL 2.5, 5.5). */
+#ifndef ADENROLL_CSR_H
+#define ADENROLL_CSR_H
+
+#include <stddef.h>
+
+#include <openssl/evp.h>
+
+#include "adenroll.h"
+#include "config.h"
+#include "directory.h"
+#include "template.h"
+
+/* RSA of max(2048, t->minimal_key_size, cfg->min_rsa_bits) bits, or EC P-256 /
+ * P-384 when t->key_alg says so.  NULL with the reason in err. */
+EVP_PKEY *csr_generate_key(const struct template *t, const struct config *cfg, char *err, size_t errlen);
+/* The RSA size csr_generate_key would use (0 for EC), for --dry-run output. */
+unsigned csr_key_bits(const struct template *t, const struct config *cfg);
+
+/* A SHA-256-signed PKCS#10 in PEM (caller frees *pem_out).  Subject/SAN
+ * follow t->name_flag: DNS SAN and CN from host_fqdn (or acct->dns_host_name)
+ * in machine mode, UPN otherName (1.3.6.1.4.1.311.20.2.3) / rfc822 e-mail in
+ * user mode, the account DN as the subject for SUBJECT_REQUIRE_DIRECTORY_PATH.
+ * Key usage and EKU are left to the CA (it applies the template's).
+ * 0, or -1 with the reason in err. */
+int csr_build(EVP_PKEY *key, const struct template *t, const struct account *acct,
+	      const char *host_fqdn, enum adenroll_mode mode, char **pem_out, char *err, size_t errlen);
+
+/* PEM private key (PKCS#8, unencrypted) for the store/state (caller frees; the
+ * caller wipes it with OPENSSL_cleanse(p, strlen(p)) before free()). NULL on failure. */
+char *csr_key_to_pem(EVP_PKEY *key);
+EVP_PKEY *csr_key_from_pem(const char *pem, size_t len);
+
+#endif

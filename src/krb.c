@@ -1,2 +1,477 @@
-/* placeholder: being written */
-#include "adenroll.h"
+/* Kerberos credentials: keytab -> private MEMORY ccache (machine) or the
+ * caller's ccache (user).  The only file that talks to libkrb5. */
+#include "adenroll-build.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gssapi/gssapi_krb5.h>
+#include <krb5.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "krb.h"
+#include "log.h"
+#include "util.h"
+
+#define DEFAULT_KEYTAB "/etc/krb5.keytab"
+/* NetBIOS names, and so sAMAccountNames of computers, are at most 15 characters. */
+#define NETBIOS_NAME_MAX 15
+
+struct krb_session {
+	krb5_context ctx;
+	krb5_ccache cc;
+	bool owns_ccache;       /* a MEMORY ccache we created: destroy it */
+	bool env_changed;
+	char *old_ccname;       /* KRB5CCNAME before we changed it, NULL if unset */
+	char *ccname;
+	char *principal;
+	char *realm;
+	char *sam;
+};
+
+const char *krb_session_principal(const struct krb_session *s) { return s->principal; }
+const char *krb_session_realm(const struct krb_session *s) { return s->realm; }
+const char *krb_session_sam_account_name(const struct krb_session *s) { return s->sam; }
+const char *krb_session_ccache_name(const struct krb_session *s) { return s->ccname; }
+
+void krb_session_free(struct krb_session *s)
+{
+	if (!s)
+		return;
+	if (s->env_changed) {
+		OM_uint32 minor;
+		gss_krb5_ccache_name(&minor, NULL, NULL);
+		if (s->old_ccname)
+			setenv("KRB5CCNAME", s->old_ccname, 1);
+		else
+			unsetenv("KRB5CCNAME");
+	}
+	if (s->cc) {
+		if (s->owns_ccache)
+			krb5_cc_destroy(s->ctx, s->cc);
+		else
+			krb5_cc_close(s->ctx, s->cc);
+	}
+	if (s->ctx)
+		krb5_free_context(s->ctx);
+	free(s->old_ccname);
+	free(s->ccname);
+	free(s->principal);
+	free(s->realm);
+	free(s->sam);
+	free(s);
+}
+
+static char *krb_error(krb5_context ctx, krb5_error_code code)
+{
+	const char *m = krb5_get_error_message(ctx, code);
+	char *r = xstrdup(m ? m : "unknown Kerberos error");
+	krb5_free_error_message(ctx, m);
+	return r;
+}
+
+/* Fills principal/realm/sam from the parsed principal. */
+static int session_set_principal(struct krb_session *s, krb5_principal p)
+{
+	char *name = NULL;
+	krb5_error_code kr = krb5_unparse_name(s->ctx, p, &name);
+	if (kr) {
+		char *m = krb_error(s->ctx, kr);
+		log_error("cannot format Kerberos principal: %s", m);
+		free(m);
+		return -1;
+	}
+	s->principal = xstrdup(name);
+	krb5_free_unparsed_name(s->ctx, name);
+	s->realm = xstrndup(p->realm.data, p->realm.length);
+	if (krb5_princ_size(s->ctx, p) < 1) {
+		log_error("Kerberos principal %s has no name component", s->principal);
+		return -1;
+	}
+	const krb5_data *c0 = krb5_princ_component(s->ctx, p, 0);
+	s->sam = xstrndup(c0->data, c0->length);
+	return 0;
+}
+
+static bool data_eq_ci(const krb5_data *d, const char *s)
+{
+	size_t n = strlen(s);
+	return d->length == n && strncasecmp(d->data, s, n) == 0;
+}
+
+/* The short host name the computer account is named after, upper-cased and cut
+ * to the NetBIOS length. */
+static char *short_host_name(const struct config *cfg)
+{
+	char buf[256];
+	const char *src = cfg->host_fqdn;
+	if (!src) {
+		if (gethostname(buf, sizeof(buf)) != 0)
+			return NULL;
+		buf[sizeof(buf) - 1] = '\0';
+		src = buf;
+	}
+	size_t n = strcspn(src, ".");
+	if (n > NETBIOS_NAME_MAX)
+		n = NETBIOS_NAME_MAX;
+	char *r = xstrndup(src, n);
+	for (char *p = r; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+	return r;
+}
+
+/* Picks the client principal from the keytab (NOTES G5: keytab lookup is
+ * case-sensitive, the KDC is not, so use the entry's own spelling).  When a
+ * principal is configured, a case-insensitive match in the keytab wins over
+ * the configured spelling.  Otherwise "<SHORTHOST>$@REALM"; failing that, the
+ * keytab's only computer account.  0 or -1 (logged). */
+static int choose_principal(krb5_context ctx, krb5_keytab kt, const char *kt_path,
+			    const struct config *cfg, krb5_principal *out)
+{
+	krb5_kt_cursor cursor;
+	krb5_keytab_entry entry;
+	krb5_principal wanted = NULL, exact = NULL, only = NULL;
+	bool several = false;
+	char *host = NULL, *err = NULL;
+	struct strlist seen = { 0 };
+	int ret = -1;
+	krb5_error_code kr;
+
+	if (cfg->principal) {
+		char *name = (!strchr(cfg->principal, '@') && cfg->realm)
+			? xasprintf("%s@%s", cfg->principal, cfg->realm) : xstrdup(cfg->principal);
+		kr = krb5_parse_name(ctx, name, &wanted);
+		if (kr) {
+			err = krb_error(ctx, kr);
+			log_error("invalid principal \"%s\" in the configuration: %s", name, err);
+			free(name);
+			goto out;
+		}
+		free(name);
+	} else {
+		host = short_host_name(cfg);
+	}
+
+	kr = krb5_kt_start_seq_get(ctx, kt, &cursor);
+	if (kr) {
+		err = krb_error(ctx, kr);
+		log_error("cannot read keytab %s: %s", kt_path, err);
+		goto out;
+	}
+	while (krb5_kt_next_entry(ctx, kt, &entry, &cursor) == 0) {
+		krb5_principal p = entry.principal;
+		bool realm_ok = !cfg->realm || data_eq_ci(&p->realm, cfg->realm);
+		if (wanted) {
+			if (!exact && krb5_principal_compare(ctx, p, wanted))
+				krb5_copy_principal(ctx, p, &exact);
+			else if (!exact && !only && krb5_princ_size(ctx, p) == krb5_princ_size(ctx, wanted)) {
+				/* case-insensitive comparison of realm and every component */
+				bool same = p->realm.length == wanted->realm.length &&
+					strncasecmp(p->realm.data, wanted->realm.data, p->realm.length) == 0;
+				for (krb5_int32 i = 0; same && i < krb5_princ_size(ctx, p); i++) {
+					const krb5_data *a = krb5_princ_component(ctx, p, i);
+					const krb5_data *b = krb5_princ_component(ctx, wanted, i);
+					same = a->length == b->length && strncasecmp(a->data, b->data, a->length) == 0;
+				}
+				if (same)
+					krb5_copy_principal(ctx, p, &only);
+			}
+		} else if (realm_ok && krb5_princ_size(ctx, p) == 1) {
+			const krb5_data *c0 = krb5_princ_component(ctx, p, 0);
+			if (c0->length > 1 && c0->data[c0->length - 1] == '$') {
+				char *hn = host ? xasprintf("%s$", host) : NULL;
+				if (hn && !exact && data_eq_ci(c0, hn))
+					krb5_copy_principal(ctx, p, &exact);
+				free(hn);
+				char *full = NULL;
+				if (krb5_unparse_name(ctx, p, &full) == 0) {
+					if (!strlist_contains_ci(&seen, full)) {
+						strlist_add(&seen, full);
+						if (!only)
+							krb5_copy_principal(ctx, p, &only);
+						else
+							several = true;
+					}
+					krb5_free_unparsed_name(ctx, full);
+				}
+			}
+		}
+		krb5_free_keytab_entry_contents(ctx, &entry);
+	}
+	krb5_kt_end_seq_get(ctx, kt, &cursor);
+
+	if (exact) {
+		*out = exact;
+		exact = NULL;
+	} else if (wanted) {
+		if (only) {
+			*out = only;
+			only = NULL;
+		} else {
+			char *name = NULL;
+			krb5_unparse_name(ctx, wanted, &name);
+			log_error("keytab %s has no key for principal %s: check \"principal\" in the "
+				  "configuration (klist -k %s lists the keytab)", kt_path, name ? name : "?", kt_path);
+			krb5_free_unparsed_name(ctx, name);
+			goto out;
+		}
+	} else if (only && !several) {
+		log_debug("keytab %s has no entry for %s$; using its only computer account", kt_path,
+			  host ? host : "?");
+		*out = only;
+		only = NULL;
+	} else if (several) {
+		log_error("keytab %s has several computer accounts and none matches this host (%s$%s%s): "
+			  "set \"principal\" in [machine]", kt_path, host ? host : "?",
+			  cfg->realm ? "@" : "", cfg->realm ? cfg->realm : "");
+		goto out;
+	} else {
+		log_error("keytab %s has no computer account key (<HOST>$@%s): join the domain "
+			  "(adcli join / realm join) or set \"principal\" in [machine]", kt_path,
+			  cfg->realm ? cfg->realm : "REALM");
+		goto out;
+	}
+	ret = 0;
+out:
+	if (exact)
+		krb5_free_principal(ctx, exact);
+	if (only)
+		krb5_free_principal(ctx, only);
+	if (wanted)
+		krb5_free_principal(ctx, wanted);
+	strlist_free(&seen);
+	free(host);
+	free(err);
+	return ret;
+}
+
+static void log_initial_creds_error(krb5_context ctx, krb5_error_code kr, const char *princ,
+				    const char *realm, const char *kt_path)
+{
+	char *m = krb_error(ctx, kr);
+	switch (kr) {
+	case KRB5KRB_AP_ERR_SKEW:
+		log_error("cannot get a Kerberos ticket for %s: the clock of this host is off from the "
+			  "KDC's by more than the allowed skew (%s): sync the time (chrony/ntpd/timedatectl) "
+			  "and retry", princ, m);
+		break;
+	case KRB5KDC_ERR_C_PRINCIPAL_UNKNOWN:
+		log_error("cannot get a Kerberos ticket for %s: the KDC does not know this principal (%s): "
+			  "check \"principal\" or re-join the domain", princ, m);
+		break;
+	case KRB5KDC_ERR_PREAUTH_FAILED:
+	case KRB5KRB_AP_ERR_BAD_INTEGRITY:
+		log_error("cannot get a Kerberos ticket for %s: the keytab %s key is not accepted by the "
+			  "KDC (%s): the machine password changed? re-join the domain", princ, kt_path, m);
+		break;
+	case KRB5_KDC_UNREACH:
+	case KRB5_REALM_CANT_RESOLVE:
+	case KRB5_REALM_UNKNOWN:
+		log_error("cannot get a Kerberos ticket for %s: no KDC for realm %s reachable (%s): check "
+			  "DNS (_kerberos._tcp.%s) or krb5.conf", princ, realm, m, realm);
+		break;
+	default:
+		log_error("cannot get a Kerberos ticket for %s from keytab %s: %s", princ, kt_path, m);
+		break;
+	}
+	free(m);
+}
+
+int krb_session_machine(const struct config *cfg, struct krb_session **out)
+{
+	struct krb_session *s = xcalloc(1, sizeof(*s));
+	const char *kt_path = cfg->keytab ? cfg->keytab : DEFAULT_KEYTAB;
+	krb5_keytab kt = NULL;
+	krb5_principal princ = NULL;
+	krb5_get_init_creds_opt *opt = NULL;
+	krb5_creds creds;
+	bool have_creds = false;
+	char *kt_name = NULL, *m = NULL;
+	krb5_error_code kr;
+	int ret = -1;
+
+	*out = NULL;
+	memset(&creds, 0, sizeof(creds));
+	kr = krb5_init_context(&s->ctx);
+	if (kr) {
+		s->ctx = NULL;
+		log_error("cannot initialise Kerberos (error %ld): check KRB5_CONFIG / /etc/krb5.conf", (long)kr);
+		goto out;
+	}
+	/* Check the file first: libkrb5 reports a missing or unreadable keytab late and vaguely. */
+	int fd = open(kt_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			log_error("keytab %s does not exist: join the domain (adcli join / realm join) or set "
+				  "\"keytab\" in [machine]", kt_path);
+		else if (errno == EACCES)
+			log_error("cannot read keytab %s: permission denied; run as root", kt_path);
+		else
+			log_error("cannot read keytab %s: %s", kt_path, strerror(errno));
+		goto out;
+	}
+	close(fd);
+	kt_name = xasprintf("FILE:%s", kt_path);
+	kr = krb5_kt_resolve(s->ctx, kt_name, &kt);
+	if (kr) {
+		m = krb_error(s->ctx, kr);
+		log_error("cannot open keytab %s: %s", kt_path, m);
+		goto out;
+	}
+	if (choose_principal(s->ctx, kt, kt_path, cfg, &princ) != 0)
+		goto out;
+	if (session_set_principal(s, princ) != 0)
+		goto out;
+	log_debug("machine principal %s from keytab %s", s->principal, kt_path);
+
+	kr = krb5_get_init_creds_opt_alloc(s->ctx, &opt);
+	if (kr)
+		goto kerr;
+	kr = krb5_get_init_creds_keytab(s->ctx, &creds, princ, kt, 0, NULL, opt);
+	if (kr) {
+		log_initial_creds_error(s->ctx, kr, s->principal, s->realm, kt_path);
+		goto out;
+	}
+	have_creds = true;
+
+	s->ccname = xasprintf("MEMORY:adenroll-%ld", (long)getpid());
+	kr = krb5_cc_resolve(s->ctx, s->ccname, &s->cc);
+	if (kr)
+		goto kerr;
+	s->owns_ccache = true;
+	kr = krb5_cc_initialize(s->ctx, s->cc, princ);
+	if (kr)
+		goto kerr;
+	kr = krb5_cc_store_cred(s->ctx, s->cc, &creds);
+	if (kr)
+		goto kerr;
+
+	/* libsasl2's GSSAPI plugin and libcurl's SPNEGO acquire default
+	 * credentials: point this process (only) at the private ccache. */
+	const char *old = getenv("KRB5CCNAME");
+	s->old_ccname = old ? xstrdup(old) : NULL;
+	s->env_changed = true;
+	if (setenv("KRB5CCNAME", s->ccname, 1) != 0) {
+		log_error("cannot set KRB5CCNAME: %s", strerror(errno));
+		goto out;
+	}
+	OM_uint32 minor;
+	if (gss_krb5_ccache_name(&minor, s->ccname, NULL) != GSS_S_COMPLETE) {
+		log_error("cannot select the Kerberos ccache %s for GSSAPI", s->ccname);
+		goto out;
+	}
+	log_info("Kerberos: got a ticket for %s from keytab %s", s->principal, kt_path);
+	ret = 0;
+	goto out;
+kerr:
+	m = krb_error(s->ctx, kr);
+	log_error("cannot store Kerberos credentials for %s in a memory ccache: %s",
+		  s->principal ? s->principal : "?", m);
+out:
+	if (s->ctx) {
+		if (have_creds)
+			krb5_free_cred_contents(s->ctx, &creds);
+		if (opt)
+			krb5_get_init_creds_opt_free(s->ctx, opt);
+		if (princ)
+			krb5_free_principal(s->ctx, princ);
+		if (kt)
+			krb5_kt_close(s->ctx, kt);
+	}
+	if (ret == 0)
+		*out = s;
+	else
+		krb_session_free(s);
+	free(kt_name);
+	free(m);
+	return ret;
+}
+
+int krb_session_user(const struct config *cfg, struct krb_session **out)
+{
+	struct krb_session *s = xcalloc(1, sizeof(*s));
+	krb5_principal princ = NULL, tgs = NULL;
+	krb5_cc_cursor cursor;
+	krb5_creds c;
+	char *m = NULL, *ccfull = NULL;
+	krb5_error_code kr;
+	int ret = -1;
+	struct passwd *pw = getpwuid(getuid());
+	const char *user = pw && pw->pw_name ? pw->pw_name : "the current user";
+
+	(void)cfg;
+	*out = NULL;
+	kr = krb5_init_context(&s->ctx);
+	if (kr) {
+		s->ctx = NULL;
+		log_error("cannot initialise Kerberos (error %ld): check KRB5_CONFIG / /etc/krb5.conf", (long)kr);
+		goto out;
+	}
+	kr = krb5_cc_default(s->ctx, &s->cc);
+	if (kr) {
+		m = krb_error(s->ctx, kr);
+		log_error("no valid Kerberos ticket for %s: run kinit (%s)", user, m);
+		goto out;
+	}
+	if (krb5_cc_get_full_name(s->ctx, s->cc, &ccfull) == 0) {
+		s->ccname = xstrdup(ccfull);
+		krb5_free_string(s->ctx, ccfull);
+	} else {
+		s->ccname = xstrdup(krb5_cc_get_name(s->ctx, s->cc));
+	}
+	kr = krb5_cc_get_principal(s->ctx, s->cc, &princ);
+	if (kr) {
+		log_error("no valid Kerberos ticket for %s: run kinit (credential cache %s is empty or missing)",
+			  user, s->ccname);
+		goto out;
+	}
+	if (session_set_principal(s, princ) != 0)
+		goto out;
+	kr = krb5_build_principal_ext(s->ctx, &tgs, (unsigned)strlen(s->realm), s->realm,
+				      KRB5_TGS_NAME_SIZE, KRB5_TGS_NAME, (unsigned)strlen(s->realm), s->realm, 0);
+	if (kr) {
+		m = krb_error(s->ctx, kr);
+		log_error("cannot check the Kerberos ticket of %s: %s", s->principal, m);
+		goto out;
+	}
+	bool valid = false, seen_tgt = false;
+	time_t now = time(NULL);
+	if (krb5_cc_start_seq_get(s->ctx, s->cc, &cursor) == 0) {
+		while (krb5_cc_next_cred(s->ctx, s->cc, &cursor, &c) == 0) {
+			if (krb5_principal_compare(s->ctx, c.server, tgs)) {
+				seen_tgt = true;
+				if ((time_t)c.times.endtime > now)
+					valid = true;
+			}
+			krb5_free_cred_contents(s->ctx, &c);
+		}
+		krb5_cc_end_seq_get(s->ctx, s->cc, &cursor);
+	}
+	if (!valid) {
+		log_error("no valid Kerberos ticket for %s: %s in %s; run kinit", s->principal,
+			  seen_tgt ? "the ticket-granting ticket has expired" : "there is no ticket-granting ticket",
+			  s->ccname);
+		goto out;
+	}
+	log_info("Kerberos: using the ticket of %s from %s", s->principal, s->ccname);
+	ret = 0;
+out:
+	if (s->ctx) {
+		if (princ)
+			krb5_free_principal(s->ctx, princ);
+		if (tgs)
+			krb5_free_principal(s->ctx, tgs);
+	}
+	if (ret == 0)
+		*out = s;
+	else
+		krb_session_free(s);
+	free(m);
+	return ret;
+}

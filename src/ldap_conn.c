@@ -1,2 +1,491 @@
-/* placeholder: being written */
-#include "adenroll.h"
+/* The domain connection: DC candidates and failover, SASL/GSSAPI bind with
+ * sign+seal, rootDSE, paged searches.  The only file that talks to libldap. */
+#include "adenroll-build.h"
+
+#include <ctype.h>
+#include <lber.h>
+#include <ldap.h>
+#include <netdb.h>
+#include <sasl/sasl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include "dns.h"
+#include "ldap_conn.h"
+#include "log.h"
+#include "util.h"
+
+#define LDAP_PORT_DEFAULT 389
+#define NETWORK_TIMEOUT_SECONDS 10
+#define OPERATION_TIMEOUT_SECONDS 60
+/* RFC 2696 page size; AD's MaxPageSize is 1000 (PROTOCOL.md 1.3). */
+#define PAGE_SIZE 200
+/* MS-ADTS 3.1.1.3.4.1.11: LDAP_SERVER_SD_FLAGS_OID. */
+#define OID_SD_FLAGS "1.2.840.113556.1.4.801"
+
+struct ldap_conn {
+	LDAP *ld;
+	char *dc;
+	unsigned long ops;
+};
+
+struct ldap_entry {
+	LDAP *ld;
+	LDAPMessage *msg;
+};
+
+struct dc_candidate {
+	char *host;
+	unsigned port;
+};
+
+const char *ldap_conn_dc(const struct ldap_conn *c) { return c->dc; }
+unsigned long ldap_conn_op_count(const struct ldap_conn *c) { return c ? c->ops : 0; }
+
+int ldap_conn_ssf(const struct ldap_conn *c)
+{
+	ber_len_t ssf = 0;
+	if (!c || !c->ld || ldap_get_option(c->ld, LDAP_OPT_X_SASL_SSF, &ssf) != LDAP_OPT_SUCCESS)
+		return -1;
+	return (int)ssf;
+}
+
+void ldap_conn_close(struct ldap_conn *c)
+{
+	if (!c)
+		return;
+	if (c->ld)
+		ldap_unbind_ext_s(c->ld, NULL, NULL);
+	free(c->dc);
+	free(c);
+}
+
+static void add_candidate(struct dc_candidate **v, size_t *n, const char *host, unsigned port)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (str_eq_ci((*v)[i].host, host) && (*v)[i].port == port)
+			return;
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[*n].host = xstrdup(host);
+	(*v)[*n].port = port;
+	(*n)++;
+}
+
+static void free_candidates(struct dc_candidate *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].host);
+	free(v);
+}
+
+/* "host" or "host:port" from the dc = override. */
+static void add_configured(struct dc_candidate **v, size_t *n, const char *spec)
+{
+	const char *colon = strrchr(spec, ':');
+	if (colon && colon != spec && strspn(colon + 1, "0123456789") == strlen(colon + 1) && colon[1]) {
+		char *h = xstrndup(spec, (size_t)(colon - spec));
+		unsigned long p = strtoul(colon + 1, NULL, 10);
+		add_candidate(v, n, h, p > 0 && p < 65536 ? (unsigned)p : LDAP_PORT_DEFAULT);
+		free(h);
+	} else {
+		add_candidate(v, n, spec, LDAP_PORT_DEFAULT);
+	}
+}
+
+static void add_srv(struct dc_candidate **v, size_t *n, const char *name)
+{
+	struct srv_target *t = NULL;
+	size_t nt = 0;
+	if (dns_srv_lookup(name, &t, &nt) != 0) {
+		log_debug("no DC found through SRV %s", name);
+		return;
+	}
+	for (size_t i = 0; i < nt; i++) {
+		log_debug("SRV %s: %s:%u (priority %u, weight %u)", name, t[i].host, t[i].port,
+			  t[i].priority, t[i].weight);
+		add_candidate(v, n, t[i].host, t[i].port ? t[i].port : LDAP_PORT_DEFAULT);
+	}
+	dns_srv_free(t, nt);
+}
+
+static int sasl_interact(LDAP *ld, unsigned flags, void *defaults, void *in)
+{
+	sasl_interact_t *i = in;
+	(void)ld;
+	(void)flags;
+	(void)defaults;
+	for (; i->id != SASL_CB_LIST_END; i++) {
+		i->result = i->defresult ? i->defresult : "";
+		i->len = (unsigned)strlen(i->result);
+	}
+	return LDAP_SUCCESS;
+}
+
+static char *diagnostic(LDAP *ld, int rc)
+{
+	char *diag = NULL;
+	char *r;
+	ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+	if (diag && *diag)
+		r = xasprintf("%s (%s)", ldap_err2string(rc), diag);
+	else
+		r = xstrdup(ldap_err2string(rc));
+	ldap_memfree(diag);
+	return r;
+}
+
+/* Adds advice for the failures a sysadmin can fix. */
+static char *explain_bind_failure(const char *host, int rc, const char *why)
+{
+	if (rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT || rc == LDAP_CONNECT_ERROR)
+		return xasprintf("cannot connect (refused, unreachable or no answer within %d s): %s",
+				 NETWORK_TIMEOUT_SECONDS, why);
+	if (strstr(why, "Clock skew") || strstr(why, "clock skew"))
+		return xasprintf("%s: the clock of this host is off from the DC's; sync the time "
+				 "(chrony/ntpd/timedatectl) and retry", why);
+	if (strstr(why, "not found in Kerberos database"))
+		return xasprintf("%s: the KDC has no ldap/%s service principal; use the DC's "
+				 "host name as registered in AD (not an IP or alias)", why, host);
+	if (strstr(why, "No Kerberos credentials") || strstr(why, "No credentials"))
+		return xasprintf("%s: no usable Kerberos ticket", why);
+	return xstrdup(why);
+}
+
+/* Connects and binds to one DC; 0, or -1 with *why set. */
+static int try_dc(const struct dc_candidate *dc, struct ldap_conn *c, char **why)
+{
+	LDAP *ld = NULL;
+	char *uri = xasprintf("ldap://%s:%u", dc->host, dc->port);
+	int rc, ver = LDAP_VERSION3;
+	struct timeval net_to = { NETWORK_TIMEOUT_SECONDS, 0 };
+	struct timeval op_to = { OPERATION_TIMEOUT_SECONDS, 0 };
+	int ret = -1;
+
+	/* libldap reports an unresolvable name and a dead host alike ("Can't
+	 * contact LDAP server"); tell them apart for the operator. */
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	int gai = getaddrinfo(dc->host, NULL, &hints, &ai);
+	if (gai != 0) {
+		*why = xasprintf("cannot resolve host name: %s", gai_strerror(gai));
+		goto out;
+	}
+	freeaddrinfo(ai);
+	rc = ldap_initialize(&ld, uri);
+	if (rc != LDAP_SUCCESS) {
+		*why = xasprintf("invalid LDAP URI %s: %s", uri, ldap_err2string(rc));
+		goto out;
+	}
+	/* Continuation references point at other partitions (NOTES 4.A); never chase them. */
+	if (ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &ver) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &net_to) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &op_to) != LDAP_OPT_SUCCESS ||
+	    /* The SPN must be ldap/<the name we were given>, not a reverse-DNS answer. */
+	    ldap_set_option(ld, LDAP_OPT_X_SASL_NOCANON, LDAP_OPT_ON) != LDAP_OPT_SUCCESS ||
+	    /* Sealing on plain 389 (PROTOCOL.md 1.2, NOTES G7): DCs may require
+	     * signing, and everything we read must be integrity protected. */
+	    ldap_set_option(ld, LDAP_OPT_X_SASL_SECPROPS, "minssf=56") != LDAP_OPT_SUCCESS) {
+		*why = xstrdup("cannot set LDAP options");
+		goto out;
+	}
+	c->ops++;
+	rc = ldap_sasl_interactive_bind_s(ld, NULL, "GSSAPI", NULL, NULL, LDAP_SASL_QUIET,
+					  sasl_interact, NULL);
+	if (rc != LDAP_SUCCESS) {
+		char *d = diagnostic(ld, rc);
+		*why = explain_bind_failure(dc->host, rc, d);
+		free(d);
+		goto out;
+	}
+	c->ld = ld;
+	ld = NULL;
+	c->dc = xstrdup(dc->host);
+	ret = 0;
+out:
+	if (ld)
+		ldap_unbind_ext_s(ld, NULL, NULL);
+	free(uri);
+	return ret;
+}
+
+int ldap_conn_open(const struct config *cfg, const char *domain, struct ldap_conn **out)
+{
+	struct dc_candidate *cands = NULL;
+	size_t n = 0;
+	struct ldap_conn *c = xcalloc(1, sizeof(*c));
+	char *report = NULL;
+	int ret = -1;
+
+	*out = NULL;
+	if (cfg->dcs.n > 0) {
+		for (size_t i = 0; i < cfg->dcs.n; i++)
+			add_configured(&cands, &n, cfg->dcs.v[i]);
+	} else {
+		if (!domain || !*domain) {
+			log_error("no domain to look up domain controllers for: set \"domain\" or \"dc\" in [domain]");
+			goto out;
+		}
+		if (cfg->site && *cfg->site) {
+			char *name = xasprintf("_ldap._tcp.%s._sites.dc._msdcs.%s", cfg->site, domain);
+			add_srv(&cands, &n, name);
+			free(name);
+		}
+		char *name = xasprintf("_ldap._tcp.dc._msdcs.%s", domain);
+		add_srv(&cands, &n, name);
+		if (n == 0) {
+			log_error("no domain controller found: DNS has no SRV records for %s; check "
+				  "/etc/resolv.conf points at the domain's DNS, or set \"dc\" in [domain]", name);
+			free(name);
+			goto out;
+		}
+		free(name);
+	}
+
+	report = xstrdup("");
+	for (size_t i = 0; i < n; i++) {
+		char *why = NULL;
+		log_debug("trying domain controller %s:%u", cands[i].host, cands[i].port);
+		if (try_dc(&cands[i], c, &why) == 0) {
+			if (i > 0)
+				log_info("LDAP: bound to %s after %zu failed domain controller%s",
+					 c->dc, i, i > 1 ? "s" : "");
+			else
+				log_info("LDAP: bound to %s (SASL GSSAPI, sealed)", c->dc);
+			*out = c;
+			c = NULL;
+			ret = 0;
+			goto out;
+		}
+		log_warn("domain controller %s:%u failed: %s%s", cands[i].host, cands[i].port, why,
+			 i + 1 < n ? "; trying the next one" : "");
+		char *r = xasprintf("%s\n  %s:%u: %s", report, cands[i].host, cands[i].port, why);
+		free(report);
+		report = r;
+		free(why);
+	}
+	log_error("cannot bind to any domain controller (SASL GSSAPI):%s", report);
+out:
+	ldap_conn_close(c);
+	free_candidates(cands, n);
+	free(report);
+	return ret;
+}
+
+char *ldap_entry_dn(const struct ldap_entry *e)
+{
+	char *dn = ldap_get_dn(e->ld, e->msg);
+	char *r = dn ? xstrdup(dn) : NULL;
+	ldap_memfree(dn);
+	return r;
+}
+
+char *ldap_entry_string(const struct ldap_entry *e, const char *attr)
+{
+	struct berval **v = ldap_get_values_len(e->ld, e->msg, attr);
+	char *r = NULL;
+	if (v && v[0])
+		r = xstrndup(v[0]->bv_val ? v[0]->bv_val : "", v[0]->bv_len);
+	ldap_value_free_len(v);
+	return r;
+}
+
+size_t ldap_entry_blobs(const struct ldap_entry *e, const char *attr, struct bloblist *out)
+{
+	struct berval **v = ldap_get_values_len(e->ld, e->msg, attr);
+	size_t n = 0;
+	for (; v && v[n]; n++)
+		bloblist_add(out, v[n]->bv_val, v[n]->bv_len);
+	ldap_value_free_len(v);
+	return n;
+}
+
+size_t ldap_entry_strings(const struct ldap_entry *e, const char *attr, struct strlist *out)
+{
+	struct berval **v = ldap_get_values_len(e->ld, e->msg, attr);
+	size_t n = 0;
+	for (; v && v[n]; n++) {
+		char *s = xstrndup(v[n]->bv_val ? v[n]->bv_val : "", v[n]->bv_len);
+		strlist_add(out, s);
+		free(s);
+	}
+	ldap_value_free_len(v);
+	return n;
+}
+
+char *ldap_filter_escape(const char *value)
+{
+	/* RFC 4515 section 3: '*', '(', ')', '\' and NUL as \XX; we also escape
+	 * non-printable bytes so the filter stays plain ASCII-safe. */
+	size_t len = strlen(value);
+	char *r = xmalloc(len * 3 + 1), *p = r;
+	for (const unsigned char *s = (const unsigned char *)value; *s; s++) {
+		if (*s == '*' || *s == '(' || *s == ')' || *s == '\\' || *s < 0x20 || *s == 0x7f) {
+			snprintf(p, 4, "\\%02x", *s);
+			p += 3;
+		} else {
+			*p++ = (char)*s;
+		}
+	}
+	*p = '\0';
+	return r;
+}
+
+static const char *scope_name(enum ldap_conn_scope s)
+{
+	return s == LDAP_CONN_BASE ? "base" : s == LDAP_CONN_ONE ? "one-level" : "subtree";
+}
+
+int ldap_conn_search(struct ldap_conn *c, const char *base, enum ldap_conn_scope scope,
+		     const char *filter, const char *const *attrs, unsigned flags,
+		     ldap_conn_entry_cb cb, void *ctx, bool *not_found)
+{
+	/* BER SEQUENCE { INTEGER 7 }: OWNER|GROUP|DACL, no SACL (needs SeSecurityPrivilege). */
+	static char sd_value[] = { 0x30, 0x03, 0x02, 0x01, 0x07 };
+	LDAPControl sd_ctrl = { OID_SD_FLAGS, { sizeof(sd_value), sd_value }, 1 };
+	struct berval *cookie = NULL;
+	LDAPMessage *res = NULL;
+	LDAPControl *page_ctrl = NULL;
+	LDAPControl **resp_ctrls = NULL;
+	int lscope = scope == LDAP_CONN_BASE ? LDAP_SCOPE_BASE
+		   : scope == LDAP_CONN_ONE ? LDAP_SCOPE_ONELEVEL : LDAP_SCOPE_SUBTREE;
+	bool paged = !(flags & LDAP_CONN_NO_PAGING);
+	struct timeval to = { OPERATION_TIMEOUT_SECONDS, 0 };
+	int ret = -1, rc;
+
+	if (not_found)
+		*not_found = false;
+	for (;;) {
+		LDAPControl *ctrls[3];
+		size_t nc = 0;
+		if (flags & LDAP_CONN_SD_FLAGS)
+			ctrls[nc++] = &sd_ctrl;
+		if (paged) {
+			rc = ldap_create_page_control(c->ld, PAGE_SIZE, cookie, 0, &page_ctrl);
+			if (rc != LDAP_SUCCESS) {
+				log_error("cannot build the paged-results control: %s", ldap_err2string(rc));
+				goto out;
+			}
+			ctrls[nc++] = page_ctrl;
+		}
+		ctrls[nc] = NULL;
+		c->ops++;
+		rc = ldap_search_ext_s(c->ld, base, lscope, filter, (char **)attrs, 0, ctrls, NULL, &to,
+				       LDAP_NO_LIMIT, &res);
+		if (rc != LDAP_SUCCESS) {
+			char *d = diagnostic(c->ld, rc);
+			if (rc == LDAP_NO_SUCH_OBJECT && not_found) {
+				*not_found = true;
+				log_debug("LDAP %s search of \"%s\" on %s: %s", scope_name(scope), base, c->dc, d);
+			} else {
+				log_error("LDAP %s search of \"%s\" %s on %s failed: %s", scope_name(scope), base,
+					  filter, c->dc, d);
+			}
+			free(d);
+			goto out;
+		}
+		for (LDAPMessage *m = ldap_first_message(c->ld, res); m; m = ldap_next_message(c->ld, m)) {
+			int type = ldap_msgtype(m);
+			if (type == LDAP_RES_SEARCH_ENTRY) {
+				struct ldap_entry e = { c->ld, m };
+				if (cb(c, &e, ctx) != 0)
+					goto out;
+			} else if (type == LDAP_RES_SEARCH_RESULT) {
+				int err = LDAP_SUCCESS;
+				char *matched = NULL, *text = NULL;
+				rc = ldap_parse_result(c->ld, m, &err, &matched, &text, NULL, &resp_ctrls, 0);
+				ldap_memfree(matched);
+				if (rc == LDAP_SUCCESS && err != LDAP_SUCCESS) {
+					log_error("LDAP %s search of \"%s\" on %s failed: %s%s%s%s", scope_name(scope),
+						  base, c->dc, ldap_err2string(err), text && *text ? " (" : "",
+						  text ? text : "", text && *text ? ")" : "");
+					ldap_memfree(text);
+					goto out;
+				}
+				ldap_memfree(text);
+			}
+			/* LDAP_RES_SEARCH_REFERENCE: continuation into another partition; ignored. */
+		}
+		ldap_msgfree(res);
+		res = NULL;
+		if (page_ctrl) {
+			ldap_control_free(page_ctrl);
+			page_ctrl = NULL;
+		}
+		if (!paged)
+			break;
+		if (cookie) {
+			ber_bvfree(cookie);
+			cookie = NULL;
+		}
+		LDAPControl *pr = resp_ctrls ? ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, resp_ctrls, NULL) : NULL;
+		if (!pr)
+			break;
+		ber_int_t estimate;
+		struct berval next = { 0, NULL };
+		rc = ldap_parse_pageresponse_control(c->ld, pr, &estimate, &next);
+		ldap_controls_free(resp_ctrls);
+		resp_ctrls = NULL;
+		if (rc != LDAP_SUCCESS) {
+			log_error("LDAP search of \"%s\" on %s: bad paged-results response: %s", base, c->dc,
+				  ldap_err2string(rc));
+			goto out;
+		}
+		if (next.bv_len == 0) {
+			ber_memfree(next.bv_val);
+			break;
+		}
+		cookie = ber_bvdup(&next);
+		ber_memfree(next.bv_val);
+	}
+	ret = 0;
+out:
+	if (res)
+		ldap_msgfree(res);
+	if (page_ctrl)
+		ldap_control_free(page_ctrl);
+	if (resp_ctrls)
+		ldap_controls_free(resp_ctrls);
+	if (cookie)
+		ber_bvfree(cookie);
+	return ret;
+}
+
+struct root_dse_ctx {
+	char *default_nc, *config_nc;
+};
+
+static int root_dse_cb(struct ldap_conn *c, const struct ldap_entry *e, void *ctx)
+{
+	struct root_dse_ctx *r = ctx;
+	(void)c;
+	free(r->default_nc);
+	free(r->config_nc);
+	r->default_nc = ldap_entry_string(e, "defaultNamingContext");
+	r->config_nc = ldap_entry_string(e, "configurationNamingContext");
+	return 0;
+}
+
+int ldap_conn_root_dse(struct ldap_conn *c, char **default_nc, char **config_nc)
+{
+	static const char *const attrs[] = { "defaultNamingContext", "configurationNamingContext", NULL };
+	struct root_dse_ctx r = { NULL, NULL };
+	*default_nc = *config_nc = NULL;
+	if (ldap_conn_search(c, "", LDAP_CONN_BASE, "(objectClass=*)", attrs, LDAP_CONN_NO_PAGING,
+			     root_dse_cb, &r, NULL) != 0)
+		goto fail;
+	if (!r.default_nc || !r.config_nc) {
+		log_error("the rootDSE of %s has no %s: is it an Active Directory domain controller?", c->dc,
+			  !r.default_nc ? "defaultNamingContext" : "configurationNamingContext");
+		goto fail;
+	}
+	*default_nc = r.default_nc;
+	*config_nc = r.config_nc;
+	return 0;
+fail:
+	free(r.default_nc);
+	free(r.config_nc);
+	return -1;
+}

@@ -1,1 +1,65 @@
-/* placeholder: being written */
+/* The domain connection: DC choice with failover, SASL/GSSAPI bind with
+ * sign+seal, rootDSE, paged searches.  The only file that talks to libldap. */
+#ifndef ADENROLL_LDAP_CONN_H
+#define ADENROLL_LDAP_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "util.h"
+
+struct ldap_conn;
+struct ldap_entry;
+
+/* DCs: cfg->dcs in order, else SRV _ldap._tcp.<site>._sites.dc._msdcs.<domain>
+ * (when cfg->site) then _ldap._tcp.dc._msdcs.<domain>.  For each: ldap://host:port,
+ * referrals off, network timeout, SASL GSSAPI bind (SPN ldap/<host name>) with
+ * minssf=56.  A failing DC is logged and the next one tried; when all fail
+ * one error lists each DC and why.  Uses the process's current ccache
+ * (krb_session_*).  0 or -1. */
+int ldap_conn_open(const struct config *cfg, const char *domain, struct ldap_conn **out);
+
+/* The DC host name that answered. */
+const char *ldap_conn_dc(const struct ldap_conn *c);
+/* The SASL security strength factor negotiated by the bind (LDAP_OPT_X_SASL_SSF:
+ * 1 = integrity only, >= 56 = sealed), -1 when unknown.  For `adenroll doctor`. */
+int ldap_conn_ssf(const struct ldap_conn *c);
+
+/* rootDSE naming contexts (owned by the caller, free()). 0 or -1. */
+int ldap_conn_root_dse(struct ldap_conn *c, char **default_nc, char **config_nc);
+
+enum ldap_conn_scope { LDAP_CONN_BASE = 0, LDAP_CONN_ONE = 1, LDAP_CONN_SUB = 2 };
+
+/* Search flags. */
+#define LDAP_CONN_SD_FLAGS 0x1u  /* send SD-flags control value 7 (owner+group+DACL), critical */
+#define LDAP_CONN_NO_PAGING 0x2u /* plain search (BASE reads of constructed attributes) */
+
+/* Called once per entry; return 0 to continue, -1 to stop the search with failure. */
+typedef int (*ldap_conn_entry_cb)(struct ldap_conn *c, const struct ldap_entry *e, void *ctx);
+
+/* Paged (RFC 2696, page size 200) search.  Referrals/continuations are ignored.
+ * -1 with the server's message logged on failure (including from the callback).
+ * LDAP_NO_SUCH_OBJECT on the base gives -1 too; *not_found (may be NULL) is
+ * set to true in that case so callers can treat a missing container as empty. */
+int ldap_conn_search(struct ldap_conn *c, const char *base, enum ldap_conn_scope scope,
+		     const char *filter, const char *const *attrs, unsigned flags,
+		     ldap_conn_entry_cb cb, void *ctx, bool *not_found);
+
+/* Entry accessors, valid inside the callback only. */
+char *ldap_entry_dn(const struct ldap_entry *e);   /* owned, free() */
+/* First value as a NUL-terminated copy, or NULL when absent (owned, free()). */
+char *ldap_entry_string(const struct ldap_entry *e, const char *attr);
+/* All values appended to out (copies); returns how many were added. */
+size_t ldap_entry_blobs(const struct ldap_entry *e, const char *attr, struct bloblist *out);
+size_t ldap_entry_strings(const struct ldap_entry *e, const char *attr, struct strlist *out);
+
+/* RFC 4515 filter value escaping (owned result). */
+char *ldap_filter_escape(const char *value);
+
+/* LDAP operations (binds, searches, pages) performed on this connection. */
+unsigned long ldap_conn_op_count(const struct ldap_conn *c);
+
+void ldap_conn_close(struct ldap_conn *c);
+
+#endif

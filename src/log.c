@@ -1,2 +1,205 @@
-/* placeholder: being written */
-#include "adenroll.h"
+/* stderr and journald/syslog logging.  Journal records carry
+ * SYSLOG_IDENTIFIER=adenroll and, for lifecycle events, a stable MESSAGE_ID
+ * and TEMPLATE= (listed in adenroll(8), JOURNAL MESSAGE IDS). */
+#include "adenroll-build.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-journal.h>
+#endif
+
+#include "log.h"
+
+/* Before log_init() (config errors, usage) messages go to stderr at info. */
+static enum log_level verbosity = LOG_LVL_INFO;
+static bool to_journal;
+static bool stderr_is_journal;
+static bool syslog_open;
+static char *capture_buf;
+static size_t capture_len;
+static bool capture_has_error;
+
+static const struct {
+	const char *name;       /* ADENROLL_EVENT= value */
+	const char *message_id; /* never change: admins filter on these */
+	int priority;
+	enum log_level level;   /* for stderr */
+} events[] = {
+	[LOG_EV_ENROLLED] = { "enrolled", "d60fe92ebd694f3e9003a6d6b1b1c576", LOG_NOTICE, LOG_LVL_INFO },
+	[LOG_EV_RENEWED] = { "renewed", "d863cb40cbb14396a484e5dafc966295", LOG_NOTICE, LOG_LVL_INFO },
+	[LOG_EV_PENDING] = { "pending", "f63e4a50360044d185962fae583fc892", LOG_NOTICE, LOG_LVL_INFO },
+	[LOG_EV_DENIED] = { "denied", "308574267f5e43ada5612e163b387e47", LOG_WARNING, LOG_LVL_WARN },
+	[LOG_EV_FAILED] = { "failed", "f44b7ef0e30941f6944a0dfd2bff2865", LOG_ERR, LOG_LVL_ERROR },
+};
+
+static const int level_priority[] = {
+	[LOG_LVL_ERROR] = LOG_ERR, [LOG_LVL_WARN] = LOG_WARNING,
+	[LOG_LVL_INFO] = LOG_INFO, [LOG_LVL_DEBUG] = LOG_DEBUG,
+};
+static const char *const level_prefix[] = {
+	[LOG_LVL_ERROR] = "error: ", [LOG_LVL_WARN] = "warning: ",
+	[LOG_LVL_INFO] = "", [LOG_LVL_DEBUG] = "debug: ",
+};
+
+/* systemd sets JOURNAL_STREAM=dev:ino when stderr is connected to the
+ * journal (systemd.exec(5)); then native records replace stderr lines,
+ * so a timer run does not log every message twice. */
+static bool stderr_connected_to_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!env || sscanf(env, "%llu:%llu", &dev, &ino) != 2)
+		return false;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+void log_init(enum log_level level, bool journal)
+{
+	if (level < LOG_LVL_ERROR)
+		level = LOG_LVL_ERROR;
+	if (level > LOG_LVL_DEBUG)
+		level = LOG_LVL_DEBUG;
+	verbosity = level;
+	to_journal = journal;
+	stderr_is_journal = journal && stderr_connected_to_journal();
+}
+
+void log_capture(char *buf, size_t len)
+{
+	capture_buf = len ? buf : NULL;
+	capture_len = len;
+	capture_has_error = false;
+	if (capture_buf)
+		capture_buf[0] = '\0';
+}
+
+enum log_level log_get_level(void)
+{
+	return verbosity;
+}
+
+/* Text from the directory or a server ends up here; terminal control
+ * characters in it must not reach a terminal or split a journal line. */
+static void sanitize(char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+			*s = '?';
+	}
+}
+
+static void to_syslog(int priority, const char *msg)
+{
+	if (!syslog_open) {
+		openlog("adenroll", LOG_PID, LOG_DAEMON);
+		syslog_open = true;
+	}
+	syslog(priority, "%s", msg);
+}
+
+struct event_info {
+	const char *name;
+	const char *message_id;
+};
+
+static void to_system_log(int priority, const struct event_info *event, const char *template_cn,
+			  const char *msg)
+{
+#ifdef HAVE_SYSTEMD
+	int r;
+
+	if (event && template_cn)
+		r = sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", priority,
+				    "SYSLOG_IDENTIFIER=adenroll", "MESSAGE_ID=%s", event->message_id,
+				    "ADENROLL_EVENT=%s", event->name, "TEMPLATE=%s", template_cn, NULL);
+	else if (event)
+		r = sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", priority,
+				    "SYSLOG_IDENTIFIER=adenroll", "MESSAGE_ID=%s", event->message_id,
+				    "ADENROLL_EVENT=%s", event->name, NULL);
+	else
+		r = sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", priority,
+				    "SYSLOG_IDENTIFIER=adenroll", NULL);
+	if (r >= 0)
+		return;
+	/* No journald (container, non-systemd init): syslog still records it. */
+#else
+	(void)event;
+#endif
+	(void)template_cn;
+	to_syslog(priority, msg);
+}
+
+__attribute__((format(printf, 6, 0)))
+static void emit(enum log_level level, int priority, const struct event_info *event,
+		 const char *template_cn, bool force_journal, const char *fmt, va_list ap)
+{
+	char msg[4096];
+	char tmpl[256];
+	int n;
+
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (n < 0)
+		snprintf(msg, sizeof(msg), "(unformattable message: %s)", fmt);
+	else if ((size_t)n >= sizeof(msg))
+		memcpy(msg + sizeof(msg) - 4, "...", 4);
+	sanitize(msg);
+	if (template_cn) {
+		snprintf(tmpl, sizeof(tmpl), "%s", template_cn);
+		sanitize(tmpl);
+		template_cn = tmpl;
+	}
+
+	if (to_journal && (level <= verbosity || force_journal))
+		to_system_log(priority, event, template_cn, msg);
+	if (capture_buf && !event && level <= LOG_LVL_WARN) {
+		if (level == LOG_LVL_ERROR || !capture_has_error)
+			snprintf(capture_buf, capture_len, "%s", msg);
+		capture_has_error = capture_has_error || level == LOG_LVL_ERROR;
+		return;
+	}
+	if (level > verbosity || (to_journal && stderr_is_journal))
+		return;
+	fprintf(stderr, "adenroll: %s%s\n", level_prefix[level], msg);
+}
+
+#define DEFINE_LOG_FN(fn, level)                                                    \
+	void fn(const char *fmt, ...)                                               \
+	{                                                                           \
+		va_list ap;                                                         \
+		va_start(ap, fmt);                                                  \
+		emit(level, level_priority[level], NULL, NULL, false, fmt, ap);     \
+		va_end(ap);                                                         \
+	}
+
+DEFINE_LOG_FN(log_error, LOG_LVL_ERROR)
+DEFINE_LOG_FN(log_warn, LOG_LVL_WARN)
+DEFINE_LOG_FN(log_info, LOG_LVL_INFO)
+DEFINE_LOG_FN(log_debug, LOG_LVL_DEBUG)
+
+void log_event(enum log_event ev, const char *template_cn, const char *fmt, ...)
+{
+	va_list ap;
+	struct event_info info;
+
+	if ((unsigned)ev >= sizeof(events) / sizeof(events[0]))
+		ev = LOG_EV_FAILED;
+	info.name = events[ev].name;
+	info.message_id = events[ev].message_id;
+	va_start(ap, fmt);
+	/* Events are the record of what changed: the journal gets them even under -q. */
+	emit(events[ev].level, events[ev].priority, &info, template_cn, true, fmt, ap);
+	va_end(ap);
+}

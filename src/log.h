@@ -4,6 +4,7 @@
 #define ADENROLL_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
@@ -16,8 +17,16 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* For `adenroll doctor`, which shows each failure next to its check: while
+ * buf is set, error and warning messages go into buf instead of stderr (the
+ * last error wins over warnings; a later warning does not replace an error)
+ * and *buf is "" when there was none.  log_capture(NULL, 0) stops it. */
+void log_capture(char *buf, size_t len);
+
 /* A lifecycle event with a stable journald MESSAGE_ID (enrolled, renewed,
- * pending, denied, failed); template is the template cn. */
+ * pending, denied, failed; listed in adenroll(8)).  template_cn goes into the
+ * TEMPLATE= field; the message is logged as given, so name the template in it.
+ * The journal records events even under -q. */
 enum log_event { LOG_EV_ENROLLED, LOG_EV_RENEWED, LOG_EV_PENDING, LOG_EV_DENIED, LOG_EV_FAILED };
 void log_event(enum log_event ev, const char *template_cn, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -1,2 +1,331 @@
-/* placeholder: being written */
-#include "adenroll.h"
+/* Run state.  Layout under cfg->state_dir (already per user in --user mode,
+ * see config_apply_user_mode):
+ *   pending/<name>.req   template_cn, ca_name, ca_host, request_id, submitted
+ *   pending/<name>.key   the key waiting for its certificate (0600)
+ *   pending/<name>.csr   the request as submitted
+ *   last-run             facts about the last pulse, for metrics
+ * <name> is the template cn with bytes outside [A-Za-z0-9_-] as %XX, so two
+ * cns never share files.  The .req file is written last and removed first:
+ * it is what makes a request pending. */
+#include "adenroll-build.h"
+
+#include "state.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+
+#include "fsutil.h"
+#include "log.h"
+#include "util.h"
+
+#define MAX_STATE_FILE (1u << 20)
+
+static char *encode_name(const char *cn)
+{
+	size_t n = strlen(cn), i, o = 0;
+	char *out = xmalloc(n * 3 + 1);
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)cn[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '_' || c == '-')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, 4, "%%%02X", c);
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static char *pending_dir(const struct config *cfg)
+{
+	return fs_path_join(cfg->state_dir, "pending");
+}
+
+static char *pending_path(const struct config *cfg, const char *cn, const char *ext)
+{
+	char *dir = pending_dir(cfg), *name = encode_name(cn);
+	char *p = xasprintf("%s/%s.%s", dir, name, ext);
+
+	free(dir);
+	free(name);
+	return p;
+}
+
+static bool text_is_clean(const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+int state_pending_save(const struct config *cfg, enum adenroll_mode mode,
+		       const struct pending_request *pr, EVP_PKEY *key, const char *csr_pem)
+{
+	char *dir = pending_dir(cfg), *kp = NULL, *cp = NULL, *rp = NULL, *req = NULL, *data;
+	BIO *bio = NULL;
+	long len;
+	int ret = -1;
+
+	(void)mode;   /* state_dir is already per mode */
+	if (!text_is_clean(pr->template_cn) || !text_is_clean(pr->ca_name) || !text_is_clean(pr->ca_host)) {
+		log_error("refusing to record a pending request with control characters in its names");
+		goto out;
+	}
+	if (fs_mkdir_p(dir, 0700) != 0)
+		goto out;
+	kp = pending_path(cfg, pr->template_cn, "key");
+	cp = pending_path(cfg, pr->template_cn, "csr");
+	rp = pending_path(cfg, pr->template_cn, "req");
+	bio = BIO_new(BIO_s_secmem());
+	if (bio == NULL || !PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) ||
+	    (len = BIO_get_mem_data(bio, &data)) < 0) {
+		log_error("cannot encode the private key of the pending request for template %s",
+			  pr->template_cn);
+		goto out;
+	}
+	if (fs_write_atomic(kp, data, (size_t)len, 0600, (uid_t)-1) != 0)
+		goto out;
+	if (csr_pem != NULL && fs_write_atomic(cp, csr_pem, strlen(csr_pem), 0644, (uid_t)-1) != 0)
+		goto out;
+	req = xasprintf("template_cn=%s\nca_name=%s\nca_host=%s\nrequest_id=%ld\nsubmitted=%lld\n",
+			pr->template_cn, pr->ca_name ? pr->ca_name : "", pr->ca_host ? pr->ca_host : "",
+			pr->request_id, (long long)pr->submitted);
+	if (fs_write_atomic(rp, req, strlen(req), 0600, (uid_t)-1) != 0)
+		goto out;
+	ret = 0;
+out:
+	BIO_free(bio);
+	free(dir);
+	free(kp);
+	free(cp);
+	free(rp);
+	free(req);
+	return ret;
+}
+
+static void parse_req(char *text, struct pending_request *out)
+{
+	char *line, *save = NULL, *eq;
+
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		eq = strchr(line, '=');
+		if (eq == NULL)
+			continue;
+		*eq++ = '\0';
+		if (strcmp(line, "template_cn") == 0 && out->template_cn == NULL)
+			out->template_cn = xstrdup(eq);
+		else if (strcmp(line, "ca_name") == 0 && out->ca_name == NULL && *eq != '\0')
+			out->ca_name = xstrdup(eq);
+		else if (strcmp(line, "ca_host") == 0 && out->ca_host == NULL && *eq != '\0')
+			out->ca_host = xstrdup(eq);
+		else if (strcmp(line, "request_id") == 0)
+			out->request_id = strtol(eq, NULL, 10);
+		else if (strcmp(line, "submitted") == 0)
+			out->submitted = (time_t)strtoll(eq, NULL, 10);
+	}
+}
+
+/* Loads <path> (a .req file) into out; 1, 0 when missing, -1. */
+static int load_req(const char *path, struct pending_request *out)
+{
+	unsigned char *buf = NULL;
+	size_t len;
+
+	memset(out, 0, sizeof(*out));
+	if (fs_read_file(path, MAX_STATE_FILE, &buf, &len) != 0)
+		return errno == ENOENT ? 0 : -1;
+	parse_req((char *)buf, out);
+	free(buf);
+	if (out->template_cn == NULL || out->request_id <= 0) {
+		log_error("%s is incomplete (no template or request id); remove it to forget the request",
+			  path);
+		state_pending_free(out);
+		return -1;
+	}
+	return 1;
+}
+
+int state_pending_load(const struct config *cfg, enum adenroll_mode mode,
+		       const char *template_cn, struct pending_request *out, EVP_PKEY **key)
+{
+	char *rp = pending_path(cfg, template_cn, "req");
+	BIO *bio = NULL;
+	int ret;
+
+	(void)mode;
+	if (key != NULL)
+		*key = NULL;
+	ret = load_req(rp, out);
+	if (ret != 1)
+		goto out;
+	out->key_path = pending_path(cfg, template_cn, "key");
+	out->csr_path = pending_path(cfg, template_cn, "csr");
+	if (key != NULL) {
+		bio = BIO_new_file(out->key_path, "r");
+		if (bio != NULL)
+			*key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+		if (*key == NULL) {
+			log_error("cannot load the private key of the pending request for template %s from %s",
+				  template_cn, out->key_path);
+			state_pending_free(out);
+			ret = -1;
+		}
+	}
+out:
+	BIO_free(bio);
+	free(rp);
+	return ret;
+}
+
+int state_pending_list(const struct config *cfg, enum adenroll_mode mode,
+		       struct pending_request **out, size_t *n)
+{
+	char *dir = pending_dir(cfg);
+	struct pending_request *v = NULL, pr;
+	size_t count = 0, len;
+	struct dirent *de;
+	DIR *d;
+
+	(void)mode;
+	*out = NULL;
+	*n = 0;
+	d = opendir(dir);
+	if (d == NULL) {
+		int saved = errno;
+
+		if (saved != ENOENT)
+			log_error("cannot read %s: %s", dir, strerror(saved));
+		free(dir);
+		return saved == ENOENT ? 0 : -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char *p;
+
+		len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len < 5 || strcmp(de->d_name + len - 4, ".req") != 0)
+			continue;
+		p = fs_path_join(dir, de->d_name);
+		if (load_req(p, &pr) == 1) {
+			pr.key_path = pending_path(cfg, pr.template_cn, "key");
+			pr.csr_path = pending_path(cfg, pr.template_cn, "csr");
+			v = xrealloc(v, (count + 1) * sizeof(*v));
+			v[count++] = pr;
+		}
+		free(p);
+	}
+	closedir(d);
+	free(dir);
+	*out = v;
+	*n = count;
+	return 0;
+}
+
+int state_pending_remove(const struct config *cfg, enum adenroll_mode mode, const char *template_cn)
+{
+	const char *exts[3] = { "req", "key", "csr" };
+	int ret = 0;
+	size_t i;
+
+	(void)mode;
+	for (i = 0; i < 3; i++) {
+		char *p = pending_path(cfg, template_cn, exts[i]);
+
+		if (unlink(p) != 0 && errno != ENOENT) {
+			log_error("cannot remove %s: %s", p, strerror(errno));
+			ret = -1;
+		}
+		if (i == 0 && ret == 0 && fs_fsync_parent(p) != 0)
+			ret = -1;
+		free(p);
+		if (ret != 0)
+			break;
+	}
+	return ret;
+}
+
+void state_pending_free(struct pending_request *pr)
+{
+	if (pr == NULL)
+		return;
+	free(pr->template_cn);
+	free(pr->ca_name);
+	free(pr->ca_host);
+	free(pr->key_path);
+	free(pr->csr_path);
+	memset(pr, 0, sizeof(*pr));
+}
+
+void state_pending_list_free(struct pending_request *v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		state_pending_free(&v[i]);
+	free(v);
+}
+
+int state_last_run_save(const struct config *cfg, enum adenroll_mode mode, const struct last_run *r)
+{
+	char *p = fs_path_join(cfg->state_dir, "last-run");
+	char *text = xasprintf("finished=%lld\nexit_code=%d\nenrolled=%u\nrenewed=%u\npending=%u\nfailed=%u\n",
+			       (long long)r->finished, r->exit_code, r->enrolled, r->renewed,
+			       r->pending, r->failed);
+	int ret = -1;
+
+	(void)mode;
+	if (fs_mkdir_p(cfg->state_dir, 0755) == 0)
+		ret = fs_write_atomic(p, text, strlen(text), 0644, (uid_t)-1);
+	free(p);
+	free(text);
+	return ret;
+}
+
+int state_last_run_load(const struct config *cfg, enum adenroll_mode mode, struct last_run *r)
+{
+	char *p = fs_path_join(cfg->state_dir, "last-run"), *line, *save = NULL, *eq;
+	unsigned char *buf = NULL;
+	int ret;
+
+	(void)mode;
+	memset(r, 0, sizeof(*r));
+	if (fs_read_file(p, MAX_STATE_FILE, &buf, NULL) != 0) {
+		ret = errno == ENOENT ? 0 : -1;
+		goto out;
+	}
+	for (line = strtok_r((char *)buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		eq = strchr(line, '=');
+		if (eq == NULL)
+			continue;
+		*eq++ = '\0';
+		if (strcmp(line, "finished") == 0)
+			r->finished = (time_t)strtoll(eq, NULL, 10);
+		else if (strcmp(line, "exit_code") == 0)
+			r->exit_code = (int)strtol(eq, NULL, 10);
+		else if (strcmp(line, "enrolled") == 0)
+			r->enrolled = (unsigned)strtoul(eq, NULL, 10);
+		else if (strcmp(line, "renewed") == 0)
+			r->renewed = (unsigned)strtoul(eq, NULL, 10);
+		else if (strcmp(line, "pending") == 0)
+			r->pending = (unsigned)strtoul(eq, NULL, 10);
+		else if (strcmp(line, "failed") == 0)
+			r->failed = (unsigned)strtoul(eq, NULL, 10);
+	}
+	ret = 1;
+out:
+	free(buf);
+	free(p);
+	return ret;
+}

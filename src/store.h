@@ -1,1 +1,118 @@
-/* placeholder: being written */
+/* Certificate stores: where issued certificates and their keys live.  One
+ * interface, back-ends behind it (PEM directory now, NSS later); store_open
+ * opens every back-end cfg->store_types selects and the calls fan out.
+ * Layout and guarantees of the PEM back-end: docs/stores.md. */
+#ifndef ADENROLL_STORE_H
+#define ADENROLL_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "adenroll.h"
+#include "config.h"
+#include "policy.h"
+#include "template.h"
+
+struct directory;
+
+/* A certificate adenroll manages.  The template is identified by the
+ * certificate's own extensions (PROTOCOL.md 2.7), not by a file name:
+ * template_oid/major/minor from 1.3.6.1.4.1.311.21.7, ext_template_cn from
+ * 1.3.6.1.4.1.311.20.2.  template_cn is the name it was installed for. */
+struct store_item {
+	const char *store_name;     /* "pem", "nss" (static) */
+	char *template_cn;
+	char *ext_template_cn;      /* v1 name extension, NULL if absent */
+	char *template_oid;         /* NULL if the cert has no 21.7 extension */
+	uint32_t major, minor;
+	bool has_version;           /* 21.7 carried the major version */
+	X509 *cert;
+	char *cert_path, *key_path, *chain_path;   /* stable paths (PEM: the symlinks) */
+	char *generation;           /* back-end specific id of the live pair */
+	char *ca_name;
+	long request_id;
+	time_t installed;
+	/* The template's values when installed, so status can compute renewal
+	 * dates offline (without LDAP). */
+	bool has_renewal;
+	int64_t renewal_seconds;
+	uint32_t enrollment_flag;
+	uint32_t template_major;
+};
+
+struct store;
+
+int store_open(const struct config *cfg, enum adenroll_mode mode, struct store **out);
+/* What adenroll manages, read from the index and the live files.  An entry
+ * whose files cannot be read is logged and left out. */
+int store_list(struct store *s, struct store_item **items, size_t *n);
+/* The item holding a cert of template t: 21.7 templateID == t->oid, else
+ * 20.2 name == t->cn; a cert with neither extension matches by the recorded
+ * template_cn.  NULL when none. */
+const struct store_item *store_find(const struct store_item *items, size_t n,
+				    const struct template *t);
+/* By template cn only (superseded templates that are no longer in the directory). */
+const struct store_item *store_find_cn(const struct store_item *items, size_t n, const char *cn);
+/* The certificate held for eligible template t: its own (store_find), else
+ * one of a template t supersedes (msPKI-Supersede-Templates, PROTOCOL.md 5.2
+ * step 7), matched through d's template object when d has it, else by cn;
+ * then *superseded_cn is that cn.  d may be NULL (offline). */
+const struct store_item *store_find_held(const struct store_item *items, size_t n,
+					 const struct template *t, const struct directory *d,
+					 const char **superseded_cn);
+/* The one way pulse, explain and status build policy_decide()'s input from
+ * what is held, so they agree.  held may be NULL. */
+void store_policy_input(struct policy_input *in, time_t now, const struct config *cfg,
+			const struct template *t, const struct store_item *held,
+			const char *superseded_cn, bool pending);
+
+/* Callers hold the run lock (main.c takes cfg->lock_file for commands that
+ * change stores): back-ends assume one writer.
+ * Installs key+cert(+chain) for t atomically: readers see the old pair or the
+ * new pair, never a mix.  The previous pair, if any, is moved to the archive
+ * after the new pair is live; *archived_to (may be NULL) receives its archive
+ * path or NULL.  Nothing is ever deleted, except archive entries older than
+ * cfg->archive_retention_days when that is > 0. */
+int store_install(struct store *s, const struct template *t, EVP_PKEY *key, X509 *cert,
+		  STACK_OF(X509) *chain, const char *ca_name, long request_id,
+		  char **archived_to);
+/* Moves the live pair of template_cn to the archive and stops managing it
+ * (a superseded template once its successor is installed; a revoked cert
+ * with CT_FLAG_REMOVE_INVALID_CERTIFICATE_FROM_PERSONAL_STORE). */
+int store_retire(struct store *s, const char *template_cn, char **archived_to);
+void store_items_free(struct store_item *items, size_t n);
+void store_close(struct store *s);
+
+/* ---- for back-ends (store_pem.c, store_nss.c) and store.c only ---- */
+struct store_install_args {
+	const struct template *t;
+	EVP_PKEY *key;
+	X509 *cert;
+	STACK_OF(X509) *chain;
+	const char *ca_name;
+	long request_id;
+	time_t now;
+};
+struct store_backend;
+struct store_backend_ops {
+	const char *name;
+	int (*list)(struct store_backend *b, struct store_item **items, size_t *n);
+	int (*install)(struct store_backend *b, const struct store_install_args *a,
+		       char **archived_to);
+	int (*retire)(struct store_backend *b, const char *template_cn, char **archived_to);
+	void (*close)(struct store_backend *b);
+};
+struct store_backend {
+	const struct store_backend_ops *ops;
+};
+int store_pem_open(const struct config *cfg, enum adenroll_mode mode, struct store_backend **out);
+/* store_nss.c, built only --with-nss (HAVE_NSS). */
+int store_nss_open(const struct config *cfg, enum adenroll_mode mode, struct store_backend **out);
+void store_item_free_contents(struct store_item *item);
+
+#endif

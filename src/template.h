@@ -94,7 +94,8 @@ int template_parse_u32(const char *val, size_t len, uint32_t *out, char *err, si
 enum template_key_alg template_key_alg_from(const struct strlist *csps, const char *ra_app_policies);
 /* "1 year", "6 weeks", "5 minutes" ... for display. */
 void template_format_period(int64_t seconds, char *out, size_t outlen);
-/* Comma-separated flag names for display ("AUTO_ENROLLMENT,MACHINE_TYPE"). */
+/* Comma-separated flag names for display ("PUBLISH_TO_DS,AUTO_ENROLLMENT"),
+ * unknown bits as one trailing hex number, "none" for 0. */
 void template_format_enrollment_flag(uint32_t v, char *out, size_t outlen);
 void template_format_name_flag(uint32_t v, char *out, size_t outlen);
 bool template_is_machine(const struct template *t);

@@ -39,4 +39,16 @@ void bloblist_free(struct bloblist *l);
 /* Case-insensitive ASCII compare; true when equal. */
 bool str_eq_ci(const char *a, const char *b);
 
+/* The run lock that keeps two runs that change stores (pulse, enroll) from
+ * overlapping: an exclusive flock(2) on path, created 0600 if missing; the
+ * holder's pid is written into it so the next run can name it.  Waits up to
+ * wait_seconds (0: do not wait) for another holder to finish.  Returns the
+ * lock descriptor, or -1 with the reason logged (errno EWOULDBLOCK when
+ * another process still holds it).  Taking the lock again in the same
+ * process succeeds and is counted; the kernel drops it when the process
+ * exits, so a crashed run never leaves a stale lock. */
+int run_lock_acquire(const char *path, int wait_seconds);
+/* Releases one acquisition; accepts -1. */
+void run_lock_release(int fd);
+
 #endif

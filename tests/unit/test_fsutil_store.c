@@ -1,2 +1,986 @@
-/* placeholder */
-int main(void) { return 99; }
+/* fsutil durable writes, the PEM store (install, replace, archive, index,
+ * modes, concurrent readers, SIGKILL at every install step) and run state. */
+#include "adenroll-build.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <openssl/asn1.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "cert.h"
+#include "commands.h"
+#include "config.h"
+#include "directory.h"
+#include "policy.h"
+#include "fsutil.h"
+#include "state.h"
+#include "store.h"
+#include "template.h"
+#include "util.h"
+
+#define OID_MACHINE "1.3.6.1.4.1.311.21.8.1.2.3.4.5.6.7.14"
+#define OID_OTHER "1.3.6.1.4.1.311.21.8.1.2.3.4.5.6.7.99"
+
+static char *tmpdir;
+
+static int setup(void **state)
+{
+	char tpl[] = "/tmp/adenroll-store-XXXXXX";
+
+	(void)state;
+	tmpdir = xstrdup(mkdtemp(tpl));
+	return tmpdir[0] == '/' ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char *cmd = xasprintf("rm -rf '%s'", tmpdir);
+
+	(void)state;
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", tmpdir);
+	free(cmd);
+	free(tmpdir);
+	tmpdir = NULL;
+	return 0;
+}
+
+static char *tpath(const char *leaf)
+{
+	return fs_path_join(tmpdir, leaf);
+}
+
+static size_t count_entries(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+		    (prefix == NULL || strncmp(de->d_name, prefix, strlen(prefix)) == 0))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* ------------------------------------------------------------ fsutil */
+
+static void test_write_atomic_sets_exact_mode_and_content(void **state)
+{
+	char *p = tpath("f.key");
+	unsigned char *data;
+	size_t len;
+	struct stat st;
+	mode_t old = umask(0);
+
+	(void)state;
+	assert_int_equal(fs_write_atomic(p, "secret", 6, 0600, (uid_t)-1), 0);
+	umask(old);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(fs_write_atomic(p, "second", 6, 0640, (uid_t)-1), 0);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(fs_read_file(p, 100, &data, &len), 0);
+	assert_int_equal(len, 6);
+	assert_string_equal((char *)data, "second");
+	free(data);
+	/* Nothing but the target is left in the directory. */
+	assert_int_equal(count_entries(tmpdir, NULL), 1);
+	free(p);
+}
+
+static void test_write_atomic_replaces_symlink_never_follows(void **state)
+{
+	char *victim = tpath("victim"), *link = tpath("link");
+	unsigned char *data;
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(fs_write_atomic(victim, "keep", 4, 0644, (uid_t)-1), 0);
+	assert_int_equal(symlink(victim, link), 0);
+	assert_int_equal(fs_write_atomic(link, "new", 3, 0644, (uid_t)-1), 0);
+	assert_int_equal(lstat(link, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(fs_read_file(victim, 100, &data, NULL), 0);
+	assert_string_equal((char *)data, "keep");
+	free(data);
+	free(victim);
+	free(link);
+}
+
+static void test_write_atomic_failure_leaves_no_temp_and_keeps_target(void **state)
+{
+	char *p = tpath("adir");
+
+	(void)state;
+	/* rename(2) of a file over a directory fails: the temp must go. */
+	assert_int_equal(mkdir(p, 0755), 0);
+	assert_int_equal(fs_write_atomic(p, "x", 1, 0644, (uid_t)-1), -1);
+	assert_int_equal(count_entries(tmpdir, "."), 0);
+	assert_int_equal(count_entries(tmpdir, NULL), 1);
+	free(p);
+}
+
+static void test_write_atomic_ignores_planted_temp_names(void **state)
+{
+	char *p = tpath("f"), *planted;
+	int i;
+
+	(void)state;
+	/* Leftover temp files from a crash (or planted by someone) never block
+	 * a write and are never written through. */
+	for (i = 0; i < 20; i++) {
+		planted = xasprintf("%s/.f.tmp-%d", tmpdir, i);
+		assert_int_equal(symlink("/nonexistent/target", planted), 0);
+		free(planted);
+	}
+	assert_int_equal(fs_write_atomic(p, "ok", 2, 0644, (uid_t)-1), 0);
+	assert_int_equal(count_entries(tmpdir, ".f.tmp-"), 20);
+	free(p);
+}
+
+static void test_mkdir_p_and_read_limits(void **state)
+{
+	char *deep = tpath("a/b/c"), *f = tpath("a/b/c/big");
+	unsigned char *data = NULL;
+	char big[100];
+
+	(void)state;
+	assert_int_equal(fs_mkdir_p(deep, 0700), 0);
+	assert_int_equal(fs_mkdir_p(deep, 0700), 0);
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(fs_write_atomic(f, big, sizeof(big), 0644, (uid_t)-1), 0);
+	assert_int_equal(fs_read_file(f, 99, &data, NULL), -1);
+	assert_null(data);
+	assert_int_equal(fs_read_file(f, 100, &data, NULL), 0);
+	free(data);
+	free(f);
+	f = tpath("missing");
+	assert_int_equal(fs_read_file(f, 100, &data, NULL), -1);
+	assert_int_equal(errno, ENOENT);
+	free(f);
+	free(deep);
+}
+
+/* ------------------------------------------------------------ test PKI */
+
+static EVP_PKEY *new_key(void)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+
+	assert_non_null(k);
+	return k;
+}
+
+/* 1.3.6.1.4.1.311.21.7 { templateID, major, minor } (PROTOCOL.md 2.7). */
+static void add_template_ext(X509 *x, const char *oid, uint32_t major, uint32_t minor)
+{
+	unsigned char der[256], *p;
+	ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1), *ext_obj = OBJ_txt2obj("1.3.6.1.4.1.311.21.7", 1);
+	ASN1_INTEGER *ma = ASN1_INTEGER_new(), *mi = ASN1_INTEGER_new();
+	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+	X509_EXTENSION *ext;
+	int len;
+
+	ASN1_INTEGER_set_uint64(ma, major);
+	ASN1_INTEGER_set_uint64(mi, minor);
+	p = der + 2;
+	len = i2d_ASN1_OBJECT(obj, &p);
+	len += i2d_ASN1_INTEGER(ma, &p);
+	len += i2d_ASN1_INTEGER(mi, &p);
+	assert_true(len < 120);
+	der[0] = 0x30;
+	der[1] = (unsigned char)len;
+	ASN1_OCTET_STRING_set(os, der, len + 2);
+	ext = X509_EXTENSION_create_by_OBJ(NULL, ext_obj, 0, os);
+	assert_non_null(ext);
+	assert_int_equal(X509_add_ext(x, ext, -1), 1);
+	X509_EXTENSION_free(ext);
+	ASN1_OCTET_STRING_free(os);
+	ASN1_INTEGER_free(ma);
+	ASN1_INTEGER_free(mi);
+	ASN1_OBJECT_free(obj);
+	ASN1_OBJECT_free(ext_obj);
+}
+
+static X509 *new_cert(EVP_PKEY *key, const char *oid, uint32_t major, long serial)
+{
+	X509 *x = X509_new();
+	X509_NAME *n = X509_NAME_new();
+
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"client.example", -1, -1, 0);
+	X509_set_subject_name(x, n);
+	X509_set_issuer_name(x, n);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 365L * 86400);
+	X509_set_pubkey(x, key);
+	if (oid != NULL)
+		add_template_ext(x, oid, major, 0);
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	X509_NAME_free(n);
+	return x;
+}
+
+struct pair {
+	EVP_PKEY *key;
+	X509 *cert;
+};
+
+static struct pair new_pair(const char *oid, uint32_t major, long serial)
+{
+	struct pair p;
+
+	p.key = new_key();
+	p.cert = new_cert(p.key, oid, major, serial);
+	return p;
+}
+
+static void pair_free(struct pair *p)
+{
+	EVP_PKEY_free(p->key);
+	X509_free(p->cert);
+}
+
+static void make_template(struct template *t, const char *cn, const char *oid, uint32_t major)
+{
+	memset(t, 0, sizeof(*t));
+	t->cn = (char *)cn;
+	t->oid = (char *)oid;
+	t->major_version = major;
+	t->has_renewal = true;
+	t->renewal_seconds = 42L * 86400;
+}
+
+static void make_config(struct config *cfg, long retention_days)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->store_types = STORE_PEM;
+	cfg->pem_dir = tpath("certs");
+	cfg->archive_dir = tpath("archive");
+	cfg->state_dir = tpath("state");
+	cfg->archive_retention_days = retention_days;
+}
+
+static void free_config(struct config *cfg)
+{
+	free(cfg->pem_dir);
+	free(cfg->archive_dir);
+	free(cfg->state_dir);
+}
+
+static EVP_PKEY *load_key(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	EVP_PKEY *k;
+
+	if (f == NULL)
+		return NULL;
+	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	return k;
+}
+
+/* The live pair as a reader sees it through the stable paths. */
+static X509 *live_cert_checked(const struct store_item *it)
+{
+	EVP_PKEY *k = load_key(it->key_path);
+	X509 *c = cert_load_file(it->cert_path);
+
+	assert_non_null(k);
+	assert_non_null(c);
+	assert_true(cert_matches_key(c, k));
+	assert_int_equal(X509_cmp(c, it->cert), 0);
+	EVP_PKEY_free(k);
+	return c;
+}
+
+static bool dir_holds_cert(const char *dir, X509 *want)
+{
+	char *p = fs_path_join(dir, "cert.pem"), *kp = fs_path_join(dir, "key.pem");
+	X509 *c = cert_load_file(p);
+	EVP_PKEY *k = load_key(kp);
+	bool ok = c != NULL && k != NULL && X509_cmp(c, want) == 0 && cert_matches_key(c, k);
+
+	X509_free(c);
+	EVP_PKEY_free(k);
+	free(p);
+	free(kp);
+	return ok;
+}
+
+/* Whether some archive entry of <name> holds want (with its key). */
+static bool archive_holds(const char *name, X509 *want)
+{
+	char *adir = xasprintf("%s/archive/%s", tmpdir, name);
+	DIR *d = opendir(adir);
+	struct dirent *de;
+	bool found = false;
+
+	while (d != NULL && (de = readdir(d)) != NULL && !found) {
+		char *p;
+
+		if (de->d_name[0] == '.')
+			continue;
+		p = fs_path_join(adir, de->d_name);
+		found = dir_holds_cert(p, want);
+		free(p);
+	}
+	if (d != NULL)
+		closedir(d);
+	free(adir);
+	return found;
+}
+
+/* ------------------------------------------------------------ store */
+
+static void test_install_list_find(void **state)
+{
+	struct config cfg;
+	struct store *s;
+	struct template t, other_oid, v1name;
+	struct pair a = new_pair(OID_MACHINE, 2, 100);
+	struct store_item *items;
+	size_t n;
+	char *archived = (char *)"unset", *p;
+	unsigned char *index;
+	struct stat st;
+	X509 *c;
+	char target[256];
+	ssize_t tl;
+
+	(void)state;
+	make_config(&cfg, 0);
+	make_template(&t, "Machine", OID_MACHINE, 2);
+	assert_int_equal(store_open(&cfg, ADENROLL_MODE_MACHINE, &s), 0);
+	assert_int_equal(store_install(s, &t, a.key, a.cert, NULL, "Test CA", 7, &archived), 0);
+	assert_null(archived);
+	assert_int_equal(store_list(s, &items, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(items[0].template_cn, "Machine");
+	assert_string_equal(items[0].template_oid, OID_MACHINE);
+	assert_true(items[0].has_version);
+	assert_int_equal(items[0].major, 2);
+	assert_string_equal(items[0].ca_name, "Test CA");
+	assert_int_equal(items[0].request_id, 7);
+	assert_true(items[0].has_renewal);
+	assert_int_equal(items[0].renewal_seconds, 42L * 86400);
+	assert_string_equal(items[0].store_name, "pem");
+	c = live_cert_checked(&items[0]);
+	X509_free(c);
+	/* Key 0600, cert world-readable, stable paths are symlinks through `current`. */
+	assert_int_equal(stat(items[0].key_path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_uid, geteuid());
+	assert_int_equal(stat(items[0].cert_path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	tl = readlink(items[0].cert_path, target, sizeof(target) - 1);
+	assert_true(tl > 0);
+	target[tl] = '\0';
+	assert_string_equal(target, "Machine.d/current/cert.pem");
+	assert_non_null(strstr(items[0].chain_path, "Machine-chain.pem"));
+	assert_int_equal(stat(items[0].chain_path, &st), 0);
+	/* The index says what adenroll manages. */
+	p = tpath("certs/index");
+	assert_int_equal(fs_read_file(p, 4096, &index, NULL), 0);
+	assert_non_null(strstr((char *)index, "Machine\tMachine\n"));
+	free(index);
+	free(p);
+
+	/* Identified by the certificate's extension, not the name. */
+	assert_ptr_equal(store_find(items, n, &t), &items[0]);
+	make_template(&other_oid, "Machine", OID_OTHER, 2);
+	assert_null(store_find(items, n, &other_oid));
+	make_template(&v1name, "Renamed", OID_MACHINE, 2);
+	assert_ptr_equal(store_find(items, n, &v1name), &items[0]);
+	assert_ptr_equal(store_find_cn(items, n, "machine"), &items[0]);
+	store_items_free(items, n);
+	store_close(s);
+	pair_free(&a);
+	free_config(&cfg);
+}
+
+static void test_replace_archives_previous_pair(void **state)
+{
+	struct config cfg;
+	struct store *s;
+	struct template t;
+	struct pair a = new_pair(OID_MACHINE, 2, 1), b = new_pair(OID_MACHINE, 3, 2);
+	struct store_item *items;
+	size_t n;
+	char *archived = NULL;
+	X509 *c;
+
+	(void)state;
+	make_config(&cfg, 0);
+	make_template(&t, "Machine", OID_MACHINE, 3);
+	assert_int_equal(store_open(&cfg, ADENROLL_MODE_MACHINE, &s), 0);
+	assert_int_equal(store_install(s, &t, a.key, a.cert, NULL, "CA", 1, NULL), 0);
+	assert_int_equal(store_install(s, &t, b.key, b.cert, NULL, "CA", 2, &archived), 0);
+	assert_non_null(archived);
+	assert_true(dir_holds_cert(archived, a.cert));
+	assert_int_equal(store_list(s, &items, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(items[0].major, 3);
+	c = live_cert_checked(&items[0]);
+	assert_int_equal(X509_cmp(c, b.cert), 0);
+	X509_free(c);
+	/* Only the live generation is left beside `current`. */
+	{
+		char *d = tpath("certs/Machine.d");
+
+		assert_int_equal(count_entries(d, NULL), 2);
+		free(d);
+	}
+	/* A mismatching key is refused before anything is written. */
+	assert_int_equal(store_install(s, &t, a.key, b.cert, NULL, "CA", 3, NULL), -1);
+	store_items_free(items, n);
+	assert_int_equal(store_list(s, &items, &n), 0);
+	c = live_cert_checked(&items[0]);
+	assert_int_equal(X509_cmp(c, b.cert), 0);
+	X509_free(c);
+	store_items_free(items, n);
+	free(archived);
+	store_close(s);
+	pair_free(&a);
+	pair_free(&b);
+	free_config(&cfg);
+}
+
+/* --user: the user's store is private to the user. */
+static void test_user_mode_directories_are_private(void **state)
+{
+	struct config cfg;
+	struct store *s;
+	struct template t;
+	struct pair a = new_pair(OID_MACHINE, 2, 1);
+	char *d1 = tpath("certs"), *d2 = tpath("certs/UserCert.d"), *d3 = tpath("archive/UserCert");
+	struct stat st;
+
+	(void)state;
+	make_config(&cfg, 0);
+	make_template(&t, "UserCert", OID_MACHINE, 2);
+	assert_int_equal(store_open(&cfg, ADENROLL_MODE_USER, &s), 0);
+	assert_int_equal(store_install(s, &t, a.key, a.cert, NULL, NULL, 1, NULL), 0);
+	assert_int_equal(store_install(s, &t, a.key, a.cert, NULL, NULL, 2, NULL), 0);
+	assert_int_equal(stat(d1, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	assert_int_equal(stat(d2, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	assert_int_equal(stat(d3, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	store_close(s);
+	pair_free(&a);
+	free(d1);
+	free(d2);
+	free(d3);
+	free_config(&cfg);
+}
+
+static void test_unsafe_template_names_get_safe_files(void **state)
+{
+	struct config cfg;
+	struct store *s;
+	struct template t1, t2;
+	struct pair a = new_pair(NULL, 0, 1), b = new_pair(NULL, 0, 2);
+	struct store_item *items;
+	size_t n;
+
+	(void)state;
+	make_config(&cfg, 0);
+	make_template(&t1, "Copy of Web/Server", NULL, 1);
+	make_template(&t2, "Copy of Web_Server", NULL, 1);
+	assert_int_equal(store_open(&cfg, ADENROLL_MODE_MACHINE, &s), 0);
+	assert_int_equal(store_install(s, &t1, a.key, a.cert, NULL, NULL, 1, NULL), 0);
+	assert_int_equal(store_install(s, &t2, b.key, b.cert, NULL, NULL, 2, NULL), 0);
+	assert_int_equal(store_list(s, &items, &n), 0);
+	assert_int_equal(n, 2);
+	assert_non_null(strstr(items[0].cert_path, "/Copy_of_Web_Server.crt"));
+	assert_non_null(strstr(items[1].cert_path, "/Copy_of_Web_Server-2.crt"));
+	/* No extension in these certs: the recorded template name decides. */
+	assert_null(items[0].template_oid);
+	assert_ptr_equal(store_find(items, n, &t1), &items[0]);
+	assert_ptr_equal(store_find(items, n, &t2), &items[1]);
+	store_items_free(items, n);
+	store_close(s);
+	pair_free(&a);
+	pair_free(&b);
+	free_config(&cfg);
+}
+
+static void test_archive_retention(void **state)
+{
+	struct config cfg;
+	struct store *s;
+	struct template t;
+	struct pair a = new_pair(OID_MACHINE, 2, 1);
+	char *old_entry = tpath("archive/Machine/20000101T000000Z--20000101T000000Z-01");
+	char *odd_entry = tpath("archive/Machine/not-a-date");
+
+	(void)state;
+	make_template(&t, "Machine", OID_MACHINE, 2);
+	assert_int_equal(fs_mkdir_p(old_entry, 0700), 0);
+	assert_int_equal(fs_mkdir_p(odd_entry, 0700), 0);
+	/* 0 = forever: nothing archived is removed. */
+	make_config(&cfg, 0);
+	assert_int_equal(store_open(&cfg, ADENROLL_MODE_MACHINE, &s), 0);
+	assert_int_equal(store_install(s, &t, a.key, a.cert, NULL, NULL, 1, NULL), 0);
+	assert_int_equal(store_install(s, &t, a.key, a.cert, NULL, NULL, 2, NULL), 0);
+	assert_int_equal(access(old_entry, F_OK), 0);
+	store_close(s);
+	free_config(&cfg);
+	/* 30 days: the year-2000 entry goes, the fresh one and the unparsable stay. */
+	make_config(&cfg, 30);
+	assert_int_equal(store_open(&cfg, ADENROLL_MODE_MACHINE, &s), 0);
+	assert_int_equal(store_install(s, &t, a.key, a.cert, NULL, NULL, 3, NULL), 0);
+	assert_int_equal(access(old_entry, F_OK), -1);
+	assert_int_equal(access(odd_entry, F_OK), 0);
+	assert_true(archive_holds("Machine", a.cert));
+	store_close(s);
+	free_config(&cfg);
+	pair_free(&a);
+	free(old_entry);
+	free(odd_entry);
+}
+
+static void test_retire_archives_and_unmanages(void **state)
+{
+	struct config cfg;
+	struct store *s;
+	struct template t;
+	struct pair a = new_pair(OID_MACHINE, 2, 1);
+	struct store_item *items;
+	size_t n;
+	char *archived = NULL, *crt = tpath("certs/Old.crt");
+
+	(void)state;
+	make_config(&cfg, 0);
+	make_template(&t, "Old", OID_MACHINE, 2);
+	assert_int_equal(store_open(&cfg, ADENROLL_MODE_MACHINE, &s), 0);
+	assert_int_equal(store_install(s, &t, a.key, a.cert, NULL, NULL, 1, NULL), 0);
+	assert_int_equal(store_retire(s, "Old", &archived), 0);
+	assert_non_null(archived);
+	assert_true(dir_holds_cert(archived, a.cert));
+	assert_int_equal(store_list(s, &items, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(access(crt, F_OK), -1);
+	assert_int_equal(store_retire(s, "Old", NULL), 0);
+	store_items_free(items, n);
+	store_close(s);
+	free(archived);
+	free(crt);
+	pair_free(&a);
+	free_config(&cfg);
+}
+
+static void test_preexisting_file_is_archived_not_overwritten(void **state)
+{
+	struct config cfg;
+	struct store *s;
+	struct template t;
+	struct pair a = new_pair(OID_MACHINE, 2, 1);
+	char *dir = tpath("certs"), *crt = tpath("certs/Machine.crt");
+
+	(void)state;
+	make_config(&cfg, 0);
+	make_template(&t, "Machine", OID_MACHINE, 2);
+	assert_int_equal(fs_mkdir_p(dir, 0755), 0);
+	assert_int_equal(fs_write_atomic(crt, "someone else's", 14, 0644, (uid_t)-1), 0);
+	assert_int_equal(store_open(&cfg, ADENROLL_MODE_MACHINE, &s), 0);
+	assert_int_equal(store_install(s, &t, a.key, a.cert, NULL, NULL, 1, NULL), 0);
+	{
+		char *adir = tpath("archive/Machine");
+
+		assert_int_equal(count_entries(adir, NULL), 1);
+		free(adir);
+	}
+	store_close(s);
+	free(dir);
+	free(crt);
+	pair_free(&a);
+	free_config(&cfg);
+}
+
+/* A reader that resolves `current` once always gets a matching key and
+ * certificate while installs keep switching generations. */
+static void test_reader_never_sees_mixed_pair(void **state)
+{
+	struct config cfg;
+	struct store *s;
+	struct template t;
+	struct pair pairs[4];
+	pid_t reader;
+	int status, i, pipefd[2];
+	char *current = tpath("certs/Machine.d/current");
+
+	(void)state;
+	make_config(&cfg, 0);
+	make_template(&t, "Machine", OID_MACHINE, 2);
+	for (i = 0; i < 4; i++)
+		pairs[i] = new_pair(OID_MACHINE, 2, 10 + i);
+	assert_int_equal(store_open(&cfg, ADENROLL_MODE_MACHINE, &s), 0);
+	assert_int_equal(store_install(s, &t, pairs[0].key, pairs[0].cert, NULL, NULL, 1, NULL), 0);
+	assert_int_equal(pipe(pipefd), 0);
+	reader = fork();
+	assert_true(reader >= 0);
+	if (reader == 0) {
+		unsigned checks = 0, bad = 0;
+		char stop;
+
+		close(pipefd[1]);
+		fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+		while (read(pipefd[0], &stop, 1) != 0 || checks == 0) {
+			int dfd = open(current, O_RDONLY | O_DIRECTORY);
+			int cfd, kfd;
+			FILE *cf, *kf;
+			X509 *c = NULL;
+			EVP_PKEY *k = NULL;
+
+			if (dfd < 0)
+				continue;
+			cfd = openat(dfd, "cert.pem", O_RDONLY);
+			kfd = openat(dfd, "key.pem", O_RDONLY);
+			close(dfd);
+			if (cfd < 0 || kfd < 0) {
+				bad++;
+				continue;
+			}
+			cf = fdopen(cfd, "r");
+			kf = fdopen(kfd, "r");
+			c = PEM_read_X509(cf, NULL, NULL, NULL);
+			k = PEM_read_PrivateKey(kf, NULL, NULL, NULL);
+			fclose(cf);
+			fclose(kf);
+			if (!cert_matches_key(c, k))
+				bad++;
+			checks++;
+			X509_free(c);
+			EVP_PKEY_free(k);
+		}
+		_exit(bad == 0 && checks > 0 ? 0 : 1);
+	}
+	close(pipefd[0]);
+	for (i = 0; i < 40; i++)
+		assert_int_equal(store_install(s, &t, pairs[i % 4].key, pairs[i % 4].cert, NULL, NULL, i, NULL), 0);
+	close(pipefd[1]);
+	assert_int_equal(waitpid(reader, &status, 0), reader);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	store_close(s);
+	for (i = 0; i < 4; i++)
+		pair_free(&pairs[i]);
+	free(current);
+	free_config(&cfg);
+}
+
+static const char *const crash_steps[] = {
+	"index", "key", "cert", "chain", "meta", "generation", "switched", "linked", "archived",
+};
+
+/* SIGKILL at every install step: the store then holds the old or the new
+ * pair, intact and matching, and the next install tidies up without losing
+ * the old pair. */
+static void crash_at(const char *step, bool with_old)
+{
+	struct config cfg;
+	struct store *s;
+	struct template t;
+	struct pair a = new_pair(OID_MACHINE, 2, 1), b = new_pair(OID_MACHINE, 2, 2),
+		    c = new_pair(OID_MACHINE, 2, 3);
+	struct store_item *items;
+	size_t n;
+	pid_t child;
+	int status;
+	X509 *live;
+	char *cmd;
+
+	make_config(&cfg, 0);
+	make_template(&t, "Machine", OID_MACHINE, 2);
+	assert_int_equal(store_open(&cfg, ADENROLL_MODE_MACHINE, &s), 0);
+	if (with_old)
+		assert_int_equal(store_install(s, &t, a.key, a.cert, NULL, NULL, 1, NULL), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		setenv("ADENROLL_TEST_CRASH_AT", step, 1);
+		store_install(s, &t, b.key, b.cert, NULL, NULL, 2, NULL);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+
+	assert_int_equal(store_list(s, &items, &n), 0);
+	if (n == 0) {
+		/* Only possible before the first pair was ever live. */
+		assert_false(with_old);
+	} else {
+		assert_int_equal(n, 1);
+		assert_true(X509_cmp(items[0].cert, a.cert) == 0 || X509_cmp(items[0].cert, b.cert) == 0);
+		/* The generation `current` names is complete and matching. */
+		{
+			char *gdir = xasprintf("%s/certs/Machine.d/%s", tmpdir, items[0].generation);
+
+			assert_true(dir_holds_cert(gdir, items[0].cert));
+			free(gdir);
+		}
+		/* Past the link step the stable paths are there and consistent. */
+		if (access(items[0].cert_path, F_OK) == 0) {
+			live = live_cert_checked(&items[0]);
+			X509_free(live);
+		} else {
+			assert_false(with_old);
+		}
+	}
+	store_items_free(items, n);
+
+	/* Recovery: the next install succeeds and the old pair is archived, not lost. */
+	assert_int_equal(store_install(s, &t, c.key, c.cert, NULL, NULL, 3, NULL), 0);
+	assert_int_equal(store_list(s, &items, &n), 0);
+	assert_int_equal(n, 1);
+	live = live_cert_checked(&items[0]);
+	assert_int_equal(X509_cmp(live, c.cert), 0);
+	X509_free(live);
+	store_items_free(items, n);
+	if (with_old)
+		assert_true(archive_holds("Machine", a.cert));
+	{
+		char *d = tpath("certs/Machine.d");
+
+		assert_int_equal(count_entries(d, NULL), 2);   /* current + its generation */
+		free(d);
+	}
+	store_close(s);
+	pair_free(&a);
+	pair_free(&b);
+	pair_free(&c);
+	free_config(&cfg);
+	cmd = xasprintf("rm -rf '%s/certs' '%s/archive'", tmpdir, tmpdir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+}
+
+static void test_sigkill_at_each_install_step(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(crash_steps) / sizeof(crash_steps[0]); i++) {
+		crash_at(crash_steps[i], true);
+		crash_at(crash_steps[i], false);
+	}
+}
+
+/* A cert of a superseded template is what the superseding template holds;
+ * pulse/explain/status then decide re-enroll from the same input. */
+static void test_find_held_superseded_and_decide(void **state)
+{
+	struct config cfg;
+	struct store *s;
+	struct template old_t, new_t, dir_templates[1];
+	struct directory d;
+	struct pair a = new_pair(OID_MACHINE, 2, 1);
+	struct store_item *items;
+	const struct store_item *held;
+	const char *sup = NULL;
+	struct policy_input in;
+	struct policy_decision dec;
+	size_t n;
+
+	(void)state;
+	make_config(&cfg, 0);
+	cfg.renew_expiring = cfg.update_templates = true;
+	make_template(&old_t, "Machine", OID_MACHINE, 2);
+	make_template(&new_t, "Machine2", OID_OTHER, 1);
+	strlist_add(&new_t.supersedes, "Machine");
+	assert_int_equal(store_open(&cfg, ADENROLL_MODE_MACHINE, &s), 0);
+	assert_int_equal(store_install(s, &old_t, a.key, a.cert, NULL, NULL, 1, NULL), 0);
+	assert_int_equal(store_list(s, &items, &n), 0);
+	assert_null(store_find(items, n, &new_t));
+	memset(&d, 0, sizeof(d));
+	dir_templates[0] = old_t;
+	d.templates = dir_templates;
+	d.n_templates = 1;
+	held = store_find_held(items, n, &new_t, &d, &sup);
+	assert_ptr_equal(held, &items[0]);
+	assert_string_equal(sup, "Machine");
+	held = store_find_held(items, n, &new_t, NULL, &sup);
+	assert_ptr_equal(held, &items[0]);
+	store_policy_input(&in, time(NULL), &cfg, &new_t, held, sup, false);
+	assert_true(in.has_cert);
+	assert_int_equal(in.not_after - in.not_before, 365L * 86400);
+	policy_decide(&in, &dec);
+	assert_int_equal(dec.action, POLICY_REENROLL);
+	/* Its own template keeps it (fresh cert, same major). */
+	held = store_find_held(items, n, &old_t, &d, &sup);
+	assert_null(sup);
+	store_policy_input(&in, time(NULL), &cfg, &old_t, held, sup, false);
+	policy_decide(&in, &dec);
+	assert_int_equal(dec.action, POLICY_KEEP);
+	store_items_free(items, n);
+	store_close(s);
+	strlist_free(&new_t.supersedes);
+	pair_free(&a);
+	free_config(&cfg);
+}
+
+/* status works offline from the store and state alone. */
+static void test_status_json_offline(void **state)
+{
+	struct config cfg;
+	struct store *s;
+	struct template t;
+	struct pair a = new_pair(OID_MACHINE, 2, 0x1234);
+	struct pending_request pr = { .template_cn = (char *)"User", .ca_name = (char *)"Test CA",
+				      .request_id = 9, .submitted = 1700000000 };
+	struct cli_options opt;
+	char *out = tpath("status.json");
+	unsigned char *text;
+	int saved, fd;
+
+	(void)state;
+	make_config(&cfg, 0);
+	cfg.renew_expiring = cfg.update_templates = true;
+	make_template(&t, "Machine", OID_MACHINE, 2);
+	assert_int_equal(store_open(&cfg, ADENROLL_MODE_MACHINE, &s), 0);
+	assert_int_equal(store_install(s, &t, a.key, a.cert, NULL, "Test CA", 5, NULL), 0);
+	store_close(s);
+	assert_int_equal(state_pending_save(&cfg, ADENROLL_MODE_MACHINE, &pr, a.key, NULL), 0);
+	memset(&opt, 0, sizeof(opt));
+	opt.json = true;
+	fflush(stdout);
+	saved = dup(1);
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0 && saved >= 0);
+	dup2(fd, 1);
+	close(fd);
+	assert_int_equal(cmd_status(&opt, &cfg, 0, NULL), ADENROLL_EXIT_OK);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	assert_int_equal(fs_read_file(out, 1u << 20, &text, NULL), 0);
+	assert_non_null(strstr((char *)text, "\"template\":\"Machine\""));
+	assert_non_null(strstr((char *)text, "\"serial\":\"1234\""));
+	assert_non_null(strstr((char *)text, "\"renew_basis\":\"renewal period\""));
+	assert_non_null(strstr((char *)text, "\"action\":\"keep\""));
+	assert_non_null(strstr((char *)text, "\"request_id\":9"));
+	assert_non_null(strstr((char *)text, "\"last_run\":null"));
+	free(text);
+	free(out);
+	pair_free(&a);
+	free_config(&cfg);
+}
+
+/* ------------------------------------------------------------ state */
+
+static void test_pending_roundtrip(void **state)
+{
+	struct config cfg;
+	struct pending_request pr = {
+		.template_cn = (char *)"Web Server", .ca_name = (char *)"Test CA",
+		.ca_host = (char *)"ca.example", .request_id = 42, .submitted = 1700000000,
+	}, got, *list;
+	EVP_PKEY *key = new_key(), *loaded = NULL;
+	struct stat st;
+	size_t n;
+
+	(void)state;
+	make_config(&cfg, 0);
+	assert_int_equal(state_pending_load(&cfg, ADENROLL_MODE_MACHINE, "Web Server", &got, NULL), 0);
+	assert_int_equal(state_pending_save(&cfg, ADENROLL_MODE_MACHINE, &pr, key, "CSR\n"), 0);
+	assert_int_equal(state_pending_load(&cfg, ADENROLL_MODE_MACHINE, "Web Server", &got, &loaded), 1);
+	assert_string_equal(got.template_cn, "Web Server");
+	assert_string_equal(got.ca_name, "Test CA");
+	assert_string_equal(got.ca_host, "ca.example");
+	assert_int_equal(got.request_id, 42);
+	assert_int_equal(got.submitted, 1700000000);
+	assert_non_null(loaded);
+	assert_int_equal(EVP_PKEY_eq(key, loaded), 1);
+	assert_int_equal(stat(got.key_path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	state_pending_free(&got);
+	/* "Web Server" and "Web_Server" never share files. */
+	assert_int_equal(state_pending_load(&cfg, ADENROLL_MODE_MACHINE, "Web_Server", &got, NULL), 0);
+	assert_int_equal(state_pending_list(&cfg, ADENROLL_MODE_MACHINE, &list, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].template_cn, "Web Server");
+	state_pending_list_free(list, n);
+	assert_int_equal(state_pending_remove(&cfg, ADENROLL_MODE_MACHINE, "Web Server"), 0);
+	assert_int_equal(state_pending_remove(&cfg, ADENROLL_MODE_MACHINE, "Web Server"), 0);
+	assert_int_equal(state_pending_load(&cfg, ADENROLL_MODE_MACHINE, "Web Server", &got, NULL), 0);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(loaded);
+	free_config(&cfg);
+}
+
+static void test_last_run_roundtrip(void **state)
+{
+	struct config cfg;
+	struct last_run r = { .finished = 1700000000, .exit_code = 3, .enrolled = 1, .renewed = 2,
+			      .pending = 0, .failed = 1 }, got;
+
+	(void)state;
+	make_config(&cfg, 0);
+	assert_int_equal(state_last_run_load(&cfg, ADENROLL_MODE_MACHINE, &got), 0);
+	assert_int_equal(state_last_run_save(&cfg, ADENROLL_MODE_MACHINE, &r), 0);
+	assert_int_equal(state_last_run_load(&cfg, ADENROLL_MODE_MACHINE, &got), 1);
+	assert_int_equal(got.finished, r.finished);
+	assert_int_equal(got.exit_code, 3);
+	assert_int_equal(got.enrolled, 1);
+	assert_int_equal(got.renewed, 2);
+	assert_int_equal(got.pending, 0);
+	assert_int_equal(got.failed, 1);
+	free_config(&cfg);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_write_atomic_sets_exact_mode_and_content),
+		T(test_write_atomic_replaces_symlink_never_follows),
+		T(test_write_atomic_failure_leaves_no_temp_and_keeps_target),
+		T(test_write_atomic_ignores_planted_temp_names),
+		T(test_mkdir_p_and_read_limits),
+		T(test_install_list_find),
+		T(test_replace_archives_previous_pair),
+		T(test_user_mode_directories_are_private),
+		T(test_unsafe_template_names_get_safe_files),
+		T(test_archive_retention),
+		T(test_retire_archives_and_unmanages),
+		T(test_preexisting_file_is_archived_not_overwritten),
+		T(test_reader_never_sees_mixed_pair),
+		T(test_sigkill_at_each_install_step),
+		T(test_find_held_superseded_and_decide),
+		T(test_status_json_offline),
+		T(test_pending_roundtrip),
+		T(test_last_run_roundtrip),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

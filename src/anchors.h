@@ -1,0 +1,26 @@
+/* Trust anchors from the directory written to files (docs/stores.md,
+ * "Trust anchors"): the enterprise roots of CN=Certification Authorities,
+ * the CN=AIA CA certificates and CN=NTAuthCertificates. */
+#ifndef ADENROLL_ANCHORS_H
+#define ADENROLL_ANCHORS_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "directory.h"
+
+/* When cfg->anchors_dir is set: writes one PEM file per certificate plus
+ * the adenroll-roots.pem bundle (atomically, only what differs) and removes
+ * files adenroll wrote earlier for CAs no longer in d.  Ownership is kept in
+ * <state_dir>/anchors.manifest: a file adenroll did not write is never
+ * changed or removed.  *changed: whether any file was written or removed.
+ * With cfg->update_system_trust, a change also runs the system trust
+ * update tool (anchors_update_system_trust).  No-op (0, *changed false)
+ * without anchors_dir.  0 or -1 (logged). */
+int anchors_write(const struct config *cfg, const struct directory *d, bool *changed);
+
+/* Runs update-ca-trust extract (RHEL/Fedora) or, failing that,
+ * update-ca-certificates (Debian/Ubuntu).  0 or -1 (logged). */
+int anchors_update_system_trust(void);
+
+#endif

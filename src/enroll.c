@@ -1,0 +1,405 @@
+/* One template's enrollment (PROTOCOL 5.3, 6.2-6.5): key, request, the CAs in
+ * order with failover, checks of what came back, then the store or the
+ * pending state. */
+#include "adenroll-build.h"
+
+#include "enroll.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "cert.h"
+#include "certsrv.h"
+#include "csr.h"
+#include "discovery.h"
+#include "log.h"
+#include "state.h"
+#include "store.h"
+
+const char *enroll_outcome_name(enum enroll_outcome o)
+{
+	switch (o) {
+	case ENROLL_ISSUED: return "issued";
+	case ENROLL_PENDING: return "pending";
+	case ENROLL_DENIED: return "denied";
+	case ENROLL_FAILED: return "failed";
+	case ENROLL_DRY_RUN: return "dry-run";
+	}
+	return "?";
+}
+
+static bool publishes(const struct enrollment_service *ca, const struct template *t)
+{
+	return ca->dns_host_name && *ca->dns_host_name && strlist_contains_ci(&ca->templates, t->cn);
+}
+
+static int by_cn(const void *a, const void *b)
+{
+	const struct enrollment_service *x = *(const struct enrollment_service *const *)a;
+	const struct enrollment_service *y = *(const struct enrollment_service *const *)b;
+	return strcmp(x->cn ? x->cn : "", y->cn ? y->cn : "");
+}
+
+size_t enroll_ca_order(const struct directory *dir, const struct config *cfg, const struct template *t,
+		       const struct enrollment_service ***out)
+{
+	const struct enrollment_service **v = xcalloc(dir->n_cas + 1, sizeof *v);
+	size_t n = 0;
+	if (cfg && cfg->cas.n > 0) {
+		/* The administrator's order; a name that is not a publishing CA
+		 * in the directory is skipped (we would have no trust for it). */
+		for (size_t i = 0; i < cfg->cas.n; i++) {
+			for (size_t j = 0; j < dir->n_cas; j++) {
+				const struct enrollment_service *ca = &dir->cas[j];
+				bool named = (ca->cn && str_eq_ci(ca->cn, cfg->cas.v[i])) ||
+					     (ca->dns_host_name && str_eq_ci(ca->dns_host_name, cfg->cas.v[i]));
+				bool dup = false;
+				for (size_t k = 0; k < n; k++)
+					dup = dup || v[k] == ca;
+				if (named && !dup && publishes(ca, t))
+					v[n++] = ca;
+			}
+		}
+	} else {
+		for (size_t j = 0; j < dir->n_cas; j++)
+			if (publishes(&dir->cas[j], t))
+				v[n++] = &dir->cas[j];
+		qsort(v, n, sizeof *v, by_cn);
+	}
+	*out = v;
+	return n;
+}
+
+/* TLS trust for a CA's web server: every CA certificate the directory
+ * publishes (roots, AIA, the enrollment service's own). */
+static void trust_for(const struct directory *dir, const struct enrollment_service *ca, struct bloblist *out)
+{
+	const struct bloblist *src[] = { &dir->root_cas, &dir->aia_cas, ca ? &ca->ca_certs : NULL };
+	for (size_t s = 0; s < 3; s++)
+		for (size_t i = 0; src[s] && i < src[s]->n; i++)
+			bloblist_add(out, src[s]->v[i].data, src[s]->v[i].len);
+}
+
+/* "(0x80094812 CERTSRV_E_SUBJECT_EMAIL_REQUIRED: the account has no e-mail ...)" */
+static void hresult_words(const struct certsrv_result *r, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	if (!r->has_hresult || r->hresult == 0)
+		return;
+	const char *name = certsrv_hresult_name(r->hresult);
+	const char *why = certsrv_hresult_explain(r->hresult);
+	snprintf(out, outlen, " (0x%08X%s%s%s%s)", (unsigned)r->hresult, name ? " " : "", name ? name : "",
+		 why ? ": " : "", why ? why : "");
+}
+
+static void set_message(struct enroll_report *rep, const struct certsrv_result *r)
+{
+	char hr[320];
+	hresult_words(r, hr, sizeof hr);
+	snprintf(rep->message, sizeof rep->message, "%s%s", r->message[0] ? r->message : "no message", hr);
+	rep->has_hresult = r->has_hresult;
+	rep->hresult = r->hresult;
+}
+
+/* Checks what the CA returned before anything is stored, then installs it:
+ * our key, a chain to a CA the directory trusts, the template we asked for. */
+static int install_issued(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
+			  const struct template *t, bool renewal, const struct enrollment_service *ca,
+			  const char *ca_name, struct certsrv_client *client, EVP_PKEY *key, const char *pem,
+			  long req_id, struct enroll_report *rep)
+{
+	int ret = -1;
+	X509 *cert = cert_from_buffer(pem, strlen(pem));
+	STACK_OF(X509) *chain = NULL;
+	struct bloblist inter = { NULL, 0 };
+	struct store *store = NULL;
+	char *archived = NULL;
+	char err[512];
+
+	if (!cert) {
+		snprintf(rep->message, sizeof rep->message, "%s returned a certificate that does not parse", ca_name);
+		goto out;
+	}
+	if (!cert_matches_key(cert, key)) {
+		snprintf(rep->message, sizeof rep->message,
+			 "the certificate from %s does not carry our public key: not installed", ca_name);
+		goto out;
+	}
+	if (req_id >= 0)
+		certsrv_fetch_chain(client, req_id, &chain); /* optional: AIA and LDAP may suffice */
+	trust_for(&disc->dir, NULL, &inter);
+	if (ca)
+		for (size_t i = 0; i < ca->ca_certs.n; i++)
+			bloblist_add(&inter, ca->ca_certs.v[i].data, ca->ca_certs.v[i].len);
+	if (cert_verify_chain(cert, &disc->dir.root_cas, &inter, chain, err, sizeof err) < 0) {
+		snprintf(rep->message, sizeof rep->message,
+			 "the certificate from %.60s does not chain to a CA published in the directory: %.360s; not installed",
+			 ca_name, err);
+		goto out;
+	}
+	if (!cert_is_from_template(cert, t)) {
+		snprintf(rep->message, sizeof rep->message,
+			 "the certificate from %s is not of template %s (no matching 1.3.6.1.4.1.311.21.7 OID or "
+			 "1.3.6.1.4.1.311.20.2 name): not installed", ca_name, t->cn);
+		goto out;
+	}
+	if (store_open(cfg, mode, &store) < 0 ||
+	    store_install(store, t, key, cert, chain, ca_name, req_id, &archived) < 0) {
+		snprintf(rep->message, sizeof rep->message, "cannot store the certificate issued by %s (see above)",
+			 ca_name);
+		goto out;
+	}
+	rep->outcome = ENROLL_ISSUED;
+	rep->request_id = req_id;
+	snprintf(rep->archived, sizeof rep->archived, "%s", archived ? archived : "");
+	rep->not_after = cert_not_after(cert);
+	if (cert_serial_hex(cert, rep->serial, sizeof rep->serial) < 0)
+		rep->serial[0] = '\0';
+	snprintf(rep->message, sizeof rep->message, "serial %s%s%s", rep->serial, archived ? ", previous archived to " : "",
+		 archived ? archived : "");
+	log_event(renewal ? LOG_EV_RENEWED : LOG_EV_ENROLLED, t->cn, "%s: %s by %s (request %ld, serial %s)",
+		  t->cn, renewal ? "renewed" : "enrolled", ca_name, req_id, rep->serial);
+	ret = 0;
+out:
+	free(archived);
+	store_close(store);
+	bloblist_free(&inter);
+	sk_X509_pop_free(chain, X509_free);
+	X509_free(cert);
+	return ret;
+}
+
+static void wipe_free(char *s)
+{
+	if (s) {
+		OPENSSL_cleanse(s, strlen(s));
+		free(s);
+	}
+}
+
+int enroll_template(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
+		    const struct template *t, bool renewal, bool dry_run, struct enroll_report *rep)
+{
+	const struct enrollment_service **cas = NULL;
+	EVP_PKEY *key = NULL;
+	char *csr = NULL;
+	char err[512];
+	int ret = -1;
+
+	memset(rep, 0, sizeof *rep);
+	rep->outcome = ENROLL_FAILED;
+	rep->request_id = -1;
+
+	size_t n = enroll_ca_order(&disc->dir, cfg, t, &cas);
+	if (n == 0) {
+		snprintf(rep->message, sizeof rep->message, "no enrollment service%s publishes template %s",
+			 cfg->cas.n ? " named in [enroll] cas" : "", t->cn);
+		log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
+		goto out;
+	}
+	key = csr_generate_key(t, cfg, err, sizeof err);
+	if (!key) {
+		snprintf(rep->message, sizeof rep->message, "%s", err);
+		log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, err);
+		goto out;
+	}
+	if (csr_build(key, t, &disc->dir.account, disc->host_fqdn, mode, &csr, err, sizeof err) < 0) {
+		snprintf(rep->message, sizeof rep->message, "cannot build the request: %.400s", err);
+		log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
+		goto out;
+	}
+	ret = 0;
+	if (dry_run) {
+		rep->outcome = ENROLL_DRY_RUN;
+		snprintf(rep->ca, sizeof rep->ca, "%s", cas[0]->cn);
+		unsigned bits = csr_key_bits(t, cfg);
+		char alg[32];
+		if (bits)
+			snprintf(alg, sizeof alg, "RSA %u", bits);
+		else
+			snprintf(alg, sizeof alg, "%s", t->key_alg == TEMPLATE_KEY_EC_P384 ? "EC P-384" : "EC P-256");
+		snprintf(rep->message, sizeof rep->message, "would submit a request (%s key) to %s (%s)", alg,
+			 cas[0]->cn, cas[0]->dns_host_name);
+		goto out;
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		const struct enrollment_service *ca = cas[i];
+		struct bloblist trust = { NULL, 0 };
+		struct certsrv_result r;
+		char *pem = NULL;
+		snprintf(rep->ca, sizeof rep->ca, "%s", ca->cn);
+		trust_for(&disc->dir, ca, &trust);
+		struct certsrv_client *client = certsrv_client_new(ca->dns_host_name, &trust, cfg->http_timeout);
+		bloblist_free(&trust);
+		if (!client) {
+			snprintf(rep->message, sizeof rep->message, "cannot set up a client for %s (%s)", ca->cn,
+				 ca->dns_host_name);
+			continue;
+		}
+		log_info("%s: submitting a request to %s (%s)", t->cn, ca->cn, ca->dns_host_name);
+		certsrv_submit(client, csr, t->cn, &r, &pem);
+		rep->request_id = r.request_id;
+		bool next = false;
+		switch (r.disposition) {
+		case CERTSRV_ISSUED:
+			if (install_issued(disc, cfg, mode, t, renewal, ca, ca->cn, client, key, pem, r.request_id,
+					   rep) < 0) {
+				rep->outcome = ENROLL_FAILED;
+				log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
+			}
+			break;
+		case CERTSRV_PENDING: {
+			struct pending_request pr = { 0 };
+			pr.template_cn = t->cn;
+			pr.ca_name = ca->cn;
+			pr.ca_host = ca->dns_host_name;
+			pr.request_id = r.request_id;
+			pr.submitted = time(NULL);
+			if (r.request_id < 0 || state_pending_save(cfg, mode, &pr, key, csr) < 0) {
+				rep->outcome = ENROLL_FAILED;
+				snprintf(rep->message, sizeof rep->message,
+					 "request%s is pending at %s but cannot be recorded: it will be submitted again",
+					 r.request_id < 0 ? " (without a request id)" : "", ca->cn);
+				log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
+				break;
+			}
+			rep->outcome = ENROLL_PENDING;
+			set_message(rep, &r);
+			log_event(LOG_EV_PENDING, t->cn, "%s: request %ld pending at %s: %s", t->cn, r.request_id,
+				  ca->cn, rep->message);
+			break;
+		}
+		case CERTSRV_DENIED:
+			set_message(rep, &r);
+			if (r.has_hresult && r.hresult == 0x80094800u && i + 1 < n) {
+				/* Not issued by this CA after all (stale publication):
+				 * another CA may. */
+				log_warn("%s: %s does not issue it: %s; trying the next CA", t->cn, ca->cn, rep->message);
+				next = true;
+				break;
+			}
+			rep->outcome = ENROLL_DENIED;
+			log_event(LOG_EV_DENIED, t->cn, "%s: denied by %s: %s", t->cn, ca->cn, rep->message);
+			break;
+		default:
+			set_message(rep, &r);
+			log_warn("%s: %s (%s): %s%s", t->cn, ca->cn, ca->dns_host_name, rep->message,
+				 i + 1 < n ? "; trying the next CA" : "");
+			next = true;
+			break;
+		}
+		free(pem);
+		certsrv_client_free(client);
+		if (!next)
+			goto out;
+	}
+	rep->outcome = ENROLL_FAILED;
+	log_event(LOG_EV_FAILED, t->cn, "%s: no CA issued it; last error from %s: %s", t->cn, rep->ca, rep->message);
+out:
+	wipe_free(csr);
+	EVP_PKEY_free(key);
+	free(cas);
+	return ret;
+}
+
+int enroll_poll_pending(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
+			const struct template *t, bool dry_run, bool *had_pending, struct enroll_report *rep)
+{
+	struct pending_request pr;
+	EVP_PKEY *key = NULL;
+	struct certsrv_client *client = NULL;
+	char *pem = NULL;
+	int ret = 0;
+
+	*had_pending = false;
+	memset(&pr, 0, sizeof pr);
+	int found = state_pending_load(cfg, mode, t->cn, &pr, dry_run ? NULL : &key);
+	if (found == 0)
+		return 0;
+	*had_pending = true;
+	memset(rep, 0, sizeof *rep);
+	rep->outcome = ENROLL_FAILED;
+	rep->request_id = found > 0 ? pr.request_id : -1;
+	if (found < 0 || (!dry_run && !key)) {
+		snprintf(rep->message, sizeof rep->message,
+			 "the pending request's state or key under %s cannot be read", cfg->state_dir);
+		log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
+		ret = -1;
+		goto out;
+	}
+	snprintf(rep->ca, sizeof rep->ca, "%s", pr.ca_name ? pr.ca_name : "?");
+
+	const struct enrollment_service *ca = NULL;
+	for (size_t i = 0; i < disc->dir.n_cas; i++)
+		if (pr.ca_name && disc->dir.cas[i].cn && str_eq_ci(disc->dir.cas[i].cn, pr.ca_name))
+			ca = &disc->dir.cas[i];
+	const char *host = ca && ca->dns_host_name ? ca->dns_host_name : pr.ca_host;
+	if (dry_run) {
+		rep->outcome = ENROLL_PENDING;
+		snprintf(rep->message, sizeof rep->message, "would ask %s (%s) about request %ld", rep->ca,
+			 host ? host : "?", pr.request_id);
+		goto out;
+	}
+	if (!host) {
+		snprintf(rep->message, sizeof rep->message, "no host name recorded for CA %s", rep->ca);
+		goto out;
+	}
+	struct bloblist trust = { NULL, 0 };
+	trust_for(&disc->dir, ca, &trust);
+	client = certsrv_client_new(host, &trust, cfg->http_timeout);
+	bloblist_free(&trust);
+	if (!client) {
+		snprintf(rep->message, sizeof rep->message, "cannot set up a client for %s (%s)", rep->ca, host);
+		goto out;
+	}
+	struct certsrv_result r;
+	log_info("%s: asking %s about pending request %ld", t->cn, rep->ca, pr.request_id);
+	certsrv_retrieve(client, pr.request_id, &r, &pem);
+	switch (r.disposition) {
+	case CERTSRV_ISSUED:
+		if (install_issued(disc, cfg, mode, t, false, ca, rep->ca, client, key, pem, pr.request_id, rep) < 0) {
+			log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
+			break;
+		}
+		state_pending_remove(cfg, mode, t->cn);
+		break;
+	case CERTSRV_PENDING:
+		rep->outcome = ENROLL_PENDING;
+		set_message(rep, &r);
+		log_info("%s: request %ld at %s is still pending", t->cn, pr.request_id, rep->ca);
+		break;
+	case CERTSRV_DENIED:
+		rep->outcome = ENROLL_DENIED;
+		set_message(rep, &r);
+		log_event(LOG_EV_DENIED, t->cn, "%s: request %ld denied by %s: %s", t->cn, pr.request_id, rep->ca,
+			  rep->message);
+		state_pending_remove(cfg, mode, t->cn);
+		break;
+	case CERTSRV_UNKNOWN_REQUEST:
+		/* The CA forgot it (database reset): forget it too and let the
+		 * next decision enroll anew (PROTOCOL 6.5). */
+		set_message(rep, &r);
+		snprintf(rep->message, sizeof rep->message, "%s no longer knows request %ld; it was forgotten",
+			 rep->ca, pr.request_id);
+		log_warn("%s: %s", t->cn, rep->message);
+		state_pending_remove(cfg, mode, t->cn);
+		*had_pending = false; /* the caller enrolls anew */
+		break;
+	default:
+		set_message(rep, &r);
+		log_event(LOG_EV_FAILED, t->cn, "%s: cannot ask %s about request %ld: %s", t->cn, rep->ca,
+			  pr.request_id, rep->message);
+		break;
+	}
+out:
+	free(pem);
+	certsrv_client_free(client);
+	EVP_PKEY_free(key);
+	state_pending_free(&pr);
+	return ret;
+}

@@ -1,0 +1,434 @@
+/* Hook directories (hooks.h).  Hooks run as the invoking user with root's
+ * trust: hence the ownership and write-permission checks before each exec,
+ * and a clean environment so nothing of ours (KRB5CCNAME: the machine's
+ * ticket) leaks into them. */
+#include "adenroll-build.h"
+
+#include "hooks.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "enroll.h"
+#include "fsutil.h"
+#include "log.h"
+#include "policy.h"
+#include "store.h"
+#include "util.h"
+
+#define HOOK_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+/* After SIGTERM on timeout, how long the group gets before SIGKILL. */
+#define HOOK_KILL_GRACE_MS 2000
+/* Hook output logged per hook; the rest is read and dropped. */
+#define HOOK_MAX_LOGGED 65536
+#define HOOK_LINE_MAX 1024
+
+static const char *const known_events[] = {
+	HOOK_EVENT_ENROLLED, HOOK_EVENT_RENEWED, HOOK_EVENT_PENDING,
+	HOOK_EVENT_DENIED, HOOK_EVENT_FAILED, HOOK_EVENT_ARCHIVED,
+};
+
+static bool event_known(const char *event)
+{
+	for (size_t i = 0; event && i < sizeof known_events / sizeof known_events[0]; i++)
+		if (strcmp(event, known_events[i]) == 0)
+			return true;
+	return false;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Package managers and editors leave copies next to the real hook; running
+ * "reload.dpkg-old" after "reload" would be a surprise. */
+static bool name_skipped(const char *name)
+{
+	size_t len = strlen(name);
+	return name[0] == '.' || len == 0 || name[len - 1] == '~' || strstr(name, ".dpkg-") ||
+	       strstr(name, ".rpmnew") || strstr(name, ".rpmsave") || strstr(name, ".rpmorig") ||
+	       strstr(name, ".ucf-");
+}
+
+/* A file others may change could run anything as us.  what: "hook" or
+ * "hooks from directory". */
+static bool safe(const struct stat *st, const char *path, const char *what)
+{
+	uid_t me = geteuid();
+	if (st->st_uid != 0 && st->st_uid != me) {
+		char also[48] = "";
+		if (me != 0)
+			snprintf(also, sizeof also, " or uid %ld (us)", (long)me);
+		log_warn("refusing to run %s %s: it is owned by uid %ld, not by root%s; chown root %s", what, path,
+			 (long)st->st_uid, also, path);
+		return false;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		log_warn("refusing to run %s %s: it is writable by %s (mode %04o); chmod go-w %s", what, path,
+			 (st->st_mode & S_IWOTH) ? "everyone" : "its group", (unsigned)(st->st_mode & 07777), path);
+		return false;
+	}
+	return true;
+}
+
+static int byte_order(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+struct outbuf {
+	const char *hook;
+	char line[HOOK_LINE_MAX];
+	size_t len;
+	size_t logged;
+	bool truncated;
+};
+
+static void out_flush(struct outbuf *o)
+{
+	if (o->len == 0)
+		return;
+	o->line[o->len] = '\0';
+	if (o->logged < HOOK_MAX_LOGGED)
+		log_info("hook %s: %s", o->hook, o->line);
+	else if (!o->truncated) {
+		log_info("hook %s: (more output not logged)", o->hook);
+		o->truncated = true;
+	}
+	o->logged += o->len;
+	o->len = 0;
+}
+
+static void out_feed(struct outbuf *o, const char *data, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (data[i] == '\n') {
+			out_flush(o);
+			continue;
+		}
+		o->line[o->len++] = data[i];
+		if (o->len == sizeof o->line - 1)
+			out_flush(o);
+	}
+}
+
+/* Reads what is there (non-blocking); false at EOF or error. */
+static bool drain(int fd, struct outbuf *o)
+{
+	char buf[4096];
+	for (;;) {
+		ssize_t r = read(fd, buf, sizeof buf);
+		if (r > 0) {
+			out_feed(o, buf, (size_t)r);
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
+		return false;
+	}
+}
+
+static void child_exec(const char *path, const char *event, char **envp, int out_fd)
+{
+	/* Only async-signal-safe calls from here on. */
+	char *argv[] = { (char *)path, (char *)event, NULL };
+	sigset_t none;
+	int nul;
+
+	setpgid(0, 0);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	nul = open("/dev/null", O_RDONLY);
+	if (nul < 0 || dup2(nul, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
+	    dup2(out_fd, STDERR_FILENO) < 0)
+		_exit(126);
+	for (int fd = 3; fd < 1024; fd++)
+		close(fd);
+	if (chdir("/") != 0)
+		_exit(126);
+	execve(path, argv, envp);
+	_exit(errno == ENOENT ? 127 : 126);
+}
+
+/* 0 when the hook ran and exited 0, -1 otherwise (logged). */
+static int run_one(const char *path, const char *name, const char *event, char **envp,
+		   const char *template_cn, unsigned timeout)
+{
+	int pfd[2];
+	struct outbuf out;
+	int status = 0;
+	bool exited = false, timed_out = false, open_pipe = true;
+	long long deadline;
+
+	memset(&out, 0, sizeof out);
+	out.hook = name;
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		log_warn("cannot run hook %s: pipe: %s", path, strerror(errno));
+		return -1;
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_warn("cannot run hook %s: fork: %s", path, strerror(errno));
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	if (pid == 0)
+		child_exec(path, event, envp, pfd[1]);
+	/* Also here, so that a kill on timeout cannot race the child's setpgid. */
+	setpgid(pid, pid);
+	close(pfd[1]);
+	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+	log_debug("running hook %s for event %s", path, event);
+
+	deadline = now_ms() + (long long)timeout * 1000;
+	while (!exited) {
+		long long left = deadline - now_ms();
+		if (left <= 0) {
+			timed_out = true;
+			break;
+		}
+		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+		int wait_ms = left < 100 ? (int)left : 100;
+		if (poll(open_pipe ? &p : NULL, open_pipe ? 1 : 0, wait_ms) > 0 && open_pipe)
+			open_pipe = drain(pfd[0], &out);
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		if (w == pid)
+			exited = true;
+		else if (w < 0 && errno != EINTR) {
+			log_warn("hook %s: waitpid: %s", path, strerror(errno));
+			break;
+		}
+	}
+	if (timed_out) {
+		kill(-pid, SIGTERM);
+		long long grace = now_ms() + HOOK_KILL_GRACE_MS;
+		while (!exited && now_ms() < grace) {
+			if (waitpid(pid, &status, WNOHANG) == pid)
+				exited = true;
+			else
+				poll(NULL, 0, 50);
+		}
+		/* The whole group: a "sleep &" the hook started must not outlive it. */
+		kill(-pid, SIGKILL);
+		if (!exited && waitpid(pid, &status, 0) == pid)
+			exited = true;
+	}
+	/* What the hook wrote before exiting; children still holding the pipe
+	 * are not waited for. */
+	if (open_pipe)
+		drain(pfd[0], &out);
+	out_flush(&out);
+	close(pfd[0]);
+
+	const char *tmpl = template_cn ? template_cn : "-";
+	if (timed_out) {
+		log_warn("hook %s (event %s, template %s) did not finish within %u s: killed it and its "
+			 "process group", path, event, tmpl, timeout);
+		return -1;
+	}
+	if (!exited)
+		return -1;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		log_info("hook %s (event %s, template %s): done", name, event, tmpl);
+		return 0;
+	}
+	if (WIFEXITED(status))
+		log_warn("hook %s (event %s, template %s) failed with exit status %d%s", path, event, tmpl,
+			 WEXITSTATUS(status),
+			 WEXITSTATUS(status) == 126   ? " (not executable?)"
+			 : WEXITSTATUS(status) == 127 ? " (its interpreter or a command was not found?)"
+						      : "");
+	else if (WIFSIGNALED(status))
+		log_warn("hook %s (event %s, template %s) was killed by signal %d (%s)", path, event, tmpl,
+			 WTERMSIG(status), strsignal(WTERMSIG(status)));
+	return -1;
+}
+
+/* *usable: the directory exists and may be run from. */
+static int run_dir(const char *dir, const char *event, char **envp, const char *template_cn,
+		   unsigned timeout, bool *usable)
+{
+	struct stat st;
+	struct dirent **names = NULL;
+	int failures = 0;
+
+	*usable = false;
+	if (stat(dir, &st) < 0) {
+		if (errno == ENOENT) {
+			log_debug("no hook directory %s", dir);
+			return 0;
+		}
+		log_warn("cannot use hook directory %s: %s", dir, strerror(errno));
+		return 1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		log_warn("hook directory %s is not a directory; no hooks run from it", dir);
+		return 1;
+	}
+	if (!safe(&st, dir, "hooks from directory"))
+		return 1;
+	*usable = true;
+	int n = scandir(dir, &names, NULL, byte_order);
+	if (n < 0) {
+		log_warn("cannot list hook directory %s: %s", dir, strerror(errno));
+		return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		const char *name = names[i]->d_name;
+		if (name_skipped(name)) {
+			log_debug("hook %s/%s: skipped (hidden, backup or package leftover)", dir, name);
+			continue;
+		}
+		char *path = fs_path_join(dir, name);
+		if (stat(path, &st) < 0) {
+			log_warn("hook %s: %s; skipped", path, strerror(errno));
+			failures++;
+		} else if (S_ISDIR(st.st_mode)) {
+			/* event directories are visited by hooks_run */
+		} else if (!S_ISREG(st.st_mode)) {
+			log_debug("hook %s: not a regular file, skipped", path);
+		} else if (!(st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH))) {
+			log_debug("hook %s: not executable, skipped", path);
+		} else if (!safe(&st, path, "hook")) {
+			failures++;
+		} else if (run_one(path, name, event, envp, template_cn, timeout) < 0) {
+			failures++;
+		}
+		free(path);
+	}
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return failures;
+}
+
+int hooks_run_timeout(const char *hooks_dir, const char *event, const struct hook_env *env,
+		      unsigned timeout_seconds)
+{
+	static const struct hook_env none = { .request_id = -1 };
+	char *envp[16];
+	size_t ne = 0;
+	char when[32] = "", reqid[32] = "";
+	int failures = 0;
+
+	if (!hooks_dir || !*hooks_dir)
+		return 0;
+	if (!event_known(event)) {
+		log_error("internal error: unknown hook event \"%s\"", event ? event : "(null)");
+		return 1;
+	}
+	if (!env)
+		env = &none;
+	if (env->not_after > 0)
+		policy_format_time(env->not_after, when, sizeof when);
+	if (env->request_id >= 0)
+		snprintf(reqid, sizeof reqid, "%ld", env->request_id);
+#define S(v) ((v) ? (v) : "")
+	envp[ne++] = xasprintf("PATH=%s", HOOK_PATH);
+	envp[ne++] = xasprintf("ADENROLL_EVENT=%s", event);
+	envp[ne++] = xasprintf("ADENROLL_TEMPLATE=%s", S(env->template_cn));
+	envp[ne++] = xasprintf("ADENROLL_CERT=%s", S(env->cert_path));
+	envp[ne++] = xasprintf("ADENROLL_KEY=%s", S(env->key_path));
+	envp[ne++] = xasprintf("ADENROLL_CHAIN=%s", S(env->chain_path));
+	envp[ne++] = xasprintf("ADENROLL_ARCHIVED=%s", S(env->archived_path));
+	envp[ne++] = xasprintf("ADENROLL_CA=%s", S(env->ca_name));
+	envp[ne++] = xasprintf("ADENROLL_SERIAL=%s", S(env->serial));
+	envp[ne++] = xasprintf("ADENROLL_NOT_AFTER=%s", when);
+	envp[ne++] = xasprintf("ADENROLL_REQUEST_ID=%s", reqid);
+	envp[ne++] = xasprintf("ADENROLL_MESSAGE=%s", S(env->message));
+	envp[ne++] = xasprintf("ADENROLL_MODE=%s", S(env->mode));
+#undef S
+	envp[ne] = NULL;
+
+	if (timeout_seconds == 0)
+		timeout_seconds = HOOKS_TIMEOUT_DEFAULT;
+	bool usable, sub_usable;
+	failures += run_dir(hooks_dir, event, envp, env->template_cn, timeout_seconds, &usable);
+	/* The event directory is only looked at inside a usable hooks_dir. */
+	if (usable) {
+		char *sub = xasprintf("%s/%s.d", hooks_dir, event);
+		failures += run_dir(sub, event, envp, env->template_cn, timeout_seconds, &sub_usable);
+		free(sub);
+	}
+	for (size_t i = 0; i < ne; i++)
+		free(envp[i]);
+	return failures;
+}
+
+int hooks_run(const char *hooks_dir, const char *event, const struct hook_env *env)
+{
+	return hooks_run_timeout(hooks_dir, event, env, HOOKS_TIMEOUT_DEFAULT);
+}
+
+int hooks_run_for_report(const struct config *cfg, enum adenroll_mode mode, const char *template_cn,
+			 const struct enroll_report *rep, bool renewal, const char *archived_path)
+{
+	struct hook_env env;
+	const char *event;
+	struct store *s = NULL;
+	struct store_item *items = NULL;
+	size_t n = 0;
+
+	if (!cfg->hooks_dir || !*cfg->hooks_dir)
+		return 0;
+	switch (rep->outcome) {
+	case ENROLL_ISSUED:
+		event = renewal ? HOOK_EVENT_RENEWED : HOOK_EVENT_ENROLLED;
+		break;
+	case ENROLL_PENDING:
+		event = HOOK_EVENT_PENDING;
+		break;
+	case ENROLL_DENIED:
+		event = HOOK_EVENT_DENIED;
+		break;
+	case ENROLL_FAILED:
+		event = HOOK_EVENT_FAILED;
+		break;
+	default:
+		return 0;
+	}
+	memset(&env, 0, sizeof env);
+	env.template_cn = template_cn;
+	env.ca_name = rep->ca[0] ? rep->ca : NULL;
+	env.request_id = rep->request_id;
+	env.mode = mode == ADENROLL_MODE_USER ? "user" : "machine";
+	env.archived_path = archived_path;
+	if (rep->outcome == ENROLL_ISSUED) {
+		env.serial = rep->serial[0] ? rep->serial : NULL;
+		env.not_after = rep->not_after;
+		/* the live paths as a hook should use them (PEM: the stable symlinks) */
+		if (store_open(cfg, mode, &s) == 0 && store_list(s, &items, &n) == 0) {
+			const struct store_item *it = store_find_cn(items, n, template_cn);
+			if (it) {
+				env.cert_path = it->cert_path;
+				env.key_path = it->key_path;
+				env.chain_path = it->chain_path;
+			}
+		}
+	} else {
+		env.message = rep->message[0] ? rep->message : NULL;
+	}
+	int failures = hooks_run(cfg->hooks_dir, event, &env);
+	store_items_free(items, n);
+	store_close(s);
+	return failures;
+}

@@ -1,0 +1,255 @@
+/* The store front: opens the back-ends the configuration selects and fans
+ * calls out to them, so enrollment code never names a back-end. */
+#include "adenroll-build.h"
+
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cert.h"
+#include "directory.h"
+#include "log.h"
+#include "util.h"
+
+#define STORE_MAX_BACKENDS 2
+
+struct store {
+	struct store_backend *b[STORE_MAX_BACKENDS];
+	size_t n;
+};
+
+int store_open(const struct config *cfg, enum adenroll_mode mode, struct store **out)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+
+	*out = NULL;
+	if (cfg->store_types & STORE_PEM) {
+		if (store_pem_open(cfg, mode, &s->b[s->n]) != 0)
+			goto fail;
+		s->n++;
+	}
+	if (cfg->store_types & STORE_NSS) {
+#ifdef HAVE_NSS
+		if (store_nss_open(cfg, mode, &s->b[s->n]) != 0)
+			goto fail;
+		s->n++;
+#else
+		log_error("store type nss is not available: this adenroll was built without NSS support; "
+			  "set types = pem in %s", cfg->path ? cfg->path : "the configuration");
+		goto fail;
+#endif
+	}
+	if (s->n == 0) {
+		log_error("no certificate store configured; set store = pem in %s",
+			  cfg->path ? cfg->path : "the configuration");
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	store_close(s);
+	return -1;
+}
+
+void store_close(struct store *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->n; i++)
+		s->b[i]->ops->close(s->b[i]);
+	free(s);
+}
+
+int store_list(struct store *s, struct store_item **items, size_t *n)
+{
+	struct store_item *all = NULL, *part;
+	size_t total = 0, np, i, j;
+
+	*items = NULL;
+	*n = 0;
+	for (i = 0; i < s->n; i++) {
+		if (s->b[i]->ops->list(s->b[i], &part, &np) != 0) {
+			store_items_free(all, total);
+			return -1;
+		}
+		if (np > 0) {
+			all = xrealloc(all, (total + np) * sizeof(*all));
+			for (j = 0; j < np; j++) {
+				part[j].store_name = s->b[i]->ops->name;
+				all[total++] = part[j];
+			}
+		}
+		free(part);
+	}
+	*items = all;
+	*n = total;
+	return 0;
+}
+
+const struct store_item *store_find(const struct store_item *items, size_t n,
+				    const struct template *t)
+{
+	size_t i;
+
+	/* PROTOCOL.md 2.7: the 21.7 templateID decides when present; the v1
+	 * 20.2 name otherwise.  The recorded name is a last resort for CAs that
+	 * put neither extension in the certificate. */
+	for (i = 0; i < n; i++) {
+		const struct store_item *it = &items[i];
+
+		if (it->template_oid != NULL && t->oid != NULL) {
+			if (strcmp(it->template_oid, t->oid) == 0)
+				return it;
+		} else if (it->ext_template_cn != NULL) {
+			if (str_eq_ci(it->ext_template_cn, t->cn))
+				return it;
+		} else if (it->template_cn != NULL && str_eq_ci(it->template_cn, t->cn)) {
+			return it;
+		}
+	}
+	return NULL;
+}
+
+const struct store_item *store_find_cn(const struct store_item *items, size_t n, const char *cn)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((items[i].ext_template_cn != NULL && str_eq_ci(items[i].ext_template_cn, cn)) ||
+		    (items[i].template_cn != NULL && str_eq_ci(items[i].template_cn, cn)))
+			return &items[i];
+	return NULL;
+}
+
+const struct store_item *store_find_held(const struct store_item *items, size_t n,
+					 const struct template *t, const struct directory *d,
+					 const char **superseded_cn)
+{
+	const struct store_item *it = store_find(items, n, t);
+	size_t i, k;
+
+	*superseded_cn = NULL;
+	if (it != NULL)
+		return it;
+	for (i = 0; i < t->supersedes.n; i++) {
+		const char *cn = t->supersedes.v[i];
+		const struct template *old = NULL;
+
+		for (k = 0; d != NULL && k < d->n_templates; k++)
+			if (str_eq_ci(d->templates[k].cn, cn))
+				old = &d->templates[k];
+		it = old != NULL ? store_find(items, n, old) : store_find_cn(items, n, cn);
+		if (it != NULL) {
+			*superseded_cn = cn;
+			return it;
+		}
+	}
+	return NULL;
+}
+
+void store_policy_input(struct policy_input *in, time_t now, const struct config *cfg,
+			const struct template *t, const struct store_item *held,
+			const char *superseded_cn, bool pending)
+{
+	memset(in, 0, sizeof(*in));
+	in->now = now;
+	in->t = t;
+	in->pending = pending;
+	in->renew_expiring = cfg->renew_expiring;
+	in->update_templates = cfg->update_templates;
+	in->superseded_cn = superseded_cn;
+	/* Revocation (CRL/OCSP) is not checked yet: reported as such. */
+	in->revocation = REVOCATION_NOT_CHECKED;
+	if (held == NULL)
+		return;
+	in->has_cert = true;
+	in->not_before = cert_not_before(held->cert);
+	in->not_after = cert_not_after(held->cert);
+	in->cert_has_major = held->has_version;
+	in->cert_major = held->major;
+}
+
+int store_install(struct store *s, const struct template *t, EVP_PKEY *key, X509 *cert,
+		  STACK_OF(X509) *chain, const char *ca_name, long request_id,
+		  char **archived_to)
+{
+	struct store_install_args a = {
+		.t = t, .key = key, .cert = cert, .chain = chain, .ca_name = ca_name,
+		.request_id = request_id, .now = time(NULL),
+	};
+	char *arch = NULL;
+	size_t i;
+	int ret = 0;
+
+	if (archived_to != NULL)
+		*archived_to = NULL;
+	if (!cert_matches_key(cert, key)) {
+		log_error("not installing the certificate for template %s: it does not match the private key",
+			  t->cn);
+		return -1;
+	}
+	for (i = 0; i < s->n; i++) {
+		if (s->b[i]->ops->install(s->b[i], &a, &arch) != 0) {
+			log_error("installing the certificate for template %s into the %s store failed",
+				  t->cn, s->b[i]->ops->name);
+			ret = -1;
+		}
+		if (arch != NULL && archived_to != NULL && *archived_to == NULL)
+			*archived_to = arch;
+		else
+			free(arch);
+		arch = NULL;
+	}
+	return ret;
+}
+
+int store_retire(struct store *s, const char *template_cn, char **archived_to)
+{
+	char *arch = NULL;
+	size_t i;
+	int ret = 0;
+
+	if (archived_to != NULL)
+		*archived_to = NULL;
+	for (i = 0; i < s->n; i++) {
+		if (s->b[i]->ops->retire(s->b[i], template_cn, &arch) != 0)
+			ret = -1;
+		if (arch != NULL && archived_to != NULL && *archived_to == NULL)
+			*archived_to = arch;
+		else
+			free(arch);
+		arch = NULL;
+	}
+	return ret;
+}
+
+void store_item_free_contents(struct store_item *it)
+{
+	if (it == NULL)
+		return;
+	free(it->template_cn);
+	free(it->ext_template_cn);
+	free(it->template_oid);
+	X509_free(it->cert);
+	free(it->cert_path);
+	free(it->key_path);
+	free(it->chain_path);
+	free(it->generation);
+	free(it->ca_name);
+	memset(it, 0, sizeof(*it));
+}
+
+void store_items_free(struct store_item *items, size_t n)
+{
+	size_t i;
+
+	if (items == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		store_item_free_contents(&items[i]);
+	free(items);
+}

@@ -1,0 +1,171 @@
+# Helpers for integration tests (tests/integration/t_*.sh).  run.sh sources
+# the domain's env.sh, sets ADENROLL (the binary under test) and SCRATCH (an
+# empty directory, also the working directory), then runs each test with
+#   . "$TESTS_LIB"
+# A test exits 0 to pass, 77 to skip, anything else to fail; the first failed
+# assertion ends it with a message saying what was expected.
+# shellcheck shell=bash
+
+set -uo pipefail
+
+: "${SCRATCH:=$PWD}"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*" >&2; exit 77; }
+note() { echo "--- $*" >&2; }
+
+assert_eq() {  # assert_eq EXPECTED ACTUAL [WHAT]
+  [ "$1" = "$2" ] || fail "${3:-value}: expected '$1', got '$2'"
+}
+assert_ne() {  # assert_ne UNEXPECTED ACTUAL [WHAT]
+  [ "$1" != "$2" ] || fail "${3:-value}: did not expect '$1'"
+}
+assert_contains() {  # assert_contains HAYSTACK NEEDLE [WHAT]  (fixed string)
+  case "$1" in
+    *"$2"*) ;;
+    *) fail "${3:-output} does not contain '$2'; it was:
+$(printf '%s\n' "$1" | head -n 40)" ;;
+  esac
+}
+assert_not_contains() {  # assert_not_contains HAYSTACK NEEDLE [WHAT]
+  case "$1" in
+    *"$2"*) fail "${3:-output} contains '$2'; it was:
+$(printf '%s\n' "$1" | head -n 40)" ;;
+  esac
+}
+assert_match() {  # assert_match HAYSTACK ERE [WHAT]
+  printf '%s\n' "$1" | grep -Eq -- "$2" || fail "${3:-output} does not match /$2/; it was:
+$(printf '%s\n' "$1" | head -n 40)"
+}
+assert_file() {  # assert_file PATH
+  [ -f "$1" ] || fail "expected file $1 to exist"
+}
+assert_no_file() {
+  [ ! -e "$1" ] || fail "expected $1 not to exist"
+}
+
+# assert_exit CODE CMD... : runs CMD, output (stdout+stderr) in $OUT and in
+# $SCRATCH/last.out; fails showing the output when the exit status differs.
+OUT=
+assert_exit() {
+  local want=$1 rc; shift
+  "$@" > "$SCRATCH/last.out" 2>&1
+  rc=$?
+  OUT=$(cat "$SCRATCH/last.out")
+  [ "$rc" = "$want" ] || fail "'$*' exited $rc, expected $want; output:
+$(tail -n 60 "$SCRATCH/last.out")"
+}
+
+# write_config FILE [SECTION.KEY=VALUE ...]: an adenroll.conf for the test
+# domain and the client host, with every store under $SCRATCH.  Each extra
+# argument sets (or replaces) one key; an empty VALUE removes the key.
+# The DC is found through DNS SRV unless domain.dc=... is given.
+write_config() {
+  local file=$1; shift
+  local base
+  base=$(cat <<EOF
+[domain]
+realm = $ADCS_REALM
+domain = $ADCS_DOMAIN
+
+[machine]
+keytab = $ADCS_CLIENT_KEYTAB
+host_fqdn = $ADCS_CLIENT_FQDN
+
+[enroll]
+http_timeout = 30
+
+[store]
+pem_dir = $SCRATCH/certs
+archive_dir = $SCRATCH/archive
+state_dir = $SCRATCH/state
+
+[general]
+hooks_dir = $SCRATCH/hooks.d
+lock_file = $SCRATCH/adenroll.lock
+EOF
+)
+  local kv sec key val
+  for kv in "$@"; do
+    sec=${kv%%.*}; kv=${kv#*.}; key=${kv%%=*}; val=${kv#*=}
+    base=$(printf '%s\n' "$base" | awk -v sec="$sec" -v key="$key" -v val="$val" '
+      function emit() { if (val != "") print key " = " val; done = 1 }
+      /^\[/ { if (insec && !done) emit(); insec = ($0 == "[" sec "]"); print; if (insec) seen = 1; next }
+      insec && $1 == key && $2 == "=" { if (!done) emit(); next }
+      { print }
+      END { if (insec && !done) emit(); else if (!seen) { print ""; print "[" sec "]"; emit() } }')
+  done
+  # one blank line before each section, none elsewhere
+  printf '%s\n' "$base" | awk 'NF == 0 { next } /^\[/ && NR > 1 { print "" } { print }' > "$file"
+}
+
+# Kerberos: a private ccache per test (run.sh sets KRB5CCNAME under $SCRATCH)
+kinit_client() { kinit -k -t "$ADCS_CLIENT_KEYTAB" "$ADCS_CLIENT_PRINCIPAL" || fail "kinit -k as $ADCS_CLIENT_PRINCIPAL failed"; }
+kinit_user() { printf '%s\n' "$ADCS_USER_PASSWORD" | kinit "$ADCS_USER_PRINCIPAL" > /dev/null || fail "kinit as $ADCS_USER_PRINCIPAL failed"; }
+
+# domain administration (approve/deny/fault/srv-dead-first/ldbmodify/samba-tool)
+domain() { "$TESTENV_DOMAIN_SH" "$@"; }
+
+# make_csr KEYFILE CSRFILE [SUBJECT] (RSA 2048)
+make_csr() {
+  openssl req -new -newkey rsa:2048 -nodes -keyout "$1" -out "$2" -subj "${3:-/CN=$ADCS_CLIENT_FQDN}" 2>/dev/null \
+    || fail "openssl req failed"
+}
+
+# certsrv_submit TEMPLATE CSRFILE: POSTs like a certsrv client with the
+# current ticket; the page goes to stdout
+certsrv_submit() {
+  curl -sS --cacert "$ADCS_CA_CERT" --negotiate -u : \
+    --data-urlencode Mode=newreq --data-urlencode "CertRequest@$2" \
+    --data-urlencode "CertAttrib=CertificateTemplate:$1" \
+    --data-urlencode TargetStoreFlags=0 --data-urlencode SaveCert=yes \
+    "$ADCS_CERTSRV_URL/certfnsh.asp"
+}
+# certsrv_get PATH-AND-QUERY: GET with the current ticket
+certsrv_get() { curl -sS --cacert "$ADCS_CA_CERT" --negotiate -u : "$ADCS_CERTSRV_URL/$1"; }
+# page_reqid PAGE: the issued certificate's ReqID (digits only), or the pending/denied Request Id
+page_reqid() {
+  printf '%s' "$1" | grep -oE 'certnew\.cer\?ReqID=[0-9]+&' | head -n1 | grep -oE '[0-9]+' \
+    || printf '%s' "$1" | grep -oE 'Your Request Id is [0-9]+' | grep -oE '[0-9]+'
+}
+
+# The CA emulator's records ($ADCS_EMU_DIR/state/req-N.{csr,cer,json})
+emu_request_count() { find "$ADCS_EMU_DIR/state" -name 'req-*.json' 2>/dev/null | wc -l; }
+emu_last_request_id() {
+  find "$ADCS_EMU_DIR/state" -name 'req-*.json' 2>/dev/null | sed 's/.*req-\([0-9]*\)\.json/\1/' | sort -n | tail -n1
+}
+# emu_request_field ID FIELD: one field of the request's JSON record
+emu_request_field() {
+  /usr/bin/python3 -c 'import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2], ""); print(v)' \
+    "$ADCS_EMU_DIR/state/req-$1.json" "$2"
+}
+
+# cert_has_ext CERTFILE OID: true when the PEM certificate carries the extension
+cert_has_ext() {
+  openssl x509 -in "$1" -noout -text 2>/dev/null | grep -q "$2" \
+    || openssl x509 -in "$1" -outform DER 2>/dev/null | openssl asn1parse -inform DER 2>/dev/null | grep -q ":$2\$"
+}
+
+# pair_state DIR NAME: "<serial> <sha256 of the public key>" of the pair at
+# the stable paths DIR/NAME.crt and DIR/NAME.key; fails unless both are
+# there, parse, and the key is the certificate's.
+pair_state() {
+  local crt=$1/$2.crt key=$1/$2.key cpub kpub serial
+  serial=$(openssl x509 -in "$crt" -noout -serial 2>/dev/null) || fail "$crt is missing or not a certificate"
+  cpub=$(openssl x509 -in "$crt" -noout -pubkey 2>/dev/null | openssl sha256 | awk '{print $NF}')
+  kpub=$(openssl pkey -in "$key" -pubout 2>/dev/null | openssl sha256 | awk '{print $NF}')
+  openssl pkey -in "$key" -noout 2>/dev/null || fail "$key is missing or not a private key"
+  [ "$cpub" = "$kpub" ] || fail "$key does not belong to $crt"
+  printf '%s %s\n' "${serial#serial=}" "$cpub"
+}
+
+# assert_no_leftovers DIR...: nothing an interrupted or failed write leaves
+# (never-live .new-* generations, .NAME.tmp-* files) under the directories
+assert_no_leftovers() {
+  local d left
+  for d in "$@"; do
+    [ -e "$d" ] || continue
+    left=$(find "$d" \( -name '.new-*' -o -name '.*.tmp-*' \) 2>/dev/null)
+    [ -z "$left" ] || fail "left behind in $d: $left"
+  done
+}

@@ -1,0 +1,808 @@
+#!/bin/bash
+# A throw-away Active Directory domain for adenroll's integration tests: a real
+# Samba AD DC, two hosts joined with adcli (the client and the CA), a domain
+# user, AD CS objects (templates with real ACLs, the enrollment service, root,
+# AIA and NTAuth), and Apache + mod_auth_gssapi (SPNEGO) in front of the
+# certsrv emulator (certsrv_emu.py), which decides from the AD objects.
+#
+#   domain.sh up                 build and start everything, write $TESTENV_DIR/env.sh
+#   domain.sh down               stop every daemon by pid, remove the netns and $TESTENV_DIR
+#   domain.sh exec CMD...        run CMD in the domain's network with env.sh loaded
+#   domain.sh env                print env.sh
+#   domain.sh check              quick self-test (kinit, LDAP, SPNEGO, 401)
+#   domain.sh samba-tool ARGS    samba-tool as Administrator against the DC
+#   domain.sh ldbmodify [FILE]   apply an LDIF (stdin by default) as Administrator; SDDL allowed
+#   domain.sh approve N | deny N the CA administrator resolves pending request N
+#   domain.sh requests           list the CA's requests (id status template requester)
+#   domain.sh revoke N [REASON]  the CA revokes request N's certificate (default keyCompromise)
+#                                and publishes the new CRL at its CDP object
+#   domain.sh fault MODE [--count N] [--seconds S] [--path SUBSTR] | fault off | fault show
+#                                MODE: http500 garbage huge empty delay wrongkey badchain
+#   domain.sh srv-dead-first on|off
+#                                put dc2 (an address where nothing listens) first in the
+#                                LDAP SRV records, or restore the normal order
+#   domain.sh ca stop|start      stop the CA's web server (nothing listens on the CA's
+#                                ports: "CA down"), or start it again
+#
+# Needs root and tests/install-deps.sh.  Knobs (environment):
+#   TESTENV_DIR      state directory (default /tmp/adenroll-testenv)
+#   TESTENV_INPLACE  1 = use the current network+mount namespaces (run under
+#                    `unshare --net --mount ...`, as tests/integration/run.sh does);
+#                    otherwise a named netns TESTENV_NS (default adenroll-test)
+#   TESTENV_REALM    default EXAMPLE.TEST
+#   TESTENV_RESOLVE  hosts (default: /etc/hosts entries, rdns off) | dns (only Samba DNS)
+#   TESTENV_NET      first three octets of the private addresses (default 10.53.58)
+#   TESTENV_KEEP=1   keep $TESTENV_DIR on down (logs)
+set -Eeuo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SELF="$HERE/$(basename "${BASH_SOURCE[0]}")"
+SAMPLES=${TESTENV_SAMPLES:-$(cd "$HERE/.." && pwd)/samples}
+D=${TESTENV_DIR:-/tmp/adenroll-testenv}
+PY=/usr/bin/python3        # Debian's python: samba, gssapi and cryptography modules live there
+
+log() { echo "[domain] $*" >&2; }
+die() { log "$*"; exit 1; }
+
+# ------------------------------------------------------------------ settings
+# After `up` the settings are read back from $D/settings so that every later
+# subcommand talks to the same domain whatever its environment says.
+load_settings() {
+  if [ -r "$D/settings" ]; then
+    # shellcheck disable=SC1091
+    . "$D/settings"
+  else
+    INPLACE=${TESTENV_INPLACE:-0}
+    NS=${TESTENV_NS:-adenroll-test}
+    REALM=${TESTENV_REALM:-EXAMPLE.TEST}
+    RESOLVE=${TESTENV_RESOLVE:-hosts}
+    NET=${TESTENV_NET:-10.53.58}
+  fi
+  DNSDOMAIN=$(echo "$REALM" | tr 'A-Z' 'a-z')
+  NBDOMAIN=${REALM%%.*}
+  BASE=$(echo "$DNSDOMAIN" | sed 's/^/DC=/; s/\./,DC=/g')
+  CONFIG_DN="CN=Configuration,$BASE"
+  PKS="CN=Public Key Services,CN=Services,$CONFIG_DN"
+  ADMINPW='Adm1n.Passw0rd!'
+  USERPW='Al1ce.Passw0rd!'
+  DC_IP=$NET.10 DC2_IP=$NET.11 CA_IP=$NET.20 CLIENT_IP=$NET.30
+  DC=dc.$DNSDOMAIN DC2=dc2.$DNSDOMAIN CA=ca.$DNSDOMAIN CLIENT=client.$DNSDOMAIN
+  CANAME=${NBDOMAIN}-CA
+  SMBCONF=$D/samba/etc/smb.conf
+  EMU=$D/emu
+  REVZONE=$(echo "$NET" | awk -F. '{print $3"."$2"."$1".in-addr.arpa"}')
+  if [ "$INPLACE" = 1 ]; then NSEXEC=(); else NSEXEC=(ip netns exec "$NS"); fi
+}
+save_settings() {
+  printf 'INPLACE=%q\nNS=%q\nREALM=%q\nRESOLVE=%q\nNET=%q\n' \
+    "$INPLACE" "$NS" "$REALM" "$RESOLVE" "$NET" > "$D/settings"
+}
+
+# nsx CMD...: run inside the domain's network with the test krb5.conf.  Acceptor
+# replay caches (Apache) go under $D, not /var/tmp.
+nsx() { "${NSEXEC[@]}" env KRB5_CONFIG="$D/krb5.conf" KRB5RCACHEDIR="$D/rcache" "$@"; }
+now() { date +%s.%N; }
+step() {
+  local name=$1 s dt; shift; s=$(now)
+  "$@"
+  dt=$(printf %.2f "$(echo "$(now) - $s" | bc)")
+  echo "$name $dt" >> "$D/timings.txt"
+  log "$name: ${dt}s"
+}
+wait_tcp() {  # wait_tcp IP PORT: up to 20 s
+  local i
+  for i in $(seq 1 400); do
+    "${NSEXEC[@]}" bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  log "timeout waiting for $1:$2"; return 1
+}
+stop_pid() {  # stop_pid PID [seconds]: TERM, then KILL
+  local p=$1 t=${2:-15} i
+  kill -0 "$p" 2>/dev/null || return 0
+  kill "$p" 2>/dev/null || true
+  for i in $(seq 1 $((t * 20))); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.05; done
+  log "pid $p did not stop in ${t}s: SIGKILL"; kill -9 "$p" 2>/dev/null || true
+}
+stop_pidfile() { [ -s "$1" ] && stop_pid "$(cat "$1")" "${2:-15}"; return 0; }
+
+# ------------------------------------------------------------------ network
+net_up() {
+  local etc=/etc/netns/$NS a
+  [ "$INPLACE" = 1 ] && etc=$D/etc
+  mkdir -p "$etc"
+  if [ "$RESOLVE" = dns ]; then
+    printf '127.0.0.1 localhost\n::1 localhost\n' > "$etc/hosts"
+  else
+    cat > "$etc/hosts" <<EOF
+127.0.0.1 localhost
+::1 localhost
+$DC_IP $DC dc
+$DC2_IP $DC2 dc2
+$CA_IP $CA ca
+$CLIENT_IP $CLIENT client
+EOF
+  fi
+  printf 'nameserver %s\nsearch %s\n' "$DC_IP" "$DNSDOMAIN" > "$etc/resolv.conf"
+  if [ "$INPLACE" = 1 ]; then
+    [ "$(ip -o link | grep -vc ': lo:')" = 0 ] \
+      || { log "TESTENV_INPLACE=1 needs an empty private network namespace (unshare --net --mount)"; return 1; }
+    mount --bind "$etc/hosts" /etc/hosts
+    mount --bind "$etc/resolv.conf" /etc/resolv.conf
+    ip link set lo up
+    for a in $DC_IP $CA_IP $CLIENT_IP $DC2_IP; do ip addr add "$a/32" dev lo; done
+  else
+    ip netns add "$NS"
+    ip -n "$NS" link set lo up
+    for a in $DC_IP $CA_IP $CLIENT_IP $DC2_IP; do ip -n "$NS" addr add "$a/32" dev lo; done
+  fi
+  # dc2 ($DC2_IP) is the "dead DC": the address exists, nothing listens (connection refused)
+  if [ "$RESOLVE" = dns ]; then
+    printf '[libdefaults]\n\tdefault_realm = %s\n\tdns_lookup_kdc = true\n\tdns_lookup_realm = false\n\tudp_preference_limit = 0\n' \
+      "$REALM" > "$D/krb5.conf"
+  else
+    cat > "$D/krb5.conf" <<EOF
+[libdefaults]
+	default_realm = $REALM
+	dns_lookup_realm = false
+	dns_lookup_kdc = false
+	dns_canonicalize_hostname = false
+	rdns = false
+	udp_preference_limit = 0
+
+[realms]
+	$REALM = {
+		kdc = $DC
+		admin_server = $DC
+	}
+
+[domain_realm]
+	.$DNSDOMAIN = $REALM
+	$DNSDOMAIN = $REALM
+EOF
+  fi
+  chmod 644 "$D/krb5.conf"
+}
+
+# ------------------------------------------------------------------ CA material
+# The issuing CA (what the enterprise CA's certificate would be), TLS
+# certificates for the CA web server and the DC (LDAPS), and a second "rogue"
+# CA with the same name that the emulator signs with for the badchain fault.
+tls_cert() {  # tls_cert NAME CN SAN EKU (in the pki dir)
+  openssl req -new -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.csr" -subj "/CN=$2" 2>/dev/null
+  printf 'subjectAltName=%s\nextendedKeyUsage=%s\nkeyUsage=critical,digitalSignature,keyEncipherment\n' \
+    "$3" "$4" > "$1.ext"
+  openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 365 -sha256 \
+    -extfile "$1.ext" -out "$1.pem" 2>/dev/null
+}
+make_pki() {
+  local p=$D/pki subj
+  mkdir -p "$p"; chmod 700 "$p"
+  subj="/$(echo "$DNSDOMAIN" | tr . '\n' | tac | sed 's/^/DC=/' | paste -sd/)/CN=$CANAME"
+  (
+    cd "$p"
+    for k in ca rogue; do
+      openssl req -x509 -newkey rsa:2048 -nodes -keyout $k.key -out $k.pem -days 3650 -sha256 \
+        -subj "$subj" -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,digitalSignature,keyCertSign,cRLSign" \
+        -addext "subjectKeyIdentifier=hash" -addext "1.3.6.1.4.1.311.21.1=DER:020100" 2>/dev/null
+    done
+    openssl x509 -in ca.pem -outform DER -out ca.der
+    tls_cert tls "$CA" "DNS:$CA" serverAuth
+    tls_cert dc-tls "$DC" "DNS:$DC,DNS:$DNSDOMAIN" serverAuth,clientAuth
+    chmod 600 ./*.key
+  )
+  cp "$p/ca.pem" "$D/ca.pem"; chmod 644 "$D/ca.pem"
+}
+
+# ------------------------------------------------------------------ Samba DC
+samba_provision() {
+  : > "$D/empty.conf"   # keep the host's /etc/samba/smb.conf out of the new domain
+  nsx samba-tool domain provision -s "$D/empty.conf" \
+      --realm="$REALM" --domain="$NBDOMAIN" --server-role=dc \
+      --dns-backend=SAMBA_INTERNAL --adminpass="$ADMINPW" \
+      --host-name=dc --host-ip="$DC_IP" --targetdir="$D/samba" \
+      --option="interfaces=$DC_IP" --option="bind interfaces only=yes" \
+      --option="dns forwarder=" > "$D/logs/provision.log" 2>&1 \
+    || { tail -20 "$D/logs/provision.log" >&2; return 1; }
+  mkdir -p "$D/samba/run" "$D/samba/log"
+  # Everything under $D.  No NetBIOS/WINS (broadcasts), file server,
+  # replication or KCC; keep dnsupdate (it registers the DC's SPNs) and
+  # winbindd (NTLM binds need it).  GSSAPI over LDAPS like AD does.
+  sed -i "s#^\[global\]#[global]\n\tpid directory = $D/samba/run\n\tlog file = $D/samba/log/samba.log\n\tlog level = 1\n\tncalrpc dir = $D/samba/run/ncalrpc\n\twinbindd socket directory = $D/samba/run/winbindd\n\tntp signd socket directory = $D/samba/run/ntp_signd\n\tserver services = -s3fs -nbt -wrepl -ntp_signd -kcc -drepl\n\tldap server require strong auth = allow_sasl_over_tls\n\ttls enabled = yes\n\ttls keyfile = $D/pki/dc-tls.key\n\ttls certfile = $D/pki/dc-tls.pem\n\ttls cafile = $D/pki/ca.pem#" "$SMBCONF"
+}
+samba_start() {
+  # daemons must not inherit our stdout/stderr: a caller reading them through
+  # a pipe would wait for them forever
+  nsx samba -M single -s "$SMBCONF" -l "$D/samba/log" -D < /dev/null > "$D/logs/samba.out" 2>&1
+  wait_tcp "$DC_IP" 389; wait_tcp "$DC_IP" 88; wait_tcp "$DC_IP" 53
+  # samba_spnupdate (dnsupdate task) adds ldap/dc... about a second after start;
+  # GSSAPI binds fail with "Server not found in Kerberos database" before that.
+  local i
+  for i in $(seq 1 200); do
+    nsx ldbsearch -H "$D/samba/private/sam.ldb" "(sAMAccountName=DC\$)" servicePrincipalName 2>/dev/null \
+      | grep -qi "servicePrincipalName: ldap/$DC\$" && return 0
+    sleep 0.1
+  done
+  log "the DC never registered ldap/$DC"; return 1
+}
+st() { nsx samba-tool "$@" -s "$SMBCONF" -U "Administrator%$ADMINPW"; }
+
+# bg_wait PID...: wait for every background job, fail if any failed
+bg_wait() { local p rc=0; for p in "$@"; do wait "$p" || rc=1; done; return $rc; }
+
+join_hosts() {
+  local pids=()
+  # the same machine keytabs realmd/sssd would produce: CLIENT$, host/..., RestrictedKrbHost/...
+  echo "$ADMINPW" | nsx adcli join --domain="$DNSDOMAIN" --domain-realm="$REALM" \
+      --domain-controller="$DC" --host-fqdn="$CLIENT" --computer-name=CLIENT \
+      --host-keytab="$D/client.keytab" -U Administrator --stdin-password > "$D/logs/adcli-client.log" 2>&1 &
+  pids+=($!)
+  # the CA's computer account, with the HTTP SPN Apache accepts tickets for
+  echo "$ADMINPW" | nsx adcli join --domain="$DNSDOMAIN" --domain-realm="$REALM" \
+      --domain-controller="$DC" --host-fqdn="$CA" --computer-name=CA \
+      --service-name=HTTP --service-name=host \
+      --host-keytab="$D/ca.keytab" -U Administrator --stdin-password > "$D/logs/adcli-ca.log" 2>&1 &
+  pids+=($!)
+  st user create alice "$USERPW" --use-username-as-cn --given-name=Alice --surname=Tester > "$D/logs/user.log" 2>&1 &
+  pids+=($!)
+  # adcli does not register DNS
+  { st dns add "$DC" "$DNSDOMAIN" ca A "$CA_IP"; st dns add "$DC" "$DNSDOMAIN" client A "$CLIENT_IP"; } \
+    > "$D/logs/dns-a.log" 2>&1 &
+  pids+=($!)
+  { st dns add "$DC" "$DNSDOMAIN" dc2 A "$DC2_IP"; st dns zonecreate "$DC" "$REVZONE"; } \
+    > "$D/logs/dns-zone.log" 2>&1 &
+  pids+=($!)
+  bg_wait "${pids[@]}" || { tail -n 5 "$D"/logs/adcli-*.log "$D"/logs/user.log "$D"/logs/dns-*.log >&2; return 1; }
+  pids=()
+  local h
+  for h in 10:dc 11:dc2 20:ca 30:client; do
+    st dns add "$DC" "$REVZONE" "${h%%:*}" PTR "${h#*:}.$DNSDOMAIN" > "$D/logs/dns-ptr-${h#*:}.log" 2>&1 &
+    pids+=($!)
+  done
+  # a real enterprise CA's computer is in Cert Publishers
+  st group addmembers "Cert Publishers" 'CA$' > "$D/logs/groups.log" 2>&1 &
+  pids+=($!)
+  bg_wait "${pids[@]}" || { tail -n 5 "$D"/logs/dns-ptr-*.log "$D/logs/groups.log" >&2; return 1; }
+}
+
+# ------------------------------------------------------------------ AD CS objects
+# Certificate-Enrollment and Certificate-AutoEnrollment extended rights
+ENROLL_GUID=0e10c968-78fb-11d2-90d4-00c04f79dc55
+AUTOENROLL_GUID=a05b8cc2-17bc-4802-a710-e7c15ab866a2
+# forest OID arc for templates (fixed, so certificates are predictable)
+OID_PREFIX=1.3.6.1.4.1.311.21.8.4216373.7459528.13350455.14937417.1185641.212
+# validity / renewal periods: negative 100-ns intervals, little-endian int64 (MS-CRTD 2.11/2.15)
+P_1Y=AEA5hy7h/v8=     # 365 days
+P_6W=AICmCv/e//8=     # 42 days
+P_10M=AERfmv7///8=    # 600 s
+P_2M=AHR5uP////8=     # 120 s
+
+# template CN DISPLAY SCHEMA FLAGS ENROLLFLAG NAMEFLAG "EKU..." OIDSUFFIX DACL-SDDL [EXPIRY OVERLAP]
+#   FLAGS: 0x20260 = IS_MODIFIED|ADD_TEMPLATE_NAME|MACHINE_TYPE|AUTO_ENROLLMENT (machine),
+#          0x20220 = the same without MACHINE_TYPE (user); integers are written signed, as AD returns them
+template_ldif() {
+  local cn=$1 disp=$2 schema=$3 flags=$4 eflag=$5 nflag=$6 ekus=$7 oid=$OID_PREFIX.$8 dacl=$9
+  local exp=${10:-$P_1Y} ovl=${11:-$P_6W} e
+  cat <<EOF
+dn: CN=$cn,CN=Certificate Templates,$PKS
+objectClass: top
+objectClass: pKICertificateTemplate
+cn: $cn
+displayName: $disp
+flags: $flags
+revision: 100
+msPKI-Template-Schema-Version: $schema
+msPKI-Template-Minor-Revision: 3
+pKIDefaultKeySpec: 1
+pKIKeyUsage:: oAA=
+pKIMaxIssuingDepth: 0
+pKICriticalExtensions: 2.5.29.15
+pKIExpirationPeriod:: $exp
+pKIOverlapPeriod:: $ovl
+pKIDefaultCSPs: 1,Microsoft RSA SChannel Cryptographic Provider
+msPKI-RA-Signature: 0
+msPKI-Enrollment-Flag: $eflag
+msPKI-Private-Key-Flag: 0
+msPKI-Certificate-Name-Flag: $nflag
+msPKI-Minimal-Key-Size: 2048
+msPKI-Cert-Template-OID: $oid
+nTSecurityDescriptor: O:EAG:EAD:PAI$dacl(A;;CCDCLCSWRPWPDTLOSDRCWDWO;;;DA)(A;;CCDCLCSWRPWPDTLOSDRCWDWO;;;EA)(A;;LCRPLORC;;;AU)
+EOF
+  for e in $ekus; do echo "pKIExtendedKeyUsage: $e"; done
+  if [ "$schema" -ge 2 ]; then for e in $ekus; do echo "msPKI-Certificate-Application-Policy: $e"; done; fi
+  echo
+  # the template's OID object, as the Certificate Templates console creates it
+  cat <<EOF
+dn: CN=${8}.$(printf '%s' "$cn" | md5sum | cut -c1-32 | tr a-f A-F),CN=OID,$PKS
+objectClass: top
+objectClass: msPKI-Enterprise-Oid
+displayName: $disp
+flags: 1
+msPKI-Cert-Template-OID: $oid
+
+EOF
+}
+
+pki_ldif() {
+  # CAE = 0x20260 (machine), UE = 0x20220 (user): see template_ldif
+  local cader ENR=$ENROLL_GUID AE=$AUTOENROLL_GUID CAE=131680 UE=131616
+  cader=$(base64 -w0 "$D/pki/ca.der")
+  local CLIENTAUTH=1.3.6.1.5.5.7.3.2 SERVERAUTH=1.3.6.1.5.5.7.3.1
+  # name flags: 0x18000000 = SUBJECT_ALT_REQUIRE_DNS|SUBJECT_REQUIRE_DNS_AS_CN (like Machine),
+  # 0x08000000 = SUBJECT_ALT_REQUIRE_DNS (like Workstation, empty subject),
+  # 0x0C000000 = + SUBJECT_ALT_REQUIRE_EMAIL, 0x82000000 (signed -2113929216) = DIRECTORY_PATH|ALT_REQUIRE_UPN
+  # Autoenrollment on LinuxWorkstation: the right for Domain Computers, masks RPWPCR (0x130)
+  template_ldif LinuxWorkstation "Linux Workstation" 2 $CAE 32 402653184 "$CLIENTAUTH $SERVERAUTH" 1.101 \
+    "(OA;;RPWPCR;$ENR;;DC)(OA;;RPWPCR;$AE;;DC)"
+  # Enroll but no AutoEnroll: an autoenrollment client must skip it; the CA would issue it
+  template_ldif EnrollOnly "Enroll Only" 2 $CAE 32 134217728 "$CLIENTAUTH" 1.102 "(OA;;CR;$ENR;;DC)"
+  # explicit DENY of AutoEnroll for Domain Computers before an ALLOW for Authenticated Users
+  template_ldif DeniedAutoEnroll "Denied AutoEnroll" 2 $CAE 32 134217728 "$CLIENTAUTH" 1.103 \
+    "(OD;;CR;$AE;;DC)(OA;;CR;$ENR;;DC)(OA;;CR;$ENR;;AU)(OA;;CR;$AE;;AU)"
+  # CT_FLAG_PEND_ALL_REQUESTS (0x2) + AUTO_ENROLLMENT: the CA answers "pending"
+  template_ldif PendingApproval "Pending Approval" 2 $CAE 34 134217728 "$CLIENTAUTH" 1.104 \
+    "(OA;;CR;$ENR;;DC)(OA;;CR;$AE;;DC)"
+  # all rights, but not in the CA's certificateTemplates
+  template_ldif NotPublished "Not Published" 2 $CAE 32 134217728 "$CLIENTAUTH" 1.105 \
+    "(OA;;CR;$ENR;;DC)(OA;;CR;$AE;;DC)"
+  # v1 "Computer" as AD CS installs it (flags 0x10260 with IS_DEFAULT): Enroll only, schema 1
+  template_ldif Machine "Computer" 1 66144 32 402653184 "$CLIENTAUTH $SERVERAUTH" 1.14 "(OA;;RPWPCR;$ENR;;DC)"
+  # a user template: UPN in the SAN, the account's DN as subject; Domain Users may autoenroll
+  template_ldif LinuxUser "Linux User" 2 $UE 32 -2113929216 "$CLIENTAUTH" 1.106 \
+    "(OA;;RPWPCR;$ENR;;DU)(OA;;RPWPCR;$AE;;DU)"
+  # eligible in AD, but the CA needs the account's mail attribute (computers have none): 0x80094812
+  template_ldif NeedsEmail "Needs Email" 2 $CAE 32 201326592 "$CLIENTAUTH" 1.107 \
+    "(OA;;CR;$ENR;;DC)(OA;;CR;$AE;;DC)"
+  # 10 minutes of validity, renew in the last 2 minutes
+  template_ldif ShortLived "Short Lived" 2 $CAE 32 402653184 "$CLIENTAUTH" 1.108 \
+    "(OA;;CR;$ENR;;DC)(OA;;CR;$AE;;DC)" "$P_10M" "$P_2M"
+  local o
+  # enterprise root, intermediate (AIA) and NTAuth stores all hold the one CA
+  for o in "$CANAME,CN=Certification Authorities" "$CANAME,CN=AIA" "NTAuthCertificates"; do
+    cat <<EOF
+dn: CN=$o,$PKS
+objectClass: top
+objectClass: certificationAuthority
+cn: ${o%%,*}
+cACertificate:: $cader
+authorityRevocationList:: AA==
+certificateRevocationList:: AA==
+
+EOF
+  done
+  cat <<EOF
+dn: CN=$CANAME,CN=Enrollment Services,$PKS
+objectClass: top
+objectClass: pKIEnrollmentService
+cn: $CANAME
+displayName: $CANAME
+dNSHostName: $CA
+flags: 10
+cACertificate:: $cader
+cACertificateDN: CN=$CANAME, $(echo "$BASE" | sed 's/,/, /g')
+nTSecurityDescriptor: O:EAG:EAD:PAI(OA;;CR;$ENR;;AU)(A;;CCDCLCSWRPWPDTLOSDRCWDWO;;;DA)(A;;CCDCLCSWRPWPDTLOSDRCWDWO;;;EA)(A;;LCRPLORC;;;AU)
+certificateTemplates: LinuxWorkstation
+certificateTemplates: EnrollOnly
+certificateTemplates: DeniedAutoEnroll
+certificateTemplates: PendingApproval
+certificateTemplates: Machine
+certificateTemplates: LinuxUser
+certificateTemplates: NeedsEmail
+certificateTemplates: ShortLived
+
+EOF
+}
+pki_objects() {
+  pki_ldif > "$D/pki.ldif"
+  nsx ldbadd -H "ldap://$DC" -U "Administrator%$ADMINPW" "$D/pki.ldif" > "$D/logs/pki.log" 2>&1 \
+    || { cat "$D/logs/pki.log" >&2; return 1; }
+}
+
+# ------------------------------------------------------------------ web enrollment
+web_up() {
+  mkdir -p "$EMU/state" "$EMU/pages" "$D/apache/run" "$D/apache/log"
+  install -m 755 "$HERE/certsrv_emu.py" "$EMU/certsrv_emu.py"
+  install -m 600 "$D/pki/ca.key" "$EMU/ca.key"
+  install -m 600 "$D/pki/rogue.key" "$EMU/rogue.key"
+  install -m 644 "$D/pki/ca.pem" "$EMU/ca.pem"
+  install -m 644 "$D/pki/rogue.pem" "$EMU/rogue.pem"
+  install -m 600 "$D/ca.keytab" "$EMU/ca.keytab"
+  # real page captures the emulator fills in (tests/samples/certsrv)
+  local f
+  for f in nokia-adcs-sim_certcarc.asp.tmpl.html nokia-adcs-sim_certnew.cer-disposition.tmpl.html \
+           nokia-adcs-sim_unauth-401.html; do
+    [ -r "$SAMPLES/certsrv/$f" ] && install -m 644 "$SAMPLES/certsrv/$f" "$EMU/pages/$f"
+  done
+  # the IIS 401 page: only the first copy (the sample has a second one pasted after </html>)
+  if [ -r "$EMU/pages/nokia-adcs-sim_unauth-401.html" ]; then
+    sed '/<\/html>/q' "$EMU/pages/nokia-adcs-sim_unauth-401.html" | sed 's/$/\r/' > "$EMU/pages/401.html"
+  else
+    printf '<html><body><h2>401 - Unauthorized: Access is denied due to invalid credentials.</h2></body></html>\r\n' \
+      > "$EMU/pages/401.html"
+  fi
+  cat > "$EMU/emu.json" <<EOF
+{
+  "ca_name": "$CANAME",
+  "ca_host": "$CA",
+  "realm": "$REALM",
+  "dc_host": "$DC",
+  "domain_dn": "$BASE",
+  "config_dn": "$CONFIG_DN",
+  "principal": "CA\$@$REALM",
+  "keytab": "$EMU/ca.keytab",
+  "krb5_config": "$D/krb5.conf",
+  "clock_skew_minutes": 10,
+  "first_request_id": 2
+}
+EOF
+  chown -R www-data:www-data "$EMU"
+  chmod 755 "$EMU"
+  cat > "$D/apache/httpd.conf" <<EOF
+ServerRoot $D/apache
+ServerName $CA
+PidFile $D/apache/run/httpd.pid
+DefaultRuntimeDir $D/apache/run
+Mutex file:$D/apache/run
+ErrorLog $D/apache/log/error.log
+LogLevel warn auth_gssapi:info
+LogFormat "%h %u \"%r\" %>s %b %Dus" basic
+CustomLog $D/apache/log/access.log basic
+User www-data
+Group www-data
+Listen $CA_IP:80
+Listen $CA_IP:443
+Timeout 300
+LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
+LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
+LoadModule authn_core_module /usr/lib/apache2/modules/mod_authn_core.so
+LoadModule authz_user_module /usr/lib/apache2/modules/mod_authz_user.so
+LoadModule alias_module /usr/lib/apache2/modules/mod_alias.so
+LoadModule mime_module /usr/lib/apache2/modules/mod_mime.so
+LoadModule env_module /usr/lib/apache2/modules/mod_env.so
+LoadModule cgid_module /usr/lib/apache2/modules/mod_cgid.so
+LoadModule socache_shmcb_module /usr/lib/apache2/modules/mod_socache_shmcb.so
+LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so
+LoadModule auth_gssapi_module /usr/lib/apache2/modules/mod_auth_gssapi.so
+TypesConfig /etc/mime.types
+ScriptSock $D/apache/run/cgid.sock
+StartServers 1
+ServerLimit 2
+ThreadsPerChild 16
+MaxRequestWorkers 32
+SetEnv ADCS_EMU_DIR $EMU
+SetEnv KRB5_CONFIG $D/krb5.conf
+SetEnv KRB5RCACHEDIR $D/rcache
+ScriptAlias /certsrv $EMU/certsrv_emu.py
+Alias /adcs-errors $EMU/pages
+<Directory $EMU/pages>
+    Require all granted
+</Directory>
+<Location /certsrv>
+    AuthType GSSAPI
+    AuthName "certsrv"
+    GssapiCredStore keytab:$EMU/ca.keytab
+    GssapiAllowedMech krb5
+    GssapiBasicAuth Off
+    GssapiLocalName Off
+    Require valid-user
+    ErrorDocument 401 /adcs-errors/401.html
+</Location>
+SSLSessionCache shmcb:$D/apache/run/ssl_scache(512000)
+<VirtualHost $CA_IP:443>
+    ServerName $CA
+    SSLEngine on
+    SSLCertificateFile $D/pki/tls.pem
+    SSLCertificateKeyFile $D/pki/tls.key
+</VirtualHost>
+EOF
+  nsx apache2 -f "$D/apache/httpd.conf" -k start < /dev/null > "$D/logs/apache.out" 2>&1
+  wait_tcp "$CA_IP" 443; wait_tcp "$CA_IP" 80
+}
+
+# ------------------------------------------------------------------ env.sh
+write_env() {
+  cat > "$D/env.sh" <<EOF
+# written by domain.sh up; source it
+export TESTENV_DIR='$D'
+export TESTENV_INPLACE=$INPLACE
+export TESTENV_NS='$NS'
+export TESTENV_DOMAIN_SH='$SELF'
+export KRB5_CONFIG='$D/krb5.conf'
+export KRB5CCNAME='FILE:$D/krb5cc.test'   # never the host default /tmp/krb5cc_0
+export KRB5RCACHEDIR='$D/rcache'
+export ADCS_REALM='$REALM'
+export ADCS_DOMAIN='$DNSDOMAIN'
+export ADCS_NETBIOS='$NBDOMAIN'
+export ADCS_DOMAIN_DN='$BASE'
+export ADCS_CONFIG_DN='$CONFIG_DN'
+export ADCS_PKS_DN='$PKS'
+export ADCS_DC_HOST='$DC'
+export ADCS_DC_IP='$DC_IP'
+export ADCS_DC2_HOST='$DC2'       # dead DC: resolves, nothing listens
+export ADCS_DC2_IP='$DC2_IP'
+export ADCS_CA_HOST='$CA'
+export ADCS_CA_IP='$CA_IP'
+export ADCS_CA_NAME='$CANAME'
+export ADCS_CA_CERT='$D/ca.pem'
+export ADCS_CERTSRV_URL='https://$CA/certsrv'
+export ADCS_CERTSRV_HTTP_URL='http://$CA/certsrv'
+export ADCS_CLIENT_KEYTAB='$D/client.keytab'
+export ADCS_CLIENT_PRINCIPAL='CLIENT\$@$REALM'
+export ADCS_CLIENT_FQDN='$CLIENT'
+export ADCS_CLIENT_IP='$CLIENT_IP'
+export ADCS_CLIENT_DN='CN=CLIENT,CN=Computers,$BASE'
+export ADCS_USER=alice
+export ADCS_USER_PRINCIPAL='alice@$REALM'
+export ADCS_USER_DN='CN=alice,CN=Users,$BASE'
+export ADCS_USER_PASSWORD='$USERPW'
+export ADCS_ADMIN_USER=Administrator
+export ADCS_ADMIN_PASSWORD='$ADMINPW'
+export ADCS_SMB_CONF='$SMBCONF'
+export ADCS_EMU_DIR='$EMU'
+export ADCS_TEMPLATE_OID_PREFIX='$OID_PREFIX'
+EOF
+}
+
+# ------------------------------------------------------------------ up / down
+up_failed() {
+  # subshells and background jobs inherit the trap (set -E): only the main shell tears down
+  [ "$BASHPID" = "$$" ] || exit 1
+  trap - ERR INT TERM
+  log "up failed; tearing down (TESTENV_KEEP=1 keeps $D/logs)"
+  down_quiet
+  exit 1
+}
+up() {
+  if [ -e "$D/settings" ] || { [ "${TESTENV_INPLACE:-0}" != 1 ] && ip netns list 2>/dev/null | grep -qw "${TESTENV_NS:-adenroll-test}"; }; then
+    die "a domain is already up in $D (or netns ${TESTENV_NS:-adenroll-test} exists): run '$0 down' first"
+  fi
+  [ "$(id -u)" = 0 ] || die "must run as root (network namespaces, daemons)"
+  local b
+  for b in samba samba-tool ldbadd ldbsearch adcli kinit ldapsearch curl openssl apache2 ip bc; do
+    command -v "$b" >/dev/null || die "missing $b: run tests/install-deps.sh"
+  done
+  [ -e /usr/lib/apache2/modules/mod_auth_gssapi.so ] || die "missing mod_auth_gssapi: run tests/install-deps.sh"
+  $PY -c 'import cryptography' 2>/dev/null || die "missing python3-cryptography: run tests/install-deps.sh"
+  mkdir -p "$D/logs" "$D/rcache"
+  chmod 711 "$D"            # www-data (Apache/CGI) must reach $D/emu and krb5.conf
+  chmod 1777 "$D/rcache"
+  : > "$D/timings.txt"
+  INPLACE=${TESTENV_INPLACE:-0}; NS=${TESTENV_NS:-adenroll-test}; REALM=${TESTENV_REALM:-EXAMPLE.TEST}
+  RESOLVE=${TESTENV_RESOLVE:-hosts}; NET=${TESTENV_NET:-10.53.58}
+  save_settings
+  load_settings
+  local s; s=$(now)
+  trap up_failed ERR INT TERM
+  step network net_up
+  step pki make_pki
+  step provision samba_provision
+  step samba_start samba_start
+  step accounts join_hosts
+  step adcs_objects pki_objects
+  step web web_up
+  step crl crl_init
+  write_env
+  step check check
+  trap - ERR INT TERM
+  echo "total_up $(printf %.2f "$(echo "$(now) - $s" | bc)")" >> "$D/timings.txt"
+  log "up in $(tail -1 "$D/timings.txt" | cut -d' ' -f2)s: source $D/env.sh, or $0 exec CMD"
+}
+
+# kill every process still running with $D in its command line (the CGI, a
+# stray samba child): they were started by us
+kill_leftovers() {
+  local f p cmd ancestors=" " a=$$
+  # never ourselves or whoever called us (a test runner may have $D in its arguments)
+  while [ -n "$a" ] && [ "$a" != 0 ]; do
+    ancestors+="$a "
+    a=$(awk '{print $4}' "/proc/$a/stat" 2>/dev/null || true)
+  done
+  for f in $(grep -lsF -- "$D/" /proc/[0-9]*/cmdline 2>/dev/null); do
+    p=${f#/proc/}; p=${p%/cmdline}
+    case "$ancestors" in *" $p "*) continue ;; esac
+    cmd=$(tr '\0' ' ' 2>/dev/null < "$f") || continue
+    log "leftover pid $p: $cmd"; kill -9 "$p" 2>/dev/null || true
+  done
+}
+
+down_quiet() {
+  trap - ERR
+  set +e
+  stop_pidfile "$D/apache/run/httpd.pid" 10
+  stop_pidfile "$D/samba/run/samba.pid" 20
+  kill_leftovers
+  if [ "$INPLACE" = 1 ]; then
+    umount /etc/resolv.conf 2>/dev/null; umount /etc/hosts 2>/dev/null
+  else
+    if ip netns list 2>/dev/null | grep -qw "$NS"; then
+      local p
+      for p in $(ip netns pids "$NS" 2>/dev/null); do
+        log "leftover pid $p in netns $NS: $(tr "\\0" " " 2>/dev/null < "/proc/$p/cmdline")"; kill -9 "$p" 2>/dev/null
+      done
+      ip netns del "$NS"
+    fi
+    rm -rf "/etc/netns/$NS"; rmdir /etc/netns 2>/dev/null
+  fi
+  if [ "${TESTENV_KEEP:-0}" = 1 ]; then rm -f "$D/settings"; else rm -rf "$D"; fi
+  set -e
+  return 0
+}
+down() {
+  if [ ! -e "$D/settings" ] && [ ! -d "$D" ]; then log "nothing to take down in $D"; return 0; fi
+  local s; s=$(now)
+  down_quiet
+  log "down: $(printf %.2f "$(echo "$(now) - $s" | bc)")s"
+}
+
+# ------------------------------------------------------------------ checks
+check() {
+  local cc=FILE:$D/check.ccache ok=0 fail=0 pre=""
+  [ "$INPLACE" = 1 ] || pre="ip netns exec $NS"
+  chk() {
+    local n=$1; shift
+    if "$@" > "$D/logs/check-$n.log" 2>&1; then ok=$((ok + 1)); else fail=$((fail + 1)); log "check FAILED: $n (see $D/logs/check-$n.log)"; fi
+  }
+  chk srv nsx host -t SRV "_ldap._tcp.dc._msdcs.$DNSDOMAIN"
+  chk kinit nsx env KRB5CCNAME=$cc kinit -k -t "$D/client.keytab" "CLIENT\$@$REALM"
+  chk ldap_sd bash -c "$pre env KRB5_CONFIG=$D/krb5.conf KRB5CCNAME=$cc ldapsearch -Q -LLL -Y GSSAPI -H ldap://$DC -E '!1.2.840.113556.1.4.801=::MAMCAQc=' -b 'CN=Certificate Templates,$PKS' '(cn=LinuxWorkstation)' nTSecurityDescriptor | grep -q nTSecurityDescriptor::"
+  chk certsrv_401 bash -c "[ \"\$($pre curl -s -o /dev/null -w '%{http_code}' --cacert $D/ca.pem https://$CA/certsrv/)\" = 401 ]"
+  chk certsrv_negotiate bash -c "$pre env KRB5_CONFIG=$D/krb5.conf KRB5CCNAME=$cc curl -sf --cacert $D/ca.pem --negotiate -u : https://$CA/certsrv/ | grep -q 'Welcome'"
+  rm -f "$D/check.ccache"
+  [ "$fail" = 0 ] || { log "check: $ok passed, $fail failed"; return 1; }
+}
+
+# ------------------------------------------------------------------ admin controls
+emu_cli() {  # the emulator's command line, as the web server's user, in the domain's network
+  nsx runuser -u www-data -- env ADCS_EMU_DIR="$EMU" KRB5_CONFIG="$D/krb5.conf" "$PY" "$EMU/certsrv_emu.py" "$@"
+}
+
+fault() {
+  local mode=${1:-} count=1 seconds=0 path=""
+  [ -n "$mode" ] || die "usage: fault MODE [--count N] [--seconds S] [--path SUBSTR] | off | show"
+  shift
+  case "$mode" in
+    off) rm -f "$EMU/fault.json"; return 0 ;;
+    show) cat "$EMU/fault.json" 2>/dev/null || echo "no fault"; return 0 ;;
+    http500|garbage|huge|empty|delay|wrongkey|badchain) ;;
+    *) die "unknown fault $mode (http500 garbage huge empty delay wrongkey badchain)" ;;
+  esac
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --count) count=$2; shift 2 ;;
+      --seconds) seconds=$2; shift 2 ;;
+      --path) path=$2; shift 2 ;;
+      *) die "fault: unknown option $1" ;;
+    esac
+  done
+  [ "$mode" = delay ] && [ "$seconds" = 0 ] && seconds=5
+  printf '{"mode": "%s", "count": %d, "seconds": %s, "path": "%s"}\n' "$mode" "$count" "$seconds" "$path" \
+    > "$EMU/fault.json.tmp"
+  chown www-data:www-data "$EMU/fault.json.tmp"
+  mv "$EMU/fault.json.tmp" "$EMU/fault.json"
+}
+
+# srv-dead-first on|off: the DC's own LDAP/Kerberos SRV records get priority
+# 10 and dc2 (nothing listens there) priority 0, so a client that follows
+# RFC 2782 tries the dead one first; off restores the provisioned state (only
+# dc, priority 0).  Each record change is allowed to fail (already in that
+# state); the result is checked on the SRV name clients ask first.
+srv_dead_first() {
+  local recs=("$DNSDOMAIN:_ldap._tcp" "_msdcs.$DNSDOMAIN:_ldap._tcp.dc"
+              "$DNSDOMAIN:_ldap._tcp.Default-First-Site-Name._sites"
+              "_msdcs.$DNSDOMAIN:_ldap._tcp.Default-First-Site-Name._sites.dc"
+              "$DNSDOMAIN:_kerberos._tcp" "_msdcs.$DNSDOMAIN:_kerberos._tcp.dc")
+  local r zone n port pids=() want
+  case "${1:-}" in on) want=yes ;; off) want=no ;; *) die "usage: srv-dead-first on|off" ;; esac
+  for r in "${recs[@]}"; do
+    zone=${r%%:*} n=${r#*:}
+    case "$n" in _kerberos*) port=88 ;; *) port=389 ;; esac
+    if [ $want = yes ]; then
+      { st dns update "$DC" "$zone" "$n" SRV "$DC $port 0 100" "$DC $port 10 100"
+        st dns add "$DC" "$zone" "$n" SRV "$DC2 $port 0 100"; } >> "$D/logs/srv.log" 2>&1 &
+    else
+      { st dns delete "$DC" "$zone" "$n" SRV "$DC2 $port 0 100"
+        st dns update "$DC" "$zone" "$n" SRV "$DC $port 10 100" "$DC $port 0 100"; } >> "$D/logs/srv.log" 2>&1 &
+    fi
+    pids+=($!)
+  done
+  bg_wait "${pids[@]}" || true
+  local srv
+  srv=$(nsx host -t SRV "_ldap._tcp.dc._msdcs.$DNSDOMAIN" 2>&1 || true)
+  if [ $want = yes ]; then
+    echo "$srv" | grep -q "SRV record 0 100 389 $DC2\." && echo "$srv" | grep -q "SRV record 10 100 389 $DC\." \
+      || { echo "$srv" >&2; tail -n 20 "$D/logs/srv.log" >&2; die "srv-dead-first on failed"; }
+    : > "$D/srv-dead-first"     # run.sh turns it off again after a test that left it on
+  else
+    ! echo "$srv" | grep -q "$DC2" && echo "$srv" | grep -q "SRV record 0 100 389 $DC\." \
+      || { echo "$srv" >&2; tail -n 20 "$D/logs/srv.log" >&2; die "srv-dead-first off failed"; }
+    rm -f "$D/srv-dead-first"
+  fi
+}
+
+# ------------------------------------------------------------------ CRL distribution point
+# The CA's CDP object, the target of the LDAP CDP URL the emulator writes into
+# every certificate (PROTOCOL.md 3.2): CN=<CA>,CN=<CA host>,CN=CDP,<PKS> with
+# the CRL the emulator signs (certsrv_emu.py gencrl / revoke).
+cdp_dn() { echo "CN=$CANAME,CN=${CA%%.*},CN=CDP,$PKS"; }
+crl_init() {
+  emu_cli gencrl > "$D/logs/crl.log" 2>&1 || { cat "$D/logs/crl.log" >&2; return 1; }
+  cat > "$D/cdp.ldif" <<EOF
+dn: CN=${CA%%.*},CN=CDP,$PKS
+objectClass: top
+objectClass: container
+cn: ${CA%%.*}
+
+dn: $(cdp_dn)
+objectClass: top
+objectClass: cRLDistributionPoint
+cn: $CANAME
+certificateRevocationList:: $(base64 -w0 "$EMU/state/crl.der")
+
+EOF
+  nsx ldbadd -H "ldap://$DC" -U "Administrator%$ADMINPW" "$D/cdp.ldif" >> "$D/logs/crl.log" 2>&1 \
+    || { cat "$D/logs/crl.log" >&2; return 1; }
+}
+crl_publish() {
+  nsx ldbmodify -H "ldap://$DC" -U "Administrator%$ADMINPW" >> "$D/logs/crl.log" 2>&1 <<EOF \
+    || { tail -n 20 "$D/logs/crl.log" >&2; die "publishing the CRL at $(cdp_dn) failed"; }
+dn: $(cdp_dn)
+changetype: modify
+replace: certificateRevocationList
+certificateRevocationList:: $(base64 -w0 "$EMU/state/crl.der")
+EOF
+}
+revoke() {
+  [ $# -ge 1 ] && [ $# -le 2 ] || die "usage: revoke REQUEST-ID [REASON]"
+  emu_cli revoke "$@" || die "revoke $* failed"
+  crl_publish
+}
+
+# ------------------------------------------------------------------ CA web server down/up
+# ca stop: Apache stopped, its ports refuse connections ("CA down"); a marker
+# tells run.sh to start it again after a test that left it stopped.
+ca_web() {
+  local pidf=$D/apache/run/httpd.pid i
+  case "${1:-}" in
+    stop)
+      stop_pidfile "$pidf" 15
+      for i in $(seq 1 200); do
+        "${NSEXEC[@]}" bash -c "exec 3<>/dev/tcp/$CA_IP/443" 2>/dev/null || break
+        sleep 0.05
+      done
+      : > "$D/ca-stopped" ;;
+    start)
+      if ! { [ -s "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; }; then
+        rm -f "$pidf"
+        nsx apache2 -f "$D/apache/httpd.conf" -k start < /dev/null >> "$D/logs/apache.out" 2>&1
+      fi
+      wait_tcp "$CA_IP" 443; wait_tcp "$CA_IP" 80
+      rm -f "$D/ca-stopped" ;;
+    *) die "usage: ca stop|start" ;;
+  esac
+}
+
+need_up() { [ -r "$D/settings" ] || die "no domain in $D: run '$0 up' first (or set TESTENV_DIR)"; }
+
+cmd=${1:-}; shift || true
+load_settings
+case "$cmd" in
+  up) up ;;
+  down) down ;;
+  check) need_up; check && log "check: ok" ;;
+  env) need_up; cat "$D/env.sh" ;;
+  exec)
+    need_up
+    # shellcheck disable=SC1091
+    . "$D/env.sh"
+    exec "${NSEXEC[@]}" env KRB5_CONFIG="$D/krb5.conf" "$@" ;;
+  samba-tool) need_up; st "$@" ;;
+  ldbmodify) need_up; nsx ldbmodify -H "ldap://$DC" -U "Administrator%$ADMINPW" "${1:-/dev/stdin}" ;;
+  approve|deny) need_up; [ $# = 1 ] || die "usage: $cmd REQUEST-ID"; emu_cli "$cmd" "$1" ;;
+  requests) need_up; emu_cli list ;;
+  revoke) need_up; revoke "$@" ;;
+  fault) need_up; fault "$@" ;;
+  srv-dead-first) need_up; srv_dead_first "$@" ;;
+  ca) need_up; ca_web "$@" ;;
+  *) sed -n '2,/^set -E/{/^set -E/!p}' "$SELF" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
