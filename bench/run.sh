@@ -1,0 +1,308 @@
+#!/bin/bash
+# Benchmarks against the throw-away test domain (not timed tests: nothing
+# here passes or fails on a number).  As root, from the README's environment:
+#
+#   sudo bash bench/run.sh [ADENROLL_BINARY]
+#
+# Builds adenroll (-O2, no sanitizers) and bench/bench_decide in a work
+# directory unless ADENROLL_BENCH_BUILD names an existing build directory
+# (configured from this tree; `make` and `make bench` are run there), brings
+# up tests/testenv/domain.sh in private network/mount/PID namespaces (as
+# tests/integration/run.sh does), and prints one table:
+#   enrollment  the first pulse: every eligible template enrolled; time split
+#               into key generation, LDAP and HTTP; HTTP requests per request
+#   no-op       pulse with every certificate valid (median of R runs): wall,
+#               CPU, peak RSS, LDAP operations after the bind, HTTP requests,
+#               bytes on the wire
+#   scale       no-op pulse with 10/100/1000 templates in the directory, and
+#               the decision alone (bench_decide: N templates, N certificates
+#               in a PEM store) at 10/100/1000
+#   samba       Samba's gp_cert_auto_enroll_ext (bench/samba_ae.py) on the
+#               same domain as the same machine, and its ratio to the no-op pulse
+# Figures: CPU = user+system from wait4() (children included), RSS = ru_maxrss,
+# bytes on the wire = loopback bytes in the private namespace (every packet
+# between the client and the DC/CA, headers included), LDAP/HTTP counts and
+# the time split from `adenroll -vv pulse`'s "pulse cost" debug line.
+#
+# Environment: ADENROLL_BENCH_REPEATS (runs per measurement, default 7),
+# ADENROLL_BENCH_BUILD (build directory to use), ADENROLL_BENCH_KEEP=1 (keep
+# the work directory and its logs), ADENROLL_BENCH_SCALE (default "10 100 1000").
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$HERE/.." && pwd)
+DOMAIN_SH=$TOP/tests/testenv/domain.sh
+R=${ADENROLL_BENCH_REPEATS:-7}
+SCALE=${ADENROLL_BENCH_SCALE:-10 100 1000}
+PY=/usr/bin/python3
+
+say() { echo "bench: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+# ------------------------------------------------------------ outside: build, then re-exec in namespaces
+if [ "${ADENROLL_BENCH_INNER:-0}" != 1 ]; then
+  [ "$(id -u)" = 0 ] || die "run as root (network namespaces, a Samba DC, Apache): sudo bash $0"
+  missing=$(bash "$TOP/tests/install-deps.sh" --check 2>&1) || die "${missing#install-deps: }; run: sudo bash tests/install-deps.sh"
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/adenroll-bench.XXXXXX")
+  chmod 711 "$WORK"          # Apache's CGI (www-data) reaches the domain dir below
+  mkdir -p "$WORK/logs"
+  if [ -n "${ADENROLL_BENCH_BUILD:-}" ]; then
+    B=$(cd "$ADENROLL_BENCH_BUILD" && pwd) || exit 1
+  else
+    B=$WORK/build
+    [ -x "$TOP/configure" ] || (cd "$TOP" && autoreconf -fi) > "$WORK/logs/autoreconf.log" 2>&1 \
+      || die "autoreconf failed (see $WORK/logs/autoreconf.log)"
+    mkdir -p "$B"
+    say "building adenroll (-O2, no sanitizers) in $B"
+    (cd "$B" && "$TOP/configure" CFLAGS="-O2 -g") > "$WORK/logs/configure.log" 2>&1 \
+      || die "configure failed (see $WORK/logs/configure.log)"
+  fi
+  (cd "$B" && make -j"$(nproc)" && make bench) > "$WORK/logs/build.log" 2>&1 \
+    || { tail -n 20 "$WORK/logs/build.log" >&2; die "build failed (see $WORK/logs/build.log)"; }
+  BIN=$(readlink -f "${1:-$B/adenroll}")
+  [ -x "$BIN" ] || die "$BIN is not an executable"
+  unshare --net --mount --pid --fork --mount-proc --kill-child --propagation private \
+    env ADENROLL_BENCH_INNER=1 ADENROLL_BENCH_WORK="$WORK" ADENROLL_BENCH_BUILDDIR="$B" \
+    TESTENV_INPLACE=1 bash "${BASH_SOURCE[0]}" "$BIN"
+  rc=$?
+  if [ "${ADENROLL_BENCH_KEEP:-0}" = 1 ] || [ $rc != 0 ]; then say "work directory kept: $WORK"; else rm -rf "$WORK"; fi
+  exit $rc
+fi
+
+# ------------------------------------------------------------ inside the namespaces
+BIN=$1
+WORK=$ADENROLL_BENCH_WORK
+RUSAGE=$ADENROLL_BENCH_BUILDDIR/bench/bench_rusage
+LOGS=$WORK/logs
+BOUT=$WORK/out
+mkdir -p "$BOUT"
+export TESTENV_DIR=$WORK/domain TESTENV_KEEP=1
+cleanup() {
+  trap - EXIT INT TERM
+  [ -e "$TESTENV_DIR/settings" ] && bash "$DOMAIN_SH" down > "$LOGS/domain-down.log" 2>&1
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say "bringing up the test domain"
+t=$(date +%s)
+bash "$DOMAIN_SH" up > "$LOGS/domain-up.log" 2>&1 || { tail -n 30 "$LOGS/domain-up.log" >&2; die "the test domain did not come up"; }
+say "test domain up in $(( $(date +%s) - t ))s"
+# shellcheck disable=SC1091
+. "$TESTENV_DIR/env.sh"
+SCRATCH=$WORK/client
+mkdir -p "$SCRATCH"
+export KRB5CCNAME=FILE:$SCRATCH/krb5cc      # adenroll itself uses the keytab
+# shellcheck disable=SC1091
+. "$TOP/tests/integration/lib.sh"
+set +e
+CONF=$SCRATCH/adenroll.conf
+write_config "$CONF"
+
+# Every eligible machine template must end up with a valid certificate that
+# stays valid for the whole run: the computer gets a mail address (NeedsEmail
+# needs one), ShortLived gets a one-year validity (its 10 minutes would make
+# it due in the middle of the no-op runs).  PendingApproval is approved below.
+bash "$DOMAIN_SH" ldbmodify > "$LOGS/prepare.log" 2>&1 <<EOF || die "cannot prepare the domain (see $LOGS/prepare.log)"
+dn: $ADCS_CLIENT_DN
+changetype: modify
+replace: mail
+mail: client@$ADCS_DOMAIN
+
+dn: CN=ShortLived,CN=Certificate Templates,$ADCS_PKS_DN
+changetype: modify
+replace: pKIExpirationPeriod
+pKIExpirationPeriod:: AEA5hy7h/v8=
+-
+replace: pKIOverlapPeriod
+pKIOverlapPeriod:: AICmCv/e//8=
+EOF
+
+# measure LABEL EXPECTED-RC CMD...: one run through bench_rusage; its output in
+# $BOUT/LABEL.out, its figures appended to $BOUT/LABEL.m
+measure() {
+  local label=$1 want=$2 line rc; shift 2
+  line=$("$RUSAGE" "$BOUT/$label.out" "$@")
+  echo "$line" >> "$BOUT/$label.m"
+  rc=${line##*rc=}
+  [ "$rc" = "$want" ] || { tail -n 30 "$BOUT/$label.out" >&2; die "$label: exit status $rc, expected $want"; }
+}
+# field FILE KEY: the median of KEY over FILE's lines (max for rss_kib)
+field() {
+  local how=median
+  [ "$2" = rss_kib ] && how=max
+  grep -o "$2=[0-9.]*" "$1" | cut -d= -f2 | sort -g | awk -v how=$how '
+    { v[NR] = $1 } END { if (NR == 0) { print "?"; exit }
+      if (how == "max") print v[NR]; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+# cost FILE: the numbers of the "pulse cost" line as "ldap_ops ldap_s http_req http_conn http_bytes http_s keys key_s"
+cost() {
+  sed -n 's/.*pulse cost: \([0-9]*\) LDAP operations (bind included) in \([0-9.]*\) s; \([0-9]*\) HTTP requests on \([0-9]*\) connections, \([0-9]*\) body bytes received, in \([0-9.]*\) s; \([0-9]*\) keys generated in \([0-9.]*\) s.*/\1 \2 \3 \4 \5 \6 \7 \8/p' "$1" | tail -n1
+}
+pulse() { "$BIN" --config "$CONF" "$@"; }
+ms() { awk -v s="$1" 'BEGIN { printf "%.1f", s * 1000 }'; }
+
+# ------------------------------------------------------------ enrollment
+say "enrollment: first pulse"
+measure enroll 3 "$BIN" --config "$CONF" -vv pulse      # 3 = something changed
+read -r e_ops e_ls e_req e_conn e_bytes e_hs e_keys e_ks <<< "$(cost "$BOUT/enroll.out")"
+e_issued=$(grep -cE ': (enrolled|renewed) \(serial' "$BOUT/enroll.out")
+e_pending=$(grep -c ': pending (request' "$BOUT/enroll.out")
+e_failed=$(grep -cE ': (failed|denied by)' "$BOUT/enroll.out")
+[ "$e_failed" = 0 ] || { grep -E ': (failed|denied by)' "$BOUT/enroll.out" >&2; die "enrollment: a template failed"; }
+e_sub=$((e_issued + e_pending))
+say "enrollment: $e_issued issued, $e_pending pending"
+
+# the CA administrator approves what is pending; the next pulse collects it
+for id in $(bash "$DOMAIN_SH" requests 2>/dev/null | awk '$2 == "pending" { print $1 }'); do
+  bash "$DOMAIN_SH" approve "$id" >> "$LOGS/approve.log" 2>&1 || die "approving request $id failed"
+done
+measure collect 3 "$BIN" --config "$CONF" -vv pulse
+read -r c_ops c_ls c_req c_conn c_bytes c_hs c_keys c_ks <<< "$(cost "$BOUT/collect.out")"
+
+# ------------------------------------------------------------ no-op
+say "no-op pulse: $R runs (+1 warm-up, +1 with -vv for the counters)"
+measure noop-warm 0 "$BIN" --config "$CONF" pulse      # fills the CRL cache
+grep -q "renewal from" "$BOUT/noop-warm.out" || die "no-op: pulse did not keep the certificates"
+for i in $(seq 1 "$R"); do measure noop 0 "$BIN" --config "$CONF" pulse; done
+measure noop-vv 0 "$BIN" --config "$CONF" -vv pulse
+read -r n_ops n_ls n_req n_conn n_bytes n_hs n_keys n_ks <<< "$(cost "$BOUT/noop-vv.out")"
+n_kept=$(grep -c "renewal from" "$BOUT/noop-vv.out")
+
+# ------------------------------------------------------------ Samba
+say "Samba gp_cert_auto_enroll_ext: $R runs"
+for i in $(seq 1 "$R"); do
+  rm -rf "$WORK/samba"; mkdir -p "$WORK/samba"
+  measure samba 0 env PATH=/usr/bin:/bin "$PY" "$HERE/samba_ae.py" "$WORK/samba"
+  grep -o 'import_ms=[0-9.]* ext_ms=[0-9.]*' "$BOUT/samba.out" >> "$BOUT/samba.inproc"
+done
+
+# ------------------------------------------------------------ scale: templates in the directory
+# Extra templates that the machine may Enroll but not AutoEnroll, published by
+# the CA: every eligibility check runs, the ACL included, and nothing is enrolled.
+have=$(grep -o 'directory: [0-9]* templates' "$BOUT/noop-vv.out" | grep -o '[0-9]*')
+[ -n "$have" ] || have=9
+next=1
+add_templates() {  # add_templates FROM TO
+  local i
+  {
+    for i in $(seq "$1" "$2"); do
+      cat <<EOF
+dn: CN=BenchT$i,CN=Certificate Templates,$ADCS_PKS_DN
+objectClass: top
+objectClass: pKICertificateTemplate
+cn: BenchT$i
+displayName: Bench Template $i
+flags: 131680
+revision: 100
+msPKI-Template-Schema-Version: 2
+msPKI-Template-Minor-Revision: 3
+pKIDefaultKeySpec: 1
+pKIKeyUsage:: oAA=
+pKIMaxIssuingDepth: 0
+pKICriticalExtensions: 2.5.29.15
+pKIExpirationPeriod:: AEA5hy7h/v8=
+pKIOverlapPeriod:: AICmCv/e//8=
+pKIDefaultCSPs: 1,Microsoft RSA SChannel Cryptographic Provider
+msPKI-RA-Signature: 0
+msPKI-Enrollment-Flag: 32
+msPKI-Private-Key-Flag: 0
+msPKI-Certificate-Name-Flag: 134217728
+msPKI-Minimal-Key-Size: 2048
+msPKI-Cert-Template-OID: $ADCS_TEMPLATE_OID_PREFIX.9.$i
+pKIExtendedKeyUsage: 1.3.6.1.5.5.7.3.2
+msPKI-Certificate-Application-Policy: 1.3.6.1.5.5.7.3.2
+nTSecurityDescriptor: O:EAG:EAD:PAI(OA;;CR;0e10c968-78fb-11d2-90d4-00c04f79dc55;;DC)(A;;CCDCLCSWRPWPDTLOSDRCWDWO;;;DA)(A;;CCDCLCSWRPWPDTLOSDRCWDWO;;;EA)(A;;LCRPLORC;;;AU)
+
+EOF
+    done
+    echo "dn: CN=$ADCS_CA_NAME,CN=Enrollment Services,$ADCS_PKS_DN"
+    echo "changetype: modify"
+    echo "add: certificateTemplates"
+    for i in $(seq "$1" "$2"); do echo "certificateTemplates: BenchT$i"; done
+  } > "$WORK/templates-$1.ldif"
+  # records without a changetype are added
+  bash "$DOMAIN_SH" ldbmodify "$WORK/templates-$1.ldif" >> "$LOGS/templates.log" 2>&1
+}
+declare -A S_WALL S_CPU S_RSS S_OPS S_BYTES
+for n in $SCALE; do
+  if [ "$n" -gt "$have" ]; then
+    say "scale: $n templates in the directory"
+    add_templates "$next" $((next + n - have - 1)) || die "adding templates failed (see $LOGS/templates.log)"
+    next=$((next + n - have)); have=$n
+  elif [ "$n" -lt "$have" ]; then
+    say "scale: the domain already holds $have templates; $n is measured as $have"
+  fi
+  measure "scale-$n-warm" 0 "$BIN" --config "$CONF" pulse
+  for i in $(seq 1 "$R"); do measure "scale-$n" 0 "$BIN" --config "$CONF" pulse; done
+  measure "scale-$n-vv" 0 "$BIN" --config "$CONF" -vv pulse
+  got=$(grep -o 'directory: [0-9]* templates' "$BOUT/scale-$n-vv.out" | grep -o '[0-9]*')
+  S_WALL[$n]=$(field "$BOUT/scale-$n.m" wall_ms); S_CPU[$n]=$(field "$BOUT/scale-$n.m" cpu_ms)
+  S_RSS[$n]=$(field "$BOUT/scale-$n.m" rss_kib); S_BYTES[$n]=$(field "$BOUT/scale-$n.m" lo_bytes)
+  read -r s_ops _ <<< "$(cost "$BOUT/scale-$n-vv.out")"
+  S_OPS[$n]="$((s_ops - 1)) ($got templates)"
+done
+
+say "decision alone (bench_decide, $R runs each)"
+"$ADENROLL_BENCH_BUILDDIR/bench/bench_decide" -r "$R" $SCALE > "$BOUT/decide.txt" 2> "$LOGS/decide.log" || die "bench_decide failed (see $LOGS/decide.log)"
+
+# ------------------------------------------------------------ the table
+nw=$(field "$BOUT/noop.m" wall_ms) nc=$(field "$BOUT/noop.m" cpu_ms) nr=$(field "$BOUT/noop.m" rss_kib)
+nb=$(field "$BOUT/noop.m" lo_bytes)
+sw=$(field "$BOUT/samba.m" wall_ms) sc=$(field "$BOUT/samba.m" cpu_ms) sr=$(field "$BOUT/samba.m" rss_kib)
+sb=$(field "$BOUT/samba.m" lo_bytes)
+si=$(field "$BOUT/samba.inproc" ext_ms) sm=$(field "$BOUT/samba.inproc" import_ms)
+ew=$(field "$BOUT/enroll.m" wall_ms) ec=$(field "$BOUT/enroll.m" cpu_ms) er=$(field "$BOUT/enroll.m" rss_kib)
+eb=$(field "$BOUT/enroll.m" lo_bytes)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "?" }'; }
+kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
+
+cat <<EOF
+## adenroll benchmarks ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r), median of $R runs)
+
+### No-op pulse (every certificate valid: $n_kept templates kept)
+| figure | value | target |
+|---|---|---|
+| wall time | $nw ms | |
+| CPU time (user+sys) | $nc ms | <= 30 ms |
+| peak RSS | $nr KiB | <= 10240 KiB |
+| LDAP operations after the bind | $((n_ops - 1)) | <= 4 |
+| HTTP requests | $n_req | 0 |
+| bytes on the wire (DNS+Kerberos+LDAP, both ways) | $nb ($(kib "$nb")) | |
+
+### Enrollment (first pulse: $e_issued issued + $e_pending pending = $e_sub requests)
+| figure | value |
+|---|---|
+| wall / CPU / peak RSS | $ew ms / $ec ms / $er KiB |
+| key generation ($e_keys keys) | $(ms "$e_ks") ms |
+| LDAP ($((e_ops - 1)) operations after the bind; connect+bind included) | $(ms "$e_ls") ms |
+| HTTP ($e_req requests on $e_conn connections, $e_bytes body bytes) | $(ms "$e_hs") ms |
+| HTTP requests per certificate request | $(awk -v r="$e_req" -v n="$e_sub" 'BEGIN { printf "%.2f", n ? r / n : 0 }') (connections per request: $(awk -v r="$e_conn" -v n="$e_sub" 'BEGIN { printf "%.2f", n ? r / n : 0 }')) |
+| bytes on the wire | $eb ($(kib "$eb")) |
+| collecting the approved pending certificate | $c_req HTTP requests on $c_conn connections, $(ms "$c_hs") ms; $((c_ops - 1)) LDAP operations after the bind |
+
+### Scale
+| templates in the directory | no-op pulse wall | CPU | peak RSS | LDAP ops after the bind | bytes on the wire |
+|---|---|---|---|---|---|
+EOF
+for n in $SCALE; do
+  echo "| $n | ${S_WALL[$n]} ms | ${S_CPU[$n]} ms | ${S_RSS[$n]} KiB | ${S_OPS[$n]} | ${S_BYTES[$n]} |"
+done
+cat <<EOF
+
+Decision alone (bench_decide: N templates + N valid certificates in a PEM store; CPU ms, target < 50 at 1000):
+| N | read the store | decide (eligibility + policy) | total |
+|---|---|---|---|
+EOF
+sed 's/n=\([0-9]*\) store_ms=\([0-9.]*\) decide_ms=\([0-9.]*\) total_ms=\([0-9.]*\).*/| \1 | \2 ms | \3 ms | \4 ms |/' "$BOUT/decide.txt"
+cat <<EOF
+
+### Samba gp_cert_auto_enroll_ext on the same domain (bench/samba_ae.py)
+| figure | Samba | adenroll no-op pulse | Samba / adenroll |
+|---|---|---|---|
+| wall time | $sw ms | $nw ms | $(ratio "$sw" "$nw") |
+| CPU time | $sc ms | $nc ms | $(ratio "$sc" "$nc") |
+| peak RSS | $sr KiB | $nr KiB | $(ratio "$sr" "$nr") |
+| bytes on the wire | $sb | $nb | $(ratio "$sb" "$nb") |
+Samba in-process: imports $sm ms, the extension (kinit + CLDAP + bind + CA search + CA file) $si ms.
+EOF

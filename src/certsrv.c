@@ -219,7 +219,12 @@ static int perform(struct certsrv_client *c, const char *path, const char *post,
 	} else {
 		curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
 	}
+	double t0 = monotonic_seconds();
 	CURLcode rc = curl_easy_perform(c->curl);
+	long connects = 0;
+	stats.seconds += monotonic_seconds() - t0;
+	if (curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0)
+		stats.connections += (unsigned long)connects;
 	int ret = -1;
 	if (rc == CURLE_OK) {
 		char *ct = NULL;

@@ -60,6 +60,8 @@ int certsrv_probe(const char *ca_host, const struct bloblist *trust_ders, long t
 struct certsrv_stats {
 	unsigned long requests;   /* HTTP requests sent (including 401 legs) */
 	unsigned long bytes_in;   /* response body bytes */
+	unsigned long connections; /* TCP+TLS connections opened (CURLINFO_NUM_CONNECTS) */
+	double seconds;           /* wall time spent in requests */
 };
 void certsrv_get_stats(struct certsrv_stats *out);
 

@@ -39,9 +39,17 @@ unsigned csr_key_bits(const struct template *t, const struct config *cfg)
 	return bits;
 }
 
+static struct csr_stats stats;
+
+void csr_get_stats(struct csr_stats *out)
+{
+	*out = stats;
+}
+
 EVP_PKEY *csr_generate_key(const struct template *t, const struct config *cfg, char *err, size_t errlen)
 {
 	EVP_PKEY *key = NULL;
+	double t0 = monotonic_seconds();
 	if (t && t->key_alg == TEMPLATE_KEY_UNSUPPORTED) {
 		snprintf(err, errlen, "template %s asks for a key algorithm adenroll cannot generate", t->cn);
 		return NULL;
@@ -59,6 +67,8 @@ EVP_PKEY *csr_generate_key(const struct template *t, const struct config *cfg, c
 		}
 		key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
 	}
+	stats.keys++;
+	stats.seconds += monotonic_seconds() - t0;
 	if (!key)
 		openssl_reason(err, errlen, "key generation failed");
 	return key;

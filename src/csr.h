@@ -14,6 +14,12 @@
 /* RSA of max(2048, t->minimal_key_size, cfg->min_rsa_bits) bits, or EC P-256 /
  * P-384 when t->key_alg says so.  NULL with the reason in err. */
 EVP_PKEY *csr_generate_key(const struct template *t, const struct config *cfg, char *err, size_t errlen);
+/* Process-wide key generation counters (benchmarks). */
+struct csr_stats {
+	unsigned long keys;       /* csr_generate_key calls that generated */
+	double seconds;           /* wall time spent generating */
+};
+void csr_get_stats(struct csr_stats *out);
 /* The RSA size csr_generate_key would use (0 for EC), for --dry-run output. */
 unsigned csr_key_bits(const struct template *t, const struct config *cfg);
 

@@ -193,7 +193,9 @@ out:
 
 /* ---------------------------------------------------------------- templates */
 
-static const char *const template_attrs[] = {
+/* A template's attributes, then what enrollment services and CA objects add
+ * (one search reads them all: pks_cb). */
+static const char *const pks_attrs[] = {
 	"cn", "displayName", "flags", "revision", "msPKI-Template-Minor-Revision",
 	"msPKI-Template-Schema-Version", "msPKI-Cert-Template-OID", "pKIExpirationPeriod",
 	"pKIOverlapPeriod", "pKIExtendedKeyUsage", "pKIKeyUsage", "pKIDefaultKeySpec",
@@ -201,7 +203,8 @@ static const char *const template_attrs[] = {
 	"msPKI-RA-Signature", "msPKI-RA-Application-Policies", "msPKI-RA-Policies",
 	"msPKI-Certificate-Policy", "msPKI-Certificate-Application-Policy",
 	"msPKI-Supersede-Templates", "msPKI-Enrollment-Flag", "msPKI-Private-Key-Flag",
-	"msPKI-Certificate-Name-Flag", "nTSecurityDescriptor", NULL
+	"msPKI-Certificate-Name-Flag", "nTSecurityDescriptor",
+	"dNSHostName", "certificateTemplates", "cACertificate", NULL
 };
 
 struct templates_ctx {
@@ -393,31 +396,67 @@ static int certs_cb(struct ldap_conn *c, const struct ldap_entry *e, void *ctx)
 	return 0;
 }
 
-/* Missing containers are normal (no CA installed yet): they read as empty. */
-static int read_certs(struct ldap_conn *conn, const char *base, enum ldap_conn_scope scope,
-		      struct bloblist *out)
+/* Everything under Public Key Services comes from one paged subtree search
+ * (PROTOCOL.md 2, 3): one round trip instead of one per container on every
+ * pulse.  Each entry is routed by its container, so what is kept is what
+ * one-level searches of those containers (and a base read of
+ * NTAuthCertificates) would return. */
+struct pks_ctx {
+	char *templates_dn, *services_dn, *roots_dn, *aia_dn, *ntauth_dn;
+	struct templates_ctx tx;
+	struct cas_ctx cx;
+	struct directory *out;
+};
+
+/* The DN after the first RDN (which may contain escaped commas), or NULL. */
+static const char *parent_dn(const char *dn)
 {
-	static const char *const attrs[] = { "cACertificate", NULL };
-	bool nf = false;
-	const char *filter = scope == LDAP_CONN_BASE ? "(objectClass=*)" : "(objectClass=certificationAuthority)";
-	if (ldap_conn_search(conn, base, scope, filter, attrs, scope == LDAP_CONN_BASE ? LDAP_CONN_NO_PAGING : 0,
-			     certs_cb, out, &nf) != 0 && !nf)
-		return -1;
-	return 0;
+	for (const char *p = dn; *p; p++) {
+		if (*p == '\\' && p[1])
+			p++;
+		else if (*p == ',')
+			return p + 1;
+	}
+	return NULL;
+}
+
+static int pks_cb(struct ldap_conn *c, const struct ldap_entry *e, void *ctx)
+{
+	struct pks_ctx *x = ctx;
+	char *dn = ldap_entry_dn(e);
+	const char *parent = dn ? parent_dn(dn) : NULL;
+	int ret = 0;
+
+	if (!parent)
+		goto out;
+	if (str_eq_ci(dn, x->ntauth_dn))
+		ret = certs_cb(c, e, &x->out->ntauth_cas);
+	else if (str_eq_ci(parent, x->templates_dn))
+		ret = template_cb(c, e, &x->tx);
+	else if (str_eq_ci(parent, x->services_dn))
+		ret = enrollment_service_cb(c, e, &x->cx);
+	else if (str_eq_ci(parent, x->roots_dn))
+		ret = certs_cb(c, e, &x->out->root_cas);
+	else if (str_eq_ci(parent, x->aia_dn))
+		ret = certs_cb(c, e, &x->out->aia_cas);
+out:
+	free(dn);
+	return ret;
 }
 
 /* ---------------------------------------------------------------- entry */
 
 int directory_read(struct ldap_conn *conn, const char *sam_account_name, struct directory *out)
 {
-	static const char *const ca_attrs[] = { "cn", "dNSHostName", "certificateTemplates", "cACertificate", NULL };
-	struct templates_ctx tx = { NULL, 0 };
-	struct cas_ctx cx = { NULL, 0 };
+	static const char *const filter = "(|(objectClass=pKICertificateTemplate)"
+		"(objectClass=pKIEnrollmentService)(objectClass=certificationAuthority))";
+	struct pks_ctx px;
 	char *base = NULL;
 	bool nf;
 	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
+	memset(&px, 0, sizeof(px));
 	out->dc = xstrdup(ldap_conn_dc(conn));
 	if (ldap_conn_root_dse(conn, &out->default_nc, &out->config_nc) != 0)
 		goto out;
@@ -425,58 +464,51 @@ int directory_read(struct ldap_conn *conn, const char *sam_account_name, struct 
 	if (read_account(conn, out->default_nc, sam_account_name, &out->account) != 0)
 		goto out;
 
-	base = xasprintf("CN=Certificate Templates," PKS_RDN ",%s", out->config_nc);
-	if (ldap_conn_search(conn, base, LDAP_CONN_ONE, "(objectClass=pKICertificateTemplate)", template_attrs,
-			     LDAP_CONN_SD_FLAGS, template_cb, &tx, &nf) != 0 && !nf)
+	base = xasprintf(PKS_RDN ",%s", out->config_nc);
+	px.templates_dn = xasprintf("CN=Certificate Templates,%s", base);
+	px.services_dn = xasprintf("CN=Enrollment Services,%s", base);
+	px.roots_dn = xasprintf("CN=Certification Authorities,%s", base);
+	px.aia_dn = xasprintf("CN=AIA,%s", base);
+	px.ntauth_dn = xasprintf("CN=NTAuthCertificates,%s", base);
+	px.out = out;
+	/* A missing container is normal (no CA installed yet): it reads as empty. */
+	if (ldap_conn_search(conn, base, LDAP_CONN_SUB, filter, pks_attrs, LDAP_CONN_SD_FLAGS, pks_cb, &px, &nf) != 0 &&
+	    !nf)
 		goto out;
-	if (tx.n)
-		qsort(tx.v, tx.n, sizeof(*tx.v), cmp_template);
-	out->templates = tx.v;
-	out->n_templates = tx.n;
-	tx.v = NULL;
-	tx.n = 0;
-	free(base);
-
-	base = xasprintf("CN=Enrollment Services," PKS_RDN ",%s", out->config_nc);
-	if (ldap_conn_search(conn, base, LDAP_CONN_ONE, "(objectClass=pKIEnrollmentService)", ca_attrs, 0,
-			     enrollment_service_cb, &cx, &nf) != 0 && !nf)
-		goto out;
-	if (cx.n)
-		qsort(cx.v, cx.n, sizeof(*cx.v), cmp_ca);
-	out->cas = cx.v;
-	out->n_cas = cx.n;
-	cx.v = NULL;
-	cx.n = 0;
-	free(base);
-
-	base = xasprintf("CN=Certification Authorities," PKS_RDN ",%s", out->config_nc);
-	if (read_certs(conn, base, LDAP_CONN_ONE, &out->root_cas) != 0)
-		goto out;
-	free(base);
-	base = xasprintf("CN=AIA," PKS_RDN ",%s", out->config_nc);
-	if (read_certs(conn, base, LDAP_CONN_ONE, &out->aia_cas) != 0)
-		goto out;
-	free(base);
-	base = xasprintf("CN=NTAuthCertificates," PKS_RDN ",%s", out->config_nc);
-	if (read_certs(conn, base, LDAP_CONN_BASE, &out->ntauth_cas) != 0)
-		goto out;
+	if (px.tx.n)
+		qsort(px.tx.v, px.tx.n, sizeof(*px.tx.v), cmp_template);
+	out->templates = px.tx.v;
+	out->n_templates = px.tx.n;
+	px.tx.v = NULL;
+	px.tx.n = 0;
+	if (px.cx.n)
+		qsort(px.cx.v, px.cx.n, sizeof(*px.cx.v), cmp_ca);
+	out->cas = px.cx.v;
+	out->n_cas = px.cx.n;
+	px.cx.v = NULL;
+	px.cx.n = 0;
 	log_info("directory: %zu templates, %zu enrollment services, %zu root / %zu AIA / %zu NTAuth "
 		 "certificates (from %s, %lu LDAP operations)", out->n_templates, out->n_cas, out->root_cas.n,
 		 out->aia_cas.n, out->ntauth_cas.n, out->dc, ldap_conn_op_count(conn));
 	ret = 0;
 out:
 	free(base);
-	for (size_t i = 0; i < tx.n; i++)
-		template_free_contents(&tx.v[i]);
-	free(tx.v);
-	for (size_t i = 0; i < cx.n; i++) {
-		free(cx.v[i].cn);
-		free(cx.v[i].dn);
-		free(cx.v[i].dns_host_name);
-		strlist_free(&cx.v[i].templates);
-		bloblist_free(&cx.v[i].ca_certs);
+	free(px.templates_dn);
+	free(px.services_dn);
+	free(px.roots_dn);
+	free(px.aia_dn);
+	free(px.ntauth_dn);
+	for (size_t i = 0; i < px.tx.n; i++)
+		template_free_contents(&px.tx.v[i]);
+	free(px.tx.v);
+	for (size_t i = 0; i < px.cx.n; i++) {
+		free(px.cx.v[i].cn);
+		free(px.cx.v[i].dn);
+		free(px.cx.v[i].dns_host_name);
+		strlist_free(&px.cx.v[i].templates);
+		bloblist_free(&px.cx.v[i].ca_certs);
 	}
-	free(cx.v);
+	free(px.cx.v);
 	if (ret != 0)
 		directory_free(out);
 	return ret;

@@ -16,6 +16,7 @@
 #include "certsrv.h"
 #include "csr.h"
 #include "discovery.h"
+#include "fsutil.h"
 #include "log.h"
 #include "state.h"
 #include "store.h"
@@ -181,6 +182,35 @@ static void wipe_free(char *s)
 	}
 }
 
+/* An issued certificate that cannot be stored is lost (and its key with
+ * it), so the directories an install or a pending request writes are
+ * checked before asking a CA: a read-only or full file system fails the
+ * template without a request.  The free space: a key, a certificate, a
+ * chain, meta and the index in 4 KiB blocks, with room. */
+#define STORE_MIN_FREE_BYTES (32u * 1024u)
+
+static int stores_writable(const struct config *cfg, char *why, size_t whylen)
+{
+	const char *dirs[5];
+	size_t n = 0;
+
+	if (cfg->store_types & STORE_PEM) {
+		dirs[n++] = cfg->pem_dir;
+		dirs[n++] = cfg->archive_dir;
+	}
+	if (cfg->store_types & STORE_NSS) {
+		dirs[n++] = cfg->archive_dir;
+		/* "sql:/etc/pki/nssdb" */
+		const char *colon = cfg->nss_db ? strchr(cfg->nss_db, ':') : NULL;
+		dirs[n++] = colon && colon[1] == '/' ? colon + 1 : cfg->nss_db;
+	}
+	dirs[n++] = cfg->state_dir;   /* pending requests */
+	for (size_t i = 0; i < n; i++)
+		if (dirs[i] && *dirs[i] && fs_dir_writable(dirs[i], STORE_MIN_FREE_BYTES, why, whylen) < 0)
+			return -1;
+	return 0;
+}
+
 int enroll_template(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
 		    const struct template *t, bool renewal, bool dry_run, struct enroll_report *rep)
 {
@@ -198,6 +228,12 @@ int enroll_template(struct discovery *disc, const struct config *cfg, enum adenr
 	if (n == 0) {
 		snprintf(rep->message, sizeof rep->message, "no enrollment service%s publishes template %s",
 			 cfg->cas.n ? " named in [enroll] cas" : "", t->cn);
+		log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
+		goto out;
+	}
+	if (!dry_run && stores_writable(cfg, err, sizeof err) < 0) {
+		snprintf(rep->message, sizeof rep->message,
+			 "cannot store a new certificate: %.400s; no request was sent to %s", err, cas[0]->cn);
 		log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
 		goto out;
 	}

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -392,5 +393,55 @@ int fs_remove_flat_dir(const char *dir)
 	}
 	if (ret == 0)
 		ret = fs_fsync_parent(dir);
+	return ret;
+}
+
+int fs_dir_writable(const char *dir, unsigned long long min_free, char *why, size_t whylen)
+{
+	char *p = xstrdup(dir), *slash;
+	struct stat st;
+	struct statvfs vfs;
+	unsigned long long avail;
+	int ret = -1, e = 0;
+
+	while (stat(p, &st) != 0) {
+		e = errno;
+		slash = strrchr(p, '/');
+		if (e != ENOENT || slash == NULL || p[1] == '\0') {
+			snprintf(why, whylen, "%s: %s", p, strerror(e));
+			goto out;
+		}
+		slash[slash == p ? 1 : 0] = '\0';
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		e = ENOTDIR;
+		snprintf(why, whylen, "%s is not a directory", p);
+		goto out;
+	}
+	/* EROFS shows here even for root, for whom permissions always pass. */
+	if (faccessat(AT_FDCWD, p, W_OK | X_OK, AT_EACCESS) != 0) {
+		e = errno;
+		snprintf(why, whylen, "%s: %s", p, strerror(e));
+		goto out;
+	}
+	if (statvfs(p, &vfs) == 0) {
+		/* root may use the blocks reserved for it */
+		avail = (unsigned long long)(geteuid() == 0 ? vfs.f_bfree : vfs.f_bavail) * vfs.f_frsize;
+		if (avail < min_free) {
+			e = ENOSPC;
+			snprintf(why, whylen, "%s: %s (%llu bytes free)", p, strerror(e), avail);
+			goto out;
+		}
+		if (vfs.f_files > 0 && (geteuid() == 0 ? vfs.f_ffree : vfs.f_favail) == 0) {
+			e = ENOSPC;
+			snprintf(why, whylen, "%s: %s (no free inode)", p, strerror(e));
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	free(p);
+	if (ret != 0)
+		errno = e;
 	return ret;
 }

@@ -32,5 +32,10 @@ int fs_move(const char *src, const char *dst);
 int fs_remove_flat_dir(const char *dir);
 /* Joins a and b with one '/'; caller frees. */
 char *fs_path_join(const char *a, const char *b);
+/* Whether files can be created in dir now (in its closest existing
+ * ancestor when dir is still to be made): not a directory, no write access,
+ * a read-only file system, fewer than min_free bytes or no inode free give
+ * -1 with errno and why set (not logged: the caller says what it gives up). */
+int fs_dir_writable(const char *dir, unsigned long long min_free, char *why, size_t whylen);
 
 #endif

@@ -30,6 +30,7 @@ struct ldap_conn {
 	LDAP *ld;
 	char *dc;
 	unsigned long ops;
+	double seconds;    /* wall time in name lookup, connect, bind and searches */
 };
 
 struct ldap_entry {
@@ -44,6 +45,7 @@ struct dc_candidate {
 
 const char *ldap_conn_dc(const struct ldap_conn *c) { return c->dc; }
 unsigned long ldap_conn_op_count(const struct ldap_conn *c) { return c ? c->ops : 0; }
+double ldap_conn_seconds(const struct ldap_conn *c) { return c ? c->seconds : 0; }
 
 int ldap_conn_ssf(const struct ldap_conn *c)
 {
@@ -163,6 +165,7 @@ static int try_dc(const struct dc_candidate *dc, struct ldap_conn *c, char **why
 	struct timeval net_to = { NETWORK_TIMEOUT_SECONDS, 0 };
 	struct timeval op_to = { OPERATION_TIMEOUT_SECONDS, 0 };
 	int ret = -1;
+	double t0 = monotonic_seconds();
 
 	/* libldap reports an unresolvable name and a dead host alike ("Can't
 	 * contact LDAP server"); tell them apart for the operator. */
@@ -208,6 +211,7 @@ out:
 	if (ld)
 		ldap_unbind_ext_s(ld, NULL, NULL);
 	free(uri);
+	c->seconds += monotonic_seconds() - t0;
 	return ret;
 }
 
@@ -372,8 +376,10 @@ int ldap_conn_search(struct ldap_conn *c, const char *base, enum ldap_conn_scope
 		}
 		ctrls[nc] = NULL;
 		c->ops++;
+		double t0 = monotonic_seconds();
 		rc = ldap_search_ext_s(c->ld, base, lscope, filter, (char **)attrs, 0, ctrls, NULL, &to,
 				       LDAP_NO_LIMIT, &res);
+		c->seconds += monotonic_seconds() - t0;
 		if (rc != LDAP_SUCCESS) {
 			char *d = diagnostic(c->ld, rc);
 			if (rc == LDAP_NO_SUCH_OBJECT && not_found) {

@@ -59,6 +59,8 @@ char *ldap_filter_escape(const char *value);
 
 /* LDAP operations (binds, searches, pages) performed on this connection. */
 unsigned long ldap_conn_op_count(const struct ldap_conn *c);
+/* Wall seconds spent connecting, binding and searching (benchmarks). */
+double ldap_conn_seconds(const struct ldap_conn *c);
 
 void ldap_conn_close(struct ldap_conn *c);
 

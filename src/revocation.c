@@ -441,6 +441,21 @@ static enum crl_fitness crl_check(X509_CRL *crl, X509 *issuer, time_t now, char 
 			return CRL_UNUSABLE;
 		}
 	}
+	{
+		/* RFC 5280 5.2.5: a CRL scoped to CA certificates, some reasons
+		 * or another issuer's certificates says nothing about ours. */
+		int c = -1;
+		ISSUING_DIST_POINT *idp = X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, &c, NULL);
+		bool partial = idp != NULL && (idp->onlyCA > 0 || idp->onlyattr > 0 || idp->indirectCRL > 0 ||
+					       idp->onlysomereasons != NULL);
+
+		ISSUING_DIST_POINT_free(idp);
+		if (partial || (idp == NULL && c != -1)) {
+			snprintf(err, errlen, "the CRL's issuing distribution point limits it to some "
+				 "certificates or reasons, or is malformed");
+			return CRL_UNUSABLE;
+		}
+	}
 	if (tu == (time_t)-1) {
 		snprintf(err, errlen, "the CRL's thisUpdate cannot be read");
 		return CRL_UNUSABLE;

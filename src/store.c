@@ -227,6 +227,15 @@ int store_retire(struct store *s, const char *template_cn, char **archived_to)
 	return ret;
 }
 
+void store_tidy(struct store *s, time_t now)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && i < s->n; i++)
+		if (s->b[i]->ops->tidy != NULL)
+			s->b[i]->ops->tidy(s->b[i], now);
+}
+
 void store_item_free_contents(struct store_item *it)
 {
 	if (it == NULL)

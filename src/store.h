@@ -85,6 +85,11 @@ int store_install(struct store *s, const struct template *t, EVP_PKEY *key, X509
  * (a superseded template once its successor is installed; a revoked cert
  * with CT_FLAG_REMOVE_INVALID_CERTIFICATE_FROM_PERSONAL_STORE). */
 int store_retire(struct store *s, const char *template_cn, char **archived_to);
+/* Tidies what a run killed while storing left (PEM: never-live .new-*
+ * generations and temp files removed, complete generations that are not
+ * current archived), as the next install would.  For runs that change
+ * stores, under the run lock; failures are logged, never fatal. */
+void store_tidy(struct store *s, time_t now);
 void store_items_free(struct store_item *items, size_t n);
 void store_close(struct store *s);
 
@@ -105,6 +110,7 @@ struct store_backend_ops {
 	int (*install)(struct store_backend *b, const struct store_install_args *a,
 		       char **archived_to);
 	int (*retire)(struct store_backend *b, const char *template_cn, char **archived_to);
+	void (*tidy)(struct store_backend *b, time_t now);   /* optional */
 	void (*close)(struct store_backend *b);
 };
 struct store_backend {

@@ -774,6 +774,29 @@ out:
 	return ret;
 }
 
+/* recover() for every managed template, without installing anything: a
+ * pair that stays valid for months is otherwise tidied only at its renewal. */
+static void pem_tidy(struct store_backend *b, time_t now)
+{
+	struct pem_store *ps = (struct pem_store *)b;
+	struct index ix;
+	size_t i;
+
+	if (index_load(ps, &ix) != 0)
+		return;
+	for (i = 0; i < ix.n; i++) {
+		char *name_dir = xasprintf("%s/%s.d", ps->dir, ix.v[i].name);
+		char *cur = read_current(name_dir);
+
+		if ((cur != NULL || errno == ENOENT) && recover(ps, ix.v[i].name, name_dir, cur, now) != 0)
+			log_warn("could not tidy everything left in %s by an earlier interrupted install",
+				 name_dir);
+		free(cur);
+		free(name_dir);
+	}
+	index_free(&ix);
+}
+
 static void pem_close(struct store_backend *b)
 {
 	struct pem_store *ps = (struct pem_store *)b;
@@ -790,6 +813,7 @@ static const struct store_backend_ops pem_ops = {
 	.list = pem_list,
 	.install = pem_install,
 	.retire = pem_retire,
+	.tidy = pem_tidy,
 	.close = pem_close,
 };
 

@@ -51,4 +51,8 @@ int run_lock_acquire(const char *path, int wait_seconds);
 /* Releases one acquisition; accepts -1. */
 void run_lock_release(int fd);
 
+/* CLOCK_MONOTONIC in seconds, for the time counters benchmarks read
+ * (certsrv_get_stats, ldap_conn_seconds, csr_get_stats). */
+double monotonic_seconds(void);
+
 #endif

@@ -146,18 +146,19 @@ cert_has_ext() {
     || openssl x509 -in "$1" -outform DER 2>/dev/null | openssl asn1parse -inform DER 2>/dev/null | grep -q ":$2\$"
 }
 
-# pair_state DIR NAME: "<serial> <sha256 of the public key>" of the pair at
-# the stable paths DIR/NAME.crt and DIR/NAME.key; fails unless both are
-# there, parse, and the key is the certificate's.
-pair_state() {
-  local crt=$1/$2.crt key=$1/$2.key cpub kpub serial
+# pair_files CRT KEY: "<serial> <sha256 of the public key>" of a pair; fails
+# unless both files are there, parse, and the key is the certificate's.
+pair_files() {
+  local crt=$1 key=$2 cpub kpub serial
   serial=$(openssl x509 -in "$crt" -noout -serial 2>/dev/null) || fail "$crt is missing or not a certificate"
+  openssl pkey -in "$key" -noout 2>/dev/null || fail "$key is missing or not a private key"
   cpub=$(openssl x509 -in "$crt" -noout -pubkey 2>/dev/null | openssl sha256 | awk '{print $NF}')
   kpub=$(openssl pkey -in "$key" -pubout 2>/dev/null | openssl sha256 | awk '{print $NF}')
-  openssl pkey -in "$key" -noout 2>/dev/null || fail "$key is missing or not a private key"
   [ "$cpub" = "$kpub" ] || fail "$key does not belong to $crt"
   printf '%s %s\n' "${serial#serial=}" "$cpub"
 }
+# pair_state DIR NAME: pair_files of the stable paths DIR/NAME.crt, DIR/NAME.key
+pair_state() { pair_files "$1/$2.crt" "$1/$2.key"; }
 
 # assert_no_leftovers DIR...: nothing an interrupted or failed write leaves
 # (never-live .new-* generations, .NAME.tmp-* files) under the directories
@@ -168,4 +169,15 @@ assert_no_leftovers() {
     left=$(find "$d" \( -name '.new-*' -o -name '.*.tmp-*' \) 2>/dev/null)
     [ -z "$left" ] || fail "left behind in $d: $left"
   done
+}
+
+# store_snapshot [DIR...]: every file, link and directory under the stores
+# (default: $SCRATCH's certs, archive and state/pending) with sizes, link
+# targets and checksums; equal snapshots mean nothing was added, removed or
+# rewritten
+store_snapshot() {
+  local dirs=("$@")
+  [ ${#dirs[@]} -gt 0 ] || dirs=("$SCRATCH/certs" "$SCRATCH/archive" "$SCRATCH/state/pending")
+  find "${dirs[@]}" -printf '%p %y %s %l\n' 2>/dev/null | sort
+  find "${dirs[@]}" -type f -exec sha256sum {} + 2>/dev/null | sort
 }

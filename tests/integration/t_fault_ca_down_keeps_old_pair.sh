@@ -13,15 +13,11 @@ trap 'domain ca start > /dev/null 2>&1' EXIT
 "$ADENROLL" "${C[@]}" pulse > "$SCRATCH/setup.out" 2>&1
 [ -e "$SCRATCH/certs/LinuxWorkstation.crt" ] || fail "setup pulse did not enroll: $(cat "$SCRATCH/setup.out")"
 assert_file "$SCRATCH/state/pending/PendingApproval.req"
-lw=$(pair_state "$SCRATCH/certs" LinuxWorkstation)
-snapshot() {
-  (cd "$SCRATCH" && find certs archive state/pending -printf '%p %y %s %l\n' 2>/dev/null | sort
-   cd "$SCRATCH" && find certs archive state/pending -type f -exec sha256sum {} + 2>/dev/null | sort)
-}
-before=$(snapshot)
+lw=$(pair_state "$SCRATCH/certs" LinuxWorkstation) || exit 1
+before=$(store_snapshot)
 
 domain ca stop > /dev/null || fail "domain.sh ca stop failed"
-curl -s -o /dev/null --max-time 5 "https://$ADCS_CA_HOST/" && fail "the CA still answers after 'ca stop'"
+bash -c "exec 3<>/dev/tcp/$ADCS_CA_IP/443" 2> /dev/null && fail "the CA still accepts connections after 'ca stop'"
 
 start=$(date +%s)
 assert_exit 1 "$ADENROLL" "${C[@]}" --force enroll LinuxWorkstation
@@ -38,8 +34,8 @@ assert_match "$OUT" "cannot ask $ADCS_CA_NAME about request [0-9]+: cannot conne
 
 assert_eq "$lw" "$(pair_state "$SCRATCH/certs" LinuxWorkstation)" "LinuxWorkstation pair"
 assert_no_leftovers "$SCRATCH/certs" "$SCRATCH/archive" "$SCRATCH/state"
-[ "$before" = "$(snapshot)" ] || fail "the stores changed:
-$(diff <(printf '%s\n' "$before") <(snapshot))"
+[ "$before" = "$(store_snapshot)" ] || fail "the stores changed:
+$(diff <(printf '%s\n' "$before") <(store_snapshot))"
 
 domain ca start > /dev/null || fail "domain.sh ca start failed"
 assert_exit 4 "$ADENROLL" "${C[@]}" --force pulse

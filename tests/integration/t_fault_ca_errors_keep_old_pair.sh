@@ -20,13 +20,9 @@ for t in LinuxWorkstation ShortLived; do
 done
 assert_file "$SCRATCH/state/pending/PendingApproval.req"
 
-snapshot() {  # everything under the stores, with sizes and checksums
-  (cd "$SCRATCH" && find certs archive state/pending -printf '%p %y %s %l\n' 2>/dev/null | sort
-   cd "$SCRATCH" && find certs archive state/pending -type f -exec sha256sum {} + 2>/dev/null | sort)
-}
-lw=$(pair_state "$SCRATCH/certs" LinuxWorkstation)
-sl=$(pair_state "$SCRATCH/certs" ShortLived)
-before=$(snapshot)
+lw=$(pair_state "$SCRATCH/certs" LinuxWorkstation) || exit 1
+sl=$(pair_state "$SCRATCH/certs" ShortLived) || exit 1
+before=$(store_snapshot)
 
 check() {  # check FAULT-ARGS EXPECTED-TEXT
   local fault=$1 want=$2 start took
@@ -45,8 +41,8 @@ check() {  # check FAULT-ARGS EXPECTED-TEXT
   assert_eq "$lw" "$(pair_state "$SCRATCH/certs" LinuxWorkstation)" "[$fault] LinuxWorkstation pair"
   assert_eq "$sl" "$(pair_state "$SCRATCH/certs" ShortLived)" "[$fault] ShortLived pair"
   assert_no_leftovers "$SCRATCH/certs" "$SCRATCH/archive" "$SCRATCH/state"
-  [ "$before" = "$(snapshot)" ] || fail "[$fault] the stores changed:
-$(diff <(printf '%s\n' "$before") <(snapshot))"
+  [ "$before" = "$(store_snapshot)" ] || fail "[$fault] the stores changed:
+$(diff <(printf '%s\n' "$before") <(store_snapshot))"
 }
 
 check http500 "answered HTTP 500"

@@ -133,6 +133,9 @@ struct revoked_spec {
 	int reason;      /* -1: no reason code */
 };
 
+/* when set, make_crl adds this issuingDistributionPoint (config syntax) */
+static const char *crl_idp;
+
 /* A DER CRL issued in the name of issuer, signed with key, valid from
  * now+this_s to now+next_s, listing revoked. */
 static struct blob make_crl(X509 *issuer, EVP_PKEY *key, long this_s, long next_s,
@@ -169,6 +172,16 @@ static struct blob make_crl(X509 *issuer, EVP_PKEY *key, long this_s, long next_
 		}
 		assert_int_equal(X509_CRL_add0_revoked(crl, r), 1);
 		ASN1_INTEGER_free(s);
+	}
+	if (crl_idp != NULL) {
+		X509V3_CTX v3;
+		X509_EXTENSION *e;
+
+		X509V3_set_ctx(&v3, issuer, NULL, NULL, crl, 0);
+		e = X509V3_EXT_conf_nid(NULL, &v3, NID_issuing_distribution_point, crl_idp);
+		assert_non_null(e);
+		assert_int_equal(X509_CRL_add_ext(crl, e, -1), 1);
+		X509_EXTENSION_free(e);
 	}
 	X509_CRL_sort(crl);
 	assert_true(X509_CRL_sign(crl, key, EVP_sha256()) > 0);
@@ -352,6 +365,27 @@ static void test_stale_is_unknown(void **state)
 	free(crl.data);
 }
 
+static void test_scoped_crl_is_unknown(void **state)
+{
+	struct fixture *f = *state;
+	struct blob crl;
+	char detail[512];
+
+	/* a CRL of CA certificates only does not clear an end-entity certificate */
+	crl_idp = "critical,onlyCA:TRUE";
+	crl = make_crl(f->ca, f->ca_key, -600, 86400, NULL, 0);
+	crl_idp = NULL;
+	assert_int_equal(check_with(f, crl, detail, sizeof(detail), NULL), REVOCATION_UNKNOWN);
+	assert_non_null(strstr(detail, "issuing distribution point"));
+	free(crl.data);
+	/* onlyUser: ours is a user or machine certificate, so it counts */
+	crl_idp = "critical,onlyuser:TRUE";
+	crl = make_crl(f->ca, f->ca_key, -600, 86400, NULL, 0);
+	crl_idp = NULL;
+	assert_int_equal(check_with(f, crl, detail, sizeof(detail), NULL), REVOCATION_GOOD);
+	free(crl.data);
+}
+
 static void test_garbage_is_unknown(void **state)
 {
 	struct fixture *f = *state;
@@ -424,6 +458,40 @@ static void test_no_cdp_or_issuer_is_unknown(void **state)
 	assert_non_null(strstr(detail, "no LDAP connection"));
 	revocation_ctx_free(bare);
 	revocation_ctx_free(ctx);
+}
+
+/* Without an injected fetch, ldap:// URLs are parsed, then need the LDAP session. */
+static void test_ldap_urls(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char *url, *want;
+	} cases[] = {
+		{ CDP_URL, "no LDAP connection" },
+		{ "LDAP://dc.example.test/CN=CA,CN=CDP?certificateRevocationList;binary", "no LDAP connection" },
+		{ "ldap:///CN=CA,CN=CDP", "no LDAP connection" },
+		{ "ldap:///CN=CA%2", "bad percent-encoding" },
+		{ "ldap:///CN=CA%00x?certificateRevocationList", "bad percent-encoding" },
+		{ "ldap:///CN=CA%zz", "bad percent-encoding" },
+		{ "ldap:///CN=CA?cACertificate?base", "not a CRL attribute" },
+		{ "ldap://dc.example.test", "names no DN" },
+		{ "ldap:///?certificateRevocationList", "names no DN" },
+		{ "http://pki.example.test/ca.crl", "only ldap:// distribution points" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		X509 *leaf = make_cert("client", f->leaf_key, f->ca, f->ca_key, 0x7000 + (long)i, cases[i].url);
+		struct revocation_ctx *ctx = revocation_ctx_new(NULL, NULL, false);
+		char detail[512];
+
+		revocation_ctx_add_cas(ctx, &f->ca_ders);
+		assert_int_equal(revocation_check(ctx, leaf, NULL, detail, sizeof(detail)), REVOCATION_UNKNOWN);
+		if (strstr(detail, cases[i].want) == NULL)
+			fail_msg("%s: \"%s\" lacks \"%s\"", cases[i].url, detail, cases[i].want);
+		revocation_ctx_free(ctx);
+		X509_free(leaf);
+	}
 }
 
 static void test_cache_reuse(void **state)
@@ -539,9 +607,11 @@ int main(void)
 		cmocka_unit_test(test_remove_from_crl_is_good),
 		cmocka_unit_test(test_bad_signature_is_unknown),
 		cmocka_unit_test(test_stale_is_unknown),
+		cmocka_unit_test(test_scoped_crl_is_unknown),
 		cmocka_unit_test(test_garbage_is_unknown),
 		cmocka_unit_test(test_fetch_failure_is_unknown),
 		cmocka_unit_test(test_no_cdp_or_issuer_is_unknown),
+		cmocka_unit_test(test_ldap_urls),
 		cmocka_unit_test(test_cache_reuse),
 		cmocka_unit_test(test_cache_not_written_read_only),
 		cmocka_unit_test(test_cache_garbage_is_refetched),
