@@ -143,22 +143,43 @@ pulse() { "$BIN" --config "$CONF" "$@"; }
 ms() { awk -v s="$1" 'BEGIN { printf "%.1f", s * 1000 }'; }
 
 # ------------------------------------------------------------ enrollment
+# server_ms FROM: what the CA's web server spent (Apache %D) on the requests
+# logged after line FROM of its access log: the certsrv emulator is a Python
+# CGI, so most of the HTTP time below is the server's, not the client's
+ACCESS_LOG=$TESTENV_DIR/apache/log/access.log
+server_ms() { tail -n +"$(( $1 + 1 ))" "$ACCESS_LOG" | awk '{ t += $NF + 0 } END { printf "%.1f", t / 1000 }'; }
+
+say "process start alone (adenroll --help): $R runs"
+for i in $(seq 1 "$R"); do measure start 0 "$BIN" --help; done
+
 say "enrollment: first pulse"
+a0=$(wc -l < "$ACCESS_LOG")
 measure enroll 3 "$BIN" --config "$CONF" -vv pulse      # 3 = something changed
+e_server=$(server_ms "$a0")
 read -r e_ops e_ls e_req e_conn e_bytes e_hs e_keys e_ks <<< "$(cost "$BOUT/enroll.out")"
 e_issued=$(grep -cE ': (enrolled|renewed) \(serial' "$BOUT/enroll.out")
 e_pending=$(grep -c ': pending (request' "$BOUT/enroll.out")
 e_failed=$(grep -cE ': (failed|denied by)' "$BOUT/enroll.out")
 [ "$e_failed" = 0 ] || { grep -E ': (failed|denied by)' "$BOUT/enroll.out" >&2; die "enrollment: a template failed"; }
 e_sub=$((e_issued + e_pending))
+# requests per template: the debug lines between one "submitting" and the next
+read -r e_per_issued e_per_pending <<< "$(awk '
+  / submitting a request to / { flush(); n = 0; open = 1; next }
+  /debug: (POST|GET) https:/ { if (open) n++; next }
+  /: enrolled by / { if (open) kind = "i" }
+  /: request [0-9]+ pending at / { if (open) kind = "p" }
+  function flush() { if (open && kind == "i") { si += n; ni++ } else if (open && kind == "p") { sp += n; np++ } kind = "" }
+  END { flush(); printf "%s %s\n", ni ? sprintf("%.1f", si / ni) : "-", np ? sprintf("%.1f", sp / np) : "-" }' "$BOUT/enroll.out")"
 say "enrollment: $e_issued issued, $e_pending pending"
 
 # the CA administrator approves what is pending; the next pulse collects it
 for id in $(bash "$DOMAIN_SH" requests 2>/dev/null | awk '$2 == "pending" { print $1 }'); do
   bash "$DOMAIN_SH" approve "$id" >> "$LOGS/approve.log" 2>&1 || die "approving request $id failed"
 done
+a0=$(wc -l < "$ACCESS_LOG")
 measure collect 3 "$BIN" --config "$CONF" -vv pulse
-read -r c_ops c_ls c_req c_conn c_bytes c_hs c_keys c_ks <<< "$(cost "$BOUT/collect.out")"
+c_server=$(server_ms "$a0")
+read -r c_ops _ c_req c_conn _ c_hs _ <<< "$(cost "$BOUT/collect.out")"
 
 # ------------------------------------------------------------ no-op
 say "no-op pulse: $R runs (+1 warm-up, +1 with -vv for the counters)"
@@ -166,7 +187,7 @@ measure noop-warm 0 "$BIN" --config "$CONF" pulse      # fills the CRL cache
 grep -q "renewal from" "$BOUT/noop-warm.out" || die "no-op: pulse did not keep the certificates"
 for i in $(seq 1 "$R"); do measure noop 0 "$BIN" --config "$CONF" pulse; done
 measure noop-vv 0 "$BIN" --config "$CONF" -vv pulse
-read -r n_ops n_ls n_req n_conn n_bytes n_hs n_keys n_ks <<< "$(cost "$BOUT/noop-vv.out")"
+read -r n_ops _ n_req _ <<< "$(cost "$BOUT/noop-vv.out")"
 n_kept=$(grep -c "renewal from" "$BOUT/noop-vv.out")
 
 # ------------------------------------------------------------ Samba
@@ -244,6 +265,7 @@ for n in $SCALE; do
 done
 
 say "decision alone (bench_decide, $R runs each)"
+# shellcheck disable=SC2086  # one argument per N
 "$ADENROLL_BENCH_BUILDDIR/bench/bench_decide" -r "$R" $SCALE > "$BOUT/decide.txt" 2> "$LOGS/decide.log" || die "bench_decide failed (see $LOGS/decide.log)"
 
 # ------------------------------------------------------------ the table
@@ -263,6 +285,7 @@ cat <<EOF
 ### No-op pulse (every certificate valid: $n_kept templates kept)
 | figure | value | target |
 |---|---|---|
+| process start alone (\`adenroll --help\`): CPU / peak RSS | $(field "$BOUT/start.m" cpu_ms) ms / $(field "$BOUT/start.m" rss_kib) KiB | |
 | wall time | $nw ms | |
 | CPU time (user+sys) | $nc ms | <= 30 ms |
 | peak RSS | $nr KiB | <= 10240 KiB |
@@ -276,10 +299,10 @@ cat <<EOF
 | wall / CPU / peak RSS | $ew ms / $ec ms / $er KiB |
 | key generation ($e_keys keys) | $(ms "$e_ks") ms |
 | LDAP ($((e_ops - 1)) operations after the bind; connect+bind included) | $(ms "$e_ls") ms |
-| HTTP ($e_req requests on $e_conn connections, $e_bytes body bytes) | $(ms "$e_hs") ms |
-| HTTP requests per certificate request | $(awk -v r="$e_req" -v n="$e_sub" 'BEGIN { printf "%.2f", n ? r / n : 0 }') (connections per request: $(awk -v r="$e_conn" -v n="$e_sub" 'BEGIN { printf "%.2f", n ? r / n : 0 }')) |
+| HTTP ($e_req requests on $e_conn connections, $e_bytes body bytes) | $(ms "$e_hs") ms, of which the CA's web server (emulator CGI) $e_server ms |
+| HTTP requests per certificate | $e_per_issued per issued certificate, $e_per_pending per pending submission; $(awk -v r="$e_conn" -v n="$e_sub" 'BEGIN { printf "%.2f", n ? r / n : 0 }') connections per request |
 | bytes on the wire | $eb ($(kib "$eb")) |
-| collecting the approved pending certificate | $c_req HTTP requests on $c_conn connections, $(ms "$c_hs") ms; $((c_ops - 1)) LDAP operations after the bind |
+| collecting the approved pending certificate | $c_req HTTP requests on $c_conn connections, $(ms "$c_hs") ms (server $c_server ms); $((c_ops - 1)) LDAP operations after the bind |
 
 ### Scale
 | templates in the directory | no-op pulse wall | CPU | peak RSS | LDAP ops after the bind | bytes on the wire |

@@ -252,11 +252,22 @@ static int perform(struct certsrv_client *c, const char *path, const char *post,
 			 c->timeout);
 		break;
 	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CACERT_BADFILE: {
+		long vr = X509_V_OK;
+		curl_easy_getinfo(c->curl, CURLINFO_SSL_VERIFYRESULT, &vr);
+		if (vr == X509_V_ERR_CERT_NOT_YET_VALID || vr == X509_V_ERR_CERT_HAS_EXPIRED) {
+			/* A valid server certificate out of its dates is usually our clock. */
+			snprintf(msg, msglen,
+				 "TLS verification of %s failed: %s (by this host's clock): if the clock is "
+				 "wrong (clock skew), sync it with the domain (chrony/ntpd/timedatectl); "
+				 "otherwise the web server's certificate must be renewed", c->host, detail);
+			break;
+		}
 		snprintf(msg, msglen,
 			 "TLS verification of %s failed: %s; its certificate must be issued by a CA published "
 			 "in the directory and name this host", c->host, detail);
 		break;
+	}
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_CONNECT:
 		snprintf(msg, msglen, "cannot connect to %s: %s", c->host, detail);

@@ -157,24 +157,6 @@ static void count(struct pulse_totals *tot, const struct pulse_line *l)
 	}
 }
 
-/* The held certificate for t: its own, else one of a template t supersedes. */
-static const struct store_item *held_cert(const struct store_item *items, size_t n, const struct template *t,
-					  const char **superseded_cn)
-{
-	*superseded_cn = NULL;
-	const struct store_item *it = store_find(items, n, t);
-	if (it)
-		return it;
-	for (size_t i = 0; i < t->supersedes.n; i++) {
-		it = store_find_cn(items, n, t->supersedes.v[i]);
-		if (it) {
-			*superseded_cn = t->supersedes.v[i];
-			return it;
-		}
-	}
-	return NULL;
-}
-
 static void retire_superseded(const struct config *cfg, enum adenroll_mode mode, const char *cn)
 {
 	struct store *s = NULL;
@@ -216,16 +198,21 @@ static void process(struct discovery *disc, const struct cli_options *opt, const
 	memset(l, 0, sizeof *l);
 	l->template_cn = t->cn;
 
+	const char *superseded_cn;
+	const struct store_item *it = store_find_held(items, n_items, t, &disc->dir, &superseded_cn);
+
 	/* A pending request is polled, never resubmitted (PROTOCOL 5.3 rule 2). */
 	enroll_poll_pending(disc, cfg, opt->mode, t, opt->dry_run, &had_pending, &l->rep);
 	if (had_pending) {
 		l->action = "poll";
 		l->acted = true;
+		/* a superseded certificate stays live until its successor is
+		 * issued, which for a pending request is now (5.2 step 7) */
+		if (l->rep.outcome == ENROLL_ISSUED && superseded_cn)
+			retire_superseded(cfg, opt->mode, it->template_cn ? it->template_cn : superseded_cn);
 		return;
 	}
 
-	const char *superseded_cn;
-	const struct store_item *it = held_cert(items, n_items, t, &superseded_cn);
 	struct policy_input in;
 	struct policy_decision dec;
 	memset(&in, 0, sizeof in);
@@ -282,7 +269,7 @@ static void process(struct discovery *disc, const struct cli_options *opt, const
 	enroll_template(disc, cfg, opt->mode, t, a == POLICY_RENEW, opt->dry_run, &l->rep);
 	l->new_pending = l->rep.outcome == ENROLL_PENDING;
 	if (l->rep.outcome == ENROLL_ISSUED && superseded_cn)
-		retire_superseded(cfg, opt->mode, superseded_cn);
+		retire_superseded(cfg, opt->mode, it->template_cn ? it->template_cn : superseded_cn);
 }
 
 int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char **argv)

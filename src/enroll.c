@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
@@ -18,6 +19,7 @@
 #include "discovery.h"
 #include "fsutil.h"
 #include "log.h"
+#include "policy.h"
 #include "state.h"
 #include "store.h"
 
@@ -38,11 +40,13 @@ static bool publishes(const struct enrollment_service *ca, const struct template
 	return ca->dns_host_name && *ca->dns_host_name && strlist_contains_ci(&ca->templates, t->cn);
 }
 
+/* AD compares names without case; eligibility.c lists the publishing CAs
+ * in this same order, so `templates` and explain show the order tried. */
 static int by_cn(const void *a, const void *b)
 {
 	const struct enrollment_service *x = *(const struct enrollment_service *const *)a;
 	const struct enrollment_service *y = *(const struct enrollment_service *const *)b;
-	return strcmp(x->cn ? x->cn : "", y->cn ? y->cn : "");
+	return strcasecmp(x->cn ? x->cn : "", y->cn ? y->cn : "");
 }
 
 size_t enroll_ca_order(const struct directory *dir, const struct config *cfg, const struct template *t,
@@ -128,6 +132,19 @@ static int install_issued(struct discovery *disc, const struct config *cfg, enum
 	if (!cert_matches_key(cert, key)) {
 		snprintf(rep->message, sizeof rep->message,
 			 "the certificate from %s does not carry our public key: not installed", ca_name);
+		goto out;
+	}
+	time_t now = time(NULL), nb = cert_not_before(cert);
+	if (nb != (time_t)-1 && nb > now) {
+		/* A CA stamps its own "now" (or earlier): a start in our future
+		 * means the two clocks disagree, which chain verification would
+		 * only call "not yet valid". */
+		char when[32];
+		policy_format_time(nb, when, sizeof when);
+		snprintf(rep->message, sizeof rep->message,
+			 "the certificate from %s is valid only from %s, %lld s after this host's clock: clock "
+			 "skew; sync the time with the domain (chrony/ntpd/timedatectl); not installed", ca_name,
+			 when, (long long)(nb - now));
 		goto out;
 	}
 	if (req_id >= 0)

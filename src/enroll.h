@@ -30,7 +30,8 @@ struct enroll_report {
 };
 
 /* CAs (enrollment services) publishing t, in the order they are tried:
- * cfg->cas (by cn or host name) when set, else all publishers sorted by cn.
+ * cfg->cas (by cn or host name) when set, else all publishers sorted by cn
+ * without case (the order eligibility lists them in).
  * Returns the count; *out (caller frees the array only) points into dir. */
 size_t enroll_ca_order(const struct directory *dir, const struct config *cfg, const struct template *t,
 		       const struct enrollment_service ***out);

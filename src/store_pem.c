@@ -15,7 +15,7 @@
  * index is written before the generation, so anything live is indexed; the
  * old generation is moved to the archive only after the switch.  A crash
  * at any step leaves `current` at the old or the new complete generation;
- * leftovers are tidied at the next install (never-live .new-* directories
+ * leftovers are tidied at the next pulse or install (never-live .new-* directories
  * removed, once-live generations archived, never deleted). */
 #include "adenroll-build.h"
 

@@ -11,6 +11,7 @@
 #  5. ADENROLL_SKIP_INTEGRATION=1 make distcheck, in a plain build directory
 #  6. clang + libFuzzer build; each fuzz/fuzz_* target runs for
 #     ADENROLL_FUZZ_SECONDS (default 20) on its corpus fuzz/corpus/<name>
+#  7. the .deb: dpkg-buildpackage, lintian (no errors), apt install, checks, purge
 #
 # The output ends with a summary of every step; the exit status is 0 only
 # when nothing failed.  Builds and logs go to ADENROLL_CI_DIR (default: a new
@@ -224,6 +225,15 @@ if (cd "$F" && CC=clang "$TOP/configure" --enable-fuzzing \
   for n in "${fuzz_notes[@]}"; do echo "ci:   $n"; done
 else
   record fuzz FAIL "clang configure failed (see $LOGS/fuzz-configure.log)"
+fi
+
+# ---------------------------------------------------------------- 7. Debian package
+section "Debian package (dpkg-buildpackage, lintian, apt install, purge)"
+# nocheck: the unit tests already ran above; the package build is about packaging.
+if run_logged deb env DEB_BUILD_OPTIONS=nocheck bash "$TOP/tests/packaging/build_deb.sh" "$WORK/deb"; then
+  record deb OK "$(ls "$WORK"/deb/adenroll_*.deb 2>/dev/null | xargs -r -n1 basename | head -n1) built, lintian clean, installed and purged"
+else
+  record deb FAIL "see $LOGS/deb.log"
 fi
 
 summary

@@ -29,7 +29,7 @@ WEB_PKGS="apache2 libapache2-mod-auth-gssapi python3 python3-gssapi
   python3-cryptography curl openssl"
 # fuzzing (libFuzzer + ASan runtime), NSS store checks, namespaces, packaging
 EXTRA_PKGS="clang libclang-rt-14-dev libnss3-tools iproute2 util-linux bc
-  procps debhelper dpkg-dev fakeroot lintian"
+  procps debhelper dpkg-dev fakeroot lintian rpm bash-completion faketime"
 
 ALL_PKGS=$(echo $BUILD_PKGS $DC_PKGS $WEB_PKGS $EXTRA_PKGS)
 

@@ -181,3 +181,97 @@ store_snapshot() {
   find "${dirs[@]}" -printf '%p %y %s %l\n' 2>/dev/null | sort
   find "${dirs[@]}" -type f -exec sha256sum {} + 2>/dev/null | sort
 }
+
+# ---- AD CS objects a test adds.  Tests share one domain per run: remove what
+# you add in an EXIT trap (the removers ignore errors, for that purpose).
+
+# ca_publish CN [CA] / ca_unpublish CN [CA]: add or remove template CN in the
+# certificateTemplates of enrollment service CA (default $ADCS_CA_NAME)
+ca_publish() {
+  domain ldbmodify > /dev/null <<LDIF
+dn: CN=${2:-$ADCS_CA_NAME},CN=Enrollment Services,$ADCS_PKS_DN
+changetype: modify
+add: certificateTemplates
+certificateTemplates: $1
+LDIF
+}
+ca_unpublish() {
+  domain ldbmodify > /dev/null <<LDIF
+dn: CN=${2:-$ADCS_CA_NAME},CN=Enrollment Services,$ADCS_PKS_DN
+changetype: modify
+delete: certificateTemplates
+certificateTemplates: $1
+LDIF
+}
+
+# ad_period SECONDS: a pKIExpirationPeriod / pKIOverlapPeriod value in base64
+# (MS-CRTD 2.11, 2.15: negative count of 100-ns intervals, little-endian int64)
+ad_period() {
+  /usr/bin/python3 -c 'import base64,struct,sys; print(base64.b64encode(struct.pack("<q", -int(sys.argv[1]) * 10**7)).decode())' "$1"
+}
+
+# ad_template_add CN OID-SUFFIX VALIDITY-SECONDS RENEWAL-SECONDS [LDIF-LINE...]:
+# a schema-2 machine template like LinuxWorkstation (Enroll and AutoEnroll for
+# Domain Computers, names from the directory, client authentication), revision
+# 100, minor revision 3, OID $ADCS_TEMPLATE_OID_PREFIX.OID-SUFFIX, each extra
+# "attribute: value" line added, published by $ADCS_CA_NAME
+ad_template_add() {
+  local cn=$1 oid=$ADCS_TEMPLATE_OID_PREFIX.$2 exp ovl l extra=""
+  exp=$(ad_period "$3") && ovl=$(ad_period "$4") || return 1
+  shift 4
+  for l in "$@"; do extra+="$l"$'\n'; done
+  domain ldbmodify > /dev/null <<LDIF || return 1
+dn: CN=$cn,CN=Certificate Templates,$ADCS_PKS_DN
+changetype: add
+objectClass: top
+objectClass: pKICertificateTemplate
+cn: $cn
+displayName: $cn
+flags: 131680
+revision: 100
+msPKI-Template-Schema-Version: 2
+msPKI-Template-Minor-Revision: 3
+pKIDefaultKeySpec: 1
+pKIKeyUsage:: oAA=
+pKIMaxIssuingDepth: 0
+pKICriticalExtensions: 2.5.29.15
+pKIExpirationPeriod:: $exp
+pKIOverlapPeriod:: $ovl
+pKIDefaultCSPs: 1,Microsoft RSA SChannel Cryptographic Provider
+msPKI-RA-Signature: 0
+msPKI-Enrollment-Flag: 32
+msPKI-Private-Key-Flag: 0
+msPKI-Certificate-Name-Flag: 402653184
+msPKI-Minimal-Key-Size: 2048
+msPKI-Cert-Template-OID: $oid
+pKIExtendedKeyUsage: 1.3.6.1.5.5.7.3.2
+msPKI-Certificate-Application-Policy: 1.3.6.1.5.5.7.3.2
+nTSecurityDescriptor: O:EAG:EAD:PAI(OA;;CR;0e10c968-78fb-11d2-90d4-00c04f79dc55;;DC)(OA;;CR;a05b8cc2-17bc-4802-a710-e7c15ab866a2;;DC)(A;;CCDCLCSWRPWPDTLOSDRCWDWO;;;DA)(A;;CCDCLCSWRPWPDTLOSDRCWDWO;;;EA)(A;;LCRPLORC;;;AU)
+${extra}
+LDIF
+  ca_publish "$cn"
+}
+# ad_template_remove CN...: unpublish and delete the templates
+ad_template_remove() {
+  local cn
+  for cn in "$@"; do
+    ca_unpublish "$cn" > /dev/null 2>&1
+    domain ldbmodify > /dev/null 2>&1 <<LDIF
+dn: CN=$cn,CN=Certificate Templates,$ADCS_PKS_DN
+changetype: delete
+LDIF
+  done
+  return 0
+}
+
+# cert_serial FILE: the certificate's serial (hex, as openssl prints it)
+cert_serial() { openssl x509 -in "$1" -noout -serial 2>/dev/null | sed 's/^serial=//'; }
+# cert_time FILE startdate|enddate: notBefore / notAfter in seconds since the epoch
+cert_time() { date -u -d "$(openssl x509 -in "$1" -noout -"$2" | cut -d= -f2)" +%s; }
+# iso_time SECONDS: "2025-11-19T10:00:00Z", as adenroll prints times
+iso_time() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+# archived_serials DIR: the serials of every cert.pem under DIR, one per line
+archived_serials() {
+  local f
+  find "$1" -name cert.pem -type f 2>/dev/null | while IFS= read -r f; do cert_serial "$f"; done
+}

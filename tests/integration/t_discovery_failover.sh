@@ -28,4 +28,9 @@ assert_exit 1 "$ADENROLL" --config "$SCRATCH/dead.conf" templates
 assert_contains "$OUT" "cannot bind to any domain controller"
 assert_match "$OUT" "  $ADCS_DC2_HOST:389: cannot connect"
 assert_match "$OUT" "  nosuchdc.$ADCS_DOMAIN:389: cannot resolve host name"
+# ... and pulse gives up the same way, before anything is stored
+assert_exit 1 "$ADENROLL" --config "$SCRATCH/dead.conf" pulse
+assert_contains "$OUT" "cannot bind to any domain controller"
+assert_match "$OUT" "  $ADCS_DC2_HOST:389: cannot connect"
+[ -z "$(ls -A "$SCRATCH/certs" 2>/dev/null)" ] || fail "pulse stored something: $(ls -A "$SCRATCH/certs")"
 exit 0

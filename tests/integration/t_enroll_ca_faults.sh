@@ -22,6 +22,7 @@ check() {  # check FAULT-ARGS EXPECTED-TEXT
   [ "$took" -lt 30 ] || fail "[$fault] took ${took}s"
   [ -z "$(ls -A "$SCRATCH/certs" 2>/dev/null | grep -v '^index$')" ] \
     || fail "[$fault] something was stored: $(ls -A "$SCRATCH/certs")"
+  assert_no_leftovers "$SCRATCH/certs" "$SCRATCH/state"
 }
 
 check http500 "answered HTTP 500"

@@ -20,7 +20,7 @@ assert_exit 3 "$ADENROLL" "${C[@]}" enroll $T
 kept_pairs() {
   local d
   pair_state "$CERTS" $T || exit 1
-  for d in "$SCRATCH"/archive/$T/*/; do
+  for d in "$SCRATCH/archive/$T"/*/; do
     [ -f "$d/cert.pem" ] || continue
     pair_files "$d/cert.pem" "$d/key.pem" || exit 1
   done

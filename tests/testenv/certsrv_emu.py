@@ -2,8 +2,10 @@
 """certsrv emulator: the AD CS "Certification Authority Web Enrollment" pages
 (/certsrv/...) for adenroll's integration tests.
 
-It runs as a CGI behind Apache + mod_auth_gssapi, which does SPNEGO and sets
-REMOTE_USER (CLIENT$@EXAMPLE.TEST, alice@EXAMPLE.TEST).  What it decides
+It runs behind Apache + mod_auth_gssapi, which does SPNEGO: as a small
+HTTP server on loopback that Apache proxies to, with the authenticated name
+(CLIENT$@EXAMPLE.TEST, alice@EXAMPLE.TEST) in X-Remote-User (`serve`, what
+domain.sh starts), or as a CGI reading REMOTE_USER (no arguments).  What it decides
 comes from Active Directory, as a real enterprise CA's policy module does: at
 every request it reads the template and its own enrollment-service object,
 and the requester's account (dNSHostName, mail, userPrincipalName, objectSid,
@@ -19,6 +21,7 @@ Directory ($ADCS_EMU_DIR, owned by the web server user):
   ca.keytab                the CA computer's keytab (CA$, host/ and HTTP/ca...)
   pages/                   real page templates copied from tests/samples/certsrv
   fault.json               optional, see below
+  emu.pid                  pid of the `serve` process
   state/next_id            next request id
   state/req-N.csr          the CSR as received (PEM)
   state/req-N.cer          the issued certificate (PEM)
@@ -26,6 +29,7 @@ Directory ($ADCS_EMU_DIR, owned by the web server user):
   state/access.jsonl       one line per HTTP request: time, method, path, query, user, status
 
 Command line (run by domain.sh as the web server user):
+  certsrv_emu.py serve 127.0.0.1:PORT [PIDFILE]   the server behind Apache's proxy
   certsrv_emu.py approve N   issue pending request N ("certutil -resubmit")
   certsrv_emu.py deny N      deny pending request N (0x80094014, by the CA administrator)
   certsrv_emu.py list        one line per request
@@ -42,7 +46,9 @@ fault.json  {"mode": M, "count": N, "seconds": S, "path": "substring"}
     delay     sleep S seconds, then answer normally
     wrongkey  issue the certificate for a freshly generated key, not the CSR's
     badchain  sign the certificate with the rogue CA (same name, other key)
-  wrongkey and badchain count issuances, not HTTP requests.
+    future    issue the certificate valid from an hour ahead (the CA's clock is
+              ahead of the client's: clock skew)
+  wrongkey, badchain and future count issuances, not HTTP requests.
 """
 import base64
 import datetime
@@ -519,7 +525,7 @@ def issue(cfg, meta, template, csr, profile):
     validity = period_seconds(raw(template, "pKIExpirationPeriod"), 365 * 86400)
     crit = [text(o) for o in template.get("pkicriticalextensions", [])]
 
-    fault = take_fault("issue", ("wrongkey", "badchain"))
+    fault = take_fault("issue", ("wrongkey", "badchain", "future"))
     signer = "ca"
     pub = csr.public_key()
     if fault and fault["mode"] == "wrongkey":
@@ -528,10 +534,9 @@ def issue(cfg, meta, template, csr, profile):
     elif fault and fault["mode"] == "badchain":
         signer = "rogue"
         meta["fault"] = "badchain"
-    with open(os.path.join(BASE, signer + ".key"), "rb") as f:
-        ca_key = serialization.load_pem_private_key(f.read(), None)
-    with open(os.path.join(BASE, signer + ".pem"), "rb") as f:
-        ca_cert = x509.load_pem_x509_certificate(f.read())
+    elif fault and fault["mode"] == "future":
+        meta["fault"] = "future"
+    ca_key, ca_cert = signing_pair(signer)
 
     # subject
     if nflag & ENROLLEE_SUPPLIES_SUBJECT:
@@ -569,6 +574,8 @@ def issue(cfg, meta, template, csr, profile):
 
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     not_before = now - datetime.timedelta(minutes=int(cfg.get("clock_skew_minutes", 10)))
+    if meta.get("fault") == "future":
+        not_before = now + datetime.timedelta(hours=1)
     not_after = min(now + datetime.timedelta(seconds=validity), ca_cert.not_valid_after.replace(
         tzinfo=datetime.timezone.utc))
     b = (x509.CertificateBuilder()
@@ -626,6 +633,23 @@ def issue(cfg, meta, template, csr, profile):
     meta.update(status="issued", disposition=DISP_ISSUED, serial="%x" % cert.serial_number,
                 not_before=not_before.isoformat(), not_after=not_after.isoformat(),
                 subject=cert.subject.rfc4514_string(), disposition_message="Issued")
+
+
+_SIGNERS = {}
+
+
+def signing_pair(name):
+    """(private key, certificate) of "ca" or "rogue", loaded once per process:
+    loading an RSA key checks it, which costs more than the signature."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    if name not in _SIGNERS:
+        with open(os.path.join(BASE, name + ".key"), "rb") as f:
+            key = serialization.load_pem_private_key(f.read(), None)
+        with open(os.path.join(BASE, name + ".pem"), "rb") as f:
+            cert = x509.load_pem_x509_certificate(f.read())
+        _SIGNERS[name] = (key, cert)
+    return _SIGNERS[name]
 
 
 def load_csr(text_in):
@@ -760,8 +784,7 @@ def gen_crl(cfg):
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     os.makedirs(STATE, exist_ok=True)
-    with open(os.path.join(BASE, "ca.key"), "rb") as f:
-        ca_key = serialization.load_pem_private_key(f.read(), None)
+    ca_key, _ = signing_pair("ca")
     with open(os.path.join(BASE, "ca.pem"), "rb") as f:
         ca_cert = x509.load_pem_x509_certificate(f.read())
     with open(os.path.join(STATE, "crl_number"), "a+") as f:
@@ -1050,13 +1073,9 @@ def apply_fault(path):
         return 200, "text/html", (chunk for _ in range(50))
 
 
-def cgi_main():
-    method = os.environ.get("REQUEST_METHOD", "GET")
-    path = "/certsrv" + os.environ.get("PATH_INFO", "/")
-    query = os.environ.get("QUERY_STRING", "")
-    n = int(os.environ.get("CONTENT_LENGTH") or 0)
-    body = sys.stdin.buffer.read(n) if n else b""
-    user = os.environ.get("REMOTE_USER")
+def process(method, path, query, body, user):
+    """One HTTP request: faults first, then the pages.  Logs it to
+    state/access.jsonl and returns (status, content type, bytes or chunks)."""
     start = time.time()
     res = apply_fault(path)
     if res is None:
@@ -1066,7 +1085,7 @@ def cgi_main():
             import traceback
             traceback.print_exc(file=sys.stderr)
             res = 500, "text/plain", ("emulator error: %s\r\n" % e).encode()
-    status, ctype, out = res
+    status = res[0]
     log = {"t": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "method": method, "path": path,
            "query": query, "user": user, "status": status, "ms": int((time.time() - start) * 1000)}
     if method == "POST":
@@ -1077,6 +1096,17 @@ def cgi_main():
             f.write(json.dumps(log) + "\n")
     except OSError:
         pass
+    return res
+
+
+def cgi_main():
+    """Behind Apache as a CGI: slower (a process, imports and key loading per
+    request) but with nothing to start; domain.sh uses serve_main."""
+    n = int(os.environ.get("CONTENT_LENGTH") or 0)
+    status, ctype, out = process(os.environ.get("REQUEST_METHOD", "GET"),
+                                 "/certsrv" + os.environ.get("PATH_INFO", "/"),
+                                 os.environ.get("QUERY_STRING", ""),
+                                 sys.stdin.buffer.read(n) if n else b"", os.environ.get("REMOTE_USER"))
     w = sys.stdout.buffer
     if isinstance(out, bytes):
         w.write(("Status: %d\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
@@ -1086,6 +1116,53 @@ def cgi_main():
         for chunk in out:
             w.write(chunk)
     w.flush()
+
+
+def serve_main(listen, pidfile):
+    """A long-running server behind Apache's reverse proxy: Apache does
+    SPNEGO and passes the authenticated name in X-Remote-User (it removes
+    any such header the client sent).  Listens on loopback only."""
+    import http.server
+    signing_pair("ca")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def go(self, method):
+            u = urllib.parse.urlsplit(self.path)
+            n = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(n) if n else b""
+            status, ctype, out = process(method, urllib.parse.unquote(u.path), u.query, body,
+                                         self.headers.get("X-Remote-User") or None)
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            if isinstance(out, bytes):
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+            else:
+                self.send_header("Connection", "close")
+                self.close_connection = True
+                self.end_headers()
+                for chunk in out:
+                    self.wfile.write(chunk)
+
+        def do_GET(self):
+            self.go("GET")
+
+        def do_POST(self):
+            self.go("POST")
+
+        def log_message(self, fmt, *args):   # state/access.jsonl has it
+            pass
+
+    host, port = listen.rsplit(":", 1)
+    srv = http.server.ThreadingHTTPServer((host, int(port)), Handler)
+    srv.daemon_threads = True
+    if pidfile:
+        with open(pidfile, "w") as f:
+            f.write("%d\n" % os.getpid())
+    srv.serve_forever()
 
 
 def list_requests():
@@ -1111,6 +1188,8 @@ if __name__ == "__main__":
         sys.exit(gen_crl(settings()))
     elif len(sys.argv) in (3, 4) and sys.argv[1] == "revoke":
         sys.exit(revoke(int(sys.argv[2]), sys.argv[3] if len(sys.argv) == 4 else "keyCompromise"))
+    elif len(sys.argv) in (3, 4) and sys.argv[1] == "serve":
+        serve_main(sys.argv[2], sys.argv[3] if len(sys.argv) == 4 else None)
     elif len(sys.argv) > 1:
         print(__doc__, file=sys.stderr)
         sys.exit(2)

@@ -17,7 +17,7 @@
 #   domain.sh revoke N [REASON]  the CA revokes request N's certificate (default keyCompromise)
 #                                and publishes the new CRL at its CDP object
 #   domain.sh fault MODE [--count N] [--seconds S] [--path SUBSTR] | fault off | fault show
-#                                MODE: http500 garbage huge empty delay wrongkey badchain
+#                                MODE: http500 garbage huge empty delay wrongkey badchain future
 #   domain.sh srv-dead-first on|off
 #                                put dc2 (an address where nothing listens) first in the
 #                                LDAP SRV records, or restore the normal order
@@ -70,6 +70,7 @@ load_settings() {
   CANAME=${NBDOMAIN}-CA
   SMBCONF=$D/samba/etc/smb.conf
   EMU=$D/emu
+  EMU_LISTEN=127.0.0.1:8880
   REVZONE=$(echo "$NET" | awk -F. '{print $3"."$2"."$1".in-addr.arpa"}')
   if [ "$INPLACE" = 1 ]; then NSEXEC=(); else NSEXEC=(ip netns exec "$NS"); fi
 }
@@ -438,6 +439,20 @@ web_up() {
 EOF
   chown -R www-data:www-data "$EMU"
   chmod 755 "$EMU"
+  # The emulator: by default a server on loopback that Apache proxies to
+  # (imports and keys loaded once); TESTENV_EMU=cgi runs it as a CGI per request.
+  local emu_map emu_loc
+  if [ "${TESTENV_EMU:-server}" = cgi ]; then
+    emu_map="ScriptAlias /certsrv $EMU/certsrv_emu.py"
+    emu_loc=""
+  else
+    emu_map="# /certsrv -> certsrv_emu.py serve on $EMU_LISTEN"
+    # the name mod_auth_gssapi authenticated; a client's own X-Remote-User is dropped first
+    emu_loc=$(printf '    RequestHeader unset X-Remote-User early\n    RequestHeader set X-Remote-User expr=%%{REMOTE_USER}\n    ProxyPass http://%s/certsrv\n    ProxyPassReverse http://%s/certsrv' "$EMU_LISTEN" "$EMU_LISTEN")
+    nsx setpriv --reuid=www-data --regid=www-data --init-groups env ADCS_EMU_DIR="$EMU" \
+      "$PY" "$EMU/certsrv_emu.py" serve "$EMU_LISTEN" "$EMU/emu.pid" < /dev/null > "$D/logs/emu.log" 2>&1 &
+    wait_tcp "${EMU_LISTEN%:*}" "${EMU_LISTEN#*:}" || { cat "$D/logs/emu.log" >&2; return 1; }
+  fi
   cat > "$D/apache/httpd.conf" <<EOF
 ServerRoot $D/apache
 ServerName $CA
@@ -461,6 +476,9 @@ LoadModule alias_module /usr/lib/apache2/modules/mod_alias.so
 LoadModule mime_module /usr/lib/apache2/modules/mod_mime.so
 LoadModule env_module /usr/lib/apache2/modules/mod_env.so
 LoadModule cgid_module /usr/lib/apache2/modules/mod_cgid.so
+LoadModule headers_module /usr/lib/apache2/modules/mod_headers.so
+LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so
+LoadModule proxy_http_module /usr/lib/apache2/modules/mod_proxy_http.so
 LoadModule socache_shmcb_module /usr/lib/apache2/modules/mod_socache_shmcb.so
 LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so
 LoadModule auth_gssapi_module /usr/lib/apache2/modules/mod_auth_gssapi.so
@@ -473,7 +491,8 @@ MaxRequestWorkers 32
 SetEnv ADCS_EMU_DIR $EMU
 SetEnv KRB5_CONFIG $D/krb5.conf
 SetEnv KRB5RCACHEDIR $D/rcache
-ScriptAlias /certsrv $EMU/certsrv_emu.py
+$emu_map
+ProxyTimeout 300
 Alias /adcs-errors $EMU/pages
 <Directory $EMU/pages>
     Require all granted
@@ -487,6 +506,7 @@ Alias /adcs-errors $EMU/pages
     GssapiLocalName Off
     Require valid-user
     ErrorDocument 401 /adcs-errors/401.html
+$emu_loc
 </Location>
 SSLSessionCache shmcb:$D/apache/run/ssl_scache(512000)
 <VirtualHost $CA_IP:443>
@@ -610,6 +630,7 @@ down_quiet() {
   trap - ERR
   set +e
   stop_pidfile "$D/apache/run/httpd.pid" 10
+  stop_pidfile "$EMU/emu.pid" 5
   stop_pidfile "$D/samba/run/samba.pid" 20
   kill_leftovers
   if [ "$INPLACE" = 1 ]; then
@@ -664,8 +685,8 @@ fault() {
   case "$mode" in
     off) rm -f "$EMU/fault.json"; return 0 ;;
     show) cat "$EMU/fault.json" 2>/dev/null || echo "no fault"; return 0 ;;
-    http500|garbage|huge|empty|delay|wrongkey|badchain) ;;
-    *) die "unknown fault $mode (http500 garbage huge empty delay wrongkey badchain)" ;;
+    http500|garbage|huge|empty|delay|wrongkey|badchain|future) ;;
+    *) die "unknown fault $mode (http500 garbage huge empty delay wrongkey badchain future)" ;;
   esac
   while [ $# -gt 0 ]; do
     case "$1" in
