@@ -157,7 +157,7 @@ int cmd_enroll(const struct cli_options *opt, struct config *cfg, int argc, char
 			ret = ADENROLL_EXIT_OK;
 			goto out;
 		}
-		enroll_template(&disc, cfg, opt->mode, t, held, opt->dry_run, &rep);
+		enroll_template(&disc, cfg, opt->mode, t, held, NULL, opt->dry_run, &rep);
 	}
 	/* A request still pending from an earlier run is no new event. */
 	if (!opt->dry_run && !(had_pending && rep.outcome == ENROLL_PENDING))

@@ -266,7 +266,12 @@ static void process(struct discovery *disc, const struct cli_options *opt, const
 	}
 	log_info("%s: %s: %s", t->cn, l->action, l->rule);
 	l->acted = true;
-	enroll_template(disc, cfg, opt->mode, t, a == POLICY_RENEW, opt->dry_run, &l->rep);
+	/* Only a due renewal of the same template keeps the key: never for a
+	 * revoked (possibly compromised) key or another template's. */
+	bool keep_key = a == POLICY_RENEW && !superseded_cn && it && it->key_path &&
+			(cfg->reuse_key || (t->private_key_flag & CT_PK_REQUIRE_SAME_KEY_RENEWAL));
+	enroll_template(disc, cfg, opt->mode, t, a == POLICY_RENEW, keep_key ? it->key_path : NULL, opt->dry_run,
+			&l->rep);
 	l->new_pending = l->rep.outcome == ENROLL_PENDING;
 	if (l->rep.outcome == ENROLL_ISSUED && superseded_cn)
 		retire_superseded(cfg, opt->mode, it->template_cn ? it->template_cn : superseded_cn);

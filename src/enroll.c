@@ -5,6 +5,7 @@
 
 #include "enroll.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,8 +229,28 @@ static int stores_writable(const struct config *cfg, char *why, size_t whylen)
 	return 0;
 }
 
+/* The held private key, for a renewal that keeps it.  NULL (logged) when it
+ * cannot be read: the caller then enrolls with a fresh key. */
+static EVP_PKEY *load_held_key(const char *path, const char *template_cn)
+{
+	unsigned char *pem = NULL;
+	size_t len = 0;
+	EVP_PKEY *key = NULL;
+	if (fs_read_file(path, 1u << 20, &pem, &len) < 0)
+		log_warn("%s: cannot read the held key %s to reuse it: %s; generating a new key", template_cn, path,
+			 strerror(errno));
+	else if (!(key = csr_key_from_pem((const char *)pem, len)))
+		log_warn("%s: the held key %s does not parse; generating a new key", template_cn, path);
+	if (pem) {
+		OPENSSL_cleanse(pem, len);
+		free(pem);
+	}
+	return key;
+}
+
 int enroll_template(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
-		    const struct template *t, bool renewal, bool dry_run, struct enroll_report *rep)
+		    const struct template *t, bool renewal, const char *reuse_key_path, bool dry_run,
+		    struct enroll_report *rep)
 {
 	const struct enrollment_service **cas = NULL;
 	EVP_PKEY *key = NULL;
@@ -254,7 +275,11 @@ int enroll_template(struct discovery *disc, const struct config *cfg, enum adenr
 		log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
 		goto out;
 	}
-	key = csr_generate_key(t, cfg, err, sizeof err);
+	if (reuse_key_path && (key = load_held_key(reuse_key_path, t->cn)))
+		log_info("%s: renewing with the held key (%s)", t->cn,
+			 cfg->reuse_key ? "[enroll] reuse_key" : "the template requires the same key on renewal");
+	else
+		key = csr_generate_key(t, cfg, err, sizeof err);
 	if (!key) {
 		snprintf(rep->message, sizeof rep->message, "%s", err);
 		log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, err);

@@ -262,3 +262,54 @@ void store_items_free(struct store_item *items, size_t n)
 		store_item_free_contents(&items[i]);
 	free(items);
 }
+
+/* ---- shared by the back-ends: the per-certificate meta record ---- */
+
+bool store_text_is_clean(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+char *store_meta_text(const struct store_install_args *a)
+{
+	const struct template *t = a->t;
+	const char *ca = a->ca_name != NULL && store_text_is_clean(a->ca_name) ? a->ca_name : "";
+
+	return xasprintf("template_cn=%s\ntemplate_oid=%s\ntemplate_major=%u\ntemplate_minor=%u\n"
+			 "ca_name=%s\nrequest_id=%ld\ninstalled=%lld\nhas_renewal=%d\n"
+			 "renewal_seconds=%lld\nenrollment_flag=%u\n",
+			 t->cn, t->oid != NULL ? t->oid : "", t->major_version, t->minor_version,
+			 ca, a->request_id, (long long)a->now, t->has_renewal ? 1 : 0,
+			 (long long)t->renewal_seconds, t->enrollment_flag);
+}
+
+void store_meta_parse(char *text, struct store_item *it)
+{
+	char *line, *save = NULL, *eq;
+
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		eq = strchr(line, '=');
+		if (eq == NULL)
+			continue;
+		*eq++ = '\0';
+		if (strcmp(line, "template_cn") == 0 && it->template_cn == NULL && *eq != '\0')
+			it->template_cn = xstrdup(eq);
+		else if (strcmp(line, "ca_name") == 0 && *eq != '\0' && it->ca_name == NULL)
+			it->ca_name = xstrdup(eq);
+		else if (strcmp(line, "request_id") == 0)
+			it->request_id = strtol(eq, NULL, 10);
+		else if (strcmp(line, "installed") == 0)
+			it->installed = (time_t)strtoll(eq, NULL, 10);
+		else if (strcmp(line, "has_renewal") == 0)
+			it->has_renewal = strcmp(eq, "1") == 0;
+		else if (strcmp(line, "renewal_seconds") == 0)
+			it->renewal_seconds = strtoll(eq, NULL, 10);
+		else if (strcmp(line, "enrollment_flag") == 0)
+			it->enrollment_flag = (uint32_t)strtoul(eq, NULL, 10);
+		else if (strcmp(line, "template_major") == 0)
+			it->template_major = (uint32_t)strtoul(eq, NULL, 10);
+	}
+}

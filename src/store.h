@@ -120,5 +120,11 @@ int store_pem_open(const struct config *cfg, enum adenroll_mode mode, struct sto
 /* store_nss.c, built only --with-nss (HAVE_NSS). */
 int store_nss_open(const struct config *cfg, enum adenroll_mode mode, struct store_backend **out);
 void store_item_free_contents(struct store_item *item);
+/* No control characters: safe in a line-based meta record or index. */
+bool store_text_is_clean(const char *s);
+/* The meta record of an install ("key=value" lines: template, CA, request,
+ * the template's renewal values), and its parser filling it. */
+char *store_meta_text(const struct store_install_args *a);
+void store_meta_parse(char *text, struct store_item *it);
 
 #endif

@@ -114,14 +114,6 @@ static const char *nss_err(void)
 	return name != NULL ? name : "unknown NSS error";
 }
 
-static bool text_is_clean(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return false;
-	return true;
-}
-
 /* File-name stem for the archive, as in the PEM store. */
 static char *safe_name(const char *cn)
 {
@@ -273,47 +265,6 @@ static char *meta_path(const struct nss_store *ns, const CERTCertificate *c)
 	p = xasprintf("%s/%s.meta", ns->meta_dir, fp);
 	free(fp);
 	return p;
-}
-
-static char *meta_text(const struct store_install_args *a)
-{
-	const struct template *t = a->t;
-	const char *ca = a->ca_name != NULL && text_is_clean(a->ca_name) ? a->ca_name : "";
-
-	return xasprintf("template_cn=%s\ntemplate_oid=%s\ntemplate_major=%u\ntemplate_minor=%u\n"
-			 "ca_name=%s\nrequest_id=%ld\ninstalled=%lld\nhas_renewal=%d\n"
-			 "renewal_seconds=%lld\nenrollment_flag=%u\n",
-			 t->cn, t->oid != NULL ? t->oid : "", t->major_version, t->minor_version,
-			 ca, a->request_id, (long long)a->now, t->has_renewal ? 1 : 0,
-			 (long long)t->renewal_seconds, t->enrollment_flag);
-}
-
-static void meta_parse(char *text, struct store_item *it)
-{
-	char *line, *save = NULL, *eq;
-
-	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
-		eq = strchr(line, '=');
-		if (eq == NULL)
-			continue;
-		*eq++ = '\0';
-		if (strcmp(line, "template_cn") == 0 && it->template_cn == NULL && *eq != '\0')
-			it->template_cn = xstrdup(eq);
-		else if (strcmp(line, "ca_name") == 0 && *eq != '\0' && it->ca_name == NULL)
-			it->ca_name = xstrdup(eq);
-		else if (strcmp(line, "request_id") == 0)
-			it->request_id = strtol(eq, NULL, 10);
-		else if (strcmp(line, "installed") == 0)
-			it->installed = (time_t)strtoll(eq, NULL, 10);
-		else if (strcmp(line, "has_renewal") == 0)
-			it->has_renewal = strcmp(eq, "1") == 0;
-		else if (strcmp(line, "renewal_seconds") == 0)
-			it->renewal_seconds = strtoll(eq, NULL, 10);
-		else if (strcmp(line, "enrollment_flag") == 0)
-			it->enrollment_flag = (uint32_t)strtoul(eq, NULL, 10);
-		else if (strcmp(line, "template_major") == 0)
-			it->template_major = (uint32_t)strtoul(eq, NULL, 10);
-	}
 }
 
 /* ------------------------------------------------------------ finding our objects */
@@ -830,7 +781,7 @@ static int nss_list(struct store_backend *b, struct store_item **items, size_t *
 		}
 		mp = meta_path(ns, cv[best]);
 		if (mp != NULL && fs_read_file(mp, MAX_FILE, &buf, NULL) == 0)
-			meta_parse((char *)buf, &it);
+			store_meta_parse((char *)buf, &it);
 		free(buf);
 		free(mp);
 		if (it.template_cn == NULL)
@@ -1007,7 +958,7 @@ static int nss_install(struct store_backend *b, const struct store_install_args 
 	SECKEYPrivateKey *k = NULL;
 	int ret = -1;
 
-	if (cn == NULL || cn[0] == '\0' || !text_is_clean(cn)) {
+	if (cn == NULL || cn[0] == '\0' || !store_text_is_clean(cn)) {
 		log_error("refusing to install a certificate for a template with an unprintable name");
 		return -1;
 	}
@@ -1032,7 +983,7 @@ static int nss_install(struct store_backend *b, const struct store_install_args 
 		if (fs_mkdir_p(ns->meta_dir, 0700) != 0)
 			goto out;
 		mp = meta_path(ns, newc);
-		meta = meta_text(a);
+		meta = store_meta_text(a);
 		if (mp == NULL || fs_write_atomic(mp, meta, strlen(meta), 0600, (uid_t)-1) != 0)
 			goto out;
 	}

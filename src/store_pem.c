@@ -103,14 +103,6 @@ static bool name_is_safe(const char *s)
 	return i < 200;
 }
 
-static bool text_is_clean(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return false;
-	return true;
-}
-
 static void index_add(struct index *ix, const char *name, const char *cn)
 {
 	ix->v = xrealloc(ix->v, (ix->n + 1) * sizeof(*ix->v));
@@ -142,7 +134,7 @@ static int index_load(const struct pem_store *ps, struct index *ix)
 			continue;
 		}
 		*tab = '\0';
-		if (!name_is_safe(line) || !text_is_clean(tab + 1) || tab[1] == '\0') {
+		if (!name_is_safe(line) || !store_text_is_clean(tab + 1) || tab[1] == '\0') {
 			log_warn("%s:%u: ignoring entry with an unsafe name", path, lineno);
 			continue;
 		}
@@ -292,47 +284,6 @@ static int write_pem_file(const char *path, EVP_PKEY *key, X509 *cert, STACK_OF(
 	return ret;
 }
 
-static char *meta_text(const struct store_install_args *a)
-{
-	const struct template *t = a->t;
-	const char *ca = a->ca_name != NULL && text_is_clean(a->ca_name) ? a->ca_name : "";
-
-	return xasprintf("template_cn=%s\ntemplate_oid=%s\ntemplate_major=%u\ntemplate_minor=%u\n"
-			 "ca_name=%s\nrequest_id=%ld\ninstalled=%lld\nhas_renewal=%d\n"
-			 "renewal_seconds=%lld\nenrollment_flag=%u\n",
-			 t->cn, t->oid != NULL ? t->oid : "", t->major_version, t->minor_version,
-			 ca, a->request_id, (long long)a->now, t->has_renewal ? 1 : 0,
-			 (long long)t->renewal_seconds, t->enrollment_flag);
-}
-
-static void meta_parse(char *text, struct store_item *it)
-{
-	char *line, *save = NULL, *eq;
-
-	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
-		eq = strchr(line, '=');
-		if (eq == NULL)
-			continue;
-		*eq++ = '\0';
-		if (strcmp(line, "template_cn") == 0 && it->template_cn == NULL && *eq != '\0')
-			it->template_cn = xstrdup(eq);
-		else if (strcmp(line, "ca_name") == 0 && *eq != '\0')
-			it->ca_name = xstrdup(eq);
-		else if (strcmp(line, "request_id") == 0)
-			it->request_id = strtol(eq, NULL, 10);
-		else if (strcmp(line, "installed") == 0)
-			it->installed = (time_t)strtoll(eq, NULL, 10);
-		else if (strcmp(line, "has_renewal") == 0)
-			it->has_renewal = strcmp(eq, "1") == 0;
-		else if (strcmp(line, "renewal_seconds") == 0)
-			it->renewal_seconds = strtoll(eq, NULL, 10);
-		else if (strcmp(line, "enrollment_flag") == 0)
-			it->enrollment_flag = (uint32_t)strtoul(eq, NULL, 10);
-		else if (strcmp(line, "template_major") == 0)
-			it->template_major = (uint32_t)strtoul(eq, NULL, 10);
-	}
-}
-
 /* The generation `current` points to, NULL (errno ENOENT) when none. */
 static char *read_current(const char *name_dir)
 {
@@ -392,7 +343,7 @@ static int pem_list(struct store_backend *b, struct store_item **items, size_t *
 		buf = NULL;
 		p = xasprintf("%s/%s/meta", name_dir, gen);
 		if (fs_read_file(p, MAX_FILE, &buf, &len) == 0)
-			meta_parse((char *)buf, &it);
+			store_meta_parse((char *)buf, &it);
 		free(p);
 		free(buf);
 		if (it.template_cn == NULL)
@@ -585,7 +536,7 @@ static int pem_install(struct store_backend *b, const struct store_install_args 
 	int ret = -1;
 
 	memset(&ix, 0, sizeof(ix));
-	if (!text_is_clean(t->cn) || t->cn[0] == '\0') {
+	if (!store_text_is_clean(t->cn) || t->cn[0] == '\0') {
 		log_error("refusing to install a certificate for a template with an unprintable name");
 		return -1;
 	}
@@ -651,7 +602,7 @@ static int pem_install(struct store_backend *b, const struct store_install_args 
 	crash_point("chain");
 	free(p);
 	p = fs_path_join(build, "meta");
-	meta = meta_text(a);
+	meta = store_meta_text(a);
 	if (fs_write_atomic(p, meta, strlen(meta), 0644, (uid_t)-1) != 0)
 		goto out;
 	crash_point("meta");

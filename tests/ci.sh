@@ -209,6 +209,8 @@ if (cd "$F" && CC=clang "$TOP/configure" --enable-fuzzing \
     mkdir -p "$corpus"
     seeds=()
     [ -d "$TOP/fuzz/corpus/$name" ] && seeds=("$TOP/fuzz/corpus/$name")
+    # the page parser also starts from every sample page the unit tests use
+    [ "$name" = fuzz_certsrv_page ] && seeds+=("$TOP/tests/samples/certsrv" "$TOP/tests/samples/certsrv/synthetic")
     echo "ci: $name: ${FUZZ_SECONDS}s on ${seeds[*]:-an empty corpus}"
     if (cd "$F" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
           timeout -k 10 $((FUZZ_SECONDS + 120)) "$bin" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 \

@@ -131,6 +131,7 @@ bg_test() (
   exec timeout -k 10 "${ADENROLL_IT_TIMEOUT:-600}" bash "$t"
 )
 
+EMU_STATE=$(. "$TESTENV_DIR/env.sh" && echo "$ADCS_EMU_DIR/state")
 passed=0 failed=0 skipped=0 failed_names=()
 for t in "${tests[@]}"; do
   name=$(basename "$t" .sh)
@@ -155,6 +156,12 @@ for t in "${tests[@]}"; do
   bash "$DOMAIN_SH" fault off > /dev/null 2>&1
   if [ -e "$TESTENV_DIR/srv-dead-first" ]; then bash "$DOMAIN_SH" srv-dead-first off > /dev/null 2>&1; fi
   if [ -e "$TESTENV_DIR/ca-stopped" ]; then bash "$DOMAIN_SH" ca start > /dev/null 2>&1; fi
+  # a request a fault delayed past its client's timeout is still being
+  # decided by the CA: let it land before the next test counts submissions
+  for _ in $(seq 1 180); do
+    [ -n "$(ls -A "$EMU_STATE/inflight" 2> /dev/null)" ] || break
+    sleep 0.5
+  done
 done
 
 [ $failed = 0 ] || say "failed: ${failed_names[*]}"

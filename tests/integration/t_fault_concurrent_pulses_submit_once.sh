@@ -87,7 +87,7 @@ assert_match "$(cat "$SCRATCH/p1-b.out")" '^LinuxWorkstation: enrolled \(serial 
 assert_ne "$lw" "$(pair_state "$SCRATCH/certs" LinuxWorkstation)" "LinuxWorkstation pair after the forced pulse"
 s2=$(submissions)
 for t in LinuxWorkstation ShortLived; do
-  assert_eq $(( $(count $t "$s1") + 1 )) "$(count $t "$s2")" "submissions of $t by the two forced pulses"
+  assert_eq $(( $(count $t "$s1") + 1 )) "$(count $t "$s2")" "submissions of $t by the two forced pulses; first pulse said: $(cat "$SCRATCH/p1-b.out")"
 done
 assert_no_leftovers "$SCRATCH/certs" "$SCRATCH/state"
 exit 0

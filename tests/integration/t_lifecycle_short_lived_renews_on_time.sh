@@ -6,10 +6,12 @@
 # dominates.  A pulse before renew_at keeps the certificate (exit 0, nothing
 # submitted); explain shows both dates and which dominates; a pulse just
 # after renew_at renews it (exit 3, new serial), the old pair goes to the
-# archive and the store holds the new one.
+# archive and the store holds the new one.  The renewal uses a new key, except
+# for a twin template that sets CT_FLAG_REQUIRE_SAME_KEY_RENEWAL (0x80).
 . "$TESTS_LIB"
 
 T=LifecycleShort
+S=LifecycleSameKey
 CONF=$SCRATCH/adenroll.conf
 write_config "$CONF"
 C=(--config "$CONF")
@@ -28,12 +30,19 @@ renewal=$(( validity - 20 ))
 # NeedsEmail is denied on every run (exit 4); unpublished for this test so
 # that "nothing to do" can exit 0.  Both are put back whatever happens.
 cleanup() {
-  ad_template_remove "$T"
+  ad_template_remove "$T" "$S"
   ca_publish NeedsEmail > /dev/null 2>&1
 }
 trap cleanup EXIT
 ca_unpublish NeedsEmail || fail "cannot unpublish NeedsEmail"
 ad_template_add "$T" 1.201 "$validity" "$renewal" || fail "cannot add template $T"
+ad_template_add "$S" 1.202 "$validity" "$renewal" || fail "cannot add template $S"
+domain ldbmodify > /dev/null <<LDIF || fail "cannot set msPKI-Private-Key-Flag on $S"
+dn: CN=$S,CN=Certificate Templates,$ADCS_PKS_DN
+changetype: modify
+replace: msPKI-Private-Key-Flag
+msPKI-Private-Key-Flag: 128
+LDIF
 note "template $T: validity ${validity}s, renewal period ${renewal}s (CA backdates ${backdate}s)"
 
 note "pulse 1: enroll"
@@ -42,6 +51,9 @@ assert_match "$OUT" "^$T: enrolled \\(serial [0-9A-F]+" "pulse 1 output"
 assert_file "$CRT"
 old_serial=$(cert_serial "$CRT")
 old_fp=$(openssl x509 -in "$CRT" -noout -fingerprint -sha256)
+pubkey() { openssl pkey -in "$1" -pubout 2> /dev/null | sha256sum; }
+old_key=$(pubkey "$KEY") old_same_key=$(pubkey "$SCRATCH/certs/$S.key")
+[ -n "$old_same_key" ] || fail "no key for $S after pulse 1"
 nb=$(cert_time "$CRT" startdate) na=$(cert_time "$CRT" enddate)
 life=$(( na - nb ))
 by_period=$(( na - renewal ))
@@ -89,13 +101,18 @@ note "pulse 3 at $(iso_time "$(date +%s)"): renew"
 assert_exit 3 "$ADENROLL" "${C[@]}" pulse
 assert_contains "$OUT" "$T: renew: renewal due since $(iso_time "$renew_at") (80% of lifetime): renew" "pulse 3 log"
 assert_match "$OUT" "^$T: renewed \\(serial [0-9A-F]+, expires " "pulse 3 output"
-assert_eq $((reqs + 1)) "$(emu_request_count)" "requests the CA received during pulse 3"
+assert_eq $((reqs + 2)) "$(emu_request_count)" "requests the CA received during pulse 3 ($T and $S)"
 last=$(emu_last_request_id)
 assert_eq "$T" "$(emu_request_field "$last" template)" "template of the CA's last request"
 new_serial=$(cert_serial "$CRT")
 assert_ne "$old_serial" "$new_serial" "serial after the renewal"
 openssl verify -CAfile "$ADCS_CA_CERT" "$CRT" > /dev/null 2>&1 || fail "the renewed $T.crt does not verify"
 pair_files "$CRT" "$KEY" > /dev/null
+assert_ne "$old_key" "$(pubkey "$KEY")" "$T's key after the renewal (a new key unless asked otherwise)"
+assert_match "$OUT" "^$S: renewed \\(serial " "pulse 3 output"
+assert_contains "$OUT" "$S: renewing with the held key (the template requires the same key on renewal)" "pulse 3 log"
+assert_eq "$old_same_key" "$(pubkey "$SCRATCH/certs/$S.key")" "$S's key after the renewal (kept)"
+pair_files "$SCRATCH/certs/$S.crt" "$SCRATCH/certs/$S.key" > /dev/null
 [ "$(cert_time "$CRT" enddate)" -gt "$na" ] || fail "the renewed certificate does not outlive the old one"
 # the old pair is in the archive, with its key
 arch=$(grep -l . "$SCRATCH/archive/$T"/*/cert.pem 2>/dev/null | while IFS= read -r f; do

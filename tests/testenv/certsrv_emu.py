@@ -59,6 +59,7 @@ import re
 import struct
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 
@@ -1075,16 +1076,33 @@ def apply_fault(path):
 
 def process(method, path, query, body, user):
     """One HTTP request: faults first, then the pages.  Logs it to
-    state/access.jsonl and returns (status, content type, bytes or chunks)."""
+    state/access.jsonl and returns (status, content type, bytes or chunks).
+    While it runs, state/inflight/<pid>-<thread> exists: a request delayed by
+    a fault is still decided (and may be issued) after its client gave up, as
+    on a slow real CA, and the test runner waits for it before the next test
+    so that one test's late request never counts in another's."""
     start = time.time()
-    res = apply_fault(path)
-    if res is None:
-        try:
-            res = handle(method, path, query, body, user)
-        except Exception as e:   # a bug or an unreachable DC: IIS would answer 500 too
-            import traceback
-            traceback.print_exc(file=sys.stderr)
-            res = 500, "text/plain", ("emulator error: %s\r\n" % e).encode()
+    marker = os.path.join(STATE, "inflight", "%d-%d" % (os.getpid(), threading.get_ident()))
+    try:
+        os.makedirs(os.path.dirname(marker), exist_ok=True)
+        open(marker, "w").close()
+    except OSError:
+        marker = None
+    try:
+        res = apply_fault(path)
+        if res is None:
+            try:
+                res = handle(method, path, query, body, user)
+            except Exception as e:   # a bug or an unreachable DC: IIS would answer 500 too
+                import traceback
+                traceback.print_exc(file=sys.stderr)
+                res = 500, "text/plain", ("emulator error: %s\r\n" % e).encode()
+    finally:
+        if marker:
+            try:
+                os.unlink(marker)
+            except OSError:
+                pass
     status = res[0]
     log = {"t": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "method": method, "path": path,
            "query": query, "user": user, "status": status, "ms": int((time.time() - start) * 1000)}
