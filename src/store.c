@@ -313,3 +313,31 @@ void store_meta_parse(char *text, struct store_item *it)
 			it->template_major = (uint32_t)strtoul(eq, NULL, 10);
 	}
 }
+
+/* Archive entries and generations are named by this UTC time, so that
+ * retention can read the age back from the name. */
+#define STORE_TIME_FMT "%Y%m%dT%H%M%SZ"
+#define STORE_TIME_LEN 16   /* 20250101T000000Z */
+
+char *store_format_utc(time_t t)
+{
+	struct tm tm;
+	char buf[32];
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, sizeof(buf), STORE_TIME_FMT, &tm) == 0)
+		snprintf(buf, sizeof(buf), "00000000T000000Z");
+	return xstrdup(buf);
+}
+
+bool store_time_from_name(const char *s, time_t *out)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, STORE_TIME_FMT, &tm);
+	if (end == NULL || end != s + STORE_TIME_LEN)
+		return false;
+	*out = timegm(&tm);
+	return true;
+}

@@ -126,5 +126,9 @@ bool store_text_is_clean(const char *s);
  * the template's renewal values), and its parser filling it. */
 char *store_meta_text(const struct store_install_args *a);
 void store_meta_parse(char *text, struct store_item *it);
+/* "20250101T000000Z": how back-ends name archive entries and generations by
+ * time, and the parse back (false unless s starts with exactly that form). */
+char *store_format_utc(time_t t);
+bool store_time_from_name(const char *s, time_t *out);
 
 #endif

@@ -74,8 +74,6 @@
 #define ROOT_TRUST "CT,C,C"
 #define NEW_PREFIX ".new-"
 #define MAX_FILE (1u << 20)
-#define TIME_FMT "%Y%m%dT%H%M%SZ"
-#define TIME_LEN 16
 
 struct nss_store {
 	struct store_backend base;
@@ -130,16 +128,6 @@ static char *safe_name(const char *cn)
 		return r;
 	}
 	return s;
-}
-
-static char *format_utc(time_t t)
-{
-	struct tm tm;
-	char buf[32];
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(buf, sizeof(buf), TIME_FMT, &tm) == 0)
-		snprintf(buf, sizeof(buf), "00000000T000000Z");
-	return xstrdup(buf);
 }
 
 static const char *strip_prefix(const char *db)
@@ -456,7 +444,7 @@ static int archive_pair(struct nss_store *ns, const char *cn, CERTCertificate *c
 			char **archived_to)
 {
 	char *name = safe_name(cn), *adir = xasprintf("%s/%s", ns->archive, name);
-	char *ts = format_utc(now), *leaf = NULL, *build = NULL, *dst = NULL, *p = NULL, *pem = NULL;
+	char *ts = store_format_utc(now), *leaf = NULL, *build = NULL, *dst = NULL, *p = NULL, *pem = NULL;
 	char *mp = NULL, serial[80];
 	X509 *x = x509_of(c);
 	SECKEYPrivateKey *key = PK11_FindKeyByAnyCert(c, NULL);
@@ -579,19 +567,6 @@ out:
 	return ret;
 }
 
-static bool time_from_name(const char *s, time_t *out)
-{
-	struct tm tm;
-	const char *end;
-
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, TIME_FMT, &tm);
-	if (end == NULL || end != s + TIME_LEN)
-		return false;
-	*out = timegm(&tm);
-	return true;
-}
-
 /* Removes never-complete .new- entries; with a retention, entries archived
  * longer ago than that. */
 static void prune_archive(const struct nss_store *ns, const char *cn, time_t now)
@@ -613,7 +588,7 @@ static void prune_archive(const struct nss_store *ns, const char *cn, time_t now
 		if (strncmp(de->d_name, NEW_PREFIX, strlen(NEW_PREFIX)) == 0)
 			drop = true;
 		else if (ns->retention_days > 0 && de->d_name[0] != '.' &&
-			 time_from_name(de->d_name, &when) &&
+			 store_time_from_name(de->d_name, &when) &&
 			 now - when > (time_t)ns->retention_days * 86400)
 			drop = true;
 		if (!drop)

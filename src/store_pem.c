@@ -45,8 +45,6 @@
 #define CURRENT "current"
 #define NEW_PREFIX ".new-"
 #define MAX_FILE (1u << 20)
-#define TIME_FMT "%Y%m%dT%H%M%SZ"
-#define TIME_LEN 16   /* 20250101T000000Z */
 
 struct pem_store {
 	struct store_backend base;
@@ -215,16 +213,6 @@ static char *name_for_cn(const struct index *ix, const char *cn)
 	return name;
 }
 
-static char *format_utc(time_t t)
-{
-	struct tm tm;
-	char buf[32];
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(buf, sizeof(buf), TIME_FMT, &tm) == 0)
-		snprintf(buf, sizeof(buf), "00000000T000000Z");
-	return xstrdup(buf);
-}
-
 static char *serial_hex(X509 *cert)
 {
 	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
@@ -379,19 +367,6 @@ next:
 	return 0;
 }
 
-static bool time_from_name(const char *s, time_t *out)
-{
-	struct tm tm;
-	const char *end;
-
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, TIME_FMT, &tm);
-	if (end == NULL || end != s + TIME_LEN)
-		return false;
-	*out = timegm(&tm);
-	return true;
-}
-
 /* Archives are pruned by the time they were archived (encoded in the entry
  * name), and only when a retention is configured. */
 static void prune_archive(const struct pem_store *ps, const char *name, time_t now)
@@ -409,7 +384,7 @@ static void prune_archive(const struct pem_store *ps, const char *name, time_t n
 	while ((de = readdir(d)) != NULL) {
 		char *p;
 
-		if (de->d_name[0] == '.' || !time_from_name(de->d_name, &when))
+		if (de->d_name[0] == '.' || !store_time_from_name(de->d_name, &when))
 			continue;
 		if (now - when <= (time_t)ps->retention_days * 86400)
 			continue;
@@ -428,7 +403,7 @@ out:
 static int archive_move(const struct pem_store *ps, const char *name, const char *src,
 			const char *leaf, time_t now, char **archived_to)
 {
-	char *adir = xasprintf("%s/%s", ps->archive, name), *ts = format_utc(now), *dst = NULL;
+	char *adir = xasprintf("%s/%s", ps->archive, name), *ts = store_format_utc(now), *dst = NULL;
 	struct stat st;
 	unsigned k;
 	int ret = -1;
@@ -565,7 +540,7 @@ static int pem_install(struct store_backend *b, const struct store_install_args 
 	if (recover(ps, name, name_dir, old, a->now) != 0)
 		log_warn("could not tidy everything left in %s by an earlier interrupted install", name_dir);
 
-	ts = format_utc(a->now);
+	ts = store_format_utc(a->now);
 	serial = serial_hex(a->cert);
 	gen = xasprintf("%s-%s", ts, serial);
 	for (k = 2; ; k++) {
