@@ -141,7 +141,7 @@ void config_defaults(struct config *cfg)
 	cfg->http_timeout = 60;
 	cfg->store_types = STORE_PEM;
 	cfg->pem_dir = xstrdup(LOCALSTATEDIR "/lib/adenroll/certs");
-	cfg->nss_db = xstrdup("sql:/etc/pki/nssdb");
+	cfg->nss_db = xstrdup("sql:" LOCALSTATEDIR "/lib/adenroll/nssdb");
 	cfg->archive_dir = xstrdup(LOCALSTATEDIR "/lib/adenroll/archive");
 	cfg->archive_retention_days = 0;
 	cfg->state_dir = xstrdup(LOCALSTATEDIR "/lib/adenroll");

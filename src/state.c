@@ -4,8 +4,11 @@
  *   pending/<name>.key   the key waiting for its certificate (0600)
  *   pending/<name>.csr   the request as submitted
  *   last-run             facts about the last pulse, for metrics
- * <name> is the template cn with bytes outside [A-Za-z0-9_-] as %XX, so two
- * cns never share files.  The .req file is written last and removed first:
+ * <name> is state_file_stem(cn): a short readable prefix and a hash of the
+ * whole cn, so it fits NAME_MAX for any cn and two cns never share files;
+ * the full cn is recorded inside the .req file.  Earlier versions named
+ * the files with every byte outside [A-Za-z0-9_-] as %XX; such files are
+ * still read and removed.  The .req file is written last and removed first:
  * it is what makes a request pending. */
 #include "adenroll-build.h"
 
@@ -13,6 +16,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +24,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 
 #include "fsutil.h"
@@ -28,7 +33,9 @@
 
 #define MAX_STATE_FILE (1u << 20)
 
-static char *encode_name(const char *cn)
+/* The pre-0.2 name: unbounded (3 bytes per non-ASCII byte), kept to find
+ * what an older version recorded. */
+static char *legacy_name(const char *cn)
 {
 	size_t n = strlen(cn), i, o = 0;
 	char *out = xmalloc(n * 3 + 1);
@@ -46,6 +53,32 @@ static char *encode_name(const char *cn)
 	return out;
 }
 
+char *state_file_stem(const char *cn)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	char prefix[STATE_STEM_PREFIX_MAX + 1], hex[2 * 16 + 1];
+	size_t o = 0;
+	const char *p;
+
+	for (p = cn; *p != '\0' && o < STATE_STEM_PREFIX_MAX; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '_' || c == '-')
+			prefix[o++] = (char)c;
+		else if (c < 0x80)
+			prefix[o++] = '_';
+		/* bytes of non-ASCII characters leave no trace in the prefix */
+	}
+	prefix[o] = '\0';
+	if (EVP_Digest(cn, strlen(cn), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 16)
+		abort();   /* SHA-256 is always there; nothing sensible to do without it */
+	for (i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return xasprintf("%s%s%s", prefix, o > 0 ? "-" : "", hex);
+}
+
 static char *pending_dir(const struct config *cfg)
 {
 	return fs_path_join(cfg->state_dir, "pending");
@@ -53,12 +86,34 @@ static char *pending_dir(const struct config *cfg)
 
 static char *pending_path(const struct config *cfg, const char *cn, const char *ext)
 {
-	char *dir = pending_dir(cfg), *name = encode_name(cn);
+	char *dir = pending_dir(cfg), *name = state_file_stem(cn);
 	char *p = xasprintf("%s/%s.%s", dir, name, ext);
 
 	free(dir);
 	free(name);
 	return p;
+}
+
+/* Where an older version kept the file, NULL when that name could not exist. */
+static char *legacy_pending_path(const struct config *cfg, const char *cn, const char *ext)
+{
+	char *name = legacy_name(cn), *dir, *p = NULL;
+
+	if (strlen(name) + 1 + strlen(ext) <= NAME_MAX) {
+		dir = pending_dir(cfg);
+		p = xasprintf("%s/%s.%s", dir, name, ext);
+		free(dir);
+	}
+	free(name);
+	return p;
+}
+
+/* "<dir>/<name>.req" -> "<dir>/<name>.<ext>" */
+static char *sibling_path(const char *req_path, const char *ext)
+{
+	size_t n = strlen(req_path);
+
+	return xasprintf("%.*s.%s", (int)(n - 4), req_path, ext);
 }
 
 static bool text_is_clean(const char *s)
@@ -167,10 +222,16 @@ int state_pending_load(const struct config *cfg, enum adenroll_mode mode,
 	if (key != NULL)
 		*key = NULL;
 	ret = load_req(rp, out);
+	if (ret == 0) {
+		free(rp);
+		rp = legacy_pending_path(cfg, template_cn, "req");
+		if (rp != NULL)
+			ret = load_req(rp, out);
+	}
 	if (ret != 1)
 		goto out;
-	out->key_path = pending_path(cfg, template_cn, "key");
-	out->csr_path = pending_path(cfg, template_cn, "csr");
+	out->key_path = sibling_path(rp, "key");
+	out->csr_path = sibling_path(rp, "csr");
 	if (key != NULL) {
 		bio = BIO_new_file(out->key_path, "r");
 		if (bio != NULL)
@@ -217,8 +278,8 @@ int state_pending_list(const struct config *cfg, enum adenroll_mode mode,
 			continue;
 		p = fs_path_join(dir, de->d_name);
 		if (load_req(p, &pr) == 1) {
-			pr.key_path = pending_path(cfg, pr.template_cn, "key");
-			pr.csr_path = pending_path(cfg, pr.template_cn, "csr");
+			pr.key_path = sibling_path(p, "key");
+			pr.csr_path = sibling_path(p, "csr");
 			v = xrealloc(v, (count + 1) * sizeof(*v));
 			v[count++] = pr;
 		}
@@ -231,25 +292,41 @@ int state_pending_list(const struct config *cfg, enum adenroll_mode mode,
 	return 0;
 }
 
+static int remove_set(char *const paths[3])
+{
+	int ret = 0;
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		if (unlink(paths[i]) != 0 && errno != ENOENT) {
+			log_error("cannot remove %s: %s", paths[i], strerror(errno));
+			ret = -1;
+		}
+		if (i == 0 && ret == 0 && fs_fsync_parent(paths[i]) != 0)
+			ret = -1;
+		if (ret != 0)
+			break;
+	}
+	return ret;
+}
+
 int state_pending_remove(const struct config *cfg, enum adenroll_mode mode, const char *template_cn)
 {
 	const char *exts[3] = { "req", "key", "csr" };
+	char *cur[3], *old[3];
 	int ret = 0;
 	size_t i;
 
 	(void)mode;
 	for (i = 0; i < 3; i++) {
-		char *p = pending_path(cfg, template_cn, exts[i]);
-
-		if (unlink(p) != 0 && errno != ENOENT) {
-			log_error("cannot remove %s: %s", p, strerror(errno));
-			ret = -1;
-		}
-		if (i == 0 && ret == 0 && fs_fsync_parent(p) != 0)
-			ret = -1;
-		free(p);
-		if (ret != 0)
-			break;
+		cur[i] = pending_path(cfg, template_cn, exts[i]);
+		old[i] = legacy_pending_path(cfg, template_cn, exts[i]);
+	}
+	if (remove_set(cur) != 0 || (old[0] != NULL && remove_set(old) != 0))
+		ret = -1;
+	for (i = 0; i < 3; i++) {
+		free(cur[i]);
+		free(old[i]);
 	}
 	return ret;
 }

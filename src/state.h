@@ -22,6 +22,14 @@ struct pending_request {
 	char *csr_path;
 };
 
+/* The file-name stem for state kept per template cn: at most
+ * STATE_STEM_PREFIX_MAX bytes of the cn's ASCII letters, digits, '-' and '_'
+ * (other ASCII as '_'), then '-' and 32 hex digits of the SHA-256 of the
+ * whole cn.  Bounded (fits NAME_MAX with any extension) and, for any two
+ * cns, different; the cn itself is recorded inside the file.  Caller frees. */
+#define STATE_STEM_PREFIX_MAX 40
+char *state_file_stem(const char *cn);
+
 /* Saves pr and its key/CSR (replacing an earlier one for the same template). */
 int state_pending_save(const struct config *cfg, enum adenroll_mode mode,
 		       const struct pending_request *pr, EVP_PKEY *key, const char *csr_pem);

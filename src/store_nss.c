@@ -68,12 +68,18 @@
 #include "cert.h"
 #include "fsutil.h"
 #include "log.h"
+#include "state.h"
 #include "util.h"
 
 #define NICK_PREFIX "adenroll-"
 #define ROOT_TRUST "CT,C,C"
 #define NEW_PREFIX ".new-"
 #define MAX_FILE (1u << 20)
+/* The machine default of nss_db (config.c), named in messages. */
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
+#define NSS_DB_DEFAULT_HINT "sql:" LOCALSTATEDIR "/lib/adenroll/nssdb"
 
 struct nss_store {
 	struct store_backend base;
@@ -86,6 +92,8 @@ struct nss_store {
 	NSSInitContext *ctx;
 	PK11SlotInfo *slot;
 	bool read_only;
+	bool checked_private;   /* db_is_private passed since the database was opened */
+	bool user_mode;
 };
 
 /* TEST ONLY: ADENROLL_TEST_CRASH_AT=<step> kills the process with SIGKILL
@@ -112,22 +120,21 @@ static const char *nss_err(void)
 	return name != NULL ? name : "unknown NSS error";
 }
 
-/* File-name stem for the archive, as in the PEM store. */
+/* File-name stem of a template's archive directory: a cn of file-name-safe
+ * bytes is its own stem (as always); any other cn gets state_file_stem's
+ * bounded prefix-and-hash, so "Web:Server" and "Web_Server" never share an
+ * archive (and its retention), and a long non-ASCII cn still fits NAME_MAX. */
 static char *safe_name(const char *cn)
 {
-	char *s = xstrdup(cn), *r;
 	size_t i;
 
-	for (i = 0; s[i] != '\0'; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' || s[i] == '-'))
-			s[i] = '_';
-	if (s[0] == '.' || s[0] == '\0' || i >= 180) {
-		r = xasprintf("t%.*s", 150, s);
-		free(s);
-		return r;
-	}
-	return s;
+	for (i = 0; cn[i] != '\0'; i++)
+		if (!((cn[i] >= 'a' && cn[i] <= 'z') || (cn[i] >= 'A' && cn[i] <= 'Z') ||
+		      (cn[i] >= '0' && cn[i] <= '9') || cn[i] == '.' || cn[i] == '_' || cn[i] == '-'))
+			break;
+	if (cn[i] == '\0' && i > 0 && i < 180 && cn[0] != '.')
+		return xstrdup(cn);
+	return state_file_stem(cn);
 }
 
 static const char *strip_prefix(const char *db)
@@ -138,6 +145,58 @@ static const char *strip_prefix(const char *db)
 }
 
 /* ------------------------------------------------------------ NSS session */
+
+/* A private key imported into softoken is protected by the database
+ * password only, and adenroll's databases have none: whoever can read
+ * key4.db can export the key (pk12util -o).  So adenroll puts keys only in
+ * a database whose directory and key file belong to the running user and
+ * are neither readable nor writable by group or others (RHEL ships
+ * /etc/pki/nssdb/key4.db 0644).  0 private (or no key file yet), -1 logged. */
+static int db_is_private(const struct nss_store *ns)
+{
+	const char *key_leaf = strncmp(ns->db, "dbm:", 4) == 0 ? "key3.db" : "key4.db";
+	char *kp = fs_path_join(ns->dir, key_leaf);
+	const char *what = ns->dir;
+	struct stat st;
+	int ret = -1;
+
+	if (stat(ns->dir, &st) != 0) {
+		log_error("cannot check the NSS database directory %s: %s", ns->dir, strerror(errno));
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode))
+		goto bad;
+	if (st.st_uid != geteuid() || (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) != 0)
+		goto bad;
+	what = kp;
+	if (lstat(kp, &st) != 0) {
+		if (errno == ENOENT) {
+			ret = 0;   /* a new database: NSS creates key4.db 0600 */
+			goto out;
+		}
+		log_error("cannot check %s: %s", kp, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) != 0)
+		goto bad;
+	ret = 0;
+	goto out;
+bad:
+	log_error("refusing to put a private key into the NSS database %s: %s is %s (owner uid %ld, "
+		  "mode %04o), so other users could read or replace the key; use a private database "
+		  "(nss_db = %s is created 0700), or make this one private: "
+		  "chown %ld %s %s && chmod 700 %s && chmod 600 %s",
+		  ns->db, what, S_ISLNK(st.st_mode) ? "a symlink" :
+		  (st.st_uid != geteuid() ? "not owned by the user adenroll runs as" :
+		   "readable or writable by group or others"),
+		  (long)st.st_uid, (unsigned)(st.st_mode & 07777),
+		  ns->user_mode ? "sql:~/.pki/nssdb" : NSS_DB_DEFAULT_HINT,
+		  (long)geteuid(), ns->dir, kp, ns->dir, kp);
+out:
+	free(kp);
+	return ret;
+}
 
 /* Opens the database on first use.  create: make the directory and an empty
  * database (no password, like certutil -N --empty-password) when missing.
@@ -155,6 +214,12 @@ static int nss_ensure(struct nss_store *ns, bool create)
 				  ns->db);
 			return -1;
 		}
+		/* opened for reading (list) first: check before the first write */
+		if (create && !ns->checked_private) {
+			if (db_is_private(ns) != 0)
+				return -1;
+			ns->checked_private = true;
+		}
 		return 0;
 	}
 	probe = fs_path_join(ns->dir, strncmp(ns->db, "dbm:", 4) == 0 ? "cert8.db" : "cert9.db");
@@ -162,7 +227,7 @@ static int nss_ensure(struct nss_store *ns, bool create)
 	free(probe);
 	if (!exists && !create)
 		return 1;
-	if (create && fs_mkdir_p(ns->dir, ns->dir_mode) != 0)
+	if (create && (fs_mkdir_p(ns->dir, ns->dir_mode) != 0 || db_is_private(ns) != 0))
 		return -1;
 
 	ns->ctx = NSS_InitContext(ns->db, "", "", "", NULL, flags);
@@ -179,6 +244,12 @@ static int nss_ensure(struct nss_store *ns, bool create)
 	if (ns->slot == NULL) {
 		log_error("the NSS database %s has no key slot: %s", ns->db, nss_err());
 		return -1;
+	}
+	/* key4.db exists now: the same check on what NSS created or found. */
+	if (create) {
+		if (db_is_private(ns) != 0)
+			return -1;
+		ns->checked_private = true;
 	}
 	if (!ns->read_only && PK11_NeedUserInit(ns->slot)) {
 		if (PK11_InitPin(ns->slot, NULL, "") != SECSuccess) {
@@ -257,15 +328,42 @@ static char *meta_path(const struct nss_store *ns, const CERTCertificate *c)
 
 /* ------------------------------------------------------------ finding our objects */
 
-/* "adenroll-<cn>"; a ':' would read as "token:nickname" to NSS readers. */
+/* "adenroll-<cn>", with '%' and ':' written as %25 and %3A: a ':' would read
+ * as "token:nickname" to NSS readers, and escaping (rather than replacing)
+ * keeps two cns such as "Web:Server" and "Web_Server" on two nicknames.  Any
+ * other cn is its own nickname, as before. */
 static char *nickname_for(const char *cn)
 {
-	char *n = xasprintf("%s%s", NICK_PREFIX, cn), *c;
+	size_t n = strlen(cn), o = 0, i;
+	char *nick = xmalloc(strlen(NICK_PREFIX) + 3 * n + 1);
 
-	for (c = n; *c != '\0'; c++)
-		if (*c == ':')
-			*c = '_';
-	return n;
+	o = (size_t)sprintf(nick, "%s", NICK_PREFIX);
+	for (i = 0; i < n; i++) {
+		if (cn[i] == '%' || cn[i] == ':')
+			o += (size_t)sprintf(nick + o, "%%%02X", (unsigned char)cn[i]);
+		else
+			nick[o++] = cn[i];
+	}
+	nick[o] = '\0';
+	return nick;
+}
+
+/* The cn back from a nickname of ours (after the prefix). */
+static char *cn_of_nickname(const char *rest)
+{
+	char *cn = xmalloc(strlen(rest) + 1);
+	size_t o = 0;
+
+	for (; *rest != '\0'; rest++) {
+		if (strncmp(rest, "%25", 3) == 0 || strncmp(rest, "%3A", 3) == 0) {
+			cn[o++] = rest[2] == '5' ? '%' : ':';
+			rest += 2;
+		} else {
+			cn[o++] = *rest;
+		}
+	}
+	cn[o] = '\0';
+	return cn;
 }
 
 /* The nickname of a certificate of the internal database, without a token prefix. */
@@ -760,7 +858,7 @@ static int nss_list(struct store_backend *b, struct store_item **items, size_t *
 		free(buf);
 		free(mp);
 		if (it.template_cn == NULL)
-			it.template_cn = xstrdup(nicks.v[i] + strlen(NICK_PREFIX));
+			it.template_cn = cn_of_nickname(nicks.v[i] + strlen(NICK_PREFIX));
 		if (cert_template_info(it.cert, &info) == 0) {
 			it.template_oid = info.oid;
 			it.ext_template_cn = info.name;
@@ -1099,7 +1197,9 @@ int store_nss_open(const struct config *cfg, enum adenroll_mode mode, struct sto
 	ns->archive = fs_path_join(cfg->archive_dir, "nss");
 	ns->meta_dir = cfg->state_dir != NULL ? fs_path_join(cfg->state_dir, "nss") : NULL;
 	ns->retention_days = cfg->archive_retention_days;
-	ns->dir_mode = mode == ADENROLL_MODE_USER ? 0700 : 0755;
+	/* private in both modes: the database holds keys readable by whoever reads key4.db */
+	ns->dir_mode = 0700;
+	ns->user_mode = mode == ADENROLL_MODE_USER;
 	*out = &ns->base;
 	return 0;
 }

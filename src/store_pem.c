@@ -700,8 +700,36 @@ out:
 	return ret;
 }
 
+/* The stable links of a live generation, for the ones that are missing: an
+ * install killed between the switch and its links (the first one for a
+ * template has no links yet) is completed here.  A path something else
+ * occupies is left to the next install, which archives it first. */
+static int links_if_missing(const struct pem_store *ps, const char *name, time_t now)
+{
+	static const char *const leaves[3][2] = {
+		{ ".crt", "cert.pem" }, { ".key", "key.pem" }, { "-chain.pem", "chain.pem" },
+	};
+	struct stat st;
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < 3; i++) {
+		char *leaf = xasprintf("%s%s", name, leaves[i][0]), *link = fs_path_join(ps->dir, leaf);
+
+		if (lstat(link, &st) != 0 && errno == ENOENT) {
+			log_info("creating %s, left out by an interrupted install", link);
+			if (ensure_link(ps, name, leaf, leaves[i][1], now) != 0)
+				ret = -1;
+		}
+		free(link);
+		free(leaf);
+	}
+	return ret;
+}
+
 /* recover() for every managed template, without installing anything: a
- * pair that stays valid for months is otherwise tidied only at its renewal. */
+ * pair that stays valid for months is otherwise tidied only at its renewal.
+ * A live generation without its stable links gets them. */
 static void pem_tidy(struct store_backend *b, time_t now)
 {
 	struct pem_store *ps = (struct pem_store *)b;
@@ -717,6 +745,9 @@ static void pem_tidy(struct store_backend *b, time_t now)
 		if ((cur != NULL || errno == ENOENT) && recover(ps, ix.v[i].name, name_dir, cur, now) != 0)
 			log_warn("could not tidy everything left in %s by an earlier interrupted install",
 				 name_dir);
+		if (cur != NULL && links_if_missing(ps, ix.v[i].name, now) != 0)
+			log_warn("could not create the stable links of template %s in %s", ix.v[i].cn,
+				 ps->dir);
 		free(cur);
 		free(name_dir);
 	}

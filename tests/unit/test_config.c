@@ -46,7 +46,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.http_timeout, 60);
 	assert_int_equal(cfg.store_types, STORE_PEM);
 	assert_string_equal(cfg.pem_dir, LOCALSTATEDIR "/lib/adenroll/certs");
-	assert_string_equal(cfg.nss_db, "sql:/etc/pki/nssdb");
+	assert_string_equal(cfg.nss_db, "sql:" LOCALSTATEDIR "/lib/adenroll/nssdb");
 	assert_string_equal(cfg.archive_dir, LOCALSTATEDIR "/lib/adenroll/archive");
 	assert_int_equal(cfg.archive_retention_days, 0);
 	assert_null(cfg.anchors_dir);
@@ -565,7 +565,9 @@ static void test_shipped_config_and_man_page(void **state)
 	assert_int_equal(cfg.log_level, def.log_level);
 	assert_int_equal(cfg.journal, def.journal);
 	assert_string_equal(cfg.keytab, def.keytab);
-	assert_string_equal(cfg.nss_db, def.nss_db);
+	/* like pem_dir, the default follows --localstatedir; the file shows /var */
+	assert_string_equal(cfg.nss_db, "sql:/var/lib/adenroll/nssdb");
+	assert_non_null(strstr(def.nss_db, "/lib/adenroll/nssdb"));
 	assert_string_equal(cfg.lock_file, def.lock_file);
 	config_free(&cfg);
 	config_free(&def);

@@ -607,6 +607,94 @@ static void test_two_templates_one_subject(void **state)
 	free_config(&cfg);
 }
 
+/* issue 16 finding 6: "Web:Server" and "Web_Server" are two templates and
+ * keep two nicknames; installing one never archives the other. */
+static void test_colon_and_underscore_names_keep_apart(void **state)
+{
+	struct config cfg;
+	struct pair a = new_pair(OID_MACHINE, 1, false), b = new_pair(OID_OTHER, 2, false);
+	struct store_item *items;
+	size_t n, i, round;
+	bool seen_a, seen_b;
+
+	(void)state;
+	make_config(&cfg);
+	for (round = 0; round < 2; round++) {
+		assert_int_equal(install(&cfg, "Web:Server", OID_MACHINE, &a, NULL), 0);
+		assert_int_equal(install(&cfg, "Web_Server", OID_OTHER, &b, NULL), 0);
+		list(&cfg, &items, &n);
+		assert_int_equal(n, 2);
+		seen_a = seen_b = false;
+		for (i = 0; i < n; i++) {
+			if (strcmp(items[i].template_cn, "Web:Server") == 0) {
+				assert_int_equal(X509_cmp(items[i].cert, a.cert), 0);
+				seen_a = true;
+			} else if (strcmp(items[i].template_cn, "Web_Server") == 0) {
+				assert_int_equal(X509_cmp(items[i].cert, b.cert), 0);
+				seen_b = true;
+			}
+		}
+		assert_true(seen_a && seen_b);
+		store_items_free(items, n);
+	}
+	assert_int_equal(archive_count("Web_Server", a.cert), 0);
+	pair_free(&a);
+	pair_free(&b);
+	free_config(&cfg);
+}
+
+/* issue 16 finding 1: no key goes into a database that group or others can
+ * read (key4.db 0644, as RHEL ships /etc/pki/nssdb) or whose directory they
+ * can read; made private, the same database takes it. */
+static void test_world_readable_db_is_refused(void **state)
+{
+	struct config cfg;
+	struct pair a = new_pair(OID_MACHINE, 1, false);
+	char *key4 = fs_path_join(dbdir, "key4.db"), *cmd, *out;
+	struct view v;
+	struct stat st;
+	int status;
+
+	(void)state;
+	if (!have_certutil) {
+		skip();
+		return;
+	}
+	assert_int_equal(fs_mkdir_p(dbdir, 0755), 0);
+	assert_int_equal(chmod(dbdir, 0755), 0);
+	cmd = xasprintf("certutil -N -d '%s' --empty-password", db);
+	out = run(cmd, &status);
+	assert_int_equal(status, 0);
+	free(out);
+	free(cmd);
+	assert_int_equal(chmod(key4, 0644), 0);
+	make_config(&cfg);
+	assert_int_not_equal(install(&cfg, "Machine", OID_MACHINE, &a, NULL), 0);
+	v = reader_view(NICK);
+	assert_int_equal(v.n_all_keys, 0);
+	X509_free(v.cert);
+	/* key file private, directory still readable by others: refused too */
+	assert_int_equal(chmod(key4, 0600), 0);
+	assert_int_not_equal(install(&cfg, "Machine", OID_MACHINE, &a, NULL), 0);
+	assert_int_equal(chmod(dbdir, 0700), 0);
+	assert_int_equal(install(&cfg, "Machine", OID_MACHINE, &a, NULL), 0);
+	v = reader_view(NICK);
+	assert_true(v.key_signs);
+	X509_free(v.cert);
+	/* a database adenroll creates is private */
+	out = xasprintf("rm -rf '%s'", dbdir);
+	assert_int_equal(system(out), 0);
+	free(out);
+	assert_int_equal(install(&cfg, "Machine", OID_MACHINE, &a, NULL), 0);
+	assert_int_equal(stat(dbdir, &st), 0);
+	assert_int_equal(st.st_mode & 077, 0);
+	assert_int_equal(stat(key4, &st), 0);
+	assert_int_equal(st.st_mode & 077, 0);
+	free(key4);
+	pair_free(&a);
+	free_config(&cfg);
+}
+
 static void test_retire_archives_and_removes(void **state)
 {
 	struct config cfg;
@@ -811,6 +899,8 @@ int main(void)
 		T(test_replace_archives_old_pair),
 		T(test_reused_key_survives_replacement),
 		T(test_two_templates_one_subject),
+		T(test_colon_and_underscore_names_keep_apart),
+		T(test_world_readable_db_is_refused),
 		T(test_retire_archives_and_removes),
 		T(test_password_protected_db_is_refused),
 		T(test_sigkill_at_each_install_step),
