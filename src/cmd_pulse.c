@@ -190,6 +190,20 @@ static void check_revocation(struct revocation_ctx *rev, const struct template *
 		log_debug("%s: not revoked: %s", t->cn, l->revocation_detail);
 }
 
+/* The held key for a renewal that keeps it, from whichever store holds
+ * the certificate (store_load_key: PEM without following symlinks, NSS by
+ * export).  NULL (logged): the renewal then uses a fresh key. */
+static EVP_PKEY *load_held_key(const struct config *cfg, enum adenroll_mode mode, const struct template *t,
+			       const struct store_item *it)
+{
+	struct store *s = NULL;
+	EVP_PKEY *key = NULL;
+	if (store_open(cfg, mode, &s) < 0 || store_load_key(s, it, &key) < 0)
+		log_warn("%s: cannot read the held key to reuse it (see above); generating a new key", t->cn);
+	store_close(s);
+	return key;
+}
+
 static void process(struct discovery *disc, const struct cli_options *opt, const struct config *cfg,
 		    struct revocation_ctx *rev, const struct template *t, const struct store_item *items,
 		    size_t n_items, struct pulse_line *l)
@@ -270,8 +284,9 @@ static void process(struct discovery *disc, const struct cli_options *opt, const
 	 * revoked (possibly compromised) key or another template's. */
 	bool keep_key = a == POLICY_RENEW && !superseded_cn && it && it->key_path &&
 			(cfg->reuse_key || (t->private_key_flag & CT_PK_REQUIRE_SAME_KEY_RENEWAL));
-	enroll_template(disc, cfg, opt->mode, t, a == POLICY_RENEW, keep_key ? it->key_path : NULL, opt->dry_run,
-			&l->rep);
+	EVP_PKEY *held_key = keep_key ? load_held_key(cfg, opt->mode, t, it) : NULL;
+	enroll_template(disc, cfg, opt->mode, t, a == POLICY_RENEW, held_key, opt->dry_run, &l->rep);
+	EVP_PKEY_free(held_key);
 	l->new_pending = l->rep.outcome == ENROLL_PENDING;
 	if (l->rep.outcome == ENROLL_ISSUED && superseded_cn)
 		retire_superseded(cfg, opt->mode, it->template_cn ? it->template_cn : superseded_cn);
@@ -319,9 +334,13 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 		log_error("cannot read the certificate store: nothing was changed");
 		goto out;
 	}
-	/* what a run killed while storing left behind (docs/stores.md) */
-	if (!opt->dry_run)
+	/* what a run killed while storing left behind (docs/stores.md): the
+	 * steps after the commit point, its stable links and hooks included */
+	if (!opt->dry_run) {
 		store_tidy(store, time(NULL));
+		state_tidy(cfg, opt->mode);
+		hooks_run_owed(cfg, opt->mode, items, n_items);
+	}
 	store_close(store);
 	store = NULL;
 

@@ -19,6 +19,7 @@
 #include "csr.h"
 #include "discovery.h"
 #include "fsutil.h"
+#include "hooks.h"
 #include "log.h"
 #include "policy.h"
 #include "state.h"
@@ -111,6 +112,28 @@ static void set_message(struct enroll_report *rep, const struct certsrv_result *
 	rep->hresult = r->hresult;
 }
 
+/* The enrolled/renewed hooks this install will owe, recorded before the
+ * store's commit point: a run killed between the commit and the hooks
+ * leaves the record, and the next pulse runs them (hooks_run_owed).  A
+ * record that cannot be written does not stop the install (the certificate
+ * matters more than its hooks). */
+static void record_hooks_owed(const struct config *cfg, enum adenroll_mode mode, const struct template *t,
+			      bool renewal, const char *ca_name, long req_id, X509 *cert)
+{
+	char serial[80];
+	struct hooks_owed h = {
+		.template_cn = t->cn, .event = renewal ? HOOK_EVENT_RENEWED : HOOK_EVENT_ENROLLED,
+		.serial = serial, .ca_name = (char *)ca_name, .request_id = req_id,
+		.not_after = cert_not_after(cert), .recorded = time(NULL),
+	};
+
+	if (!cfg->hooks_dir || !*cfg->hooks_dir)
+		return;
+	if (cert_serial_hex(cert, serial, sizeof serial) < 0 || state_hooks_owed_save(cfg, mode, &h) < 0)
+		log_warn("%s: cannot record the hooks this install owes; if the run is interrupted before they "
+			 "run, they will not run later", t->cn);
+}
+
 /* Checks what the CA returned before anything is stored, then installs it:
  * our key, a chain to a CA the directory trusts, the template we asked for. */
 static int install_issued(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
@@ -166,6 +189,7 @@ static int install_issued(struct discovery *disc, const struct config *cfg, enum
 			 "1.3.6.1.4.1.311.20.2 name): not installed", ca_name, t->cn);
 		goto out;
 	}
+	record_hooks_owed(cfg, mode, t, renewal, ca_name, req_id, cert);
 	if (store_open(cfg, mode, &store) < 0 ||
 	    store_install(store, t, key, cert, chain, ca_name, req_id, &archived) < 0) {
 		snprintf(rep->message, sizeof rep->message, "cannot store the certificate issued by %s (see above)",
@@ -226,30 +250,15 @@ static int stores_writable(const struct config *cfg, char *why, size_t whylen)
 	for (size_t i = 0; i < n; i++)
 		if (dirs[i] && *dirs[i] && fs_dir_writable(dirs[i], STORE_MIN_FREE_BYTES, why, whylen) < 0)
 			return -1;
-	return 0;
-}
-
-/* The held private key, for a renewal that keeps it.  NULL (logged) when it
- * cannot be read: the caller then enrolls with a fresh key. */
-static EVP_PKEY *load_held_key(const char *path, const char *template_cn)
-{
-	unsigned char *pem = NULL;
-	size_t len = 0;
-	EVP_PKEY *key = NULL;
-	if (fs_read_file(path, 1u << 20, &pem, &len) < 0)
-		log_warn("%s: cannot read the held key %s to reuse it: %s; generating a new key", template_cn, path,
-			 strerror(errno));
-	else if (!(key = csr_key_from_pem((const char *)pem, len)))
-		log_warn("%s: the held key %s does not parse; generating a new key", template_cn, path);
-	if (pem) {
-		OPENSSL_cleanse(pem, len);
-		free(pem);
-	}
-	return key;
+	/* StrictModes: a directory another account controls could swap the key */
+	for (size_t i = 0; i < n; i++)
+		if (dirs[i] && *dirs[i] && fs_dir_trusted(dirs[i], why, whylen) < 0)
+			return -1;
+	return state_dirs_trusted(cfg, why, whylen);
 }
 
 int enroll_template(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
-		    const struct template *t, bool renewal, const char *reuse_key_path, bool dry_run,
+		    const struct template *t, bool renewal, EVP_PKEY *reuse_key, bool dry_run,
 		    struct enroll_report *rep)
 {
 	const struct enrollment_service **cas = NULL;
@@ -275,7 +284,7 @@ int enroll_template(struct discovery *disc, const struct config *cfg, enum adenr
 		log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
 		goto out;
 	}
-	if (reuse_key_path && (key = load_held_key(reuse_key_path, t->cn)))
+	if (reuse_key && EVP_PKEY_up_ref(reuse_key) == 1 && (key = reuse_key))
 		log_info("%s: renewing with the held key (%s)", t->cn,
 			 cfg->reuse_key ? "[enroll] reuse_key" : "the template requires the same key on renewal");
 	else

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #include "adenroll.h"
 #include "config.h"
 #include "directory.h"
@@ -37,9 +39,9 @@ size_t enroll_ca_order(const struct directory *dir, const struct config *cfg, co
 		       const struct enrollment_service ***out);
 
 /* New enrollment (also used for renewal, with renewal true: a new request;
- * only the logged event differs).  The key is fresh unless reuse_key_path
- * names the held key to sign the new request with (renewal with
- * [enroll] reuse_key or CT_FLAG_REQUIRE_SAME_KEY_RENEWAL).  Tries each CA of
+ * only the logged event differs).  The key is fresh unless reuse_key is
+ * the held key (store_load_key) to sign the new request with (renewal with
+ * [enroll] reuse_key or CT_FLAG_REQUIRE_SAME_KEY_RENEWAL; borrowed).  Tries each CA of
  * enroll_ca_order: transport errors, 5xx, 401, unrecognised pages and
  * 0x80094800 (template not on that CA) fail over to the next; issued, pending
  * and denied end the loop.  An issued certificate is installed only when it
@@ -47,7 +49,7 @@ size_t enroll_ca_order(const struct directory *dir, const struct config *cfg, co
  * the lifecycle event.  Returns 0 when rep says what happened (any outcome),
  * -1 on a local error before anything was sent (rep->outcome FAILED). */
 int enroll_template(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
-		    const struct template *t, bool renewal, const char *reuse_key_path, bool dry_run,
+		    const struct template *t, bool renewal, EVP_PKEY *reuse_key, bool dry_run,
 		    struct enroll_report *rep);
 
 /* A pending request recorded for t by an earlier run: poll it with

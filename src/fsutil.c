@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -368,14 +369,22 @@ out:
 
 int fs_remove_flat_dir(const char *dir)
 {
-	DIR *d = opendir(dir);
+	/* O_NOFOLLOW: a symlink planted where a directory is expected must not
+	 * make us empty its target. */
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
 	int ret = 0;
 
 	if (d == NULL) {
-		if (errno == ENOENT)
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		if (e == ENOENT)
 			return 0;
-		log_error("cannot open directory %s: %s", dir, strerror(errno));
+		log_error("cannot open directory %s: %s%s", dir, strerror(e),
+			  e == ELOOP || e == ENOTDIR ? " (not a directory: left alone)" : "");
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -444,4 +453,109 @@ out:
 	if (ret != 0)
 		errno = e;
 	return ret;
+}
+
+int fs_dir_trusted(const char *dir, char *why, size_t whylen)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(why, whylen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(why, whylen, "%s is not a directory", dir);
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(why, whylen, "%s is owned by uid %ld, not by uid %ld that adenroll runs as, so that "
+			 "account could replace what adenroll keeps there; chown %ld %s (or choose another "
+			 "directory)", dir, (long)st.st_uid, (long)geteuid(), (long)geteuid(), dir);
+		return -1;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		snprintf(why, whylen, "%s is writable by group or others (mode %04o), so they could replace "
+			 "what adenroll keeps there; chmod go-w %s", dir, (unsigned)(st.st_mode & 07777), dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* The pid of a temp_name() leaf ".<base>.tmp-<pid>-<counter>-<hex>", 0 if it is not one. */
+static long temp_owner(const char *leaf)
+{
+	const char *p = NULL, *q = leaf;
+	char *end;
+	long pid;
+
+	if (leaf[0] != '.')
+		return 0;
+	while ((q = strstr(q, ".tmp-")) != NULL)
+		p = q++;
+	if (p == NULL)
+		return 0;
+	pid = strtol(p + 5, &end, 10);
+	if (end == p + 5 || *end != '-' || pid <= 0)
+		return 0;
+	return pid;
+}
+
+int fs_remove_stale_temps(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	struct stat st;
+	int removed = 0;
+
+	if (d == NULL) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		return e == ENOENT ? 0 : -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		long pid = temp_owner(de->d_name);
+
+		if (pid == 0 || pid == (long)getpid())
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno == EPERM)
+			continue;   /* its writer still runs */
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !(S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)))
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0) {
+			log_info("removed %s/%s, left by a run that was interrupted while writing it", dir,
+				 de->d_name);
+			removed++;
+		} else {
+			log_warn("cannot remove %s/%s: %s", dir, de->d_name, strerror(errno));
+		}
+	}
+	closedir(d);
+	if (removed > 0)
+		fs_fsync_dir(dir);
+	return removed;
+}
+
+DIR *fs_opendir_nofollow(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	int e = errno;
+
+	if (d == NULL && fd >= 0)
+		close(fd);
+	errno = e;
+	return d;
+}
+
+bool fs_is_real_dir_at(DIR *d, const char *name)
+{
+	struct stat st;
+
+	return fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 }

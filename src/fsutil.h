@@ -6,6 +6,8 @@
 #ifndef ADENROLL_FSUTIL_H
 #define ADENROLL_FSUTIL_H
 
+#include <dirent.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -28,8 +30,28 @@ int fs_symlink_atomic(const char *target, const char *link_path);
  * file durably, then removes the source).  dst must not exist. */
 int fs_move(const char *src, const char *dst);
 /* Removes a directory and the regular files/symlinks directly inside it
- * (generation directories are flat).  Used only for never-committed data. */
+ * (generation directories are flat).  A symlink at dir is refused, never
+ * followed (ELOOP/ENOTDIR logged).  Used for never-committed data and
+ * archive pruning. */
 int fs_remove_flat_dir(const char *dir);
+/* StrictModes (sshd) for an existing directory adenroll writes keys or
+ * state into: it must be a directory owned by the effective user and not
+ * writable by group or others, or another account could swap what adenroll
+ * writes or reads there.  A directory that does not exist yet passes (it
+ * is created private).  -1 with why set (saying what to do), not logged. */
+int fs_dir_trusted(const char *dir, char *why, size_t whylen);
+/* Removes the temp files fs_write_atomic and fs_symlink_atomic leave in dir
+ * when the process writing them is killed (".<name>.tmp-<pid>-..."), unless
+ * that process still runs.  Regular files and symlinks only; returns how
+ * many were removed, -1 when dir cannot be read (ENOENT is 0). */
+int fs_remove_stale_temps(const char *dir);
+
+/* opendir(3) that refuses a symlink at dir (errno ELOOP or ENOTDIR). */
+DIR *fs_opendir_nofollow(const char *dir);
+/* Whether name, inside the directory d reads, is a directory itself (not a
+ * symlink to one). */
+bool fs_is_real_dir_at(DIR *d, const char *name);
+
 /* Joins a and b with one '/'; caller frees. */
 char *fs_path_join(const char *a, const char *b);
 /* Whether files can be created in dir now (in its closest existing

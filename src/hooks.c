@@ -15,15 +15,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cert.h"
 #include "enroll.h"
 #include "fsutil.h"
 #include "log.h"
 #include "policy.h"
+#include "state.h"
 #include "store.h"
 #include "util.h"
 
@@ -428,7 +431,56 @@ int hooks_run_for_report(const struct config *cfg, enum adenroll_mode mode, cons
 		env.message = rep->message[0] ? rep->message : NULL;
 	}
 	int failures = hooks_run(cfg->hooks_dir, event, &env);
+	/* the hooks recorded as owed before the install's commit have run */
+	if (rep->outcome == ENROLL_ISSUED)
+		state_hooks_owed_remove(cfg, mode, template_cn);
 	store_items_free(items, n);
 	store_close(s);
+	return failures;
+}
+
+int hooks_run_owed(const struct config *cfg, enum adenroll_mode mode, const struct store_item *items,
+		   size_t n_items)
+{
+	struct hooks_owed *owed = NULL;
+	size_t n = 0;
+	int failures = 0;
+
+	if (state_hooks_owed_list(cfg, mode, &owed, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct hooks_owed *h = &owed[i];
+		const struct store_item *live = NULL;
+		char serial[80];
+
+		for (size_t k = 0; k < n_items && !live; k++)
+			if (items[k].template_cn && str_eq_ci(items[k].template_cn, h->template_cn) &&
+			    cert_serial_hex(items[k].cert, serial, sizeof serial) == 0 &&
+			    strcasecmp(serial, h->serial) == 0)
+				live = &items[k];
+		if (live && cfg->hooks_dir && *cfg->hooks_dir &&
+		    (strcmp(h->event, HOOK_EVENT_ENROLLED) == 0 || strcmp(h->event, HOOK_EVENT_RENEWED) == 0)) {
+			struct hook_env env;
+
+			log_info("%s: running the %s hooks an interrupted run owed (serial %s)", h->template_cn,
+				 h->event, h->serial);
+			memset(&env, 0, sizeof env);
+			env.template_cn = h->template_cn;
+			env.cert_path = live->cert_path;
+			env.key_path = live->key_path;
+			env.chain_path = live->chain_path;
+			env.ca_name = h->ca_name;
+			env.serial = h->serial;
+			env.not_after = h->not_after;
+			env.request_id = h->request_id;
+			env.mode = mode == ADENROLL_MODE_USER ? "user" : "machine";
+			failures += hooks_run(cfg->hooks_dir, h->event, &env);
+		} else if (!live) {
+			log_debug("%s: the certificate (serial %s) whose hooks were owed never became live; "
+				  "nothing to run", h->template_cn, h->serial);
+		}
+		state_hooks_owed_remove(cfg, mode, h->template_cn);
+	}
+	state_hooks_owed_list_free(owed, n);
 	return failures;
 }

@@ -19,6 +19,7 @@
 #define ADENROLL_HOOKS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <time.h>
 
 #include "adenroll.h"
@@ -67,5 +68,15 @@ int hooks_run_timeout(const char *hooks_dir, const char *event, const struct hoo
 struct enroll_report;
 int hooks_run_for_report(const struct config *cfg, enum adenroll_mode mode, const char *template_cn,
 			 const struct enroll_report *rep, bool renewal, const char *archived_path);
+
+/* For pulse, at the start of a run (under the run lock, after store_tidy):
+ * the enrolled/renewed hooks recorded as owed (state.h) by a run killed
+ * between the store's commit and its hooks.  A record whose certificate
+ * (by serial) is live in items runs its hooks; one whose certificate never
+ * became live is dropped.  Every record is removed after.  Returns
+ * hooks_run's count of failures. */
+struct store_item;
+int hooks_run_owed(const struct config *cfg, enum adenroll_mode mode, const struct store_item *items,
+		   size_t n_items);
 
 #endif

@@ -16,10 +16,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
@@ -128,6 +130,7 @@ int state_pending_save(const struct config *cfg, enum adenroll_mode mode,
 		       const struct pending_request *pr, EVP_PKEY *key, const char *csr_pem)
 {
 	char *dir = pending_dir(cfg), *kp = NULL, *cp = NULL, *rp = NULL, *req = NULL, *data;
+	char why[512];
 	BIO *bio = NULL;
 	long len;
 	int ret = -1;
@@ -139,6 +142,11 @@ int state_pending_save(const struct config *cfg, enum adenroll_mode mode,
 	}
 	if (fs_mkdir_p(dir, 0700) != 0)
 		goto out;
+	if (state_dirs_trusted(cfg, why, sizeof(why)) != 0) {
+		log_error("not recording the pending request for template %s with its key: %s",
+			  pr->template_cn, why);
+		goto out;
+	}
 	kp = pending_path(cfg, pr->template_cn, "key");
 	cp = pending_path(cfg, pr->template_cn, "csr");
 	rp = pending_path(cfg, pr->template_cn, "req");
@@ -352,6 +360,203 @@ void state_pending_list_free(struct pending_request *v, size_t n)
 	for (i = 0; i < n; i++)
 		state_pending_free(&v[i]);
 	free(v);
+}
+
+/* ---- hooks owed ---- */
+
+static char *owed_path(const struct config *cfg, const char *cn)
+{
+	char *stem = state_file_stem(cn), *p = xasprintf("%s/hooks-owed/%s", cfg->state_dir, stem);
+
+	free(stem);
+	return p;
+}
+
+int state_hooks_owed_save(const struct config *cfg, enum adenroll_mode mode, const struct hooks_owed *h)
+{
+	char *dir = fs_path_join(cfg->state_dir, "hooks-owed"), *p = NULL, *text = NULL;
+	int ret = -1;
+
+	(void)mode;
+	if (!text_is_clean(h->template_cn) || !text_is_clean(h->event) || !text_is_clean(h->serial) ||
+	    !text_is_clean(h->ca_name)) {
+		log_error("refusing to record hooks owed with control characters in their names");
+		goto out;
+	}
+	if (fs_mkdir_p(dir, 0700) != 0)
+		goto out;
+	p = owed_path(cfg, h->template_cn);
+	text = xasprintf("template_cn=%s\nevent=%s\nserial=%s\nca_name=%s\nrequest_id=%ld\n"
+			 "not_after=%lld\nrecorded=%lld\n",
+			 h->template_cn, h->event, h->serial ? h->serial : "", h->ca_name ? h->ca_name : "",
+			 h->request_id, (long long)h->not_after, (long long)h->recorded);
+	ret = fs_write_atomic(p, text, strlen(text), 0600, (uid_t)-1);
+out:
+	free(dir);
+	free(p);
+	free(text);
+	return ret;
+}
+
+static void owed_free(struct hooks_owed *h)
+{
+	free(h->template_cn);
+	free(h->event);
+	free(h->serial);
+	free(h->ca_name);
+	memset(h, 0, sizeof(*h));
+}
+
+static int owed_parse(char *text, struct hooks_owed *h)
+{
+	char *line, *save = NULL, *eq;
+
+	memset(h, 0, sizeof(*h));
+	h->request_id = -1;
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		eq = strchr(line, '=');
+		if (eq == NULL)
+			continue;
+		*eq++ = '\0';
+		if (strcmp(line, "template_cn") == 0 && h->template_cn == NULL && *eq != '\0')
+			h->template_cn = xstrdup(eq);
+		else if (strcmp(line, "event") == 0 && h->event == NULL && *eq != '\0')
+			h->event = xstrdup(eq);
+		else if (strcmp(line, "serial") == 0 && h->serial == NULL && *eq != '\0')
+			h->serial = xstrdup(eq);
+		else if (strcmp(line, "ca_name") == 0 && h->ca_name == NULL && *eq != '\0')
+			h->ca_name = xstrdup(eq);
+		else if (strcmp(line, "request_id") == 0)
+			h->request_id = strtol(eq, NULL, 10);
+		else if (strcmp(line, "not_after") == 0)
+			h->not_after = (time_t)strtoll(eq, NULL, 10);
+		else if (strcmp(line, "recorded") == 0)
+			h->recorded = (time_t)strtoll(eq, NULL, 10);
+	}
+	if (h->template_cn == NULL || h->event == NULL || h->serial == NULL) {
+		owed_free(h);
+		return -1;
+	}
+	return 0;
+}
+
+int state_hooks_owed_list(const struct config *cfg, enum adenroll_mode mode,
+			  struct hooks_owed **out, size_t *n)
+{
+	char *dir = fs_path_join(cfg->state_dir, "hooks-owed");
+	struct hooks_owed *v = NULL, h;
+	size_t count = 0;
+	struct dirent *de;
+	DIR *d;
+
+	(void)mode;
+	*out = NULL;
+	*n = 0;
+	d = opendir(dir);
+	if (d == NULL) {
+		int saved = errno;
+
+		if (saved != ENOENT)
+			log_error("cannot read %s: %s", dir, strerror(saved));
+		free(dir);
+		return saved == ENOENT ? 0 : -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		unsigned char *buf = NULL;
+		char *p;
+
+		if (de->d_name[0] == '.')
+			continue;
+		p = fs_path_join(dir, de->d_name);
+		if (fs_read_file(p, MAX_STATE_FILE, &buf, NULL) == 0) {
+			if (owed_parse((char *)buf, &h) == 0) {
+				v = xrealloc(v, (count + 1) * sizeof(*v));
+				v[count++] = h;
+			} else {
+				log_warn("%s is incomplete (no template, event or serial); ignoring it", p);
+			}
+		}
+		free(buf);
+		free(p);
+	}
+	closedir(d);
+	free(dir);
+	*out = v;
+	*n = count;
+	return 0;
+}
+
+int state_hooks_owed_remove(const struct config *cfg, enum adenroll_mode mode, const char *template_cn)
+{
+	char *p = owed_path(cfg, template_cn);
+	int ret = 0;
+
+	(void)mode;
+	if (unlink(p) != 0) {
+		if (errno != ENOENT) {
+			log_error("cannot remove %s: %s", p, strerror(errno));
+			ret = -1;
+		}
+	} else if (fs_fsync_parent(p) != 0) {
+		ret = -1;
+	}
+	free(p);
+	return ret;
+}
+
+void state_hooks_owed_list_free(struct hooks_owed *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++)
+		owed_free(&v[i]);
+	free(v);
+}
+
+void state_tidy(const struct config *cfg, enum adenroll_mode mode)
+{
+	int fd;
+	DIR *d;
+	struct dirent *de;
+	struct stat st;
+
+	(void)mode;
+	if (cfg->state_dir == NULL || fs_remove_stale_temps(cfg->state_dir) < 0)
+		return;
+	fd = open(cfg->state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char *sub;
+
+		if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		sub = fs_path_join(cfg->state_dir, de->d_name);
+		if (fs_remove_stale_temps(sub) < 0)
+			log_warn("cannot look for leftovers of interrupted runs in %s: %s", sub, strerror(errno));
+		free(sub);
+	}
+	closedir(d);
+}
+
+int state_dirs_trusted(const struct config *cfg, char *why, size_t whylen)
+{
+	char *pending;
+	int ret;
+
+	if (cfg->state_dir == NULL)
+		return 0;
+	if (fs_dir_trusted(cfg->state_dir, why, whylen) != 0)
+		return -1;
+	pending = pending_dir(cfg);
+	ret = fs_dir_trusted(pending, why, whylen);
+	free(pending);
+	return ret;
 }
 
 int state_last_run_save(const struct config *cfg, enum adenroll_mode mode, const struct last_run *r)

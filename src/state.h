@@ -45,6 +45,35 @@ int state_pending_remove(const struct config *cfg, enum adenroll_mode mode,
 void state_pending_free(struct pending_request *pr);   /* contents only */
 void state_pending_list_free(struct pending_request *v, size_t n);
 
+/* Hooks owed for a certificate being installed.  Recorded (durably) before
+ * the store's commit point and removed once the hooks ran, so a run killed
+ * in between leaves the record and the next pulse runs the hooks
+ * (hooks_run_owed).  One per template: <state_dir>/hooks-owed/<stem>. */
+struct hooks_owed {
+	char *template_cn;
+	char *event;        /* HOOK_EVENT_ENROLLED or HOOK_EVENT_RENEWED */
+	char *serial;       /* of the certificate being installed, hex */
+	char *ca_name;
+	long request_id;
+	time_t not_after;
+	time_t recorded;
+};
+int state_hooks_owed_save(const struct config *cfg, enum adenroll_mode mode, const struct hooks_owed *h);
+/* Every record (a file that does not parse is logged and left out). */
+int state_hooks_owed_list(const struct config *cfg, enum adenroll_mode mode,
+			  struct hooks_owed **out, size_t *n);
+/* Removing nothing is not an error. */
+int state_hooks_owed_remove(const struct config *cfg, enum adenroll_mode mode, const char *template_cn);
+void state_hooks_owed_list_free(struct hooks_owed *v, size_t n);
+
+/* Removes the temp files a run killed while writing left in state_dir and
+ * its subdirectories (a kill inside state_pending_save would otherwise leave
+ * a 0600 copy of a private key there for ever).  For runs under the run
+ * lock; temps of a process that still runs are kept; failures are logged. */
+void state_tidy(const struct config *cfg, enum adenroll_mode mode);
+/* fs_dir_trusted for state_dir and pending/ (those that exist). */
+int state_dirs_trusted(const struct config *cfg, char *why, size_t whylen);
+
 struct last_run {
 	time_t finished;
 	int exit_code;                /* enum adenroll_exit */

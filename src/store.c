@@ -207,6 +207,31 @@ int store_install(struct store *s, const struct template *t, EVP_PKEY *key, X509
 	return ret;
 }
 
+int store_load_key(struct store *s, const struct store_item *it, EVP_PKEY **key)
+{
+	size_t i;
+
+	*key = NULL;
+	for (i = 0; i < s->n; i++) {
+		if (it->store_name == NULL || strcmp(s->b[i]->ops->name, it->store_name) != 0)
+			continue;
+		if (s->b[i]->ops->load_key == NULL || s->b[i]->ops->load_key(s->b[i], it, key) != 0)
+			break;
+		if (!cert_matches_key(it->cert, *key)) {
+			log_error("the held key of template %s in the %s store does not match its certificate",
+				  it->template_cn, it->store_name);
+			EVP_PKEY_free(*key);
+			*key = NULL;
+			return -1;
+		}
+		return 0;
+	}
+	if (i == s->n)
+		log_error("no open %s store holds the certificate of template %s",
+			  it->store_name ? it->store_name : "?", it->template_cn);
+	return -1;
+}
+
 int store_retire(struct store *s, const char *template_cn, char **archived_to)
 {
 	char *arch = NULL;

@@ -81,6 +81,13 @@ void store_policy_input(struct policy_input *in, time_t now, const struct config
 int store_install(struct store *s, const struct template *t, EVP_PKEY *key, X509 *cert,
 		  STACK_OF(X509) *chain, const char *ca_name, long request_id,
 		  char **archived_to);
+/* The private key of held item it (from store_list), for a renewal that
+ * keeps it (reuse_key, CT_FLAG_REQUIRE_SAME_KEY_RENEWAL).  PEM reads key.pem
+ * of the item's generation relative to <name>.d with O_NOFOLLOW at every
+ * step (never through the <name>.key symlink) and wants it owned by the
+ * running user and private; NSS exports it from the database.  The key must
+ * match it->cert.  0 and *key (caller frees), or -1 logged. */
+int store_load_key(struct store *s, const struct store_item *it, EVP_PKEY **key);
 /* Moves the live pair of template_cn to the archive and stops managing it
  * (a superseded template once its successor is installed; a revoked cert
  * with CT_FLAG_REMOVE_INVALID_CERTIFICATE_FROM_PERSONAL_STORE). */
@@ -111,6 +118,7 @@ struct store_backend_ops {
 		       char **archived_to);
 	int (*retire)(struct store_backend *b, const char *template_cn, char **archived_to);
 	void (*tidy)(struct store_backend *b, time_t now);   /* optional */
+	int (*load_key)(struct store_backend *b, const struct store_item *it, EVP_PKEY **key);
 	void (*close)(struct store_backend *b);
 };
 struct store_backend {

@@ -670,7 +670,7 @@ out:
 static void prune_archive(const struct nss_store *ns, const char *cn, time_t now)
 {
 	char *name = safe_name(cn), *adir = xasprintf("%s/%s", ns->archive, name);
-	DIR *d = opendir(adir);
+	DIR *d = fs_opendir_nofollow(adir);   /* never through a symlink: pruning deletes */
 	struct dirent *de;
 	time_t when;
 
@@ -689,7 +689,7 @@ static void prune_archive(const struct nss_store *ns, const char *cn, time_t now
 			 store_time_from_name(de->d_name, &when) &&
 			 now - when > (time_t)ns->retention_days * 86400)
 			drop = true;
-		if (!drop)
+		if (!drop || !fs_is_real_dir_at(d, de->d_name))
 			continue;
 		p = fs_path_join(adir, de->d_name);
 		log_info("removing archived NSS entry %s", p);
@@ -1029,6 +1029,7 @@ static int nss_install(struct store_backend *b, const struct store_install_args 
 	char *nick = NULL, *mp = NULL, *meta = NULL;
 	CERTCertificate *newc = NULL, *old = NULL, *have = NULL, *check = NULL;
 	SECKEYPrivateKey *k = NULL;
+	char why[768];
 	int ret = -1;
 
 	if (cn == NULL || cn[0] == '\0' || !store_text_is_clean(cn)) {
@@ -1037,6 +1038,11 @@ static int nss_install(struct store_backend *b, const struct store_install_args 
 	}
 	if (nss_ensure(ns, true) != 0)
 		return -1;
+	if (fs_dir_trusted(ns->archive, why, sizeof(why)) != 0 ||
+	    (ns->meta_dir != NULL && fs_dir_trusted(ns->meta_dir, why, sizeof(why)) != 0)) {
+		log_error("not storing a key for template %s: %s", cn, why);
+		return -1;
+	}
 	nick = nickname_for(cn);
 	newc = nss_cert_of(a->cert);
 	if (newc == NULL) {
@@ -1151,6 +1157,52 @@ out:
 	return ret;
 }
 
+/* The key of a held certificate, exported as archive_pair does (softoken
+ * keys leave NSS only encrypted): what makes reuse_key work with an
+ * NSS-only store. */
+static int nss_load_key(struct store_backend *b, const struct store_item *it, EVP_PKEY **key)
+{
+	struct nss_store *ns = (struct nss_store *)b;
+	CERTCertificate *c = NULL, *have = NULL;
+	SECKEYPrivateKey *k = NULL;
+	BIO *bio = NULL;
+	int r, ret = -1;
+
+	*key = NULL;
+	r = nss_ensure(ns, false);
+	if (r != 0) {
+		if (r > 0)
+			log_error("there is no NSS database %s to take the key of template %s from", ns->db,
+				  it->template_cn);
+		return -1;
+	}
+	c = nss_cert_of(it->cert);
+	if (c != NULL)
+		have = PK11_FindCertFromDERCertItem(ns->slot, &c->derCert, NULL);
+	if (have != NULL)
+		k = PK11_FindKeyByAnyCert(have, NULL);
+	if (k == NULL) {
+		log_error("the NSS database %s holds no private key for the certificate of template %s",
+			  ns->db, it->template_cn);
+		goto out;
+	}
+	bio = export_key_pem(ns, k);
+	if (bio == NULL || (*key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL) {
+		log_error("cannot take the key of template %s out of %s", it->template_cn, ns->db);
+		goto out;
+	}
+	ret = 0;
+out:
+	BIO_free(bio);
+	if (k != NULL)
+		SECKEY_DestroyPrivateKey(k);
+	if (have != NULL)
+		CERT_DestroyCertificate(have);
+	if (c != NULL)
+		CERT_DestroyCertificate(c);
+	return ret;
+}
+
 static void nss_close(struct store_backend *b)
 {
 	struct nss_store *ns = (struct nss_store *)b;
@@ -1170,6 +1222,7 @@ static const struct store_backend_ops nss_ops = {
 	.list = nss_list,
 	.install = nss_install,
 	.retire = nss_retire,
+	.load_key = nss_load_key,
 	.close = nss_close,
 };
 

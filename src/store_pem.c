@@ -23,6 +23,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -378,13 +379,15 @@ static void prune_archive(const struct pem_store *ps, const char *name, time_t n
 
 	if (ps->retention_days <= 0)
 		goto out;
-	d = opendir(adir);
+	/* never through a symlink: pruning deletes */
+	d = fs_opendir_nofollow(adir);
 	if (d == NULL)
 		goto out;
 	while ((de = readdir(d)) != NULL) {
 		char *p;
 
-		if (de->d_name[0] == '.' || !store_time_from_name(de->d_name, &when))
+		if (de->d_name[0] == '.' || !store_time_from_name(de->d_name, &when) ||
+		    !fs_is_real_dir_at(d, de->d_name))
 			continue;
 		if (now - when <= (time_t)ps->retention_days * 86400)
 			continue;
@@ -436,7 +439,7 @@ out:
 static int recover(const struct pem_store *ps, const char *name, const char *name_dir,
 		   const char *current, time_t now)
 {
-	DIR *d = opendir(name_dir);
+	DIR *d = fs_opendir_nofollow(name_dir);
 	struct dirent *de;
 	int ret = 0;
 
@@ -497,6 +500,19 @@ out:
 	return ret;
 }
 
+/* StrictModes for pem_dir and archive_dir (fs_dir_trusted). */
+static int dirs_trusted(const struct pem_store *ps)
+{
+	char why[768];
+
+	if (fs_dir_trusted(ps->dir, why, sizeof(why)) != 0 ||
+	    fs_dir_trusted(ps->archive, why, sizeof(why)) != 0) {
+		log_error("not storing a key there: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
 static int pem_install(struct store_backend *b, const struct store_install_args *a,
 		       char **archived_to)
 {
@@ -515,7 +531,7 @@ static int pem_install(struct store_backend *b, const struct store_install_args 
 		log_error("refusing to install a certificate for a template with an unprintable name");
 		return -1;
 	}
-	if (fs_mkdir_p(ps->dir, ps->dir_mode) != 0 || index_load(ps, &ix) != 0)
+	if (fs_mkdir_p(ps->dir, ps->dir_mode) != 0 || dirs_trusted(ps) != 0 || index_load(ps, &ix) != 0)
 		goto out;
 	/* The index first: whatever becomes live below is then always listed. */
 	e = index_find(&ix, t->cn);
@@ -754,6 +770,82 @@ static void pem_tidy(struct store_backend *b, time_t now)
 	index_free(&ix);
 }
 
+/* key.pem of the item's generation: <name>.d, the generation and the file
+ * each opened with O_NOFOLLOW relative to the one before, so no symlink
+ * (the stable <name>.key, or one planted in place of a generation) is
+ * followed; a key not owned by us or readable by others is refused. */
+static int pem_load_key(struct store_backend *b, const struct store_item *it, EVP_PKEY **key)
+{
+	struct pem_store *ps = (struct pem_store *)b;
+	struct index ix;
+	const struct index_entry *e;
+	char *name_dir = NULL, *p = NULL;
+	int dfd = -1, gfd = -1, kfd = -1, ret = -1;
+	unsigned char *buf = NULL;
+	size_t used = 0;
+	struct stat st;
+	BIO *bio = NULL;
+
+	*key = NULL;
+	if (index_load(ps, &ix) != 0)
+		return -1;
+	e = index_find(&ix, it->template_cn);
+	if (e == NULL || it->generation == NULL || !name_is_safe(it->generation)) {
+		log_error("template %s has no generation in %s to take the key from", it->template_cn, ps->dir);
+		goto out;
+	}
+	name_dir = xasprintf("%s/%s.d", ps->dir, e->name);
+	p = xasprintf("%s/%s/key.pem", name_dir, it->generation);
+	dfd = open(name_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd >= 0)
+		gfd = openat(dfd, it->generation, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (gfd >= 0)
+		kfd = openat(gfd, "key.pem", O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (kfd < 0) {
+		log_error("cannot open %s (no symlink is followed): %s", p, strerror(errno));
+		goto out;
+	}
+	if (fstat(kfd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) != 0 || st.st_size > (off_t)MAX_FILE) {
+		log_error("not using %s: it must be a regular file of at most 1 MiB owned by uid %ld with mode "
+			  "0600; remove the template's certificate from the store to enroll a new key",
+			  p, (long)geteuid());
+		goto out;
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	while (used < (size_t)st.st_size) {
+		ssize_t r = read(kfd, buf + used, (size_t)st.st_size - used);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			log_error("cannot read %s: %s", p, r < 0 ? strerror(errno) : "short read");
+			goto out;
+		}
+		used += (size_t)r;
+	}
+	bio = BIO_new_mem_buf(buf, (int)used);
+	if (bio == NULL || (*key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL) {
+		log_error("%s does not hold a private key", p);
+		goto out;
+	}
+	ret = 0;
+out:
+	BIO_free(bio);
+	if (buf != NULL)
+		OPENSSL_clear_free(buf, used);
+	if (kfd >= 0)
+		close(kfd);
+	if (gfd >= 0)
+		close(gfd);
+	if (dfd >= 0)
+		close(dfd);
+	index_free(&ix);
+	free(name_dir);
+	free(p);
+	return ret;
+}
+
 static void pem_close(struct store_backend *b)
 {
 	struct pem_store *ps = (struct pem_store *)b;
@@ -771,6 +863,7 @@ static const struct store_backend_ops pem_ops = {
 	.install = pem_install,
 	.retire = pem_retire,
 	.tidy = pem_tidy,
+	.load_key = pem_load_key,
 	.close = pem_close,
 };
 
