@@ -32,6 +32,7 @@
 #include "directory.h"
 #include "policy.h"
 #include "fsutil.h"
+#include "hooks.h"
 #include "state.h"
 #include "store.h"
 #include "template.h"
@@ -894,7 +895,257 @@ static void test_status_json_offline(void **state)
 	free_config(&cfg);
 }
 
+/* issue 16 finding 8: the key a renewal reuses is read from the held
+ * generation without following any symlink: not <name>.key (which another
+ * tool may have re-pointed), not a generation or key.pem replaced by one. */
+static void test_held_key_read_without_following_symlinks(void **state)
+{
+	struct config cfg;
+	struct store *s;
+	struct template t;
+	struct pair a = new_pair(OID_MACHINE, 2, 1), other = new_pair(OID_MACHINE, 2, 2);
+	struct store_item *items;
+	EVP_PKEY *k = NULL;
+	char *link = tpath("certs/Machine.key"), *decoy = tpath("decoy.pem"), *gdir, *moved, *kp, *cmd;
+	size_t n;
+
+	(void)state;
+	make_config(&cfg, 0);
+	make_template(&t, "Machine", OID_MACHINE, 2);
+	assert_int_equal(store_open(&cfg, ADENROLL_MODE_MACHINE, &s), 0);
+	assert_int_equal(store_install(s, &t, a.key, a.cert, NULL, NULL, 1, NULL), 0);
+	assert_int_equal(store_list(s, &items, &n), 0);
+	assert_int_equal(n, 1);
+	/* <name>.key re-pointed at another key: the held key is still a's */
+	{
+		FILE *f = fopen(decoy, "w");
+
+		assert_non_null(f);
+		assert_true(PEM_write_PrivateKey(f, other.key, NULL, NULL, 0, NULL, NULL));
+		fclose(f);
+	}
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(symlink(decoy, link), 0);
+	assert_int_equal(store_load_key(s, &items[0], &k), 0);
+	assert_int_equal(EVP_PKEY_eq(k, a.key), 1);
+	EVP_PKEY_free(k);
+	k = NULL;
+	/* key.pem replaced by a symlink to the same key: refused */
+	gdir = xasprintf("%s/certs/Machine.d/%s", tmpdir, items[0].generation);
+	kp = fs_path_join(gdir, "key.pem");
+	moved = tpath("moved-key.pem");
+	assert_int_equal(rename(kp, moved), 0);
+	assert_int_equal(symlink(moved, kp), 0);
+	assert_int_equal(store_load_key(s, &items[0], &k), -1);
+	assert_null(k);
+	assert_int_equal(unlink(kp), 0);
+	assert_int_equal(rename(moved, kp), 0);
+	/* a key readable by others: refused */
+	assert_int_equal(chmod(kp, 0644), 0);
+	assert_int_equal(store_load_key(s, &items[0], &k), -1);
+	assert_int_equal(chmod(kp, 0600), 0);
+	/* the generation directory replaced by a symlink: refused */
+	free(moved);
+	moved = tpath("moved-generation");
+	assert_int_equal(rename(gdir, moved), 0);
+	assert_int_equal(symlink(moved, gdir), 0);
+	assert_int_equal(store_load_key(s, &items[0], &k), -1);
+	assert_null(k);
+	cmd = xasprintf("rm -f '%s' && mv '%s' '%s'", gdir, moved, gdir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(store_load_key(s, &items[0], &k), 0);
+	EVP_PKEY_free(k);
+	store_items_free(items, n);
+	store_close(s);
+	free(cmd);
+	free(gdir);
+	free(kp);
+	free(moved);
+	free(link);
+	free(decoy);
+	pair_free(&a);
+	pair_free(&other);
+	free_config(&cfg);
+}
+
+/* issue 16 finding 8: archive pruning deletes only real directories of
+ * the archive; a symlink named like an old entry is not followed. */
+static void test_archive_pruning_never_follows_symlinks(void **state)
+{
+	struct config cfg;
+	struct store *s;
+	struct template t;
+	struct pair a = new_pair(OID_MACHINE, 2, 1);
+	char *outside = tpath("outside"), *victim = tpath("outside/precious");
+	char *planted = tpath("archive/Machine/20000101T000000Z--planted");
+
+	(void)state;
+	make_template(&t, "Machine", OID_MACHINE, 2);
+	assert_int_equal(fs_mkdir_p(outside, 0700), 0);
+	assert_int_equal(fs_write_atomic(victim, "x", 1, 0600, (uid_t)-1), 0);
+	{
+		char *adir = tpath("archive/Machine");
+
+		assert_int_equal(fs_mkdir_p(adir, 0700), 0);
+		free(adir);
+	}
+	assert_int_equal(symlink(outside, planted), 0);
+	make_config(&cfg, 30);
+	assert_int_equal(store_open(&cfg, ADENROLL_MODE_MACHINE, &s), 0);
+	assert_int_equal(store_install(s, &t, a.key, a.cert, NULL, NULL, 1, NULL), 0);
+	assert_int_equal(access(victim, F_OK), 0);
+	store_close(s);
+	assert_int_equal(fs_remove_flat_dir(planted), -1);
+	assert_int_equal(access(victim, F_OK), 0);
+	free_config(&cfg);
+	pair_free(&a);
+	free(outside);
+	free(victim);
+	free(planted);
+}
+
+/* issue 16 finding 8 (StrictModes): no key goes into an existing directory
+ * that group or others may write. */
+static void test_untrusted_directories_are_refused(void **state)
+{
+	struct config cfg;
+	struct store *s;
+	struct template t;
+	struct pair a = new_pair(OID_MACHINE, 2, 1);
+	struct pending_request pr = { .template_cn = (char *)"Machine", .ca_name = (char *)"Test CA",
+				      .request_id = 3, .submitted = 1700000000 };
+	char *certs = tpath("certs"), *st = tpath("state"), why[512];
+
+	(void)state;
+	make_config(&cfg, 0);
+	make_template(&t, "Machine", OID_MACHINE, 2);
+	assert_int_equal(fs_dir_trusted(certs, why, sizeof(why)), 0);   /* missing: created private */
+	assert_int_equal(fs_mkdir_p(certs, 0755), 0);
+	assert_int_equal(chmod(certs, 0777), 0);
+	assert_int_equal(fs_dir_trusted(certs, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "chmod go-w"));
+	assert_int_equal(store_open(&cfg, ADENROLL_MODE_MACHINE, &s), 0);
+	assert_int_not_equal(store_install(s, &t, a.key, a.cert, NULL, NULL, 1, NULL), 0);
+	assert_int_equal(chmod(certs, 0755), 0);
+	assert_int_equal(store_install(s, &t, a.key, a.cert, NULL, NULL, 1, NULL), 0);
+	store_close(s);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(certs, 1, (gid_t)-1), 0);
+		assert_int_equal(fs_dir_trusted(certs, why, sizeof(why)), -1);
+		assert_non_null(strstr(why, "chown 0"));
+		assert_int_equal(chown(certs, 0, (gid_t)-1), 0);
+	}
+	assert_int_equal(fs_mkdir_p(st, 0700), 0);
+	assert_int_equal(chmod(st, 0770), 0);
+	assert_int_not_equal(state_pending_save(&cfg, ADENROLL_MODE_MACHINE, &pr, a.key, NULL), 0);
+	assert_int_equal(chmod(st, 0700), 0);
+	assert_int_equal(state_pending_save(&cfg, ADENROLL_MODE_MACHINE, &pr, a.key, NULL), 0);
+	pair_free(&a);
+	free(certs);
+	free(st);
+	free_config(&cfg);
+}
+
+/* issue 16 finding 2b: the hooks an install owed run at the next pulse
+ * when its certificate is live, once; a record for a certificate that
+ * never became live runs nothing.  Either way the record goes. */
+static void test_owed_hooks_run_once_when_live(void **state)
+{
+	struct config cfg;
+	struct store *s;
+	struct template t;
+	struct pair a = new_pair(OID_MACHINE, 2, 0x51);
+	struct store_item *items;
+	struct hooks_owed h = { .template_cn = (char *)"Machine", .event = (char *)HOOK_EVENT_ENROLLED,
+				.serial = (char *)"51", .ca_name = (char *)"Test CA", .request_id = 4 }, *v;
+	char *hooks = tpath("hooks"), *script = tpath("hooks/10-record"), *log = tpath("hooks.log");
+	char *body = xasprintf("#!/bin/sh\necho \"$ADENROLL_EVENT|$ADENROLL_TEMPLATE|$ADENROLL_SERIAL|"
+			       "$ADENROLL_CERT\" >> '%s'\n", log);
+	unsigned char *text = NULL;
+	size_t n, nv;
+
+	(void)state;
+	make_config(&cfg, 0);
+	cfg.hooks_dir = hooks;
+	make_template(&t, "Machine", OID_MACHINE, 2);
+	assert_int_equal(fs_mkdir_p(hooks, 0755), 0);
+	assert_int_equal(fs_write_atomic(script, body, strlen(body), 0755, (uid_t)-1), 0);
+	assert_int_equal(store_open(&cfg, ADENROLL_MODE_MACHINE, &s), 0);
+	assert_int_equal(store_install(s, &t, a.key, a.cert, NULL, NULL, 4, NULL), 0);
+	assert_int_equal(store_list(s, &items, &n), 0);
+	store_close(s);
+	assert_int_equal(state_hooks_owed_save(&cfg, ADENROLL_MODE_MACHINE, &h), 0);
+	assert_int_equal(hooks_run_owed(&cfg, ADENROLL_MODE_MACHINE, items, n), 0);
+	assert_int_equal(fs_read_file(log, 4096, &text, NULL), 0);
+	{
+		char *want = xasprintf("enrolled|Machine|51|%s/certs/Machine.crt\n", tmpdir);
+
+		assert_string_equal((char *)text, want);
+		free(want);
+	}
+	free(text);
+	assert_int_equal(state_hooks_owed_list(&cfg, ADENROLL_MODE_MACHINE, &v, &nv), 0);
+	assert_int_equal(nv, 0);
+	/* again: nothing owed, nothing runs */
+	assert_int_equal(hooks_run_owed(&cfg, ADENROLL_MODE_MACHINE, items, n), 0);
+	/* owed for a certificate that never became live */
+	h.serial = (char *)"99";
+	assert_int_equal(state_hooks_owed_save(&cfg, ADENROLL_MODE_MACHINE, &h), 0);
+	assert_int_equal(hooks_run_owed(&cfg, ADENROLL_MODE_MACHINE, items, n), 0);
+	assert_int_equal(fs_read_file(log, 4096, &text, NULL), 0);
+	assert_null(strstr((char *)text, "|99|"));
+	free(text);
+	assert_int_equal(state_hooks_owed_list(&cfg, ADENROLL_MODE_MACHINE, &v, &nv), 0);
+	assert_int_equal(nv, 0);
+	store_items_free(items, n);
+	cfg.hooks_dir = NULL;
+	free(hooks);
+	free(script);
+	free(log);
+	free(body);
+	pair_free(&a);
+	free_config(&cfg);
+}
+
 /* ------------------------------------------------------------ state */
+
+/* issue 16 finding 8: a kill inside state_pending_save leaves a temp copy
+ * of the key; the next pulse's state_tidy removes it, but never a temp
+ * whose writer still runs. */
+static void test_state_tidy_removes_stale_temps(void **state)
+{
+	struct config cfg;
+	pid_t dead = fork();
+	char *pending = tpath("state/pending"), *stale, *alive, *mine, *other;
+	int status;
+
+	(void)state;
+	if (dead == 0)
+		_exit(0);
+	assert_true(dead > 0);
+	assert_int_equal(waitpid(dead, &status, 0), dead);
+	make_config(&cfg, 0);
+	assert_int_equal(fs_mkdir_p(pending, 0700), 0);
+	stale = xasprintf("%s/.Machine-0123.key.tmp-%ld-0-1f2e", pending, (long)dead);
+	alive = xasprintf("%s/.Machine-0123.key.tmp-1-0-1f2e", pending);   /* init runs */
+	mine = xasprintf("%s/state/.last-run.tmp-%ld-3-ab", tmpdir, (long)getpid());
+	other = xasprintf("%s/Machine-0123.key", pending);
+	assert_int_equal(fs_write_atomic(stale, "KEY", 3, 0600, (uid_t)-1), 0);
+	assert_int_equal(fs_write_atomic(alive, "KEY", 3, 0600, (uid_t)-1), 0);
+	assert_int_equal(fs_write_atomic(mine, "x", 1, 0600, (uid_t)-1), 0);
+	assert_int_equal(fs_write_atomic(other, "KEY", 3, 0600, (uid_t)-1), 0);
+	state_tidy(&cfg, ADENROLL_MODE_MACHINE);
+	assert_int_equal(access(stale, F_OK), -1);
+	assert_int_equal(access(alive, F_OK), 0);
+	assert_int_equal(access(mine, F_OK), 0);
+	assert_int_equal(access(other, F_OK), 0);
+	free(pending);
+	free(stale);
+	free(alive);
+	free(mine);
+	free(other);
+	free_config(&cfg);
+}
 
 static void test_pending_roundtrip(void **state)
 {
@@ -1026,6 +1277,11 @@ int main(void)
 		T(test_status_json_offline),
 		T(test_pending_roundtrip),
 		T(test_pending_long_non_ascii_names),
+		T(test_held_key_read_without_following_symlinks),
+		T(test_archive_pruning_never_follows_symlinks),
+		T(test_untrusted_directories_are_refused),
+		T(test_owed_hooks_run_once_when_live),
+		T(test_state_tidy_removes_stale_temps),
 		T(test_last_run_roundtrip),
 	};
 

@@ -566,6 +566,43 @@ static void test_reused_key_survives_replacement(void **state)
 	free_config(&cfg);
 }
 
+/* issue 16 finding 9: a renewal that keeps the key works with an NSS-only
+ * store: the held key comes out of the database (store_load_key) and the
+ * renewed certificate is installed with it. */
+static void test_reuse_key_from_nss_only_store(void **state)
+{
+	struct config cfg;
+	struct pair a = new_pair(OID_MACHINE, 1, true), b;
+	struct store *s;
+	struct store_item *items;
+	EVP_PKEY *held = NULL;
+	struct view v;
+	size_t n;
+
+	(void)state;
+	make_config(&cfg);
+	assert_int_equal(install(&cfg, "Machine", OID_MACHINE, &a, NULL), 0);
+	assert_int_equal(store_open(&cfg, ADENROLL_MODE_MACHINE, &s), 0);
+	assert_int_equal(store_list(s, &items, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_load_key(s, &items[0], &held), 0);
+	assert_non_null(held);
+	assert_int_equal(EVP_PKEY_eq(held, a.key), 1);
+	store_items_free(items, n);
+	store_close(s);
+	b.key = held;
+	b.cert = new_cert(held, "client.example.test", OID_MACHINE, 2);
+	assert_int_equal(install(&cfg, "Machine", OID_MACHINE, &b, NULL), 0);
+	v = reader_view(NICK);
+	assert_int_equal(X509_cmp(v.cert, b.cert), 0);
+	assert_true(v.key_signs);
+	assert_int_equal(v.n_keys, 1);
+	X509_free(v.cert);
+	pair_free(&b);
+	pair_free(&a);
+	free_config(&cfg);
+}
+
 /* Machine and Other both issued to the host's name: NSS keeps one nickname
  * per subject, so the second must not silently land under the first's. */
 static void test_two_templates_one_subject(void **state)
@@ -898,6 +935,7 @@ int main(void)
 		T(test_certutil_sees_nickname_trust_and_validates),
 		T(test_replace_archives_old_pair),
 		T(test_reused_key_survives_replacement),
+		T(test_reuse_key_from_nss_only_store),
 		T(test_two_templates_one_subject),
 		T(test_colon_and_underscore_names_keep_apart),
 		T(test_world_readable_db_is_refused),
