@@ -42,7 +42,7 @@ struct config {
 	/* [store] (machine) and [user] (user mode overrides, ~ and %u expanded) */
 	unsigned store_types;       /* enum store_type bits, default STORE_PEM */
 	char *pem_dir;              /* default LOCALSTATEDIR/lib/adenroll/certs */
-	char *nss_db;               /* default sql:/etc/pki/nssdb */
+	char *nss_db;               /* default sql:LOCALSTATEDIR/lib/adenroll/nssdb */
 	char *archive_dir;          /* default LOCALSTATEDIR/lib/adenroll/archive */
 	long archive_retention_days;/* 0 = keep forever (default) */
 	char *anchors_dir;          /* optional: roots/NTAuth from LDAP written here */

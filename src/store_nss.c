@@ -798,6 +798,45 @@ static void tidy_meta(struct nss_store *ns)
 	strlist_free(&live);
 }
 
+/* Before nicknames were escaped, a ':' in the cn became '_'.  The pairs of
+ * such a template still under that old nickname (known by the template cn
+ * of their meta record, so those of a template really named with '_' stay)
+ * are archived and removed once the template's certificate is installed
+ * under its own nickname. */
+static void retire_legacy_nickname(struct nss_store *ns, const char *cn, const char *nick, time_t now)
+{
+	char *legacy = xasprintf("%s%s", NICK_PREFIX, cn), *c;
+	CERTCertificate **v = NULL;
+	size_t n = 0, i;
+
+	for (c = legacy; *c != '\0'; c++)
+		if (*c == ':')
+			*c = '_';
+	if (strcmp(legacy, nick) != 0)
+		n = certs_with_nickname(ns, legacy, &v);
+	for (i = 0; i < n; i++) {
+		struct store_item it;
+		char *mp = meta_path(ns, v[i]);
+		unsigned char *buf = NULL;
+
+		memset(&it, 0, sizeof(it));
+		if (mp != NULL && fs_read_file(mp, MAX_FILE, &buf, NULL) == 0)
+			store_meta_parse((char *)buf, &it);
+		if (it.template_cn != NULL && strcmp(it.template_cn, cn) == 0) {
+			log_info("moving the earlier certificate of template %s away from its old nickname %s",
+				 cn, legacy);
+			if (archive_pair(ns, cn, v[i], now, NULL) != 0 || remove_pair(ns, v[i]) != 0)
+				log_warn("the earlier certificate of template %s stays in %s as %s", cn, ns->db,
+					 legacy);
+		}
+		store_item_free_contents(&it);
+		free(buf);
+		free(mp);
+	}
+	certs_free(v, n);
+	free(legacy);
+}
+
 /* ------------------------------------------------------------ operations */
 
 static int nss_list(struct store_backend *b, struct store_item **items, size_t *n)
@@ -1107,6 +1146,7 @@ static int nss_install(struct store_backend *b, const struct store_install_args 
 					 "(archived; the next install removes it)", cn, ns->db);
 		}
 	}
+	retire_legacy_nickname(ns, cn, nick, a->now);
 	prune_archive(ns, cn, a->now);
 	ret = 0;
 out:
@@ -1238,7 +1278,7 @@ int store_nss_open(const struct config *cfg, enum adenroll_mode mode, struct sto
 	}
 	dir = strip_prefix(cfg->nss_db);
 	if (dir[0] != '/') {
-		log_error("nss_db must name a directory by absolute path, e.g. sql:/etc/pki/nssdb; got '%s'",
+		log_error("nss_db must name a directory by absolute path, e.g. sql:/var/lib/adenroll/nssdb; got '%s'",
 			  cfg->nss_db);
 		return -1;
 	}

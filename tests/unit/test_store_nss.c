@@ -41,6 +41,7 @@
 #include "cert.h"
 #include "config.h"
 #include "fsutil.h"
+#include "state.h"
 #include "store.h"
 #include "template.h"
 #include "util.h"
@@ -680,6 +681,48 @@ static void test_colon_and_underscore_names_keep_apart(void **state)
 	free_config(&cfg);
 }
 
+/* An earlier version filed "Web:Server" under "adenroll-Web_Server": the
+ * first install under the escaped nickname archives that pair (known by its
+ * meta record), and leaves a real "Web_Server" template's pair alone. */
+static void test_legacy_colon_nickname_is_retired(void **state)
+{
+	struct config cfg;
+	struct pair old = new_pair(OID_MACHINE, 1, false), mine = new_pair(OID_MACHINE, 2, false);
+	struct store_item *items;
+	char hex[65], *mp, *meta;
+	unsigned char *text;
+	size_t n, len;
+
+	(void)state;
+	make_config(&cfg);
+	/* what the earlier version left: the pair under the '_' nickname, meta naming "Web:Server" */
+	assert_int_equal(install(&cfg, "Web_Server", OID_MACHINE, &old, NULL), 0);
+	assert_int_equal(cert_sha256_hex(old.cert, hex, sizeof(hex)), 0);
+	mp = xasprintf("%s/state/nss/%s.meta", tmpdir, hex);
+	assert_int_equal(fs_read_file(mp, 1u << 20, &text, &len), 0);
+	assert_non_null(strstr((char *)text, "template_cn=Web_Server\n"));
+	meta = xasprintf("template_cn=Web:Server\n%s", strstr((char *)text, "\n") + 1);
+	assert_int_equal(fs_write_atomic(mp, meta, strlen(meta), 0600, (uid_t)-1), 0);
+	free(text);
+	assert_int_equal(install(&cfg, "Web:Server", OID_MACHINE, &mine, NULL), 0);
+	list(&cfg, &items, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(items[0].template_cn, "Web:Server");
+	assert_int_equal(X509_cmp(items[0].cert, mine.cert), 0);
+	store_items_free(items, n);
+	{
+		char *stem = state_file_stem("Web:Server");
+
+		assert_int_equal(archive_count(stem, old.cert), 1);
+		free(stem);
+	}
+	free(mp);
+	free(meta);
+	pair_free(&old);
+	pair_free(&mine);
+	free_config(&cfg);
+}
+
 /* issue 16 finding 1: no key goes into a database that group or others can
  * read (key4.db 0644, as RHEL ships /etc/pki/nssdb) or whose directory they
  * can read; made private, the same database takes it. */
@@ -938,6 +981,7 @@ int main(void)
 		T(test_reuse_key_from_nss_only_store),
 		T(test_two_templates_one_subject),
 		T(test_colon_and_underscore_names_keep_apart),
+		T(test_legacy_colon_nickname_is_retired),
 		T(test_world_readable_db_is_refused),
 		T(test_retire_archives_and_removes),
 		T(test_password_protected_db_is_refused),
