@@ -84,8 +84,8 @@ int store_install(struct store *s, const struct template *t, EVP_PKEY *key, X509
 /* The private key of held item it (from store_list), for a renewal that
  * keeps it (reuse_key, CT_FLAG_REQUIRE_SAME_KEY_RENEWAL).  PEM reads key.pem
  * of the item's generation relative to <name>.d with O_NOFOLLOW at every
- * step (never through the <name>.key symlink) and wants it owned by the
- * running user and private; NSS exports it from the database.  The key must
+ * step (never through the <name>.key symlink) and wants a regular file that
+ * group and others cannot write; NSS exports it from the database.  The key must
  * match it->cert.  0 and *key (caller frees), or -1 logged. */
 int store_load_key(struct store *s, const struct store_item *it, EVP_PKEY **key);
 /* Moves the live pair of template_cn to the archive and stops managing it

@@ -1,6 +1,6 @@
 /* NSS database store (libnss3, "sql:" format: cert9.db + key4.db).
  *
- * Each managed template is one nickname, "adenroll-<template cn>", holding a
+ * Each managed template is one nickname, "adenroll-<template cn>" (nickname_for), holding a
  * user certificate whose private key (same CKA_ID, label = the nickname) is
  * in the same database.  The chain's CA certificates are added under NSS's
  * own CA nicknames; only the self-signed root that the leaf's issuer path

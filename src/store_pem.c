@@ -773,7 +773,8 @@ static void pem_tidy(struct store_backend *b, time_t now)
 /* key.pem of the item's generation: <name>.d, the generation and the file
  * each opened with O_NOFOLLOW relative to the one before, so no symlink
  * (the stable <name>.key, or one planted in place of a generation) is
- * followed; a key not owned by us or readable by others is refused. */
+ * followed; a key that group or others could have written is refused (its
+ * owner and read bits may be a service's, set per template). */
 static int pem_load_key(struct store_backend *b, const struct store_item *it, EVP_PKEY **key)
 {
 	struct pem_store *ps = (struct pem_store *)b;
@@ -805,11 +806,11 @@ static int pem_load_key(struct store_backend *b, const struct store_item *it, EV
 		log_error("cannot open %s (no symlink is followed): %s", p, strerror(errno));
 		goto out;
 	}
-	if (fstat(kfd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 077) != 0 || st.st_size > (off_t)MAX_FILE) {
-		log_error("not using %s: it must be a regular file of at most 1 MiB owned by uid %ld with mode "
-			  "0600; remove the template's certificate from the store to enroll a new key",
-			  p, (long)geteuid());
+	if (fstat(kfd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
+	    st.st_size > (off_t)MAX_FILE) {
+		log_error("not using %s: it must be a regular file of at most 1 MiB that group and others "
+			  "cannot write (chmod go-w %s, or remove the template's certificate from the store "
+			  "to enroll a new key)", p, p);
 		goto out;
 	}
 	buf = xmalloc((size_t)st.st_size + 1);

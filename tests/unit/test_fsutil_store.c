@@ -533,6 +533,45 @@ static void test_unsafe_template_names_get_safe_files(void **state)
 	free_config(&cfg);
 }
 
+/* issue 16 finding 3, the PEM side: any cn, 100 CJK characters (300
+ * bytes) included, gets a bounded file name, and two long names that differ
+ * only at the end keep apart (the index maps names back to cns). */
+static void test_long_non_ascii_template_names_fit(void **state)
+{
+	struct config cfg;
+	struct store *s;
+	struct template t1, t2;
+	struct pair a = new_pair(NULL, 0, 1), b = new_pair(NULL, 0, 2);
+	struct store_item *items;
+	char n1[512] = "", n2[512];
+	size_t n, i;
+
+	(void)state;
+	for (i = 0; i < 100; i++)
+		strcat(n1, "\xe8\xaf\x81");
+	snprintf(n2, sizeof(n2), "%s", n1);
+	n2[strlen(n2) - 1] = '\x82';
+	make_config(&cfg, 0);
+	make_template(&t1, n1, NULL, 1);
+	make_template(&t2, n2, NULL, 1);
+	assert_int_equal(store_open(&cfg, ADENROLL_MODE_MACHINE, &s), 0);
+	assert_int_equal(store_install(s, &t1, a.key, a.cert, NULL, NULL, 1, NULL), 0);
+	assert_int_equal(store_install(s, &t2, b.key, b.cert, NULL, NULL, 2, NULL), 0);
+	assert_int_equal(store_install(s, &t1, a.key, a.cert, NULL, NULL, 3, NULL), 0);   /* and a renewal */
+	assert_int_equal(store_list(s, &items, &n), 0);
+	assert_int_equal(n, 2);
+	assert_ptr_equal(store_find(items, n, &t1), &items[0]);
+	assert_ptr_equal(store_find(items, n, &t2), &items[1]);
+	assert_int_equal(X509_cmp(items[1].cert, b.cert), 0);
+	for (i = 0; i < n; i++)
+		assert_true(strlen(strrchr(items[i].chain_path, '/')) < 200);
+	store_items_free(items, n);
+	store_close(s);
+	pair_free(&a);
+	pair_free(&b);
+	free_config(&cfg);
+}
+
 static void test_archive_retention(void **state)
 {
 	struct config cfg;
@@ -940,8 +979,8 @@ static void test_held_key_read_without_following_symlinks(void **state)
 	assert_null(k);
 	assert_int_equal(unlink(kp), 0);
 	assert_int_equal(rename(moved, kp), 0);
-	/* a key readable by others: refused */
-	assert_int_equal(chmod(kp, 0644), 0);
+	/* a key others could have written: refused */
+	assert_int_equal(chmod(kp, 0602), 0);
 	assert_int_equal(store_load_key(s, &items[0], &k), -1);
 	assert_int_equal(chmod(kp, 0600), 0);
 	/* the generation directory replaced by a symlink: refused */
@@ -1268,6 +1307,7 @@ int main(void)
 		T(test_replace_archives_previous_pair),
 		T(test_user_mode_directories_are_private),
 		T(test_unsafe_template_names_get_safe_files),
+		T(test_long_non_ascii_template_names_fit),
 		T(test_archive_retention),
 		T(test_retire_archives_and_unmanages),
 		T(test_preexisting_file_is_archived_not_overwritten),
