@@ -257,6 +257,19 @@ out:
 	return ret;
 }
 
+/* Opens a state directory for listing: 1 (*d set), 0 when it does not
+ * exist (nothing recorded), -1 logged. */
+static int open_listing(const char *dir, DIR **d)
+{
+	*d = opendir(dir);
+	if (*d != NULL)
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	log_error("cannot read %s: %s", dir, strerror(errno));
+	return -1;
+}
+
 int state_pending_list(const struct config *cfg, enum adenroll_mode mode,
 		       struct pending_request **out, size_t *n)
 {
@@ -265,18 +278,15 @@ int state_pending_list(const struct config *cfg, enum adenroll_mode mode,
 	size_t count = 0, len;
 	struct dirent *de;
 	DIR *d;
+	int r;
 
 	(void)mode;
 	*out = NULL;
 	*n = 0;
-	d = opendir(dir);
-	if (d == NULL) {
-		int saved = errno;
-
-		if (saved != ENOENT)
-			log_error("cannot read %s: %s", dir, strerror(saved));
+	r = open_listing(dir, &d);
+	if (r <= 0) {
 		free(dir);
-		return saved == ENOENT ? 0 : -1;
+		return r;
 	}
 	while ((de = readdir(d)) != NULL) {
 		char *p;
@@ -448,18 +458,15 @@ int state_hooks_owed_list(const struct config *cfg, enum adenroll_mode mode,
 	size_t count = 0;
 	struct dirent *de;
 	DIR *d;
+	int r;
 
 	(void)mode;
 	*out = NULL;
 	*n = 0;
-	d = opendir(dir);
-	if (d == NULL) {
-		int saved = errno;
-
-		if (saved != ENOENT)
-			log_error("cannot read %s: %s", dir, strerror(saved));
+	r = open_listing(dir, &d);
+	if (r <= 0) {
 		free(dir);
-		return saved == ENOENT ? 0 : -1;
+		return r;
 	}
 	while ((de = readdir(d)) != NULL) {
 		unsigned char *buf = NULL;
