@@ -242,9 +242,13 @@ static int stores_writable(const struct config *cfg, char *why, size_t whylen)
 	}
 	if (cfg->store_types & STORE_NSS) {
 		dirs[n++] = cfg->archive_dir;
-		/* "sql:/etc/pki/nssdb" */
+		/* "sql:/var/lib/adenroll/nssdb" */
 		const char *colon = cfg->nss_db ? strchr(cfg->nss_db, ':') : NULL;
 		dirs[n++] = colon && colon[1] == '/' ? colon + 1 : cfg->nss_db;
+		/* the store refuses a database others can read: know it before the CA issues */
+		if (dirs[n - 1] && fs_keys_private(dirs[n - 1], strncmp(cfg->nss_db, "dbm:", 4) == 0 ? "key3.db" :
+						   "key4.db", why, whylen) < 0)
+			return -1;
 	}
 	dirs[n++] = cfg->state_dir;   /* pending requests */
 	for (size_t i = 0; i < n; i++)

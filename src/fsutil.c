@@ -559,3 +559,48 @@ bool fs_is_real_dir_at(DIR *d, const char *name)
 
 	return fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 }
+
+int fs_keys_private(const char *dir, const char *key_leaf, char *why, size_t whylen)
+{
+	const mode_t open_bits = S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH;
+	char *kp = fs_path_join(dir, key_leaf);
+	const char *what = dir, *problem;
+	struct stat st;
+	int ret = -1;
+
+	if (stat(dir, &st) != 0) {
+		ret = errno == ENOENT ? 0 : -1;   /* missing: created private */
+		if (ret != 0)
+			snprintf(why, whylen, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & open_bits) != 0)
+		goto bad;
+	what = kp;
+	if (lstat(kp, &st) != 0) {
+		ret = errno == ENOENT ? 0 : -1;
+		if (ret != 0)
+			snprintf(why, whylen, "%s: %s", kp, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & open_bits) != 0)
+		goto bad;
+	ret = 0;
+	goto out;
+bad:
+	if (what == dir && !S_ISDIR(st.st_mode))
+		problem = "not a directory";
+	else if (what == kp && !S_ISREG(st.st_mode))
+		problem = "not a regular file";
+	else if (st.st_uid != geteuid())
+		problem = "not owned by the user adenroll runs as";
+	else
+		problem = "readable or writable by group or others";
+	snprintf(why, whylen, "%s is %s (owner uid %ld, mode %04o), so other users could read or replace "
+		 "the private keys in it; make it private: chown %ld %s %s && chmod 700 %s && chmod 600 %s",
+		 what, problem, (long)st.st_uid, (unsigned)(st.st_mode & 07777), (long)geteuid(), dir, kp,
+		 dir, kp);
+out:
+	free(kp);
+	return ret;
+}

@@ -40,6 +40,12 @@ int fs_remove_flat_dir(const char *dir);
  * writes or reads there.  A directory that does not exist yet passes (it
  * is created private).  -1 with why set (saying what to do), not logged. */
 int fs_dir_trusted(const char *dir, char *why, size_t whylen);
+/* For a directory holding private keys that only file modes protect (an
+ * NSS database without a password): dir and dir/key_leaf, when they exist,
+ * must be owned by the effective user and neither readable nor writable by
+ * group or others, and key_leaf a regular file.  -1 with why set (naming
+ * the file, its owner and mode and the chown/chmod that fixes it), not logged. */
+int fs_keys_private(const char *dir, const char *key_leaf, char *why, size_t whylen);
 /* Removes the temp files fs_write_atomic and fs_symlink_atomic leave in dir
  * when the process writing them is killed (".<name>.tmp-<pid>-..."), unless
  * that process still runs.  Regular files and symlinks only; returns how

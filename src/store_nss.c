@@ -154,48 +154,15 @@ static const char *strip_prefix(const char *db)
  * /etc/pki/nssdb/key4.db 0644).  0 private (or no key file yet), -1 logged. */
 static int db_is_private(const struct nss_store *ns)
 {
-	const char *key_leaf = strncmp(ns->db, "dbm:", 4) == 0 ? "key3.db" : "key4.db";
-	char *kp = fs_path_join(ns->dir, key_leaf);
-	const char *what = ns->dir;
-	struct stat st;
-	int ret = -1;
+	char why[1024];
 
-	if (stat(ns->dir, &st) != 0) {
-		log_error("cannot check the NSS database directory %s: %s", ns->dir, strerror(errno));
-		goto out;
-	}
-	if (!S_ISDIR(st.st_mode))
-		goto bad;
-	if (st.st_uid != geteuid() || (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) != 0)
-		goto bad;
-	what = kp;
-	if (lstat(kp, &st) != 0) {
-		if (errno == ENOENT) {
-			ret = 0;   /* a new database: NSS creates key4.db 0600 */
-			goto out;
-		}
-		log_error("cannot check %s: %s", kp, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) != 0)
-		goto bad;
-	ret = 0;
-	goto out;
-bad:
-	log_error("refusing to put a private key into the NSS database %s: %s is %s (owner uid %ld, "
-		  "mode %04o), so other users could read or replace the key; use a private database "
-		  "(nss_db = %s is created 0700), or make this one private: "
-		  "chown %ld %s %s && chmod 700 %s && chmod 600 %s",
-		  ns->db, what, S_ISLNK(st.st_mode) ? "a symlink" :
-		  (st.st_uid != geteuid() ? "not owned by the user adenroll runs as" :
-		   "readable or writable by group or others"),
-		  (long)st.st_uid, (unsigned)(st.st_mode & 07777),
-		  ns->user_mode ? "sql:~/.pki/nssdb" : NSS_DB_DEFAULT_HINT,
-		  (long)geteuid(), ns->dir, kp, ns->dir, kp);
-out:
-	free(kp);
-	return ret;
+	if (fs_keys_private(ns->dir, strncmp(ns->db, "dbm:", 4) == 0 ? "key3.db" : "key4.db", why,
+			    sizeof(why)) == 0)
+		return 0;
+	log_error("refusing to put a private key into the NSS database %s: %s; or use a private "
+		  "database (nss_db = %s is created 0700)", ns->db, why,
+		  ns->user_mode ? "sql:~/.pki/nssdb" : NSS_DB_DEFAULT_HINT);
+	return -1;
 }
 
 /* Opens the database on first use.  create: make the directory and an empty
