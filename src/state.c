@@ -35,8 +35,8 @@
 
 #define MAX_STATE_FILE (1u << 20)
 
-/* The pre-0.2 name: unbounded (3 bytes per non-ASCII byte), kept to find
- * what an older version recorded. */
+/* The name earlier versions used: unbounded (3 bytes per non-ASCII byte),
+ * kept to find what they recorded. */
 static char *legacy_name(const char *cn)
 {
 	size_t n = strlen(cn), i, o = 0;
