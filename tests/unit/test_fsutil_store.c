@@ -1273,6 +1273,48 @@ static void test_pending_long_non_ascii_names(void **state)
 	free_config(&cfg);
 }
 
+/* A request an earlier version recorded under the %XX name is still found,
+ * polled with its key, listed, and removed. */
+static void test_pending_recorded_by_earlier_version(void **state)
+{
+	struct config cfg;
+	struct pending_request got, *list;
+	EVP_PKEY *key = new_key(), *loaded = NULL;
+	char *dir = tpath("state/pending"), *req = xasprintf("%s/Web%%20Server.req", dir);
+	char *kp = xasprintf("%s/Web%%20Server.key", dir);
+	const char *text = "template_cn=Web Server\nca_name=Test CA\nca_host=ca.example\nrequest_id=5\n"
+			   "submitted=1700000000\n";
+	FILE *f;
+	size_t n;
+
+	(void)state;
+	make_config(&cfg, 0);
+	assert_int_equal(fs_mkdir_p(dir, 0700), 0);
+	assert_int_equal(fs_write_atomic(req, text, strlen(text), 0600, (uid_t)-1), 0);
+	f = fopen(kp, "w");
+	assert_non_null(f);
+	assert_true(PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL));
+	fclose(f);
+	assert_int_equal(state_pending_load(&cfg, ADENROLL_MODE_MACHINE, "Web Server", &got, &loaded), 1);
+	assert_int_equal(got.request_id, 5);
+	assert_string_equal(got.key_path, kp);
+	assert_int_equal(EVP_PKEY_eq(key, loaded), 1);
+	state_pending_free(&got);
+	assert_int_equal(state_pending_list(&cfg, ADENROLL_MODE_MACHINE, &list, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].key_path, kp);
+	state_pending_list_free(list, n);
+	assert_int_equal(state_pending_remove(&cfg, ADENROLL_MODE_MACHINE, "Web Server"), 0);
+	assert_int_equal(access(req, F_OK), -1);
+	assert_int_equal(access(kp, F_OK), -1);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(loaded);
+	free(dir);
+	free(req);
+	free(kp);
+	free_config(&cfg);
+}
+
 static void test_last_run_roundtrip(void **state)
 {
 	struct config cfg;
@@ -1317,6 +1359,7 @@ int main(void)
 		T(test_status_json_offline),
 		T(test_pending_roundtrip),
 		T(test_pending_long_non_ascii_names),
+		T(test_pending_recorded_by_earlier_version),
 		T(test_held_key_read_without_following_symlinks),
 		T(test_archive_pruning_never_follows_symlinks),
 		T(test_untrusted_directories_are_refused),
