@@ -31,6 +31,7 @@
 #include "krb.h"
 #include "ldap_conn.h"
 #include "log.h"
+#include "safetext.h"
 #include "util.h"
 
 /* Kerberos' default maximum clock skew (krb5.conf clockskew, AD "Maximum
@@ -73,23 +74,21 @@ static void report(struct doctor *d, enum status st, const char *name, const cha
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof detail, fmt, ap);
 	va_end(ap);
-	/* messages from the directory or a server: no control characters on a terminal */
-	for (char *p = detail; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
+	/* messages from the directory or a server: escaped (safetext.h) */
+	safetext_sanitize(detail, sizeof detail);
 	d->v = xrealloc(d->v, (d->n + 1) * sizeof *d->v);
 	struct check *c = &d->v[d->n++];
 	c->st = st;
-	c->name = xstrdup(name);
+	c->name = safetext_dup(name);
 	c->detail = xstrdup(detail);
-	c->fix = (st == ST_WARN || st == ST_FAIL) && fix ? xstrdup(fix) : NULL;
+	c->fix = (st == ST_WARN || st == ST_FAIL) && fix ? safetext_dup(fix) : NULL;
 	if (st == ST_FAIL)
 		d->fails++;
 	if (st == ST_WARN)
 		d->warns++;
 	if (d->json)
 		return;
-	printf("%-4s  %s: %s\n", status_name[st], name, detail);
+	printf("%-4s  %s: %s\n", status_name[st], c->name, detail);
 	if (c->fix)
 		printf("      fix: %s\n", c->fix);
 	fflush(stdout);
@@ -616,10 +615,12 @@ static int tcp_connect(const char *host, const char *port, char *err, size_t err
 	return ret;
 }
 
-static void trust_for(const struct directory *dir, const struct enrollment_service *ca, struct bloblist *out)
+/* Chain material only (AIA, cACertificate); the anchors are the directory's roots. */
+static void intermediates_for(const struct directory *dir, const struct enrollment_service *ca,
+			      struct bloblist *out)
 {
-	const struct bloblist *src[] = { &dir->root_cas, &dir->aia_cas, &ca->ca_certs };
-	for (size_t s = 0; s < 3; s++)
+	const struct bloblist *src[] = { &dir->aia_cas, &ca->ca_certs };
+	for (size_t s = 0; s < 2; s++)
 		for (size_t i = 0; i < src[s]->n; i++)
 			bloblist_add(out, src[s]->v[i].data, src[s]->v[i].len);
 }
@@ -644,21 +645,22 @@ static void check_ca(struct doctor *d, const struct config *cfg, const struct en
 
 	long timeout = cfg->http_timeout > 0 && cfg->http_timeout < DOCTOR_HTTP_TIMEOUT ? cfg->http_timeout
 											: DOCTOR_HTTP_TIMEOUT;
-	struct bloblist trust = { NULL, 0 };
-	trust_for(&d->dir, ca, &trust);
+	struct bloblist inter = { NULL, 0 };
+	intermediates_for(&d->dir, ca, &inter);
 	struct certsrv_probe p;
 	begin(d);
-	int rc = certsrv_probe(host, &trust, timeout, false, &p);
+	int rc = certsrv_probe(host, &d->dir.root_cas, &inter, timeout, false, &p);
 	end();
 	snprintf(name, sizeof name, "ca %s tls", ca->cn);
 	if (rc != 0) {
-		report(d, ST_FAIL, name, "give the web server a certificate for this host name issued by a CA the "
-					 "directory publishes (CN=Certification Authorities / AIA)",
+		report(d, ST_FAIL, name, "give the web server a certificate for this host name that chains to a root "
+					 "CA the directory publishes (CN=Certification Authorities; intermediates may "
+					 "come from the server, AIA or the enrollment service)",
 		       "%s", p.message[0] ? p.message : why(d, "no HTTP answer"));
-		bloblist_free(&trust);
+		bloblist_free(&inter);
 		return;
 	}
-	report(d, ST_OK, name, NULL, "https://%s/ certificate verifies against the directory's CAs and names the host",
+	report(d, ST_OK, name, NULL, "https://%s/ certificate chains to a root CA of the directory and names the host",
 	       host);
 
 	snprintf(name, sizeof name, "ca %s negotiate", ca->cn);
@@ -679,11 +681,11 @@ static void check_ca(struct doctor *d, const struct config *cfg, const struct en
 	snprintf(name, sizeof name, "ca %s kerberos", ca->cn);
 	if (!d->krb) {
 		report(d, ST_SKIP, name, NULL, "needs a Kerberos ticket");
-		bloblist_free(&trust);
+		bloblist_free(&inter);
 		return;
 	}
 	begin(d);
-	rc = certsrv_probe(host, &trust, timeout, true, &p);
+	rc = certsrv_probe(host, &d->dir.root_cas, &inter, timeout, true, &p);
 	end();
 	if (rc != 0)
 		report(d, ST_FAIL, name, "see the message; retry with -v for libcurl's details", "%s",
@@ -702,7 +704,7 @@ static void check_ca(struct doctor *d, const struct config *cfg, const struct en
 	} else
 		report(d, ST_WARN, name, "check the /certsrv application on the web server",
 		       "GET /certsrv/ with a Kerberos ticket answered HTTP %ld", p.http_status);
-	bloblist_free(&trust);
+	bloblist_free(&inter);
 }
 
 static void check_curl(struct doctor *d, bool *cb)
