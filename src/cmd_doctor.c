@@ -22,6 +22,7 @@
 
 #include <krb5.h>
 
+#include "cert.h"
 #include "certsrv.h"
 #include "commands.h"
 #include "directory.h"
@@ -32,6 +33,7 @@
 #include "ldap_conn.h"
 #include "log.h"
 #include "safetext.h"
+#include "trust_policy.h"
 #include "util.h"
 
 /* Kerberos' default maximum clock skew (krb5.conf clockskew, AD "Maximum
@@ -577,6 +579,70 @@ out:
 	free(config_nc);
 }
 
+/* ------------------------------------------------------------------ trust of roots */
+
+/* What a pulse would do with each root of the directory (trust_policy.h):
+ * add it to anchors_dir / the system store / an NSS database, or not, and
+ * why.  Then, as a pulse does, keep only the roots root_fingerprints lists
+ * (when set) for the TLS checks of the CAs below. */
+static void check_trust_roots(struct doctor *d, const struct config *cfg)
+{
+	const char *dc = d->dir.dc;
+	char dest[300];
+	size_t n = 0;
+
+	dest[0] = '\0';
+	if (cfg->anchors_dir && *cfg->anchors_dir)
+		n += (size_t)snprintf(dest + n, sizeof dest - n, "%s%s", cfg->anchors_dir,
+				      cfg->update_system_trust ? " and the system trust store" : "");
+	if ((cfg->store_types & STORE_NSS) && n < sizeof dest)
+		n += (size_t)snprintf(dest + n, sizeof dest - n, "%strusted in %s", n ? ", " : "", cfg->nss_db);
+	report(d, ST_OK, "trust policy", NULL, "directory read from %s (%s); pinned_dcs: %zu, root_fingerprints: %zu%s",
+	       dc ? dc : "?", cfg->dcs.n ? "named in [domain] dcs" : "found through DNS SRV", cfg->pinned_dcs.n,
+	       cfg->root_fingerprints.n,
+	       cfg->pinned_dcs.n || cfg->root_fingerprints.n ? "" : " (no root is ever written or trusted)");
+	for (size_t i = 0; i < d->dir.root_cas.n; i++) {
+		X509 *x = cert_from_der(d->dir.root_cas.v[i].data, d->dir.root_cas.v[i].len);
+		struct trust_verdict v;
+		char name[300];
+		char *subj = x ? cert_subject_text(x) : NULL;
+
+		trust_policy_decide(cfg, dc, x, &v);
+		snprintf(name, sizeof name, "root %s", subj ? subj : "(unparsable)");
+		if (dest[0] == '\0')
+			report(d, ST_OK, name, NULL, "SHA-256 %s: used only by adenroll (no anchors_dir, no NSS store); "
+			       "would be %s: %s", v.fingerprint, v.allowed ? "allowed" : "refused", v.why);
+		else if (v.allowed)
+			report(d, ST_OK, name, NULL, "SHA-256 %s: would be added to %s: %s", v.fingerprint, dest, v.why);
+		else {
+			char *fix = xasprintf("if the CA administrator confirms this fingerprint, add root_fingerprints = %s "
+					      "to [store]%s%s", v.fingerprint, dc ? ", or pinned_dcs = " : "", dc ? dc : "");
+			report(d, ST_WARN, name, fix, "SHA-256 %s: would NOT be added to %s: %s", v.fingerprint, dest,
+			       v.why);
+			free(fix);
+		}
+		if (cfg->root_fingerprints.n > 0 && !v.by_fingerprint)
+			report(d, ST_WARN, name, "add its fingerprint to root_fingerprints if adenroll should trust it",
+			       "not in root_fingerprints: adenroll does not trust it for anything, its CAs' "
+			       "HTTPS and certificates included");
+		free(subj);
+		X509_free(x);
+	}
+	if (cfg->root_fingerprints.n > 0) {
+		struct bloblist kept = { NULL, 0 };
+		for (size_t i = 0; i < d->dir.root_cas.n; i++) {
+			X509 *x = cert_from_der(d->dir.root_cas.v[i].data, d->dir.root_cas.v[i].len);
+			struct trust_verdict v;
+			trust_policy_decide(cfg, NULL, x, &v);
+			if (v.by_fingerprint)
+				bloblist_add(&kept, d->dir.root_cas.v[i].data, d->dir.root_cas.v[i].len);
+			X509_free(x);
+		}
+		bloblist_free(&d->dir.root_cas);
+		d->dir.root_cas = kept;
+	}
+}
+
 /* ------------------------------------------------------------------ CA hosts */
 
 static int tcp_connect(const char *host, const char *port, char *err, size_t errlen)
@@ -832,6 +898,8 @@ int cmd_doctor(const struct cli_options *opt, struct config *cfg, int argc, char
 	check_ldap(&d, cfg);
 	check_clock(&d);
 	check_directory(&d, opt->mode, cfg->allow_v1_templates);
+	if (d.have_dir)
+		check_trust_roots(&d, cfg);
 	check_curl(&d, &cb);
 	if (d.have_dir)
 		for (size_t i = 0; i < d.dir.n_cas; i++)

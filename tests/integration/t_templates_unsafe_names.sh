@@ -8,6 +8,24 @@
 . "$TESTS_LIB"
 
 b64() { printf '%b' "$1" | base64 -w0; }
+# dn_b64 CN-ESCAPES: the template's DN, base64; the RDN value escaped as RFC 4514
+# asks (\XX for control bytes, \ before specials), the cn itself stays raw
+dn_b64() {
+  printf '%b' "$1" | /usr/bin/python3 -c '
+import base64, sys
+raw = sys.stdin.buffer.read()
+out = b""
+for i, c in enumerate(raw):
+    if c < 0x20 or c == 0x7f or c >= 0x80:
+        out += b"\\%02x" % c
+    elif chr(c) in ",+\"\\<>;=" or (chr(c) in " #" and i == 0) or (c == 0x20 and i == len(raw) - 1):
+        out += b"\\" + bytes([c])
+    else:
+        out += bytes([c])
+print(base64.b64encode(b"CN=" + out + b"," + sys.argv[1].encode()).decode())' "CN=Certificate Templates,$ADCS_PKS_DN"
+}
+# ldb_ok: ldbmodify exits 0 even when it modified nothing
+ldb_ok() { grep -q "Modified 1 records" "$SCRATCH/ldb.out"; }
 
 # add_raw_template NAME-ESCAPES OID DISPLAY-ESCAPES: like ad_template_add, but
 # cn, displayName, the DN and the OID are given as printf %b escapes and sent
@@ -16,7 +34,7 @@ add_raw_template() {
   local cn=$1 oid=$2 disp=$3 exp ovl
   exp=$(ad_period 31536000) && ovl=$(ad_period 3628800) || return 1
   domain ldbmodify > "$SCRATCH/ldb.out" 2>&1 <<LDIF || return 1
-dn:: $(b64 "CN=$cn,CN=Certificate Templates,$ADCS_PKS_DN")
+dn:: $(dn_b64 "$cn")
 changetype: add
 objectClass: top
 objectClass: pKICertificateTemplate
@@ -43,6 +61,7 @@ pKIExtendedKeyUsage: 1.3.6.1.5.5.7.3.2
 msPKI-Certificate-Application-Policy: 1.3.6.1.5.5.7.3.2
 nTSecurityDescriptor: O:EAG:EAD:PAI(OA;;CR;0e10c968-78fb-11d2-90d4-00c04f79dc55;;DC)(OA;;CR;a05b8cc2-17bc-4802-a710-e7c15ab866a2;;DC)(A;;CCDCLCSWRPWPDTLOSDRCWDWO;;;DA)(A;;CCDCLCSWRPWPDTLOSDRCWDWO;;;EA)(A;;LCRPLORC;;;AU)
 LDIF
+  ldb_ok || return 1
   domain ldbmodify > /dev/null <<LDIF
 dn: CN=$ADCS_CA_NAME,CN=Enrollment Services,$ADCS_PKS_DN
 changetype: modify
@@ -58,7 +77,7 @@ delete: certificateTemplates
 certificateTemplates:: $(b64 "$1")
 LDIF
   domain ldbmodify > /dev/null 2>&1 <<LDIF
-dn:: $(b64 "CN=$1,CN=Certificate Templates,$ADCS_PKS_DN")
+dn:: $(dn_b64 "$1")
 changetype: delete
 LDIF
   return 0
@@ -125,7 +144,7 @@ assert_eq 0 "$(raw_controls "$SCRATCH/last.out")" "raw control bytes in the temp
 assert_match "$OUT" 'UnsafeEsc\\x1b\]0;owned\\x07\\x1b\[2J .* not eligible +template is invalid: cn: control character U\+001B \(ESC\)'
 "$ADENROLL" --config "$SCRATCH/adenroll.conf" explain > "$SCRATCH/explain.txt" 2>&1
 assert_eq 0 "$(raw_controls "$SCRATCH/explain.txt")" "raw control bytes in explain"
-assert_contains "$(cat "$SCRATCH/explain.txt")" "UnsafeDisplay: template is invalid: displayName"
+assert_contains "$(cat "$SCRATCH/explain.txt")" "UnsafeDisplay: not eligible: template is invalid: displayName"
 
 # A pulse enrolls the clean twin and sends nothing for the others; no request
 # at the CA carries more than the one CertificateTemplate attribute line.
