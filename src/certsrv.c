@@ -15,6 +15,7 @@
 
 #include "cert.h"
 #include "log.h"
+#include "runlimit.h"
 
 /* certsrv answers with a different Content-Type unless it believes we are a
  * browser (PROTOCOL 6.2, [CERTSRV] comment). */
@@ -147,6 +148,17 @@ static CURLcode on_ssl_ctx(CURL *curl, void *ssl_ctx, void *userdata)
 	return added ? CURLE_OK : CURLE_SSL_CACERT_BADFILE;
 }
 
+/* run_timeout (runlimit.h): end the request in progress so the run can stop. */
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)userdata;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return runlimit_expired() ? 1 : 0;
+}
+
 static void curl_init_once(void)
 {
 	if (!curl_ready) {
@@ -214,6 +226,8 @@ struct certsrv_client *certsrv_client_new(const char *ca_host, const struct blob
 	SET(CURLOPT_WRITEDATA, &c->resp);
 	SET(CURLOPT_HEADERFUNCTION, on_header);
 	SET(CURLOPT_HEADERDATA, &c->resp);
+	SET(CURLOPT_XFERINFOFUNCTION, on_progress);
+	SET(CURLOPT_NOPROGRESS, 0L);
 #undef SET
 	if (rc != CURLE_OK) {
 		log_error("cannot configure libcurl for https://%s/: %s", ca_host, curl_easy_strerror(rc));
@@ -283,6 +297,9 @@ static int perform(struct certsrv_client *c, const char *path, const char *post,
 			break;
 		}
 		snprintf(msg, msglen, "%s: %s", url, detail);
+		break;
+	case CURLE_ABORTED_BY_CALLBACK:
+		snprintf(msg, msglen, "%s: stopped, run_timeout (%ld s) reached", url, runlimit_seconds());
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
 		snprintf(msg, msglen, "no complete answer from %s within %ld s (http_timeout in [enroll])", url,

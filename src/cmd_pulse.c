@@ -22,6 +22,7 @@
 #include "log.h"
 #include "policy.h"
 #include "revocation.h"
+#include "runlimit.h"
 #include "safetext.h"
 #include "state.h"
 #include "store.h"
@@ -350,10 +351,18 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 	 * nextUpdate; --dry-run reads the cache but writes nothing. */
 	rev = revocation_ctx_for_run(disc.ldap, &disc.dir, cfg->state_dir, !opt->dry_run);
 	lines = xcalloc(disc.dir.n_templates + 1, sizeof *lines);
+	bool timed_out = false;
 	for (size_t i = 0; i < disc.dir.n_templates; i++) {
 		if (el[i].code != ELIG_OK) {
 			log_debug("%s: %s", el[i].template->cn, el[i].reason);
 			continue;
+		}
+		/* run_timeout: stop between templates, never inside one (runlimit.h) */
+		if (runlimit_expired()) {
+			log_error("run_timeout (%ld s) reached: stopping before template %s", runlimit_seconds(),
+				  el[i].template->cn);
+			timed_out = true;
+			break;
 		}
 		struct pulse_line *l = &lines[n_lines++];
 		process(&disc, opt, cfg, rev, el[i].template, items, n_items, l);
@@ -371,7 +380,9 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 	if (opt->json)
 		print_json(lines, n_lines);
 
-	if (tot.failed || tot.denied)
+	if (timed_out || runlimit_expired())
+		ret = ADENROLL_EXIT_FAILURE;
+	else if (tot.failed || tot.denied)
 		ret = ADENROLL_EXIT_PARTIAL;
 	else if (tot.changed)
 		ret = ADENROLL_EXIT_CHANGED;

@@ -87,7 +87,7 @@ static const struct key_def keys[] = {
 	{ "store", "pinned_dcs", K_LIST, F(pinned_dcs), 0, 0 },
 	{ "store", "root_fingerprints", K_SHA256_LIST, F(root_fingerprints), 0, 0 },
 	{ "general", "run_timeout", K_LONG, F(run_timeout), 10, 86400 },
-	{ "domain", "ldap_max_entries", K_LONG, F(ldap_max_entries), 100, 100000000 },
+	{ "domain", "ldap_max_entries", K_LONG, F(ldap_max_entries), 10, 100000000 },
 	{ "domain", "ldap_max_bytes", K_LONG, F(ldap_max_bytes), 4096, 2147483647 },
 	{ "user", "types", K_TYPES, F(user.store_types), 0, 0 },
 	{ "user", "pem_dir", K_USER_PATH, F(user.pem_dir), 0, 0 },
