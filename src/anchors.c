@@ -30,6 +30,7 @@
 #include "cert.h"
 #include "fsutil.h"
 #include "log.h"
+#include "trust_policy.h"
 #include "util.h"
 
 #define MANIFEST "anchors.manifest"
@@ -93,9 +94,20 @@ static char *name_of(X509 *x)
 	return s;
 }
 
-/* Adds one file per certificate of l; roots also go into *bundle. */
-static void add_kind(struct wanted_set *w, const struct bloblist *l, const char *kind,
-		     const char *dir, const char *prefix, const char *ext, char **bundle)
+static void bundle_append(char **bundle, const char *pem)
+{
+	char *b = xasprintf("%s%s", *bundle != NULL ? *bundle : "", pem);
+
+	free(*bundle);
+	*bundle = b;
+}
+
+/* Adds one file per certificate of l; roots also go into *bundle, and only
+ * the roots the trust policy allows (trust_policy.h): the others are named
+ * with what to set. */
+static void add_kind(const struct config *cfg, const char *dc, struct wanted_set *w,
+		     const struct bloblist *l, const char *kind, const char *dir, const char *prefix,
+		     const char *ext, char **bundle)
 {
 	size_t i;
 
@@ -108,6 +120,20 @@ static void add_kind(struct wanted_set *w, const struct bloblist *l, const char 
 			X509_free(x);
 			continue;
 		}
+		if (bundle != NULL) {
+			struct trust_verdict v;
+
+			trust_policy_decide(cfg, dc, x, &v);
+			if (!v.allowed) {
+				char *subj = cert_subject_text(x);
+
+				log_warn("not adding the root CA %s from the directory to %s: %s", subj ? subj : "?",
+					 cfg->anchors_dir, v.why);
+				free(subj);
+				X509_free(x);
+				continue;
+			}
+		}
 		key = xasprintf("%s:%s", kind, fp);
 		if (strlist_contains_ci(&w->fps, key) || (pem = cert_to_pem(x)) == NULL) {
 			free(key);
@@ -118,12 +144,8 @@ static void add_kind(struct wanted_set *w, const struct bloblist *l, const char 
 		free(key);
 		name = name_of(x);
 		wanted_add(w, xasprintf("%s/%s%s-%.16s.%s", dir, prefix, name, fp, ext), xstrdup(pem));
-		if (bundle != NULL) {
-			char *b = xasprintf("%s%s", *bundle != NULL ? *bundle : "", pem);
-
-			free(*bundle);
-			*bundle = b;
-		}
+		if (bundle != NULL)
+			bundle_append(bundle, pem);
 		free(name);
 		free(pem);
 		X509_free(x);
@@ -193,10 +215,46 @@ static char *parent_of(const char *path)
 	return xstrndup(path, slash != NULL && slash != path ? (size_t)(slash - path) : 1);
 }
 
+/* A root file of ours the directory no longer lists, read from a DC that is
+ * not pinned: when root_fingerprints still lists it, that DC must not be
+ * able to take it out of the trust store by leaving it out (a denial of
+ * service any rogue DC could mount).  1 kept (its PEM appended to
+ * *bundle), 0 not kept. */
+static int keep_listed_root(const struct config *cfg, const char *path, char **bundle)
+{
+	const char *base = strrchr(path, '/');
+	unsigned char *buf = NULL;
+	size_t len = 0, blen;
+	char *dir = parent_of(path), *pem = NULL;
+	X509 *x = NULL;
+	struct trust_verdict v;
+	int kept = 0;
+
+	blen = base ? strlen(base + 1) : 0;
+	if (base == NULL || strcmp(dir, cfg->anchors_dir) != 0 || strncmp(base + 1, "adenroll-", 9) != 0 ||
+	    blen < 4 || strcmp(base + 1 + blen - 4, ".crt") != 0)
+		goto out;
+	if (fs_read_file(path, MAX_FILE, &buf, &len) != 0 || (x = cert_from_buffer(buf, len)) == NULL)
+		goto out;
+	trust_policy_decide(cfg, NULL, x, &v);
+	if (!v.by_fingerprint || (pem = cert_to_pem(x)) == NULL)
+		goto out;
+	log_warn("keeping %s: the directory no longer lists this root CA, but root_fingerprints does and the "
+		 "DC that answered is not in pinned_dcs", path);
+	bundle_append(bundle, pem);
+	kept = 1;
+out:
+	free(dir);
+	free(buf);
+	free(pem);
+	X509_free(x);
+	return kept;
+}
+
 int anchors_write(const struct config *cfg, const struct directory *d, bool *changed)
 {
 	struct wanted_set w;
-	struct strlist owned, next = { NULL, 0 }, all = { NULL, 0 };
+	struct strlist owned, next = { NULL, 0 }, all = { NULL, 0 }, kept = { NULL, 0 };
 	char *manifest = NULL, *bundle = NULL, *sub = NULL;
 	struct stat st;
 	size_t i;
@@ -222,16 +280,27 @@ int anchors_write(const struct config *cfg, const struct directory *d, bool *cha
 	if (manifest_load(manifest, &owned) != 0)
 		goto out;
 
-	add_kind(&w, &d->root_cas, "root", cfg->anchors_dir, "adenroll-", "crt", &bundle);
+	add_kind(cfg, d->dc, &w, &d->root_cas, "root", cfg->anchors_dir, "adenroll-", "crt", &bundle);
+	if (!trust_policy_dc_is_pinned(cfg, d->dc))
+		for (i = 0; i < owned.n; i++) {
+			bool wanted = false;
+
+			for (size_t j = 0; j < w.n && !wanted; j++)
+				wanted = strcmp(w.v[j].path, owned.v[i]) == 0;
+			if (!wanted && keep_listed_root(cfg, owned.v[i], &bundle))
+				strlist_add(&kept, owned.v[i]);
+		}
 	if (bundle != NULL) {
 		wanted_add(&w, fs_path_join(cfg->anchors_dir, BUNDLE), bundle);
 		bundle = NULL;
 	}
 	sub = fs_path_join(cfg->anchors_dir, DIR_AIA);
-	add_kind(&w, &d->aia_cas, "AIA", sub, "", "pem", NULL);
+	add_kind(cfg, d->dc, &w, &d->aia_cas, "AIA", sub, "", "pem", NULL);
 	free(sub);
 	sub = fs_path_join(cfg->anchors_dir, DIR_NTAUTH);
-	add_kind(&w, &d->ntauth_cas, "NTAuth", sub, "", "pem", NULL);
+	add_kind(cfg, d->dc, &w, &d->ntauth_cas, "NTAuth", sub, "", "pem", NULL);
+	for (i = 0; i < kept.n; i++)
+		strlist_add(&next, kept.v[i]);
 
 	/* Files someone else put under one of our names stay theirs. */
 	for (i = 0; i < w.n; i++) {
@@ -312,6 +381,7 @@ out:
 	strlist_free(&owned);
 	strlist_free(&next);
 	strlist_free(&all);
+	strlist_free(&kept);
 	free(manifest);
 	free(bundle);
 	free(sub);

@@ -11,7 +11,12 @@
 
 /* When cfg->anchors_dir is set: writes one PEM file per certificate plus
  * the adenroll-roots.pem bundle (atomically, only what differs) and removes
- * files adenroll wrote earlier for CAs no longer in d.  Ownership is kept in
+ * files adenroll wrote earlier for CAs no longer in d.  Roots are written
+ * only when the trust policy allows them (trust_policy.h: root_fingerprints
+ * or a DC in pinned_dcs); the others are logged with what to set.  A root
+ * file that root_fingerprints lists is kept even when d no longer has it,
+ * unless d came from a DC in pinned_dcs: a DC found through DNS cannot take
+ * a root out of the trust store.  Ownership is kept in
  * <state_dir>/anchors.manifest: a file adenroll did not write is never
  * changed or removed.  *changed: whether any file was written or removed.
  * With cfg->update_system_trust, a change also runs the system trust

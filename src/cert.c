@@ -124,8 +124,8 @@ static char *parse_template_name(const unsigned char *p, size_t len, int depth)
 	if (read_tlv(p, p + len, &t) < 0 || t.next != p + len)
 		return NULL;
 	switch (t.tag) {
-	case 0x1E: /* BMPString */
-		return bmp_to_utf8(t.val, t.len);
+	case 0x1E: /* BMPString; an empty name names no template (fuzz_template_ext) */
+		return t.len ? bmp_to_utf8(t.val, t.len) : NULL;
 	case 0x0C: /* UTF8String */
 	case 0x13: /* PrintableString */
 	case 0x16: /* IA5String */

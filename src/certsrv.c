@@ -15,6 +15,7 @@
 
 #include "cert.h"
 #include "log.h"
+#include "runlimit.h"
 
 /* certsrv answers with a different Content-Type unless it believes we are a
  * browser (PROTOCOL 6.2, [CERTSRV] comment). */
@@ -33,7 +34,8 @@ struct certsrv_client {
 	CURL *curl;
 	char *host;
 	char *base;                   /* https://host/certsrv/ */
-	struct bloblist trust;        /* DER copies, loaded into each new SSL_CTX */
+	struct bloblist trust;        /* DER copies of the roots, loaded into each new SSL_CTX */
+	STACK_OF(X509) *intermediates;/* untrusted chain material (verify_chain) */
 	long timeout;
 	char errbuf[CURL_ERROR_SIZE];
 	struct response resp;
@@ -95,9 +97,34 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
-/* Replaces whatever CA store curl prepared with exactly the directory's CAs:
- * the certsrv TLS certificate must chain to a CA the directory publishes
- * (Samba CVE-2026-3012: never trust what the server itself hands out). */
+/* OpenSSL's chain check with the directory's intermediates added to what the
+ * server sent: both are only material to build a path from; the path must
+ * still end in a root of the store (no partial chain). */
+static int verify_chain(X509_STORE_CTX *sctx, void *arg)
+{
+	struct certsrv_client *c = arg;
+	STACK_OF(X509) *sent = X509_STORE_CTX_get0_untrusted(sctx);
+	STACK_OF(X509) *all = sent ? sk_X509_dup(sent) : sk_X509_new_null();
+	int ok;
+
+	if (!all)
+		return 0;
+	for (int i = 0; c->intermediates && i < sk_X509_num(c->intermediates); i++)
+		sk_X509_push(all, sk_X509_value(c->intermediates, i));
+	X509_STORE_CTX_set0_untrusted(sctx, all);
+	X509_VERIFY_PARAM_clear_flags(X509_STORE_CTX_get0_param(sctx), X509_V_FLAG_PARTIAL_CHAIN);
+	ok = X509_verify_cert(sctx);
+	X509_STORE_CTX_set0_untrusted(sctx, sent);
+	sk_X509_free(all);
+	return ok;
+}
+
+/* Replaces whatever CA store curl prepared with exactly the directory's root
+ * CAs (CN=Certification Authorities): the certsrv TLS certificate must chain
+ * to a root the directory publishes (Samba CVE-2026-3012: never trust what
+ * the server itself hands out).  Intermediates, AIA and cross certificates
+ * included, are never anchors: libcurl turns X509_V_FLAG_PARTIAL_CHAIN on
+ * by default, which would make every certificate in the store one. */
 static CURLcode on_ssl_ctx(CURL *curl, void *ssl_ctx, void *userdata)
 {
 	(void)curl;
@@ -105,6 +132,9 @@ static CURLcode on_ssl_ctx(CURL *curl, void *ssl_ctx, void *userdata)
 	X509_STORE *store = X509_STORE_new();
 	if (!store)
 		return CURLE_OUT_OF_MEMORY;
+	X509_VERIFY_PARAM_clear_flags(X509_STORE_get0_param(store), X509_V_FLAG_PARTIAL_CHAIN);
+	X509_VERIFY_PARAM_clear_flags(SSL_CTX_get0_param((SSL_CTX *)ssl_ctx), X509_V_FLAG_PARTIAL_CHAIN);
+	SSL_CTX_set_cert_verify_callback((SSL_CTX *)ssl_ctx, verify_chain, c);
 	size_t added = 0;
 	for (size_t i = 0; i < c->trust.n; i++) {
 		X509 *x = cert_from_der(c->trust.v[i].data, c->trust.v[i].len);
@@ -118,6 +148,17 @@ static CURLcode on_ssl_ctx(CURL *curl, void *ssl_ctx, void *userdata)
 	return added ? CURLE_OK : CURLE_SSL_CACERT_BADFILE;
 }
 
+/* run_timeout (runlimit.h): end the request in progress so the run can stop. */
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)userdata;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return runlimit_expired() ? 1 : 0;
+}
+
 static void curl_init_once(void)
 {
 	if (!curl_ready) {
@@ -127,14 +168,14 @@ static void curl_init_once(void)
 }
 
 struct certsrv_client *certsrv_client_new(const char *ca_host, const struct bloblist *trust_ders,
-					  long timeout_seconds)
+					  const struct bloblist *intermediate_ders, long timeout_seconds)
 {
 	if (!ca_host || !*ca_host || strpbrk(ca_host, "/?#@ \t\r\n")) {
 		log_error("invalid CA host name \"%s\"", ca_host ? ca_host : "");
 		return NULL;
 	}
 	if (!trust_ders || trust_ders->n == 0) {
-		log_error("no CA certificate from the directory to verify https://%s/ against", ca_host);
+		log_error("no root CA from the directory (CN=Certification Authorities) to verify https://%s/ against", ca_host);
 		return NULL;
 	}
 	curl_init_once();
@@ -149,6 +190,12 @@ struct certsrv_client *certsrv_client_new(const char *ca_host, const struct blob
 	c->base = xasprintf("https://%s/certsrv/", ca_host);
 	for (size_t i = 0; i < trust_ders->n; i++)
 		bloblist_add(&c->trust, trust_ders->v[i].data, trust_ders->v[i].len);
+	c->intermediates = sk_X509_new_null();
+	for (size_t i = 0; c->intermediates && intermediate_ders && i < intermediate_ders->n; i++) {
+		X509 *x = cert_from_der(intermediate_ders->v[i].data, intermediate_ders->v[i].len);
+		if (x && !sk_X509_push(c->intermediates, x))
+			X509_free(x);
+	}
 	c->timeout = timeout_seconds > 0 ? timeout_seconds : 60;
 
 	CURL *h = c->curl;
@@ -165,6 +212,7 @@ struct certsrv_client *certsrv_client_new(const char *ca_host, const struct blob
 	SET(CURLOPT_USERPWD, ":");
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	SET(CURLOPT_SSL_OPTIONS, (long)CURLSSLOPT_NO_PARTIALCHAIN);
 	SET(CURLOPT_CAINFO, (char *)NULL);
 	SET(CURLOPT_CAPATH, (char *)NULL);
 	SET(CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
@@ -178,6 +226,8 @@ struct certsrv_client *certsrv_client_new(const char *ca_host, const struct blob
 	SET(CURLOPT_WRITEDATA, &c->resp);
 	SET(CURLOPT_HEADERFUNCTION, on_header);
 	SET(CURLOPT_HEADERDATA, &c->resp);
+	SET(CURLOPT_XFERINFOFUNCTION, on_progress);
+	SET(CURLOPT_NOPROGRESS, 0L);
 #undef SET
 	if (rc != CURLE_OK) {
 		log_error("cannot configure libcurl for https://%s/: %s", ca_host, curl_easy_strerror(rc));
@@ -196,6 +246,7 @@ void certsrv_client_free(struct certsrv_client *c)
 	free(c->host);
 	free(c->base);
 	bloblist_free(&c->trust);
+	sk_X509_pop_free(c->intermediates, X509_free);
 	free(c->resp.data);
 	free(c);
 }
@@ -246,6 +297,9 @@ static int perform(struct certsrv_client *c, const char *path, const char *post,
 			break;
 		}
 		snprintf(msg, msglen, "%s: %s", url, detail);
+		break;
+	case CURLE_ABORTED_BY_CALLBACK:
+		snprintf(msg, msglen, "%s: stopped, run_timeout (%ld s) reached", url, runlimit_seconds());
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
 		snprintf(msg, msglen, "no complete answer from %s within %ld s (http_timeout in [enroll])", url,
@@ -446,11 +500,12 @@ const char *certsrv_curl_channel_binding_support(void)
 	return buf;
 }
 
-int certsrv_probe(const char *ca_host, const struct bloblist *trust_ders, long timeout_seconds,
-		  bool with_kerberos, struct certsrv_probe *out)
+int certsrv_probe(const char *ca_host, const struct bloblist *trust_ders,
+		  const struct bloblist *intermediate_ders, long timeout_seconds, bool with_kerberos,
+		  struct certsrv_probe *out)
 {
 	memset(out, 0, sizeof *out);
-	struct certsrv_client *c = certsrv_client_new(ca_host, trust_ders, timeout_seconds);
+	struct certsrv_client *c = certsrv_client_new(ca_host, trust_ders, intermediate_ders, timeout_seconds);
 	if (!c) {
 		snprintf(out->message, sizeof out->message, "cannot set up HTTPS to %s (see the message above)",
 			 ca_host ? ca_host : "");

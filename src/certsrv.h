@@ -1,6 +1,7 @@
 /* AD CS web enrollment over HTTPS with SPNEGO/Kerberos (PROTOCOL 6).  The only
- * file that talks to libcurl.  TLS trusts ONLY the CA certificates read from
- * LDAP (never the system store, never certnew.cer?ReqID=CACert). */
+ * file that talks to libcurl.  TLS is anchored ONLY at the root CAs read from
+ * LDAP (never the system store, never certnew.cer?ReqID=CACert, never an
+ * intermediate: no partial chain). */
 #ifndef ADENROLL_CERTSRV_H
 #define ADENROLL_CERTSRV_H
 
@@ -14,14 +15,18 @@
 
 struct certsrv_client;
 
-/* https://<ca_host>/certsrv/ with one reused connection.  trust_ders: DER CA
- * certificates (roots + AIA + the enrollment service's cACertificate) that
- * the server's TLS chain must end in; hostname verification is on.
+/* https://<ca_host>/certsrv/ with one reused connection.  trust_ders: the DER
+ * root CAs (CN=Certification Authorities) that the server's TLS chain must
+ * end in: the only anchors, and a self-signed one at that.
+ * intermediate_ders (may be NULL): DER CA certificates (AIA, the enrollment
+ * service's cACertificate) used only to build the path from the server's
+ * certificate to such a root, never trusted themselves.  Hostname
+ * verification is on.
  * timeout_seconds bounds each request (connect, total, low-speed).
  * Uses the process's Kerberos ccache (KRB5CCNAME) for Negotiate.
  * NULL with a logged reason on failure. */
 struct certsrv_client *certsrv_client_new(const char *ca_host, const struct bloblist *trust_ders,
-					  long timeout_seconds);
+					  const struct bloblist *intermediate_ders, long timeout_seconds);
 void certsrv_client_free(struct certsrv_client *c);
 
 /* POST certfnsh.asp (Mode=newreq, CertAttrib=CertificateTemplate:<cn>).  On
@@ -53,8 +58,9 @@ struct certsrv_probe {
 	char auth_schemes[128];   /* WWW-Authenticate schemes of the last answer: "Negotiate, NTLM" */
 	char message[512];
 };
-int certsrv_probe(const char *ca_host, const struct bloblist *trust_ders, long timeout_seconds,
-		  bool with_kerberos, struct certsrv_probe *out);
+int certsrv_probe(const char *ca_host, const struct bloblist *trust_ders,
+		  const struct bloblist *intermediate_ders, long timeout_seconds, bool with_kerberos,
+		  struct certsrv_probe *out);
 
 /* Process-wide counters (all clients) for tests and benchmarks. */
 struct certsrv_stats {

@@ -22,6 +22,7 @@
 
 #include <krb5.h>
 
+#include "cert.h"
 #include "certsrv.h"
 #include "commands.h"
 #include "directory.h"
@@ -31,6 +32,8 @@
 #include "krb.h"
 #include "ldap_conn.h"
 #include "log.h"
+#include "safetext.h"
+#include "trust_policy.h"
 #include "util.h"
 
 /* Kerberos' default maximum clock skew (krb5.conf clockskew, AD "Maximum
@@ -73,23 +76,21 @@ static void report(struct doctor *d, enum status st, const char *name, const cha
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof detail, fmt, ap);
 	va_end(ap);
-	/* messages from the directory or a server: no control characters on a terminal */
-	for (char *p = detail; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
+	/* messages from the directory or a server: escaped (safetext.h) */
+	safetext_sanitize(detail, sizeof detail);
 	d->v = xrealloc(d->v, (d->n + 1) * sizeof *d->v);
 	struct check *c = &d->v[d->n++];
 	c->st = st;
-	c->name = xstrdup(name);
+	c->name = safetext_dup(name);
 	c->detail = xstrdup(detail);
-	c->fix = (st == ST_WARN || st == ST_FAIL) && fix ? xstrdup(fix) : NULL;
+	c->fix = (st == ST_WARN || st == ST_FAIL) && fix ? safetext_dup(fix) : NULL;
 	if (st == ST_FAIL)
 		d->fails++;
 	if (st == ST_WARN)
 		d->warns++;
 	if (d->json)
 		return;
-	printf("%-4s  %s: %s\n", status_name[st], name, detail);
+	printf("%-4s  %s: %s\n", status_name[st], c->name, detail);
 	if (c->fix)
 		printf("      fix: %s\n", c->fix);
 	fflush(stdout);
@@ -578,6 +579,70 @@ out:
 	free(config_nc);
 }
 
+/* ------------------------------------------------------------------ trust of roots */
+
+/* What a pulse would do with each root of the directory (trust_policy.h):
+ * add it to anchors_dir / the system store / an NSS database, or not, and
+ * why.  Then, as a pulse does, keep only the roots root_fingerprints lists
+ * (when set) for the TLS checks of the CAs below. */
+static void check_trust_roots(struct doctor *d, const struct config *cfg)
+{
+	const char *dc = d->dir.dc;
+	char dest[300];
+	size_t n = 0;
+
+	dest[0] = '\0';
+	if (cfg->anchors_dir && *cfg->anchors_dir)
+		n += (size_t)snprintf(dest + n, sizeof dest - n, "%s%s", cfg->anchors_dir,
+				      cfg->update_system_trust ? " and the system trust store" : "");
+	if ((cfg->store_types & STORE_NSS) && n < sizeof dest)
+		n += (size_t)snprintf(dest + n, sizeof dest - n, "%strusted in %s", n ? ", " : "", cfg->nss_db);
+	report(d, ST_OK, "trust policy", NULL, "directory read from %s (%s); pinned_dcs: %zu, root_fingerprints: %zu%s",
+	       dc ? dc : "?", cfg->dcs.n ? "named in [domain] dcs" : "found through DNS SRV", cfg->pinned_dcs.n,
+	       cfg->root_fingerprints.n,
+	       cfg->pinned_dcs.n || cfg->root_fingerprints.n ? "" : " (no root is ever written or trusted)");
+	for (size_t i = 0; i < d->dir.root_cas.n; i++) {
+		X509 *x = cert_from_der(d->dir.root_cas.v[i].data, d->dir.root_cas.v[i].len);
+		struct trust_verdict v;
+		char name[300];
+		char *subj = x ? cert_subject_text(x) : NULL;
+
+		trust_policy_decide(cfg, dc, x, &v);
+		snprintf(name, sizeof name, "root %s", subj ? subj : "(unparsable)");
+		if (dest[0] == '\0')
+			report(d, ST_OK, name, NULL, "SHA-256 %s: used only by adenroll (no anchors_dir, no NSS store); "
+			       "would be %s: %s", v.fingerprint, v.allowed ? "allowed" : "refused", v.why);
+		else if (v.allowed)
+			report(d, ST_OK, name, NULL, "SHA-256 %s: would be added to %s: %s", v.fingerprint, dest, v.why);
+		else {
+			char *fix = xasprintf("if the CA administrator confirms this fingerprint, add root_fingerprints = %s "
+					      "to [store]%s%s", v.fingerprint, dc ? ", or pinned_dcs = " : "", dc ? dc : "");
+			report(d, ST_WARN, name, fix, "SHA-256 %s: would NOT be added to %s: %s", v.fingerprint, dest,
+			       v.why);
+			free(fix);
+		}
+		if (cfg->root_fingerprints.n > 0 && !v.by_fingerprint)
+			report(d, ST_WARN, name, "add its fingerprint to root_fingerprints if adenroll should trust it",
+			       "not in root_fingerprints: adenroll does not trust it for anything, its CAs' "
+			       "HTTPS and certificates included");
+		free(subj);
+		X509_free(x);
+	}
+	if (cfg->root_fingerprints.n > 0) {
+		struct bloblist kept = { NULL, 0 };
+		for (size_t i = 0; i < d->dir.root_cas.n; i++) {
+			X509 *x = cert_from_der(d->dir.root_cas.v[i].data, d->dir.root_cas.v[i].len);
+			struct trust_verdict v;
+			trust_policy_decide(cfg, NULL, x, &v);
+			if (v.by_fingerprint)
+				bloblist_add(&kept, d->dir.root_cas.v[i].data, d->dir.root_cas.v[i].len);
+			X509_free(x);
+		}
+		bloblist_free(&d->dir.root_cas);
+		d->dir.root_cas = kept;
+	}
+}
+
 /* ------------------------------------------------------------------ CA hosts */
 
 static int tcp_connect(const char *host, const char *port, char *err, size_t errlen)
@@ -616,10 +681,12 @@ static int tcp_connect(const char *host, const char *port, char *err, size_t err
 	return ret;
 }
 
-static void trust_for(const struct directory *dir, const struct enrollment_service *ca, struct bloblist *out)
+/* Chain material only (AIA, cACertificate); the anchors are the directory's roots. */
+static void intermediates_for(const struct directory *dir, const struct enrollment_service *ca,
+			      struct bloblist *out)
 {
-	const struct bloblist *src[] = { &dir->root_cas, &dir->aia_cas, &ca->ca_certs };
-	for (size_t s = 0; s < 3; s++)
+	const struct bloblist *src[] = { &dir->aia_cas, &ca->ca_certs };
+	for (size_t s = 0; s < 2; s++)
 		for (size_t i = 0; i < src[s]->n; i++)
 			bloblist_add(out, src[s]->v[i].data, src[s]->v[i].len);
 }
@@ -644,21 +711,22 @@ static void check_ca(struct doctor *d, const struct config *cfg, const struct en
 
 	long timeout = cfg->http_timeout > 0 && cfg->http_timeout < DOCTOR_HTTP_TIMEOUT ? cfg->http_timeout
 											: DOCTOR_HTTP_TIMEOUT;
-	struct bloblist trust = { NULL, 0 };
-	trust_for(&d->dir, ca, &trust);
+	struct bloblist inter = { NULL, 0 };
+	intermediates_for(&d->dir, ca, &inter);
 	struct certsrv_probe p;
 	begin(d);
-	int rc = certsrv_probe(host, &trust, timeout, false, &p);
+	int rc = certsrv_probe(host, &d->dir.root_cas, &inter, timeout, false, &p);
 	end();
 	snprintf(name, sizeof name, "ca %s tls", ca->cn);
 	if (rc != 0) {
-		report(d, ST_FAIL, name, "give the web server a certificate for this host name issued by a CA the "
-					 "directory publishes (CN=Certification Authorities / AIA)",
+		report(d, ST_FAIL, name, "give the web server a certificate for this host name that chains to a root "
+					 "CA the directory publishes (CN=Certification Authorities; intermediates may "
+					 "come from the server, AIA or the enrollment service)",
 		       "%s", p.message[0] ? p.message : why(d, "no HTTP answer"));
-		bloblist_free(&trust);
+		bloblist_free(&inter);
 		return;
 	}
-	report(d, ST_OK, name, NULL, "https://%s/ certificate verifies against the directory's CAs and names the host",
+	report(d, ST_OK, name, NULL, "https://%s/ certificate chains to a root CA of the directory and names the host",
 	       host);
 
 	snprintf(name, sizeof name, "ca %s negotiate", ca->cn);
@@ -679,11 +747,11 @@ static void check_ca(struct doctor *d, const struct config *cfg, const struct en
 	snprintf(name, sizeof name, "ca %s kerberos", ca->cn);
 	if (!d->krb) {
 		report(d, ST_SKIP, name, NULL, "needs a Kerberos ticket");
-		bloblist_free(&trust);
+		bloblist_free(&inter);
 		return;
 	}
 	begin(d);
-	rc = certsrv_probe(host, &trust, timeout, true, &p);
+	rc = certsrv_probe(host, &d->dir.root_cas, &inter, timeout, true, &p);
 	end();
 	if (rc != 0)
 		report(d, ST_FAIL, name, "see the message; retry with -v for libcurl's details", "%s",
@@ -702,7 +770,7 @@ static void check_ca(struct doctor *d, const struct config *cfg, const struct en
 	} else
 		report(d, ST_WARN, name, "check the /certsrv application on the web server",
 		       "GET /certsrv/ with a Kerberos ticket answered HTTP %ld", p.http_status);
-	bloblist_free(&trust);
+	bloblist_free(&inter);
 }
 
 static void check_curl(struct doctor *d, bool *cb)
@@ -830,6 +898,8 @@ int cmd_doctor(const struct cli_options *opt, struct config *cfg, int argc, char
 	check_ldap(&d, cfg);
 	check_clock(&d);
 	check_directory(&d, opt->mode, cfg->allow_v1_templates);
+	if (d.have_dir)
+		check_trust_roots(&d, cfg);
 	check_curl(&d, &cb);
 	if (d.have_dir)
 		for (size_t i = 0; i < d.dir.n_cas; i++)

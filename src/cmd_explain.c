@@ -18,6 +18,7 @@
 #include "log.h"
 #include "policy.h"
 #include "revocation.h"
+#include "safetext.h"
 #include "state.h"
 #include "store.h"
 #include "template.h"
@@ -200,13 +201,13 @@ static void print_revocation(const struct explained *x)
 			printf("  revocation:    not checked (expired, or renew_expiring = no)\n");
 		break;
 	case REVOCATION_GOOD:
-		printf("  revocation:    good (%s)\n", x->revocation_detail);
+		printf("  revocation:    good (%s)\n", safetext(x->revocation_detail));
 		break;
 	case REVOCATION_REVOKED:
-		printf("  revocation:    %s\n", x->revocation_detail);
+		printf("  revocation:    %s\n", safetext(x->revocation_detail));
 		break;
 	case REVOCATION_UNKNOWN:
-		printf("  revocation:    unknown: %s\n", x->revocation_detail);
+		printf("  revocation:    unknown: %s\n", safetext(x->revocation_detail));
 		break;
 	}
 }
@@ -221,15 +222,15 @@ static void print_text(const struct explained *xs, size_t nx, bool verbose_ineli
 		const struct template *t = x->e->template;
 
 		if (x->e->code != ELIG_OK && x->held == NULL && !verbose_ineligible) {
-			printf("%s: %s\n", t->cn, x->e->reason);
+			printf("%s: %s\n", safetext(t->cn), safetext(x->e->reason));
 			continue;
 		}
-		printf("%s%s", i > 0 ? "\n" : "", t->cn);
+		printf("%s%s", i > 0 ? "\n" : "", safetext(t->cn));
 		if (t->display_name != NULL)
-			printf(" (\"%s\")", t->display_name);
-		printf(": OID %s, version %u.%u\n", t->oid ? t->oid : "-", t->major_version,
+			printf(" (\"%s\")", safetext(t->display_name));
+		printf(": OID %s, version %u.%u\n", t->oid ? safetext(t->oid) : "-", t->major_version,
 		       t->minor_version);
-		printf("  eligibility:   %s\n", x->e->reason);
+		printf("  eligibility:   %s\n", safetext(x->e->reason));
 		if (t->has_validity) {
 			template_format_period(t->validity_seconds, period, sizeof(period));
 			printf("  validity:      %s", period);
@@ -242,11 +243,12 @@ static void print_text(const struct explained *xs, size_t nx, bool verbose_ineli
 		if (x->held != NULL) {
 			if (cert_serial_hex(x->held->cert, serial, sizeof(serial)) != 0)
 				snprintf(serial, sizeof(serial), "?");
-			printf("  held:          %s (serial %s)\n", x->held->cert_path, serial);
+			printf("  held:          %s (serial %s)\n", safetext(x->held->cert_path), serial);
 			if (x->held->template_oid != NULL)
-				printf("  identified by: template extension %s", x->held->template_oid);
+				printf("  identified by: template extension %s", safetext(x->held->template_oid));
 			else if (x->held->ext_template_cn != NULL)
-				printf("  identified by: template name extension \"%s\"", x->held->ext_template_cn);
+				printf("  identified by: template name extension \"%s\"",
+				       safetext(x->held->ext_template_cn));
 			else
 				printf("  identified by: the template it was installed for (no template extension)");
 			if (x->held->has_version)
@@ -254,7 +256,7 @@ static void print_text(const struct explained *xs, size_t nx, bool verbose_ineli
 			printf("\n");
 			if (x->superseded_cn != NULL)
 				printf("  superseded:    the held certificate is of template %s, which %s supersedes\n",
-				       x->superseded_cn, t->cn);
+				       safetext(x->superseded_cn), safetext(t->cn));
 			print_dates(x);
 			print_revocation(x);
 		} else {
@@ -263,12 +265,12 @@ static void print_text(const struct explained *xs, size_t nx, bool verbose_ineli
 		if (x->pending != NULL) {
 			policy_format_time(x->pending->submitted, when, sizeof(when));
 			printf("  pending:       request %ld at %s, submitted %s\n", x->pending->request_id,
-			       x->pending->ca_name ? x->pending->ca_name : "?", when);
+			       x->pending->ca_name ? safetext(x->pending->ca_name) : "?", when);
 		}
 		if (x->decided) {
-			printf("  decision:      %s: %s\n", policy_action_name(x->d.action), x->d.rule);
+			printf("  decision:      %s: %s\n", policy_action_name(x->d.action), safetext(x->d.rule));
 			if (x->d.note[0] != '\0')
-				printf("  note:          %s\n", x->d.note);
+				printf("  note:          %s\n", safetext(x->d.note));
 		} else {
 			printf("  decision:      none (not eligible)\n");
 		}

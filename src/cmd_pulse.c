@@ -3,6 +3,7 @@
  * (policy.h) and enroll, renew or keep; one summary line per template. */
 #include "adenroll-build.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@
 #include "log.h"
 #include "policy.h"
 #include "revocation.h"
+#include "runlimit.h"
+#include "safetext.h"
 #include "state.h"
 #include "store.h"
 #include "anchors.h"
@@ -44,6 +47,25 @@ struct pulse_totals {
 	bool changed;
 };
 
+/* One line of text output: its pieces come from the directory and the CA,
+ * so the whole line is escaped (safetext.h) before it reaches a terminal. */
+__attribute__((format(printf, 1, 2)))
+static void line_out(const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	n = strlen(buf);
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	safetext_sanitize(buf, sizeof buf);
+	printf("%s\n", buf);
+}
+
 static void print_line(const struct pulse_line *l, bool dry_run)
 {
 	char when[32], renew[32];
@@ -52,36 +74,36 @@ static void print_line(const struct pulse_line *l, bool dry_run)
 		policy_format_time(l->not_after, when, sizeof when);
 		policy_format_time(l->renew_at, renew, sizeof renew);
 		if (strcmp(l->action, "skip") == 0)
-			printf("%s: not renewed: %s\n", l->template_cn, l->rule);
+			line_out("%s: not renewed: %s\n", l->template_cn, l->rule);
 		else
-			printf("%s: valid until %s, renewal from %s\n", l->template_cn, when, renew);
+			line_out("%s: valid until %s, renewal from %s\n", l->template_cn, when, renew);
 		return;
 	}
 	switch (r->outcome) {
 	case ENROLL_ISSUED:
 		policy_format_time(r->not_after, when, sizeof when);
 		if (l->revocation == REVOCATION_REVOKED) {
-			printf("%s: certificate revoked, re-enrolled (serial %s, expires %s)\n", l->template_cn,
+			line_out("%s: certificate revoked, re-enrolled (serial %s, expires %s)\n", l->template_cn,
 			       r->serial, when);
 			break;
 		}
-		printf("%s: %s (serial %s, expires %s)\n", l->template_cn,
+		line_out("%s: %s (serial %s, expires %s)\n", l->template_cn,
 		       strcmp(l->action, "renew") == 0 ? "renewed" : "enrolled", r->serial, when);
 		break;
 	case ENROLL_PENDING:
 		if (dry_run && strcmp(l->action, "poll") == 0)
-			printf("%s: pending: %s\n", l->template_cn, r->message);
+			line_out("%s: pending: %s\n", l->template_cn, r->message);
 		else
-			printf("%s: pending (request %ld at %s)\n", l->template_cn, r->request_id, r->ca);
+			line_out("%s: pending (request %ld at %s)\n", l->template_cn, r->request_id, r->ca);
 		break;
 	case ENROLL_DENIED:
-		printf("%s: denied by %s: %s\n", l->template_cn, r->ca, r->message);
+		line_out("%s: denied by %s: %s\n", l->template_cn, r->ca, r->message);
 		break;
 	case ENROLL_FAILED:
-		printf("%s: failed: %s\n", l->template_cn, r->message);
+		line_out("%s: failed: %s\n", l->template_cn, r->message);
 		break;
 	case ENROLL_DRY_RUN:
-		printf("%s: would %s (%s): %s\n", l->template_cn, l->action, l->rule, r->message);
+		line_out("%s: would %s (%s): %s\n", l->template_cn, l->action, l->rule, r->message);
 		break;
 	}
 }
@@ -348,10 +370,18 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 	 * nextUpdate; --dry-run reads the cache but writes nothing. */
 	rev = revocation_ctx_for_run(disc.ldap, &disc.dir, cfg->state_dir, !opt->dry_run);
 	lines = xcalloc(disc.dir.n_templates + 1, sizeof *lines);
+	bool timed_out = false;
 	for (size_t i = 0; i < disc.dir.n_templates; i++) {
 		if (el[i].code != ELIG_OK) {
 			log_debug("%s: %s", el[i].template->cn, el[i].reason);
 			continue;
+		}
+		/* run_timeout: stop between templates, never inside one (runlimit.h) */
+		if (runlimit_expired()) {
+			log_error("run_timeout (%ld s) reached: stopping before template %s", runlimit_seconds(),
+				  el[i].template->cn);
+			timed_out = true;
+			break;
 		}
 		struct pulse_line *l = &lines[n_lines++];
 		process(&disc, opt, cfg, rev, el[i].template, items, n_items, l);
@@ -365,11 +395,13 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 	}
 	if (n_lines == 0 && !opt->json)
 		printf("no template to autoenroll for %s (see `adenroll templates`)\n",
-		       disc.dir.account.sam_account_name ? disc.dir.account.sam_account_name : "this account");
+		       disc.dir.account.sam_account_name ? safetext(disc.dir.account.sam_account_name) : "this account");
 	if (opt->json)
 		print_json(lines, n_lines);
 
-	if (tot.failed || tot.denied)
+	if (timed_out || runlimit_expired())
+		ret = ADENROLL_EXIT_FAILURE;
+	else if (tot.failed || tot.denied)
 		ret = ADENROLL_EXIT_PARTIAL;
 	else if (tot.changed)
 		ret = ADENROLL_EXIT_CHANGED;

@@ -14,6 +14,7 @@
 #include "json.h"
 #include "log.h"
 #include "policy.h"
+#include "safetext.h"
 #include "state.h"
 #include "store.h"
 #include "template.h"
@@ -153,13 +154,13 @@ static void print_text(const struct cli_options *opt, const struct config *cfg, 
 	char na[32], ra[32], left[32];
 
 	printf("adenroll %s certificates in %s\n", opt->mode == ADENROLL_MODE_USER ? "user" : "machine",
-	       cfg->pem_dir);
+	       safetext(cfg->pem_dir));
 	if (n == 0) {
 		printf("\nNo managed certificates.\n");
 	} else {
 		for (i = 0; i < n; i++)
-			if (strlen(rows[i].it->template_cn) > wt)
-				wt = strlen(rows[i].it->template_cn);
+			if (strlen(safetext(rows[i].it->template_cn)) > wt)
+				wt = strlen(safetext(rows[i].it->template_cn));
 		printf("\n%-*s  %-20s  %-8s  %-20s  %-16s  %-12s  %s\n", (int)wt, "TEMPLATE", "NOT AFTER",
 		       "EXPIRES", "NEXT RENEWAL", "RENEWAL RULE", "ACTION", "CERTIFICATE");
 		for (i = 0; i < n; i++) {
@@ -171,14 +172,14 @@ static void print_text(const struct cli_options *opt, const struct config *cfg, 
 				snprintf(left, sizeof(left), "expired");
 			else
 				format_span((int64_t)r->not_after - (int64_t)now, left, sizeof(left));
-			printf("%-*s  %-20s  %-8s  %-20s  %-16s  %-12s  %s\n", (int)wt, r->it->template_cn, na,
-			       left, ra, policy_renew_basis_name(r->d.renew_basis),
-			       policy_action_name(r->d.action), r->it->cert_path);
+			printf("%-*s  %-20s  %-8s  %-20s  %-16s  %-12s  %s\n", (int)wt, safetext(r->it->template_cn),
+			       na, left, ra, policy_renew_basis_name(r->d.renew_basis),
+			       policy_action_name(r->d.action), safetext(r->it->cert_path));
 		}
 		printf("\n");
 		for (i = 0; i < n; i++)
-			printf("%s: serial %s, %s%s%s\n", rows[i].it->template_cn, rows[i].serial, rows[i].d.rule,
-			       rows[i].d.note[0] ? "; " : "", rows[i].d.note);
+			printf("%s: serial %s, %s%s%s\n", safetext(rows[i].it->template_cn), rows[i].serial,
+			       safetext(rows[i].d.rule), rows[i].d.note[0] ? "; " : "", safetext(rows[i].d.note));
 		printf("\nRenewal dates use the template values recorded at install time;\n"
 		       "`adenroll explain` checks the directory's current values.\n");
 	}
@@ -186,9 +187,9 @@ static void print_text(const struct cli_options *opt, const struct config *cfg, 
 		printf("\nPending requests:\n");
 		for (i = 0; i < np; i++) {
 			policy_format_time(p[i].submitted, na, sizeof(na));
-			printf("  %s: request %ld at %s (%s), submitted %s\n", p[i].template_cn,
-			       p[i].request_id, p[i].ca_name ? p[i].ca_name : "?",
-			       p[i].ca_host ? p[i].ca_host : "?", na);
+			printf("  %s: request %ld at %s (%s), submitted %s\n", safetext(p[i].template_cn),
+			       p[i].request_id, p[i].ca_name ? safetext(p[i].ca_name) : "?",
+			       p[i].ca_host ? safetext(p[i].ca_host) : "?", na);
 		}
 	}
 	if (have_lr == 1) {

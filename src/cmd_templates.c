@@ -12,6 +12,7 @@
 #include "json.h"
 #include "ldap_conn.h"
 #include "log.h"
+#include "safetext.h"
 #include "template.h"
 #include "util.h"
 
@@ -95,9 +96,10 @@ static void print_json(const struct discovery *d, const struct eligibility *el)
 	json_finish(&w);
 }
 
+/* Names reach the terminal escaped (safetext.h): widths are of what is shown. */
 static size_t width(const char *s)
 {
-	return s ? strlen(s) : 0;
+	return s ? strlen(safetext(s)) : 0;
 }
 
 static void print_table(const struct discovery *d, const struct eligibility *el)
@@ -112,16 +114,17 @@ static void print_table(const struct discovery *d, const struct eligibility *el)
 	}
 	printf("%s %s on %s (domain %s, %zu templates, %zu enrollment services)\n\n",
 	       d->mode == ADENROLL_MODE_MACHINE ? "Machine account" : "User",
-	       d->dir.account.sam_account_name, d->dir.dc, d->domain, d->dir.n_templates, d->dir.n_cas);
+	       safetext(d->dir.account.sam_account_name), safetext(d->dir.dc), safetext(d->domain),
+	       d->dir.n_templates, d->dir.n_cas);
 	printf("%-*s  %-*s  %-2s  %-7s  %-12s  %s\n", (int)wcn, "TEMPLATE", (int)wdn, "DISPLAY NAME", "V",
 	       "CONTEXT", "STATUS", "REASON");
 	for (size_t i = 0; i < d->dir.n_templates; i++) {
 		const struct eligibility *e = &el[i];
 		const struct template *t = e->template;
-		printf("%-*s  %-*s  %-2u  %-7s  %-12s  %s\n", (int)wcn, t->cn, (int)wdn,
-		       t->display_name ? t->display_name : "-", t->schema_version,
+		printf("%-*s  %-*s  %-2u  %-7s  %-12s  %s\n", (int)wcn, safetext(t->cn), (int)wdn,
+		       t->display_name ? safetext(t->display_name) : "-", t->schema_version,
 		       template_is_machine(t) ? "machine" : "user",
-		       e->code == ELIG_OK ? "ELIGIBLE" : "not eligible", strip_verdict(e->reason));
+		       e->code == ELIG_OK ? "ELIGIBLE" : "not eligible", safetext(strip_verdict(e->reason)));
 	}
 }
 

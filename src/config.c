@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "trust_policy.h"
 #include "util.h"
 
 #ifndef SYSCONFDIR
@@ -42,6 +43,7 @@ enum key_type {
 	K_TYPES,     /* store types: pem, nss */
 	K_LEVEL,     /* log level */
 	K_JOURNAL,   /* auto, yes, no */
+	K_SHA256_LIST, /* K_LIST of SHA-256 fingerprints, kept as 64 lowercase hex digits */
 };
 
 struct key_def {
@@ -81,6 +83,12 @@ static const struct key_def keys[] = {
 	{ "store", "anchors_dir", K_PATH, F(anchors_dir), 0, 0 },
 	{ "store", "update_system_trust", K_BOOL, F(update_system_trust), 0, 0 },
 	{ "store", "state_dir", K_PATH, F(state_dir), 0, 0 },
+	/* issue 16: trust of directory roots, run and LDAP bounds */
+	{ "store", "pinned_dcs", K_LIST, F(pinned_dcs), 0, 0 },
+	{ "store", "root_fingerprints", K_SHA256_LIST, F(root_fingerprints), 0, 0 },
+	{ "general", "run_timeout", K_LONG, F(run_timeout), 10, 86400 },
+	{ "domain", "ldap_max_entries", K_LONG, F(ldap_max_entries), 10, 100000000 },
+	{ "domain", "ldap_max_bytes", K_LONG, F(ldap_max_bytes), 4096, 2147483647 },
 	{ "user", "types", K_TYPES, F(user.store_types), 0, 0 },
 	{ "user", "pem_dir", K_USER_PATH, F(user.pem_dir), 0, 0 },
 	{ "user", "nss_db", K_USER_NSSDB, F(user.nss_db), 0, 0 },
@@ -149,6 +157,9 @@ void config_defaults(struct config *cfg)
 	cfg->lock_file = xstrdup("/run/adenroll.lock");
 	cfg->log_level = LOG_LVL_INFO;
 	cfg->journal = CONFIG_JOURNAL_AUTO;
+	cfg->run_timeout = 1800;
+	cfg->ldap_max_entries = 50000;
+	cfg->ldap_max_bytes = 128L * 1024 * 1024;
 }
 
 void config_free(struct config *cfg)
@@ -164,6 +175,8 @@ void config_free(struct config *cfg)
 	free(cfg->principal);
 	free(cfg->host_fqdn);
 	strlist_free(&cfg->cas);
+	strlist_free(&cfg->pinned_dcs);
+	strlist_free(&cfg->root_fingerprints);
 	free(cfg->pem_dir);
 	free(cfg->nss_db);
 	free(cfg->archive_dir);
@@ -364,12 +377,38 @@ out:
 	return ret;
 }
 
+/* SHA-256 fingerprints as openssl and certutil print them (AB:CD:...) or
+ * plain hex, normalised so trust_policy.c compares strings. */
+static int parse_fingerprints(struct parser *p, const struct key_def *k, const char *v, struct strlist *dst)
+{
+	struct strlist items = { NULL, 0 };
+	int ret = -1;
+
+	split_list(v, &items);
+	strlist_free(dst);
+	for (size_t i = 0; i < items.n; i++) {
+		char fp[65];
+
+		if (trust_policy_parse_fingerprint(items.v[i], fp) != 0) {
+			fail(p, "'%s': '%s' is not a SHA-256 fingerprint (64 hex digits, colons allowed: "
+				"openssl x509 -noout -fingerprint -sha256 -in root.crt)", k->name, items.v[i]);
+			strlist_free(dst);
+			goto out;
+		}
+		strlist_add(dst, fp);
+	}
+	ret = 0;
+out:
+	strlist_free(&items);
+	return ret;
+}
+
 static int parse_value(struct parser *p, struct config *cfg, const struct key_def *k, const char *v)
 {
 	void *f = field(cfg, k);
 	long n;
 
-	if (!*v && k->type != K_LIST)
+	if (!*v && k->type != K_LIST && k->type != K_SHA256_LIST)
 		return fail(p, "'%s' has an empty value; remove the line to get the default", k->name);
 	switch (k->type) {
 	case K_WORD:
@@ -390,6 +429,8 @@ static int parse_value(struct parser *p, struct config *cfg, const struct key_de
 		strlist_free(f);
 		split_list(v, f);
 		return 0;
+	case K_SHA256_LIST:
+		return parse_fingerprints(p, k, v, f);
 	case K_BOOL:
 		return parse_bool(p, k, v, f);
 	case K_UINT:

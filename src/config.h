@@ -47,11 +47,18 @@ struct config {
 	long archive_retention_days;/* 0 = keep forever (default) */
 	char *anchors_dir;          /* optional: roots/NTAuth from LDAP written here */
 	bool update_system_trust;   /* run update-ca-trust/update-ca-certificates when anchors change: default no */
+	/* Which directory roots may be trusted beyond adenroll (trust_policy.h); both empty by default */
+	struct strlist pinned_dcs;        /* DCs whose directory's roots may be trusted */
+	struct strlist root_fingerprints; /* SHA-256, 64 lowercase hex digits each */
 	char *state_dir;            /* default LOCALSTATEDIR/lib/adenroll */
 	/* [general] */
 	char *hooks_dir;            /* default SYSCONFDIR/adenroll/hooks.d */
 	char *metrics_file;         /* optional Prometheus textfile */
 	char *lock_file;            /* default /run/adenroll.lock; --user: $XDG_RUNTIME_DIR/adenroll.lock */
+	long run_timeout;           /* seconds a run may take (runlimit.h), default 1800 */
+	/* [domain] bounds on what one run reads over LDAP (ldap_conn.h) */
+	long ldap_max_entries;      /* default 50000 */
+	long ldap_max_bytes;        /* default 128 MiB */
 	enum log_level log_level;   /* default info; -v raises it, -q lowers it to errors */
 	enum config_journal journal;/* default auto */
 	/* [user] as written (~ and %u unexpanded; store_types 0 = not set).

@@ -11,6 +11,7 @@
 #include "directory.h"
 #include "ldap_conn.h"
 #include "log.h"
+#include "safetext.h"
 #include "util.h"
 
 #define PKS_RDN "CN=Public Key Services,CN=Services"
@@ -264,6 +265,52 @@ out:
 	bloblist_free(&v);
 }
 
+/* Names and OIDs end up in the request (CertAttrib lines), file names, NSS
+ * nicknames, hooks' environment and on terminals: a value with a control
+ * character or invalid UTF-8 (CR/LF would add CertAttrib lines; ESC would
+ * drive a terminal) makes the template invalid, and the value is kept only
+ * escaped, so nothing downstream ever holds the raw bytes.  Read as raw
+ * values so that a NUL inside is seen too.  NULL when absent. */
+static char *get_checked(const struct ldap_entry *e, struct template *t, const char *attr, bool oid)
+{
+	struct bloblist v = { 0 };
+	char why[160], *out = NULL;
+
+	ldap_entry_blobs(e, attr, &v);
+	if (v.n == 0)
+		goto out;
+	if (safetext_check(v.v[0].data, v.v[0].len, why, sizeof(why)) != 0 ||
+	    (oid && template_check_oid((const char *)v.v[0].data, v.v[0].len, why, sizeof(why)) != 0)) {
+		set_invalid(t, attr, why);
+		out = xmalloc(v.v[0].len * 8 + 1);
+		safetext_escape(v.v[0].data, v.v[0].len, out, v.v[0].len * 8 + 1);
+		goto out;
+	}
+	out = xstrndup((const char *)v.v[0].data, v.v[0].len);
+out:
+	bloblist_free(&v);
+	return out;
+}
+
+/* Every value of a multi-valued name or OID attribute passes the same check. */
+static void check_values(struct template *t, const char *attr, const struct strlist *l, bool oid)
+{
+	char why[200];
+
+	for (size_t i = 0; i < l->n; i++) {
+		size_t len = strlen(l->v[i]);
+		if (safetext_check(l->v[i], len, why, sizeof(why)) != 0 ||
+		    (oid && template_check_oid(l->v[i], len, why, sizeof(why)) != 0)) {
+			char shown[96];
+			char *what = xasprintf("value \"%s\": %s", safetext_escape(l->v[i], len, shown, sizeof(shown)),
+					       why);
+			set_invalid(t, attr, what);
+			free(what);
+			return;
+		}
+	}
+}
+
 static int template_cb(struct ldap_conn *c, const struct ldap_entry *e, void *ctx)
 {
 	struct templates_ctx *x = ctx;
@@ -276,13 +323,15 @@ static int template_cb(struct ldap_conn *c, const struct ldap_entry *e, void *ct
 	t = &x->v[x->n++];
 	memset(t, 0, sizeof(*t));
 	t->dn = ldap_entry_dn(e);
-	t->cn = ldap_entry_string(e, "cn");
+	t->cn = get_checked(e, t, "cn", false);
 	if (!t->cn) {
-		t->cn = xstrdup(t->dn ? t->dn : "(no name)");
+		t->cn = safetext_dup(t->dn ? t->dn : "(no name)");
 		set_invalid(t, "cn", "missing");
+	} else if (t->cn[0] == '\0') {
+		set_invalid(t, "cn", "empty");
 	}
-	t->display_name = ldap_entry_string(e, "displayName");
-	t->oid = ldap_entry_string(e, "msPKI-Cert-Template-OID");
+	t->display_name = get_checked(e, t, "displayName", false);
+	t->oid = get_checked(e, t, "msPKI-Cert-Template-OID", true);
 	get_u32(e, t, "flags", &t->flags, NULL);
 	get_u32(e, t, "msPKI-Enrollment-Flag", &t->enrollment_flag, NULL);
 	get_u32(e, t, "msPKI-Private-Key-Flag", &t->private_key_flag, NULL);
@@ -333,6 +382,10 @@ static int template_cb(struct ldap_conn *c, const struct ldap_entry *e, void *ct
 	}
 	strlist_free(&ra);
 	t->key_alg = template_key_alg_from(&t->csps, t->ra_app_policies);
+	check_values(t, "pKIExtendedKeyUsage", &t->ekus, true);
+	check_values(t, "msPKI-Certificate-Application-Policy", &t->app_policies, true);
+	check_values(t, "pKICriticalExtensions", &t->critical_extensions, true);
+	check_values(t, "msPKI-Supersede-Templates", &t->supersedes, false);
 
 	ldap_entry_blobs(e, "nTSecurityDescriptor", &v);
 	if (v.n == 1) {

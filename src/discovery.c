@@ -12,6 +12,7 @@
 #include "krb.h"
 #include "ldap_conn.h"
 #include "log.h"
+#include "trust_policy.h"
 #include "util.h"
 
 /* gethostname() plus the resolver's canonical name when it has a domain part. */
@@ -56,6 +57,16 @@ int discovery_run(const struct config *cfg, enum adenroll_mode mode, struct disc
 		goto out;
 	if (directory_read(out->ldap, krb_session_sam_account_name(out->krb), &out->dir) != 0)
 		goto out;
+	/* Which roots may be trusted depends on the DC that answered and on
+	 * root_fingerprints (trust_policy.h); with a fingerprint list, roots it
+	 * does not name are not even used for this run's own TLS and chains. */
+	trust_policy_set_dc(out->dir.dc);
+	if (cfg->root_fingerprints.n > 0) {
+		struct bloblist kept = { NULL, 0 };
+		trust_policy_filter_roots(cfg, &out->dir.root_cas, &kept);
+		bloblist_free(&out->dir.root_cas);
+		out->dir.root_cas = kept;
+	}
 	if (cfg->host_fqdn && *cfg->host_fqdn)
 		out->host_fqdn = xstrdup(cfg->host_fqdn);
 	else if (mode == ADENROLL_MODE_MACHINE && out->dir.account.dns_host_name)

@@ -22,6 +22,7 @@
 #include "hooks.h"
 #include "log.h"
 #include "policy.h"
+#include "safetext.h"
 #include "state.h"
 #include "store.h"
 
@@ -81,12 +82,14 @@ size_t enroll_ca_order(const struct directory *dir, const struct config *cfg, co
 	return n;
 }
 
-/* TLS trust for a CA's web server: every CA certificate the directory
- * publishes (roots, AIA, the enrollment service's own). */
-static void trust_for(const struct directory *dir, const struct enrollment_service *ca, struct bloblist *out)
+/* Chain material for a CA's certificates, never trusted itself: the AIA
+ * certificates and the enrollment service's own (cACertificate).  The
+ * anchors are the directory's roots alone (dir->root_cas). */
+static void intermediates_for(const struct directory *dir, const struct enrollment_service *ca,
+			      struct bloblist *out)
 {
-	const struct bloblist *src[] = { &dir->root_cas, &dir->aia_cas, ca ? &ca->ca_certs : NULL };
-	for (size_t s = 0; s < 3; s++)
+	const struct bloblist *src[] = { &dir->aia_cas, ca ? &ca->ca_certs : NULL };
+	for (size_t s = 0; s < 2; s++)
 		for (size_t i = 0; src[s] && i < src[s]->n; i++)
 			bloblist_add(out, src[s]->v[i].data, src[s]->v[i].len);
 }
@@ -173,10 +176,7 @@ static int install_issued(struct discovery *disc, const struct config *cfg, enum
 	}
 	if (req_id >= 0)
 		certsrv_fetch_chain(client, req_id, &chain); /* optional: AIA and LDAP may suffice */
-	trust_for(&disc->dir, NULL, &inter);
-	if (ca)
-		for (size_t i = 0; i < ca->ca_certs.n; i++)
-			bloblist_add(&inter, ca->ca_certs.v[i].data, ca->ca_certs.v[i].len);
+	intermediates_for(&disc->dir, ca, &inter);
 	if (cert_verify_chain(cert, &disc->dir.root_cas, &inter, chain, err, sizeof err) < 0) {
 		snprintf(rep->message, sizeof rep->message,
 			 "the certificate from %.60s does not chain to a CA published in the directory: %.360s; not installed",
@@ -275,6 +275,14 @@ int enroll_template(struct discovery *disc, const struct config *cfg, enum adenr
 	rep->outcome = ENROLL_FAILED;
 	rep->request_id = -1;
 
+	/* Discovery refuses such names already (directory.c); the name becomes
+	 * a CertAttrib line, so check again right where it matters. */
+	if (t->invalid_reason || !safetext_is_clean(t->cn) || !safetext_is_clean(t->oid)) {
+		snprintf(rep->message, sizeof rep->message, "template %s is invalid: %s; no request was sent",
+			 safetext(t->cn), t->invalid_reason ? t->invalid_reason : "unsafe characters in its name");
+		log_event(LOG_EV_FAILED, t->cn, "%s", rep->message);
+		goto out;
+	}
 	size_t n = enroll_ca_order(&disc->dir, cfg, t, &cas);
 	if (n == 0) {
 		snprintf(rep->message, sizeof rep->message, "no enrollment service%s publishes template %s",
@@ -320,13 +328,14 @@ int enroll_template(struct discovery *disc, const struct config *cfg, enum adenr
 
 	for (size_t i = 0; i < n; i++) {
 		const struct enrollment_service *ca = cas[i];
-		struct bloblist trust = { NULL, 0 };
+		struct bloblist inter = { NULL, 0 };
 		struct certsrv_result r;
 		char *pem = NULL;
 		snprintf(rep->ca, sizeof rep->ca, "%s", ca->cn);
-		trust_for(&disc->dir, ca, &trust);
-		struct certsrv_client *client = certsrv_client_new(ca->dns_host_name, &trust, cfg->http_timeout);
-		bloblist_free(&trust);
+		intermediates_for(&disc->dir, ca, &inter);
+		struct certsrv_client *client = certsrv_client_new(ca->dns_host_name, &disc->dir.root_cas, &inter,
+								   cfg->http_timeout);
+		bloblist_free(&inter);
 		if (!client) {
 			snprintf(rep->message, sizeof rep->message, "cannot set up a client for %s (%s)", ca->cn,
 				 ca->dns_host_name);
@@ -440,10 +449,10 @@ int enroll_poll_pending(struct discovery *disc, const struct config *cfg, enum a
 		snprintf(rep->message, sizeof rep->message, "no host name recorded for CA %s", rep->ca);
 		goto out;
 	}
-	struct bloblist trust = { NULL, 0 };
-	trust_for(&disc->dir, ca, &trust);
-	client = certsrv_client_new(host, &trust, cfg->http_timeout);
-	bloblist_free(&trust);
+	struct bloblist inter = { NULL, 0 };
+	intermediates_for(&disc->dir, ca, &inter);
+	client = certsrv_client_new(host, &disc->dir.root_cas, &inter, cfg->http_timeout);
+	bloblist_free(&inter);
 	if (!client) {
 		snprintf(rep->message, sizeof rep->message, "cannot set up a client for %s (%s)", rep->ca, host);
 		goto out;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "safetext.h"
 
 /* Length of the valid UTF-8 sequence at s (RFC 3629), 0 when invalid. */
 static size_t utf8_len(const unsigned char *s)
@@ -54,6 +55,16 @@ void json_write_escaped(FILE *f, const char *s)
 		if (n == 0) {
 			fputs("\\ufffd", f);
 			p++;
+			continue;
+		}
+		/* C1 controls, line separators and bidirectional controls are
+		 * valid JSON but drive terminals: \u escapes (safetext.h). */
+		if (n > 1 && safetext_check(p, n, NULL, 0) != 0) {
+			unsigned cp = n == 2 ? ((unsigned)(p[0] & 0x1f) << 6) | (p[1] & 0x3f)
+					     : ((unsigned)(p[0] & 0x0f) << 12) | ((unsigned)(p[1] & 0x3f) << 6) |
+						       (p[2] & 0x3f);
+			fprintf(f, "\\u%04x", cp);
+			p += n;
 			continue;
 		}
 		fwrite(p, 1, n, f);

@@ -16,6 +16,7 @@
 #include "dns.h"
 #include "ldap_conn.h"
 #include "log.h"
+#include "runlimit.h"
 #include "util.h"
 
 #define LDAP_PORT_DEFAULT 389
@@ -31,6 +32,11 @@ struct ldap_conn {
 	char *dc;
 	unsigned long ops;
 	double seconds;    /* wall time in name lookup, connect, bind and searches */
+	/* What this connection has read, and may read ([domain] ldap_max_*) */
+	unsigned long entries, pages;
+	unsigned long long bytes;
+	unsigned long max_entries, max_pages;
+	unsigned long long max_bytes;
 };
 
 struct ldap_entry {
@@ -203,6 +209,12 @@ static int try_dc(const struct dc_candidate *dc, struct ldap_conn *c, char **why
 		free(d);
 		goto out;
 	}
+	/* One message may not be larger than what the whole run may read:
+	 * libldap buffers a message completely before handing it over. */
+	Sockbuf *sb = NULL;
+	ber_len_t max_in = (ber_len_t)c->max_bytes + 65536;
+	if (ldap_get_option(ld, LDAP_OPT_SOCKBUF, &sb) == LDAP_OPT_SUCCESS && sb)
+		ber_sockbuf_ctrl(sb, LBER_SB_OPT_SET_MAX_INCOMING, &max_in);
 	c->ld = ld;
 	ld = NULL;
 	c->dc = xstrdup(dc->host);
@@ -224,6 +236,11 @@ int ldap_conn_open(const struct config *cfg, const char *domain, struct ldap_con
 	int ret = -1;
 
 	*out = NULL;
+	c->max_entries = cfg->ldap_max_entries > 0 ? (unsigned long)cfg->ldap_max_entries : 50000;
+	c->max_bytes = cfg->ldap_max_bytes > 0 ? (unsigned long long)cfg->ldap_max_bytes : 128ull << 20;
+	/* Full pages can only hold max_entries; the slack covers the last,
+	 * partial page of each search and the empty pages AD may send. */
+	c->max_pages = c->max_entries / PAGE_SIZE + 64;
 	if (cfg->dcs.n > 0) {
 		for (size_t i = 0; i < cfg->dcs.n; i++)
 			add_configured(&cands, &n, cfg->dcs.v[i]);
@@ -265,7 +282,8 @@ int ldap_conn_open(const struct config *cfg, const char *domain, struct ldap_con
 		}
 		log_warn("domain controller %s:%u failed: %s%s", cands[i].host, cands[i].port, why,
 			 i + 1 < n ? "; trying the next one" : "");
-		char *r = xasprintf("%s\n  %s:%u: %s", report, cands[i].host, cands[i].port, why);
+		/* one line: log lines never carry a newline (safetext.h) */
+		char *r = xasprintf("%s%s  %s:%u: %s", report, i ? ";" : "", cands[i].host, cands[i].port, why);
 		free(report);
 		report = r;
 		free(why);
@@ -342,6 +360,30 @@ static const char *scope_name(enum ldap_conn_scope s)
 	return s == LDAP_CONN_BASE ? "base" : s == LDAP_CONN_ONE ? "one-level" : "subtree";
 }
 
+/* What an entry weighs against ldap_max_bytes: its DN, attribute names and values. */
+static unsigned long long entry_bytes(LDAP *ld, LDAPMessage *m)
+{
+	unsigned long long n = 0;
+	BerElement *ber = NULL;
+	char *dn = ldap_get_dn(ld, m);
+
+	if (dn) {
+		n += strlen(dn);
+		ldap_memfree(dn);
+	}
+	for (char *a = ldap_first_attribute(ld, m, &ber); a; a = ldap_next_attribute(ld, m, ber)) {
+		struct berval **v = ldap_get_values_len(ld, m, a);
+		n += strlen(a);
+		for (size_t i = 0; v && v[i]; i++)
+			n += v[i]->bv_len;
+		ldap_value_free_len(v);
+		ldap_memfree(a);
+	}
+	if (ber)
+		ber_free(ber, 0);
+	return n;
+}
+
 int ldap_conn_search(struct ldap_conn *c, const char *base, enum ldap_conn_scope scope,
 		     const char *filter, const char *const *attrs, unsigned flags,
 		     ldap_conn_entry_cb cb, void *ctx, bool *not_found)
@@ -350,7 +392,6 @@ int ldap_conn_search(struct ldap_conn *c, const char *base, enum ldap_conn_scope
 	static char sd_value[] = { 0x30, 0x03, 0x02, 0x01, 0x07 };
 	LDAPControl sd_ctrl = { OID_SD_FLAGS, { sizeof(sd_value), sd_value }, 1 };
 	struct berval *cookie = NULL;
-	LDAPMessage *res = NULL;
 	LDAPControl *page_ctrl = NULL;
 	LDAPControl **resp_ctrls = NULL;
 	int lscope = scope == LDAP_CONN_BASE ? LDAP_SCOPE_BASE
@@ -377,45 +418,102 @@ int ldap_conn_search(struct ldap_conn *c, const char *base, enum ldap_conn_scope
 		ctrls[nc] = NULL;
 		c->ops++;
 		double t0 = monotonic_seconds();
-		rc = ldap_search_ext_s(c->ld, base, lscope, filter, (char **)attrs, 0, ctrls, NULL, &to,
-				       LDAP_NO_LIMIT, &res);
-		c->seconds += monotonic_seconds() - t0;
+		int msgid = -1;
+		rc = ldap_search_ext(c->ld, base, lscope, filter, (char **)attrs, 0, ctrls, NULL, &to,
+				     LDAP_NO_LIMIT, &msgid);
 		if (rc != LDAP_SUCCESS) {
 			char *d = diagnostic(c->ld, rc);
-			if (rc == LDAP_NO_SUCH_OBJECT && not_found) {
-				*not_found = true;
-				log_debug("LDAP %s search of \"%s\" on %s: %s", scope_name(scope), base, c->dc, d);
-			} else {
-				log_error("LDAP %s search of \"%s\" %s on %s failed: %s", scope_name(scope), base,
-					  filter, c->dc, d);
-			}
+			log_error("LDAP %s search of \"%s\" %s on %s failed: %s", scope_name(scope), base, filter,
+				  c->dc, d);
 			free(d);
 			goto out;
 		}
-		for (LDAPMessage *m = ldap_first_message(c->ld, res); m; m = ldap_next_message(c->ld, m)) {
+		if (paged && ++c->pages > c->max_pages) {
+			ldap_abandon_ext(c->ld, msgid, NULL, NULL);
+			log_error("LDAP search of \"%s\" on %s: more than %lu pages in this run; the domain "
+				  "controller does not end its paged results (ldap_max_entries in [domain] "
+				  "bounds them); check the DC", base, c->dc, c->max_pages);
+			goto out;
+		}
+		/* Entries one by one, so the bounds hold before more is read, and the
+		 * wait ends early when run_timeout is reached (runlimit.h). */
+		bool done = false;
+		while (!done) {
+			struct timeval tick = { 1, 0 };
+			LDAPMessage *m = NULL;
+			rc = ldap_result(c->ld, msgid, LDAP_MSG_ONE, &tick, &m);
+			if (rc == 0) {
+				const char *why = runlimit_expired() ? "run_timeout reached"
+					: monotonic_seconds() - t0 > OPERATION_TIMEOUT_SECONDS ? "no answer in time" : NULL;
+				if (!why)
+					continue;
+				ldap_abandon_ext(c->ld, msgid, NULL, NULL);
+				log_error("LDAP %s search of \"%s\" on %s stopped: %s (%d s per operation)",
+					  scope_name(scope), base, c->dc, why, OPERATION_TIMEOUT_SECONDS);
+				c->seconds += monotonic_seconds() - t0;
+				goto out;
+			}
+			if (rc < 0) {
+				int err = LDAP_SERVER_DOWN;
+				ldap_get_option(c->ld, LDAP_OPT_RESULT_CODE, &err);
+				char *d = diagnostic(c->ld, err);
+				log_error("LDAP %s search of \"%s\" %s on %s failed: %s", scope_name(scope), base,
+					  filter, c->dc, d);
+				free(d);
+				c->seconds += monotonic_seconds() - t0;
+				goto out;
+			}
 			int type = ldap_msgtype(m);
 			if (type == LDAP_RES_SEARCH_ENTRY) {
-				struct ldap_entry e = { c->ld, m };
-				if (cb(c, &e, ctx) != 0)
+				c->entries++;
+				c->bytes += entry_bytes(c->ld, m);
+				if (c->entries > c->max_entries || c->bytes > c->max_bytes) {
+					bool by_count = c->entries > c->max_entries;
+					ldap_msgfree(m);
+					ldap_abandon_ext(c->ld, msgid, NULL, NULL);
+					log_error("LDAP search of \"%s\" on %s: this run read more than %llu %s from the "
+						  "directory (%s in [domain]); a directory this large is unusual: raise "
+						  "the limit if it is real, otherwise check the domain controller",
+						  base, c->dc, by_count ? (unsigned long long)c->max_entries : c->max_bytes,
+						  by_count ? "entries" : "bytes",
+						  by_count ? "ldap_max_entries" : "ldap_max_bytes");
+					c->seconds += monotonic_seconds() - t0;
 					goto out;
+				}
+				struct ldap_entry e = { c->ld, m };
+				if (cb(c, &e, ctx) != 0) {
+					ldap_msgfree(m);
+					ldap_abandon_ext(c->ld, msgid, NULL, NULL);
+					c->seconds += monotonic_seconds() - t0;
+					goto out;
+				}
 			} else if (type == LDAP_RES_SEARCH_RESULT) {
 				int err = LDAP_SUCCESS;
 				char *matched = NULL, *text = NULL;
+				done = true;
 				rc = ldap_parse_result(c->ld, m, &err, &matched, &text, NULL, &resp_ctrls, 0);
 				ldap_memfree(matched);
 				if (rc == LDAP_SUCCESS && err != LDAP_SUCCESS) {
-					log_error("LDAP %s search of \"%s\" on %s failed: %s%s%s%s", scope_name(scope),
-						  base, c->dc, ldap_err2string(err), text && *text ? " (" : "",
-						  text ? text : "", text && *text ? ")" : "");
+					if (err == LDAP_NO_SUCH_OBJECT && not_found) {
+						*not_found = true;
+						log_debug("LDAP %s search of \"%s\" on %s: %s", scope_name(scope), base,
+							  c->dc, ldap_err2string(err));
+					} else {
+						log_error("LDAP %s search of \"%s\" on %s failed: %s%s%s%s",
+							  scope_name(scope), base, c->dc, ldap_err2string(err),
+							  text && *text ? " (" : "", text ? text : "", text && *text ? ")" : "");
+					}
 					ldap_memfree(text);
+					ldap_msgfree(m);
+					c->seconds += monotonic_seconds() - t0;
 					goto out;
 				}
 				ldap_memfree(text);
 			}
 			/* LDAP_RES_SEARCH_REFERENCE: continuation into another partition; ignored. */
+			ldap_msgfree(m);
 		}
-		ldap_msgfree(res);
-		res = NULL;
+		c->seconds += monotonic_seconds() - t0;
 		if (page_ctrl) {
 			ldap_control_free(page_ctrl);
 			page_ctrl = NULL;
@@ -448,8 +546,6 @@ int ldap_conn_search(struct ldap_conn *c, const char *base, enum ldap_conn_scope
 	}
 	ret = 0;
 out:
-	if (res)
-		ldap_msgfree(res);
 	if (page_ctrl)
 		ldap_control_free(page_ctrl);
 	if (resp_ctrls)

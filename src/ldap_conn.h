@@ -39,6 +39,10 @@ enum ldap_conn_scope { LDAP_CONN_BASE = 0, LDAP_CONN_ONE = 1, LDAP_CONN_SUB = 2 
 typedef int (*ldap_conn_entry_cb)(struct ldap_conn *c, const struct ldap_entry *e, void *ctx);
 
 /* Paged (RFC 2696, page size 200) search.  Referrals/continuations are ignored.
+ * Bounded: over all searches of the connection at most cfg->ldap_max_entries
+ * entries and cfg->ldap_max_bytes bytes (DN, names and values) are read,
+ * and ldap_max_entries / 200 + 64 pages; 60 s per operation; the wait ends
+ * when run_timeout is reached (runlimit.h).  Each is an error that names it.
  * -1 with the server's message logged on failure (including from the callback).
  * LDAP_NO_SUCH_OBJECT on the base gives -1 too; *not_found (may be NULL) is
  * set to true in that case so callers can treat a missing container as empty. */

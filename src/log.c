@@ -16,6 +16,7 @@
 #endif
 
 #include "log.h"
+#include "safetext.h"
 
 /* Before log_init() (config errors, usage) messages go to stderr at info. */
 static enum log_level verbosity = LOG_LVL_INFO;
@@ -89,18 +90,6 @@ enum log_level log_get_level(void)
 	return verbosity;
 }
 
-/* Text from the directory or a server ends up here; terminal control
- * characters in it must not reach a terminal or split a journal line. */
-static void sanitize(char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
-			*s = '?';
-	}
-}
-
 static void to_syslog(int priority, const char *msg)
 {
 	if (!syslog_open) {
@@ -155,10 +144,12 @@ static void emit(enum log_level level, int priority, const struct event_info *ev
 		snprintf(msg, sizeof(msg), "(unformattable message: %s)", fmt);
 	else if ((size_t)n >= sizeof(msg))
 		memcpy(msg + sizeof(msg) - 4, "...", 4);
-	sanitize(msg);
+	/* Text from the directory or a server ends up here: escape what could
+	 * drive a terminal or split a journal line (safetext.h). */
+	safetext_sanitize(msg, sizeof(msg));
 	if (template_cn) {
 		snprintf(tmpl, sizeof(tmpl), "%s", template_cn);
-		sanitize(tmpl);
+		safetext_sanitize(tmpl, sizeof(tmpl));
 		template_cn = tmpl;
 	}
 

@@ -21,6 +21,7 @@
 #include "commands.h"
 #include "config.h"
 #include "log.h"
+#include "runlimit.h"
 #include "util.h"
 
 /* How long pulse/enroll wait for a run already in progress (a timer pulse
@@ -292,7 +293,19 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* A slow or silent DC or CA must not hold the run (and the lock) for ever. */
+	if (runlimit_start(cfg.run_timeout, RUNLIMIT_GRACE_SECONDS) < 0) {
+		ret = ADENROLL_EXIT_FAILURE;
+		goto out;
+	}
 	ret = cmd->fn(&opt, &cfg, argc - optind, argv + optind);
+	runlimit_stop();
+	if (runlimit_expired()) {
+		log_error("run_timeout (%ld s) reached: the run was stopped; what it did not do waits for the "
+			  "next run (raise run_timeout in [general], and TimeoutStartSec= of the unit, if runs "
+			  "legitimately take this long)", cfg.run_timeout);
+		ret = ADENROLL_EXIT_FAILURE;
+	}
 out:
 	run_lock_release(lock);
 	config_free(&cfg);

@@ -69,6 +69,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "state.h"
+#include "trust_policy.h"
 #include "util.h"
 
 #define NICK_PREFIX "adenroll-"
@@ -94,6 +95,7 @@ struct nss_store {
 	bool read_only;
 	bool checked_private;   /* db_is_private passed since the database was opened */
 	bool user_mode;
+	const struct config *cfg;   /* for the trust policy of roots */
 };
 
 /* TEST ONLY: ADENROLL_TEST_CRASH_AT=<step> kills the process with SIGKILL
@@ -981,6 +983,18 @@ static X509 *path_root(X509 *leaf, STACK_OF(X509) *chain)
 	return NULL;
 }
 
+/* Marking a root trusted is up to the trust policy (trust_policy.h): the
+ * root came from whatever DC answered. */
+static bool root_trust_allowed(const struct nss_store *ns, X509 *root)
+{
+	struct trust_verdict v;
+
+	trust_policy_decide(ns->cfg, trust_policy_dc(), root, &v);
+	if (!v.allowed)
+		log_warn("not marking the root CA (SHA-256 %s) trusted in %s: %s", v.fingerprint, ns->db, v.why);
+	return v.allowed;
+}
+
 /* CA certificates of the chain that the database does not have yet. */
 static int import_chain(struct nss_store *ns, X509 *leaf, STACK_OF(X509) *chain)
 {
@@ -1008,6 +1022,9 @@ static int import_chain(struct nss_store *ns, X509 *leaf, STACK_OF(X509) *chain)
 			log_warn("cannot add the CA certificate %s to %s: %s", nick != NULL ? nick : "",
 				 ns->db, nss_err());
 			ret = -1;
+		} else if (x == root && !root_trust_allowed(ns, x)) {
+			log_info("added the root CA %s to %s without trust (see the warning above)",
+				 nick != NULL ? nick : "", ns->db);
 		} else if (x == root) {
 			CERTCertTrust trust;
 
@@ -1253,6 +1270,7 @@ int store_nss_open(const struct config *cfg, enum adenroll_mode mode, struct sto
 	ns->base.ops = &nss_ops;
 	/* A bare directory means the sql: format (NSS's default since 3.35). */
 	ns->db = dir == cfg->nss_db ? xasprintf("sql:%s", dir) : xstrdup(cfg->nss_db);
+	ns->cfg = cfg;
 	ns->dir = xstrdup(dir);
 	ns->archive = fs_path_join(cfg->archive_dir, "nss");
 	ns->meta_dir = cfg->state_dir != NULL ? fs_path_join(cfg->state_dir, "nss") : NULL;

@@ -328,3 +328,38 @@ bool template_is_machine(const struct template *t)
 {
 	return (t->flags & CT_FLAG_MACHINE_TYPE) != 0;
 }
+
+int template_check_oid(const char *s, size_t len, char *why, size_t whylen)
+{
+	size_t i, arcs = 0, digits = 0;
+
+	if (len == 0 || len > TEMPLATE_OID_MAX) {
+		snprintf(why, whylen, "an OID of %zu characters (1 to %d expected)", len, TEMPLATE_OID_MAX);
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= '0' && c <= '9') {
+			/* no leading zeros (X.690 8.19: each arc is one minimal number) */
+			if (digits == 1 && s[i - 1] == '0') {
+				snprintf(why, whylen, "not a dotted-decimal OID (leading zero at offset %zu)", i);
+				return -1;
+			}
+			digits++;
+			continue;
+		}
+		if (c == '.' && digits > 0) {
+			arcs++;
+			digits = 0;
+			continue;
+		}
+		snprintf(why, whylen, "not a dotted-decimal OID (byte 0x%02x at offset %zu)", c, i);
+		return -1;
+	}
+	if (digits == 0 || arcs == 0 || s[0] > '2' || s[1] != '.') {
+		snprintf(why, whylen, "not a dotted-decimal OID (it must look like 1.3.6.1.4.1.311.21.8.x)");
+		return -1;
+	}
+	return 0;
+}

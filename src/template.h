@@ -100,4 +100,10 @@ void template_format_enrollment_flag(uint32_t v, char *out, size_t outlen);
 void template_format_name_flag(uint32_t v, char *out, size_t outlen);
 bool template_is_machine(const struct template *t);
 
+/* A template OID value (msPKI-Cert-Template-OID, EKUs, policies) as the
+ * directory holds it: dotted decimal, first arc 0-2, no leading zeros, at
+ * most TEMPLATE_OID_MAX characters.  0, or -1 with why filled. */
+#define TEMPLATE_OID_MAX 255
+int template_check_oid(const char *s, size_t len, char *why, size_t whylen);
+
 #endif

@@ -18,7 +18,8 @@ DB=$SCRATCH/nssdb
 NICK=adenroll-LinuxWorkstation
 ANCHORS=$SCRATCH/anchors
 CONF=$SCRATCH/adenroll.conf
-write_config "$CONF" "store.types=pem, nss" "store.nss_db=sql:$DB" "store.anchors_dir=$ANCHORS"
+write_config "$CONF" "store.types=pem, nss" "store.nss_db=sql:$DB" "store.anchors_dir=$ANCHORS" \
+  "store.pinned_dcs=$ADCS_DC_HOST"   # the roots of its directory may be trusted (trust_policy.h)
 C=(--config "$CONF")
 fingerprint() { openssl x509 -noout -fingerprint -sha256 "$@" | cut -d= -f2; }
 # The pair NSS readers get for the nickname, exported with pk12util (certutil -L -n

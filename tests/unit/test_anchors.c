@@ -125,10 +125,12 @@ static void make_config(struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->anchors_dir = xstrdup(anchors);
 	cfg->state_dir = fs_path_join(tmpdir, "state");
+	strlist_add(&cfg->pinned_dcs, "dc.example.test");
 }
 
 static void free_config(struct config *cfg)
 {
+	strlist_free(&cfg->pinned_dcs);
 	free(cfg->anchors_dir);
 	free(cfg->state_dir);
 }
@@ -188,6 +190,7 @@ static void test_writes_updates_and_removes(void **state)
 	(void)state;
 	make_config(&cfg);
 	memset(&d, 0, sizeof(d));
+	d.dc = (char *)"dc.example.test";   /* in pinned_dcs: its roots may be written */
 	add_der(&d.root_cas, r1.cert);
 	add_der(&d.root_cas, r2.cert);
 	add_der(&d.root_cas, r1.cert);            /* duplicates are written once */
@@ -257,6 +260,7 @@ static void test_foreign_file_under_our_name_is_kept(void **state)
 	(void)state;
 	make_config(&cfg);
 	memset(&d, 0, sizeof(d));
+	d.dc = (char *)"dc.example.test";   /* in pinned_dcs: its roots may be written */
 	add_der(&d.root_cas, r1.cert);
 	assert_int_equal(fs_mkdir_p(anchors, 0755), 0);
 	assert_int_equal(fs_write_atomic(bundle, "admin's\n", 8, 0644, (uid_t)-1), 0);
@@ -288,8 +292,122 @@ static void test_no_anchors_dir_is_a_noop(void **state)
 	(void)state;
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&d, 0, sizeof(d));
+	d.dc = (char *)"dc.example.test";   /* in pinned_dcs: its roots may be written */
 	assert_int_equal(anchors_write(&cfg, &d, &changed), 0);
 	assert_false(changed);
+}
+
+/* Issue 16, finding 4: roots from a DC that is not pinned are written only
+ * when root_fingerprints lists them (trust_policy.h). */
+static void fingerprint_of(X509 *x, char fp[65])
+{
+	assert_int_equal(cert_sha256_hex(x, fp, 65), 0);
+}
+
+static void test_unpinned_dc_root_needs_a_fingerprint(void **state)
+{
+	struct config cfg;
+	struct directory d;
+	struct ca r1 = make_ca("Corp Root CA", 1), rogue = make_ca("Rogue Root", 6), issuing = make_ca("Issuing", 7);
+	EVP_PKEY *lk = EVP_EC_gen("P-256");
+	X509 *leaf1 = make_cert("host.corp.test", lk, &r1, 10), *leaf_rogue = make_cert("evil", lk, &rogue, 11);
+	char fp[65], *sub;
+	bool changed;
+
+	(void)state;
+	make_config(&cfg);
+	strlist_free(&cfg.pinned_dcs);   /* the default: nothing pinned, no fingerprint */
+	memset(&d, 0, sizeof(d));
+	d.dc = (char *)"rogue.example.test";
+	add_der(&d.root_cas, r1.cert);
+	add_der(&d.root_cas, rogue.cert);
+	add_der(&d.aia_cas, issuing.cert);
+
+	/* no policy: no root file, no bundle; the AIA file (not an anchor) is written */
+	assert_int_equal(anchors_write(&cfg, &d, &changed), 0);
+	assert_int_equal(count_files(anchors), 0);
+	sub = fs_path_join(anchors, "adenroll-intermediates");
+	assert_int_equal(count_files(sub), 1);
+	free(sub);
+
+	/* pinned_dcs names another DC: still nothing */
+	strlist_add(&cfg.pinned_dcs, "dc.example.test");
+	assert_int_equal(anchors_write(&cfg, &d, &changed), 0);
+	assert_int_equal(count_files(anchors), 0);
+
+	/* the domain's root allowed by fingerprint: that one only */
+	fingerprint_of(r1.cert, fp);
+	strlist_add(&cfg.root_fingerprints, fp);
+	assert_int_equal(anchors_write(&cfg, &d, &changed), 0);
+	assert_true(changed);
+	assert_int_equal(count_files(anchors), 2);   /* r1 + bundle */
+	assert_true(bundle_verifies(leaf1));
+	assert_false(bundle_verifies(leaf_rogue));
+
+	/* the same directory from the pinned DC: both */
+	d.dc = (char *)"DC.example.test.";
+	assert_int_equal(anchors_write(&cfg, &d, &changed), 0);
+	assert_int_equal(count_files(anchors), 3);
+	assert_true(bundle_verifies(leaf_rogue));
+
+	strlist_free(&cfg.root_fingerprints);
+	free_dir(&d);
+	X509_free(leaf1);
+	X509_free(leaf_rogue);
+	EVP_PKEY_free(lk);
+	ca_free(&r1);
+	ca_free(&rogue);
+	ca_free(&issuing);
+	free_config(&cfg);
+}
+
+/* A DC found through DNS cannot take a listed root out of the trust store
+ * by leaving it out of its directory; a pinned DC's directory can. */
+static void test_unpinned_dc_cannot_remove_a_listed_root(void **state)
+{
+	struct config cfg;
+	struct directory d;
+	struct ca r1 = make_ca("Corp Root CA", 1), r2 = make_ca("Corp Root CA 2", 2);
+	EVP_PKEY *lk = EVP_EC_gen("P-256");
+	X509 *leaf1 = make_cert("host.corp.test", lk, &r1, 10), *leaf2 = make_cert("host2", lk, &r2, 11);
+	char fp[65];
+	bool changed;
+
+	(void)state;
+	make_config(&cfg);
+	fingerprint_of(r1.cert, fp);
+	strlist_add(&cfg.root_fingerprints, fp);
+	fingerprint_of(r2.cert, fp);
+	strlist_add(&cfg.root_fingerprints, fp);
+	memset(&d, 0, sizeof(d));
+	d.dc = (char *)"dc2.example.test";   /* not pinned */
+	add_der(&d.root_cas, r1.cert);
+	add_der(&d.root_cas, r2.cert);
+	assert_int_equal(anchors_write(&cfg, &d, &changed), 0);
+	assert_int_equal(count_files(anchors), 3);
+
+	free_dir(&d);
+	add_der(&d.root_cas, r2.cert);
+	assert_int_equal(anchors_write(&cfg, &d, &changed), 0);
+	assert_int_equal(count_files(anchors), 3);   /* r1 kept */
+	assert_true(bundle_verifies(leaf1));
+	assert_true(bundle_verifies(leaf2));
+
+	d.dc = (char *)"dc.example.test";    /* pinned: its directory decides */
+	assert_int_equal(anchors_write(&cfg, &d, &changed), 0);
+	assert_true(changed);
+	assert_int_equal(count_files(anchors), 2);
+	assert_false(bundle_verifies(leaf1));
+	assert_true(bundle_verifies(leaf2));
+
+	strlist_free(&cfg.root_fingerprints);
+	free_dir(&d);
+	X509_free(leaf1);
+	X509_free(leaf2);
+	EVP_PKEY_free(lk);
+	ca_free(&r1);
+	ca_free(&r2);
+	free_config(&cfg);
 }
 
 int main(void)
@@ -298,6 +416,8 @@ int main(void)
 		T(test_writes_updates_and_removes),
 		T(test_foreign_file_under_our_name_is_kept),
 		T(test_no_anchors_dir_is_a_noop),
+		T(test_unpinned_dc_root_needs_a_fingerprint),
+		T(test_unpinned_dc_cannot_remove_a_listed_root),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,6 +36,11 @@ enum mode { MODE_CERT, MODE_HUGE, MODE_SLOW, MODE_401 };
 struct pki {
 	EVP_PKEY *ca_key, *srv_key, *other_key;
 	X509 *ca, *other_ca, *srv_localhost, *srv_wrongname;
+	/* issue 16 finding 7: a root that is NOT published as a root, an
+	 * intermediate it issued (published in AIA), a server cert from that
+	 * intermediate; and an intermediate under the published root */
+	EVP_PKEY *hidden_key, *inter_key, *good_inter_key;
+	X509 *hidden_root, *inter, *srv_via_inter, *good_inter, *srv_via_good_inter;
 };
 static struct pki pki;
 
@@ -78,6 +83,14 @@ static int setup(void **state)
 	pki.other_ca = make("Some Other CA", NULL, pki.other_key, NULL, NULL);
 	pki.srv_localhost = make("localhost", "localhost", pki.srv_key, pki.ca, pki.ca_key);
 	pki.srv_wrongname = make("ca.example.test", "ca.example.test", pki.srv_key, pki.ca, pki.ca_key);
+	pki.hidden_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	pki.inter_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	pki.good_inter_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	pki.hidden_root = make("Unpublished Root", NULL, pki.hidden_key, NULL, NULL);
+	pki.inter = make("Cross Intermediate", NULL, pki.inter_key, pki.hidden_root, pki.hidden_key);
+	pki.srv_via_inter = make("localhost", "localhost", pki.srv_key, pki.inter, pki.inter_key);
+	pki.good_inter = make("Issuing Intermediate", NULL, pki.good_inter_key, pki.ca, pki.ca_key);
+	pki.srv_via_good_inter = make("localhost", "localhost", pki.srv_key, pki.good_inter, pki.good_inter_key);
 	return 0;
 }
 
@@ -91,6 +104,14 @@ static int teardown(void **state)
 	EVP_PKEY_free(pki.ca_key);
 	EVP_PKEY_free(pki.srv_key);
 	EVP_PKEY_free(pki.other_key);
+	X509_free(pki.hidden_root);
+	X509_free(pki.inter);
+	X509_free(pki.srv_via_inter);
+	X509_free(pki.good_inter);
+	X509_free(pki.srv_via_good_inter);
+	EVP_PKEY_free(pki.hidden_key);
+	EVP_PKEY_free(pki.inter_key);
+	EVP_PKEY_free(pki.good_inter_key);
 	return 0;
 }
 
@@ -205,7 +226,7 @@ static struct certsrv_client *client_for(const struct server *s, X509 *trust, lo
 	free(der.data);
 	char host[64];
 	snprintf(host, sizeof host, "localhost:%d", s->port);
-	struct certsrv_client *c = certsrv_client_new(host, &l, timeout);
+	struct certsrv_client *c = certsrv_client_new(host, &l, NULL, timeout);
 	bloblist_free(&l);
 	assert_non_null(c);
 	return c;
@@ -326,15 +347,75 @@ static void test_unauthorized(void **state)
 	unsetenv("KRB5CCNAME");
 }
 
+/* Issue 16, finding 7: the directory publishes pki.ca as its root (CN=Certification
+ * Authorities) and, in AIA, an intermediate whose own root is not published.
+ * A server certificate issued by that intermediate must be refused: only the
+ * roots are anchors, intermediates are untrusted chain material (libcurl's
+ * partial-chain default made every given certificate an anchor). */
+static void add_der(struct bloblist *l, X509 *x)
+{
+	struct blob der;
+	assert_int_equal(cert_to_der(x, &der), 0);
+	bloblist_add(l, der.data, der.len);
+	free(der.data);
+}
+
+static int retrieve_with(X509 *server_cert, X509 *root, X509 *intermediate, struct certsrv_result *r)
+{
+	struct server s = start_server(server_cert, MODE_CERT);
+	struct bloblist roots = { NULL, 0 }, inter = { NULL, 0 };
+	char host[64], *pem = NULL;
+	add_der(&roots, root);
+	add_der(&inter, intermediate);
+	snprintf(host, sizeof host, "localhost:%d", s.port);
+	struct certsrv_client *c = certsrv_client_new(host, &roots, &inter, 10);
+	assert_non_null(c);
+	int rc = certsrv_retrieve(c, 7, r, &pem);
+	free(pem);
+	certsrv_client_free(c);
+	bloblist_free(&roots);
+	bloblist_free(&inter);
+	stop_server(&s);
+	return rc;
+}
+
+static void test_intermediate_is_not_an_anchor(void **state)
+{
+	struct certsrv_result r;
+	(void)state;
+	/* the server sends only its own certificate; the intermediate comes
+	 * from the directory (AIA), its root is not a published root */
+	assert_int_equal(retrieve_with(pki.srv_via_inter, pki.ca, pki.inter, &r), -1);
+	assert_int_equal(r.disposition, CERTSRV_ERROR);
+	assert_non_null(strstr(r.message, "TLS verification of localhost"));
+	/* nor is an intermediate that is listed among the roots (no partial
+	 * chain); its real root is, which shows the setup itself works */
+	assert_int_equal(retrieve_with(pki.srv_via_inter, pki.inter, pki.ca, &r), -1);
+	assert_int_equal(retrieve_with(pki.srv_via_inter, pki.hidden_root, pki.inter, &r), 0);
+	assert_int_equal(r.disposition, CERTSRV_ISSUED);
+}
+
+static void test_intermediate_completes_the_chain(void **state)
+{
+	struct certsrv_result r;
+	(void)state;
+	/* an intermediate under a published root, from the directory only
+	 * (the server does not send it): the chain is complete, accepted */
+	assert_int_equal(retrieve_with(pki.srv_via_good_inter, pki.ca, pki.good_inter, &r), 0);
+	assert_int_equal(r.disposition, CERTSRV_ISSUED);
+	/* without it the chain cannot be built */
+	assert_int_equal(retrieve_with(pki.srv_via_good_inter, pki.ca, pki.other_ca, &r), -1);
+}
+
 static void test_client_args(void **state)
 {
 	(void)state;
 	struct bloblist none = { NULL, 0 };
 	struct bloblist one = { NULL, 0 };
 	bloblist_add(&one, "x", 1);
-	assert_null(certsrv_client_new("ca.example.test", &none, 5));
-	assert_null(certsrv_client_new("ca.example.test/evil", &one, 5));
-	assert_null(certsrv_client_new("user@ca.example.test", &one, 5));
+	assert_null(certsrv_client_new("ca.example.test", &none, NULL, 5));
+	assert_null(certsrv_client_new("ca.example.test/evil", &one, NULL, 5));
+	assert_null(certsrv_client_new("user@ca.example.test", &one, NULL, 5));
 	bloblist_free(&one);
 	assert_non_null(strstr(certsrv_curl_channel_binding_support(), "libcurl"));
 }
@@ -350,6 +431,8 @@ int main(void)
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_unauthorized),
 		cmocka_unit_test(test_client_args),
+		cmocka_unit_test(test_intermediate_is_not_an_anchor),
+		cmocka_unit_test(test_intermediate_completes_the_chain),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

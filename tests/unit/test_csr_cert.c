@@ -482,13 +482,15 @@ static void test_ext_v1_name(void **state)
 	assert_true(cert_is_from_template(c, &t));
 	X509_free(c);
 
-	/* Odd-length BMPString, lone surrogate, embedded NUL: malformed. */
+	/* Odd-length BMPString, lone surrogate, embedded NUL, an empty BMPString
+	 * in a SEQUENCE (found by fuzz_template_ext): malformed. */
 	static const unsigned char odd[] = { 0x1e, 0x03, 0x00, 'U', 0x00 };
 	static const unsigned char sur[] = { 0x1e, 0x02, 0xd8, 0x00 };
 	static const unsigned char nul[] = { 0x0c, 0x03, 'a', 0x00, 'b' };
-	const unsigned char *bads[] = { odd, sur, nul };
-	size_t badlen[] = { sizeof odd, sizeof sur, sizeof nul };
-	for (size_t i = 0; i < 3; i++) {
+	static const unsigned char empty[] = { 0x30, 0x02, 0x1e, 0x00 };
+	const unsigned char *bads[] = { odd, sur, nul, empty };
+	size_t badlen[] = { sizeof odd, sizeof sur, sizeof nul, sizeof empty };
+	for (size_t i = 0; i < 4; i++) {
 		c = plain_cert(k);
 		add_raw_ext(c, "1.3.6.1.4.1.311.20.2", bads[i], badlen[i]);
 		assert_int_equal(cert_template_info(c, &info), -1);

@@ -43,6 +43,7 @@
 #include "fsutil.h"
 #include "state.h"
 #include "store.h"
+#include "trust_policy.h"
 #include "template.h"
 #include "util.h"
 
@@ -237,10 +238,14 @@ static void make_config(struct config *cfg)
 	cfg->nss_db = xstrdup(db);
 	cfg->archive_dir = fs_path_join(tmpdir, "archive");
 	cfg->state_dir = fs_path_join(tmpdir, "state");
+	/* the chain's root may be marked trusted (trust_policy.h) */
+	strlist_add(&cfg->pinned_dcs, "dc.example.test");
+	trust_policy_set_dc("dc.example.test");
 }
 
 static void free_config(struct config *cfg)
 {
+	strlist_free(&cfg->pinned_dcs);
 	free(cfg->nss_db);
 	free(cfg->pem_dir);
 	free(cfg->archive_dir);
