@@ -324,6 +324,12 @@ void gpo_result_free(struct gpo_result *r)
 
 char *gpo_registry_pol_path(const char *fsp, enum adenroll_mode mode, char *err, size_t errlen)
 {
+	return gpo_sysvol_path(fsp, mode == ADENROLL_MODE_USER ? "User/Registry.pol" : "Machine/Registry.pol", err,
+			       errlen);
+}
+
+char *gpo_sysvol_path(const char *fsp, const char *leaf, char *err, size_t errlen)
+{
 	const char *p, *rest = NULL;
 	char *out;
 	size_t o = 0;
@@ -340,7 +346,7 @@ char *gpo_registry_pol_path(const char *fsp, enum adenroll_mode mode, char *err,
 		seterr(err, errlen, "gPCFileSysPath '%s' is not on a SysVol share", fsp);
 		return NULL;
 	}
-	out = xmalloc(strlen(rest) + 32);
+	out = xmalloc(strlen(rest) + strlen(leaf) + 2);
 	for (const char *c = rest; *c;) {
 		const char *e = strchr(c, '\\');
 		size_t len = e ? (size_t)(e - c) : strlen(c);
@@ -359,6 +365,6 @@ char *gpo_registry_pol_path(const char *fsp, enum adenroll_mode mode, char *err,
 		if (*c == '\\')
 			c++;
 	}
-	strcpy(out + o, mode == ADENROLL_MODE_USER ? "User/Registry.pol" : "Machine/Registry.pol");
+	strcpy(out + o, leaf);
 	return out;
 }

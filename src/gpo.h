@@ -120,5 +120,7 @@ const char *gpo_som_kind_name(enum gpo_som_kind k);
  * NULL with a reason when the path is not under a SysVol share or has an
  * empty, "." or ".." component. */
 char *gpo_registry_pol_path(const char *file_sys_path, enum adenroll_mode mode, char *err, size_t errlen);
+/* The same for another file of the GPO ("GPT.INI"). */
+char *gpo_sysvol_path(const char *file_sys_path, const char *leaf, char *err, size_t errlen);
 
 #endif

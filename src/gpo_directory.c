@@ -168,7 +168,7 @@ struct som_ctx {
 static struct gpo_som *som_by_dn(struct gpo_directory *d, const char *dn)
 {
 	for (size_t i = 0; i < d->n_soms; i++)
-		if (strcasecmp(d->soms[i].dn, dn) == 0)
+		if (d->soms[i].dn && strcasecmp(d->soms[i].dn, dn) == 0)
 			return &d->soms[i];
 	return NULL;
 }

@@ -18,6 +18,7 @@
 
 #include "discovery.h"
 #include "fsutil.h"
+#include "json.h"
 #include "krb.h"
 #include "ldap_conn.h"
 #include "log.h"
@@ -785,5 +786,174 @@ out:
 	ldap_conn_close(conn);
 	krb_session_free(krb);
 	free(domain);
+	return ret;
+}
+
+/* ------------------------------------------------------------ reporting */
+
+static const char *file_state_name(enum gpo_file_state s)
+{
+	switch (s) {
+	case GPO_FILE_NONE: return "no settings on this side (version 0)";
+	case GPO_FILE_CACHED: return "Registry.pol cached";
+	case GPO_FILE_FETCHED: return "Registry.pol read from SYSVOL";
+	case GPO_FILE_ABSENT: return "no Registry.pol";
+	case GPO_FILE_FAILED: return "Registry.pol could not be read";
+	}
+	return "?";
+}
+
+static void print_entry(FILE *f, const struct gpo_entry *e, const char *state)
+{
+	const char *name = e->gpo && e->gpo->name ? e->gpo->name : NULL;
+
+	fprintf(f, "  %s%s%s%s at %s %s%s: %s", name ? "GPO " : "GPO ", name ? name : e->link->guid, name ? " (" : "",
+		name ? e->link->guid : "", gpo_som_kind_name(e->som->kind), e->som->dn ? e->som->dn : "?",
+		name ? ")" : "", gpo_verdict_name(e->verdict));
+	if (e->enforced)
+		fprintf(f, ", enforced");
+	if (state)
+		fprintf(f, ", %s", state);
+	fprintf(f, "\n    %s\n", e->reason);
+}
+
+void gpo_policy_print(FILE *f, const struct config *cfg, const struct ae_policy *p, const struct gpo_eval *ev)
+{
+	char origin[1200], bits[160];
+
+	ae_origin_text(p, origin, sizeof(origin));
+	ae_bits_text(p->aepolicy, bits, sizeof(bits));
+	if (ae_disabled(p)) {
+		char text[1400];
+		ae_disabled_text(p, text, sizeof(text));
+		fprintf(f, "Autoenrollment policy: %s\n", text);
+	} else {
+		fprintf(f, "Autoenrollment policy: AEPolicy %s from %s\n", bits, origin);
+	}
+	if (p->degraded)
+		fprintf(f, "  degraded: %s\n", p->degraded_reason);
+	if (p->offline_pct)
+		fprintf(f, "  expiry warning below %u%% of the lifetime left (OfflineExpirationPercent, from %s)\n",
+			p->offline_pct, p->offline_pct_from_gpo ? p->offline_setter.name : "the local configuration");
+	if (cfg->policy_source == CONFIG_POLICY_LOCAL) {
+		fprintf(f, "  Group Policy is not read ([policy] source = local)\n");
+		return;
+	}
+	if (!ev)
+		return;
+	if (ev->dir.account_dn)
+		fprintf(f, "  account %s, site %s\n", ev->dir.account_dn, ev->dir.site ? ev->dir.site : "(unknown)");
+	for (size_t i = 0; i < ev->res.n_applied; i++)
+		print_entry(f, &ev->res.applied[i], ev->files ? file_state_name(ev->files[i]) : NULL);
+	for (size_t i = 0; i < ev->res.n_skipped; i++)
+		print_entry(f, &ev->res.skipped[i], NULL);
+	if (ev->res.n_applied == 0 && ev->res.n_skipped == 0)
+		fprintf(f, "  no GPO is linked to the site, the domain or the account's OUs\n");
+	if (p->origin == AE_FROM_LOCAL && !p->degraded)
+		fprintf(f, "  no applied GPO sets AEPolicy (\"not configured\"): the [policy] switches apply\n");
+	for (size_t i = 0; i < p->n_servers; i++)
+		fprintf(f, "  enrollment policy server %s: %s (%s), flags 0x%lx, auth 0x%lx, cost %lu\n", p->servers[i].id,
+			p->servers[i].url ? p->servers[i].url : "?",
+			p->servers[i].friendly_name ? p->servers[i].friendly_name : "",
+			(unsigned long)p->servers[i].flags, (unsigned long)p->servers[i].auth_flags,
+			(unsigned long)p->servers[i].cost);
+}
+
+void gpo_policy_json(struct json_writer *w, const char *key, const struct ae_policy *p)
+{
+	char origin[1200], bits[160];
+
+	ae_origin_text(p, origin, sizeof(origin));
+	ae_bits_text(p->aepolicy, bits, sizeof(bits));
+	json_begin_object(w, key);
+	json_string(w, "source", ae_origin_name(p->origin));
+	json_string(w, "origin", origin);
+	json_uint(w, "aepolicy", p->aepolicy);
+	json_string(w, "aepolicy_bits", bits);
+	json_bool(w, "disabled", ae_disabled(p));
+	if (p->setter.guid[0]) {
+		json_string(w, "gpo_name", p->setter.name);
+		json_string(w, "gpo_guid", p->setter.guid);
+		json_string(w, "som", p->setter.som);
+		json_bool(w, "enforced", p->setter.enforced);
+	}
+	json_bool(w, "degraded", p->degraded);
+	json_string(w, "degraded_reason", p->degraded ? p->degraded_reason : NULL);
+	json_uint(w, "offline_expiration_percent", p->offline_pct);
+	json_end_object(w);
+}
+
+int gpo_policy_cached(const struct config *cfg, enum adenroll_mode mode, struct ae_policy *p)
+{
+	struct cached_policy c;
+
+	ae_policy_local(p, cfg);
+	if (cfg->policy_source == CONFIG_POLICY_LOCAL)
+		return 0;
+	if (cache_load(cfg, mode, &c) != 0)
+		return -1;
+	p->cached_at = c.read_at;
+	if (c.ae_set) {
+		p->origin = AE_FROM_CACHE;
+		p->aepolicy = c.aepolicy;
+		p->setter = c.setter;
+	}
+	if (c.pct_set) {
+		p->offline_pct = c.pct;
+		p->offline_pct_from_gpo = true;
+		p->offline_setter = c.pct_setter;
+	}
+	cached_free(&c);
+	return 0;
+}
+
+int gpo_policy_probe(const struct config *cfg, struct discovery *disc, const struct gpo_eval *ev, char *msg,
+		     size_t msglen)
+{
+	const struct gpo_object *g = NULL;
+	struct gpo_eval tmp;
+	struct fetch_item item;
+	enum gpo_file_state state = GPO_FILE_NONE;
+	char *note = NULL, err[256], *tmpdir = NULL;
+	int ret = -1;
+
+	if (ev->res.n_applied > 0)
+		g = ev->res.applied[0].gpo;
+	else if (ev->dir.n_gpos > 0)
+		g = &ev->dir.gpos[0];
+	if (!g) {
+		snprintf(msg, msglen, "no GPO is linked where this account is: nothing to read from SYSVOL");
+		return 1;
+	}
+	memset(&item, 0, sizeof(item));
+	item.share_path = gpo_sysvol_path(g->file_sys_path, "GPT.INI", err, sizeof(err));
+	if (!item.share_path) {
+		snprintf(msg, msglen, "GPO %s: %s", g->guid, err);
+		return -1;
+	}
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.files = &state;
+	tmp.file_notes = &note;
+	run_helper(cfg, disc, &item, 1, &tmp);
+	if (state == GPO_FILE_FETCHED) {
+		snprintf(msg, msglen, "read %s from \\\\%s\\sysvol with Kerberos over SMB3, signing and encryption "
+			 "required", item.share_path, disc->dir.dc);
+		ret = 0;
+	} else if (state == GPO_FILE_ABSENT) {
+		snprintf(msg, msglen, "connected to \\\\%s\\sysvol (Kerberos, SMB3, signed and encrypted) but %s "
+			 "is missing: SYSVOL is not replicated on this DC?", disc->dir.dc, item.share_path);
+	} else {
+		snprintf(msg, msglen, "%s", note ? note : tmp.error[0] ? tmp.error : "the SYSVOL reader failed");
+	}
+	if (item.tmp_file) {
+		char *slash = strrchr(item.tmp_file, '/');
+		unlink(item.tmp_file);
+		tmpdir = xstrndup(item.tmp_file, (size_t)(slash - item.tmp_file));
+		rmdir(tmpdir);
+	}
+	free(tmpdir);
+	free(note);
+	free(item.tmp_file);
+	free(item.share_path);
 	return ret;
 }

@@ -8,6 +8,7 @@
 #define ADENROLL_GPO_POLICY_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "aepolicy.h"
 #include "config.h"
@@ -15,6 +16,7 @@
 #include "gpo_directory.h"
 
 struct discovery;
+struct json_writer;
 
 enum gpo_file_state {
 	GPO_FILE_NONE = 0,       /* this side's version is 0: nothing to read */
@@ -51,6 +53,22 @@ void gpo_eval_free(struct gpo_eval *ev);
  * last full evaluation.  *changed is true when anything differs or nothing
  * was cached.  0, or -1 (logged) when the directory could not be asked. */
 int gpo_policy_check(const struct config *cfg, enum adenroll_mode mode, bool *changed, char *why, size_t whylen);
+
+/* "Autoenrollment policy: ..." and, with ev, every GPO link considered and
+ * why it did or did not apply (explain, doctor). */
+void gpo_policy_print(FILE *f, const struct config *cfg, const struct ae_policy *p, const struct gpo_eval *ev);
+/* The policy's origin as a JSON object under key (--json of every command). */
+void gpo_policy_json(struct json_writer *w, const char *key, const struct ae_policy *p);
+/* Without the network (status): the last good policy from the cache, or the
+ * local switches when source = local.  -1 when nothing is cached (p then
+ * holds the local switches). */
+int gpo_policy_cached(const struct config *cfg, enum adenroll_mode mode, struct ae_policy *p);
+
+/* doctor: reads the GPT.INI of the first applied (or linked) GPO through the
+ * helper, which insists on Kerberos, SMB3 signing and encryption.  0 ok, 1
+ * nothing to read, -1 failed; msg says what happened. */
+int gpo_policy_probe(const struct config *cfg, struct discovery *disc, const struct gpo_eval *ev, char *msg,
+		     size_t msglen);
 
 /* The helper's path: $ADENROLL_GPO_FETCH (tests, build trees) or the
  * installed pkglibexecdir/adenroll-gpo-fetch. */

@@ -493,8 +493,6 @@ int krb_session_export_file(const struct krb_session *s, const char *path)
 	close(fd);
 	name = xasprintf("FILE:%s", path);
 	kr = krb5_cc_resolve(s->ctx, name, &dst);
-	if (kr == 0)
-		kr = krb5_cc_initialize(s->ctx, dst, NULL);
 	if (kr == 0) {
 		krb5_principal p = NULL;
 		kr = krb5_cc_get_principal(s->ctx, s->cc, &p);
