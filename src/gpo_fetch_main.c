@@ -161,6 +161,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	smbc_setDebug(ctx, 0);
+	/* SMB3 is on 445 only; a DC that accepts the connection and then
+	 * says nothing must not hold the run: 15 s per operation */
+	smbc_setPort(ctx, 445);
+	smbc_setTimeout(ctx, 15000);
 	smbc_setOptionUseKerberos(ctx, 1);
 	smbc_setOptionFallbackAfterKerberos(ctx, 0);
 	smbc_setOptionNoAutoAnonymousLogin(ctx, 1);
