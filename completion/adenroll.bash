@@ -16,7 +16,7 @@ _adenroll()
         cword=$COMP_CWORD
     fi
 
-    local subcommands="pulse status explain templates enroll doctor"
+    local subcommands="pulse status explain templates enroll doctor check-policy"
     local options="--config --user --dry-run --json --force -v -q --version --help"
 
     case $prev in

@@ -10,6 +10,8 @@ enum adenroll_exit {
 	ADENROLL_EXIT_USAGE = 2,     /* bad command line or configuration */
 	ADENROLL_EXIT_CHANGED = 3,   /* certificates were enrolled or renewed, no failure */
 	ADENROLL_EXIT_PARTIAL = 4,   /* some templates failed or were denied */
+	ADENROLL_EXIT_DEGRADED = 5,  /* Group Policy could not be read: the run used the cached
+					policy, or did nothing when none was cached */
 };
 
 /* Whose certificates: the machine account (keytab) or the calling user (ccache). */

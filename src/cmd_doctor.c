@@ -35,6 +35,9 @@
 #include "safetext.h"
 #include "trust_policy.h"
 #include "util.h"
+#include "aepolicy.h"
+#include "discovery.h"
+#include "gpo_policy.h"
 
 /* Kerberos' default maximum clock skew (krb5.conf clockskew, AD "Maximum
  * tolerance for computer clock synchronization"): 5 minutes. */
@@ -641,6 +644,62 @@ static void check_trust_roots(struct doctor *d, const struct config *cfg)
 		bloblist_free(&d->dir.root_cas);
 		d->dir.root_cas = kept;
 	}
+/* ------------------------------------------------------------------ Group Policy */
+
+static void check_group_policy(struct doctor *d, const struct config *cfg, enum adenroll_mode mode)
+{
+	if (cfg->policy_source == CONFIG_POLICY_LOCAL) {
+		report(d, ST_OK, "group policy", NULL, "not read ([policy] source = local): the [policy] switches apply");
+		return;
+	}
+	if (!d->have_dir || !d->krb) {
+		report(d, ST_SKIP, "group policy", NULL, "needs the directory snapshot");
+		report(d, ST_SKIP, "sysvol", NULL, "needs the directory snapshot");
+		return;
+	}
+	/* a borrowed view of what doctor already has; nothing here is freed */
+	struct discovery disc;
+	memset(&disc, 0, sizeof disc);
+	disc.krb = d->krb;
+	disc.ldap = d->ldap;
+	disc.dir = d->dir;
+	disc.domain = d->domain;
+	disc.mode = mode;
+	struct ae_policy p;
+	struct gpo_eval ev;
+	char origin[1200], bits[160], msg[1024];
+	begin(d);
+	gpo_policy_evaluate(cfg, &disc, true, &p, &ev);
+	end();
+	ae_origin_text(&p, origin, sizeof origin);
+	ae_bits_text(p.aepolicy, bits, sizeof bits);
+	if (ev.dir.account_dn == NULL)
+		report(d, ST_FAIL, "group policy", "check the account may read gPLink of its OUs and the groupPolicyContainer objects",
+		       "the GPO links and objects could not be read: %s", why(d, ev.error));
+	else if (p.degraded)
+		report(d, ST_WARN, "group policy", "see the sysvol check; until SYSVOL can be read the cached policy (or none) is used",
+		       "%zu GPO(s) apply, %zu link(s) do not; %s", ev.res.n_applied, ev.res.n_skipped, p.degraded_reason);
+	else if (ae_disabled(&p)) {
+		char text[1400];
+		ae_disabled_text(&p, text, sizeof text);
+		report(d, ST_WARN, "group policy", "nothing is autoenrolled while this holds; `adenroll explain` lists the GPOs",
+		       "%s", text);
+	} else
+		report(d, ST_OK, "group policy", NULL, "%zu GPO(s) apply, %zu link(s) do not (see `adenroll explain`); AEPolicy %s from %s",
+		       ev.res.n_applied, ev.res.n_skipped, bits, origin);
+	if (ev.dir.account_dn) {
+		begin(d);
+		int rc = gpo_policy_probe(cfg, &disc, &ev, msg, sizeof msg);
+		end();
+		report(d, rc == 0 ? ST_OK : rc == 1 ? ST_SKIP : ST_FAIL, "sysvol",
+		       "the DC must serve SYSVOL over SMB3 with encryption (Samba: keep s3fs in \"server services\"); "
+		       "the account needs a cifs/ ticket for the DC; install adenroll-gpo-fetch",
+		       "%s", msg);
+	} else {
+		report(d, ST_SKIP, "sysvol", NULL, "needs the GPO objects");
+	}
+	gpo_eval_free(&ev);
+	ae_policy_free(&p);
 }
 
 /* ------------------------------------------------------------------ CA hosts */
@@ -900,6 +959,7 @@ int cmd_doctor(const struct cli_options *opt, struct config *cfg, int argc, char
 	check_directory(&d, opt->mode, cfg->allow_v1_templates);
 	if (d.have_dir)
 		check_trust_roots(&d, cfg);
+	check_group_policy(&d, cfg, opt->mode);
 	check_curl(&d, &cb);
 	if (d.have_dir)
 		for (size_t i = 0; i < d.dir.n_cas; i++)

@@ -14,6 +14,8 @@
 #include "commands.h"
 #include "discovery.h"
 #include "eligibility.h"
+#include "aepolicy.h"
+#include "gpo_policy.h"
 #include "json.h"
 #include "log.h"
 #include "policy.h"
@@ -47,9 +49,10 @@ static const struct pending_request *find_pending(const struct pending_request *
 	return NULL;
 }
 
-static void explain_one(const struct config *cfg, const struct directory *dir, time_t now,
-			struct revocation_ctx *rev, const struct eligibility *e, const struct store_item *items, size_t n,
-			const struct pending_request *p, size_t np, struct explained *x)
+static void explain_one(const struct config *cfg, const struct ae_policy *aep, const struct directory *dir,
+			time_t now, struct revocation_ctx *rev, const struct eligibility *e,
+			const struct store_item *items, size_t n, const struct pending_request *p, size_t np,
+			struct explained *x)
 {
 	const struct template *t = e->template;
 	struct policy_input in;
@@ -68,11 +71,18 @@ static void explain_one(const struct config *cfg, const struct directory *dir, t
 	if (e->code != ELIG_OK)
 		return;
 	store_policy_input(&in, now, cfg, t, x->held, x->superseded_cn, x->pending != NULL);
+	/* the AEPolicy bits pulse uses (Group Policy or the [policy] switches) */
+	in.renew_expiring = ae_renew(aep);
+	in.update_templates = ae_update_templates(aep);
 	/* the same condition as pulse, so the decision is pulse's */
-	if (x->held != NULL && cfg->renew_expiring && now < x->not_after)
+	if (x->held != NULL && ae_renew(aep) && now < x->not_after)
 		in.revocation = x->revocation = revocation_check(rev, x->held->cert, NULL, x->revocation_detail,
 								 sizeof(x->revocation_detail));
 	policy_decide(&in, &x->d);
+	if (ae_disabled(aep)) {
+		x->d.action = POLICY_SKIP;
+		ae_disabled_text(aep, x->d.rule, sizeof(x->d.rule));
+	}
 	x->decided = true;
 }
 
@@ -88,7 +98,7 @@ static void json_time(struct json_writer *w, const char *key, time_t t)
 	json_string(w, key, buf);
 }
 
-static void print_json(const struct explained *xs, size_t nx)
+static void print_json(const struct explained *xs, size_t nx, const struct ae_policy *aep)
 {
 	struct json_writer w;
 	size_t i;
@@ -109,6 +119,7 @@ static void print_json(const struct explained *xs, size_t nx)
 		json_bool(&w, "eligible", x->e->code == ELIG_OK);
 		json_string(&w, "eligibility_code", eligibility_code_name(x->e->code));
 		json_string(&w, "eligibility_reason", x->e->reason);
+		gpo_policy_json(&w, "policy", aep);
 		if (t->has_validity)
 			json_int(&w, "validity_seconds", t->validity_seconds);
 		else
@@ -198,7 +209,7 @@ static void print_revocation(const struct explained *x)
 	switch (x->revocation) {
 	case REVOCATION_NOT_CHECKED:
 		if (x->decided)
-			printf("  revocation:    not checked (expired, or renew_expiring = no)\n");
+			printf("  revocation:    not checked (expired, or renew_and_remove_revoked is off)\n");
 		break;
 	case REVOCATION_GOOD:
 		printf("  revocation:    good (%s)\n", safetext(x->revocation_detail));
@@ -290,7 +301,11 @@ int cmd_explain(const struct cli_options *opt, struct config *cfg, int argc, cha
 	size_t n = 0, np = 0, nx = 0, i;
 	time_t now = time(NULL);
 	int ret = ADENROLL_EXIT_FAILURE;
+	struct ae_policy aep;
+	struct gpo_eval gev;
 
+	memset(&aep, 0, sizeof(aep));
+	memset(&gev, 0, sizeof(gev));
 	if (argc > 1) {
 		fprintf(stderr, "adenroll explain: too many arguments\n"
 			"usage: adenroll [--user] [--json] explain [TEMPLATE]\n");
@@ -298,6 +313,8 @@ int cmd_explain(const struct cli_options *opt, struct config *cfg, int argc, cha
 	}
 	if (discovery_run(cfg, opt->mode, &disc) != 0)
 		return ADENROLL_EXIT_FAILURE;
+	/* what pulse would follow; explain writes no cache */
+	gpo_policy_evaluate(cfg, &disc, true, &aep, &gev);
 	rev = revocation_ctx_for_run(disc.ldap, &disc.dir, cfg->state_dir, true);
 	if (store_open(cfg, opt->mode, &s) != 0 || store_list(s, &items, &n) != 0)
 		goto out;
@@ -317,20 +334,25 @@ int cmd_explain(const struct cli_options *opt, struct config *cfg, int argc, cha
 		if (only != NULL && !str_eq_ci(t->cn, only) &&
 		    !(t->display_name != NULL && str_eq_ci(t->display_name, only)))
 			continue;
-		explain_one(cfg, &disc.dir, now, rev, &el[i], items, n, pending, np, &xs[nx++]);
+		explain_one(cfg, &aep, &disc.dir, now, rev, &el[i], items, n, pending, np, &xs[nx++]);
 	}
 	if (only != NULL && nx == 0) {
 		log_error("no template named \"%s\" in the directory (%s); `adenroll templates` lists them",
 			  only, disc.dir.dc ? disc.dir.dc : "?");
 		goto out;
 	}
-	if (opt->json)
-		print_json(xs, nx);
-	else
+	if (opt->json) {
+		print_json(xs, nx, &aep);
+	} else {
+		gpo_policy_print(stdout, cfg, &aep, &gev);
+		printf("\n");
 		print_text(xs, nx, only != NULL);
+	}
 	ret = ADENROLL_EXIT_OK;
 out:
 	revocation_ctx_free(rev);
+	gpo_eval_free(&gev);
+	ae_policy_free(&aep);
 	free(xs);
 	free(el);
 	state_pending_list_free(pending, np);

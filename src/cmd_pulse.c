@@ -29,6 +29,8 @@
 #include "anchors.h"
 #include "hooks.h"
 #include "metrics.h"
+#include "aepolicy.h"
+#include "gpo_policy.h"
 
 struct pulse_line {
 	const char *template_cn;
@@ -38,6 +40,7 @@ struct pulse_line {
 	bool new_pending;            /* a request was submitted and is now pending */
 	struct enroll_report rep;
 	time_t not_after, renew_at;  /* for kept certificates */
+	bool offline_expiring;       /* less than OfflineExpirationPercent of the lifetime left */
 	enum revocation_status revocation;   /* of the held certificate */
 	char revocation_detail[512];
 };
@@ -74,7 +77,7 @@ static void print_line(const struct pulse_line *l, bool dry_run)
 		policy_format_time(l->not_after, when, sizeof when);
 		policy_format_time(l->renew_at, renew, sizeof renew);
 		if (strcmp(l->action, "skip") == 0)
-			line_out("%s: not renewed: %s\n", l->template_cn, l->rule);
+			line_out("%s: not %s: %s\n", l->template_cn, l->not_after ? "renewed" : "enrolled", l->rule);
 		else
 			line_out("%s: valid until %s, renewal from %s\n", l->template_cn, when, renew);
 		return;
@@ -108,9 +111,12 @@ static void print_line(const struct pulse_line *l, bool dry_run)
 	}
 }
 
-static void print_json(const struct pulse_line *lines, size_t n)
+static void print_json(const struct pulse_line *lines, size_t n, const struct ae_policy *aep)
 {
 	struct json_writer w;
+	char origin[1200], bits[160];
+	ae_origin_text(aep, origin, sizeof origin);
+	ae_bits_text(aep->aepolicy, bits, sizeof bits);
 	json_init(&w, stdout);
 	json_begin_array(&w, NULL);
 	for (size_t i = 0; i < n; i++) {
@@ -119,6 +125,13 @@ static void print_json(const struct pulse_line *lines, size_t n)
 		json_string(&w, "template", l->template_cn);
 		json_string(&w, "action", l->action);
 		json_string(&w, "rule", l->rule[0] ? l->rule : NULL);
+		/* where the AEPolicy bits that decided came from */
+		json_string(&w, "policy_source", ae_origin_name(aep->origin));
+		json_string(&w, "policy_origin", origin);
+		json_string(&w, "aepolicy", bits);
+		json_bool(&w, "policy_degraded", aep->degraded);
+		if (l->offline_expiring)
+			json_bool(&w, "offline_expiring", true);
 		if (l->revocation != REVOCATION_NOT_CHECKED) {
 			json_string(&w, "revocation", revocation_status_name(l->revocation));
 			json_string(&w, "revocation_detail", l->revocation_detail);
@@ -224,11 +237,34 @@ static EVP_PKEY *load_held_key(const struct config *cfg, enum adenroll_mode mode
 		log_warn("%s: cannot read the held key to reuse it (see above); generating a new key", t->cn);
 	store_close(s);
 	return key;
+/* OfflineExpirationPercent: a certificate with less than that share of its
+ * lifetime left is worth a warning (renewal should have replaced it by now). */
+static bool offline_expiring(const struct ae_policy *aep, const struct template *t, const struct store_item *it,
+			     time_t now)
+{
+	time_t nb, na;
+
+	if (!it || aep->offline_pct == 0)
+		return false;
+	nb = cert_not_before(it->cert);
+	na = cert_not_after(it->cert);
+	if (na <= nb || now >= na)
+		return false;
+	if ((double)(na - now) * 100.0 >= (double)(na - nb) * (double)aep->offline_pct)
+		return false;
+	{
+		char when[32], origin[1200];
+		policy_format_time(na, when, sizeof when);
+		ae_origin_text(aep, origin, sizeof origin);
+		log_event(LOG_EV_EXPIRING, t->cn, "%s: the certificate expires at %s, less than %u%% of its lifetime "
+			  "left (OfflineExpirationPercent from %s)", t->cn, when, aep->offline_pct, origin);
+	}
+	return true;
 }
 
 static void process(struct discovery *disc, const struct cli_options *opt, const struct config *cfg,
-		    struct revocation_ctx *rev, const struct template *t, const struct store_item *items,
-		    size_t n_items, struct pulse_line *l)
+		    const struct ae_policy *aep, struct revocation_ctx *rev, const struct template *t,
+		    const struct store_item *items, size_t n_items, struct pulse_line *l)
 {
 	bool had_pending = false;
 	memset(l, 0, sizeof *l);
@@ -236,6 +272,31 @@ static void process(struct discovery *disc, const struct cli_options *opt, const
 
 	const char *superseded_cn;
 	const struct store_item *it = store_find_held(items, n_items, t, &disc->dir, &superseded_cn);
+	char origin[1200];
+
+	ae_origin_text(aep, origin, sizeof origin);
+	/* AEPolicy 0x8000: nothing is enrolled, renewed or collected; what is held stays */
+	if (ae_disabled(aep)) {
+		l->action = "skip";
+		ae_disabled_text(aep, l->rule, sizeof l->rule);
+		if (it)
+			l->not_after = cert_not_after(it->cert);
+		return;
+	}
+	l->offline_expiring = offline_expiring(aep, t, it, time(NULL));
+	if (!ae_retrieve_pending(aep)) {
+		struct pending_request pr;
+		int found = state_pending_load(cfg, opt->mode, t->cn, &pr, NULL);
+		if (found == 1)
+			state_pending_free(&pr);
+		if (found != 0) {
+			/* never a second request while one is recorded (5.3 rule 2) */
+			l->action = "skip";
+			snprintf(l->rule, sizeof l->rule, "a request is pending at the CA, but retrieve_pending "
+				 "(AEPolicy 0x4) is off: %.170s", origin);
+			return;
+		}
+	}
 
 	/* A pending request is polled, never resubmitted (PROTOCOL 5.3 rule 2). */
 	enroll_poll_pending(disc, cfg, opt->mode, t, opt->dry_run, &had_pending, &l->rep);
@@ -262,12 +323,12 @@ static void process(struct discovery *disc, const struct cli_options *opt, const
 		in.cert_has_major = it->has_version;
 	}
 	in.revocation = REVOCATION_NOT_CHECKED;
-	if (it && cfg->renew_expiring && in.now < in.not_after) {
+	if (it && ae_renew(aep) && in.now < in.not_after) {
 		check_revocation(rev, t, it, l);
 		in.revocation = l->revocation;
 	}
-	in.renew_expiring = cfg->renew_expiring;
-	in.update_templates = cfg->update_templates;
+	in.renew_expiring = ae_renew(aep);
+	in.update_templates = ae_update_templates(aep);
 	in.superseded_cn = superseded_cn;
 	policy_decide(&in, &dec);
 	if (in.revocation == REVOCATION_REVOKED)
@@ -289,6 +350,9 @@ static void process(struct discovery *disc, const struct cli_options *opt, const
 		return;
 	case POLICY_SKIP:
 		l->action = "skip";
+		/* say whose switch it was */
+		if (strstr(l->rule, "AEPolicy"))
+			snprintf(l->rule + strlen(l->rule), sizeof l->rule - strlen(l->rule), " (%s)", origin);
 		return;
 	case POLICY_ENROLL:
 		l->action = "enroll";
@@ -329,9 +393,11 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 	int ret = ADENROLL_EXIT_FAILURE;
 	struct timespec t0;
 	time_t started = time(NULL);
+	struct ae_policy aep;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&tot, 0, sizeof tot);
+	memset(&aep, 0, sizeof aep);
 	/* discovery_run leaves disc zeroed on failure: out: frees nothing twice */
 	if (discovery_run(cfg, opt->mode, &disc) < 0)
 		goto out;
@@ -341,6 +407,25 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 		bool anchors_changed;
 		if (anchors_write(cfg, &disc.dir, &anchors_changed) < 0)
 			log_warn("the trust anchors in %s could not be updated", cfg->anchors_dir);
+	}
+
+	/* The autoenrollment policy (AEPolicy) of this run: Group Policy, its
+	 * cache, or the local switches (gpo_policy.h). */
+	gpo_policy_evaluate(cfg, &disc, opt->dry_run, &aep, NULL);
+	{
+		char origin[1200], bits[160];
+		ae_origin_text(&aep, origin, sizeof origin);
+		ae_bits_text(aep.aepolicy, bits, sizeof bits);
+		log_info("autoenrollment policy %s from %s", bits, origin);
+		if (ae_disabled(&aep)) {
+			char text[1400];
+			ae_disabled_text(&aep, text, sizeof text);
+			log_info("%s: nothing is enrolled, renewed or collected; held certificates are kept", text);
+			if (!opt->json)
+				printf("%s\n", text);
+		} else if (aep.degraded && !opt->json) {
+			printf("Group Policy could not be read (%s): this run follows %s\n", aep.degraded_reason, origin);
+		}
 	}
 
 	el = xcalloc(disc.dir.n_templates + 1, sizeof *el);
@@ -384,7 +469,7 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 			break;
 		}
 		struct pulse_line *l = &lines[n_lines++];
-		process(&disc, opt, cfg, rev, el[i].template, items, n_items, l);
+		process(&disc, opt, cfg, &aep, rev, el[i].template, items, n_items, l);
 		count(&tot, l);
 		/* hooks after a change or a verdict; a request still pending is neither */
 		if (!opt->dry_run && l->acted && !(l->rep.outcome == ENROLL_PENDING && !l->new_pending))
@@ -397,12 +482,14 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 		printf("no template to autoenroll for %s (see `adenroll templates`)\n",
 		       disc.dir.account.sam_account_name ? safetext(disc.dir.account.sam_account_name) : "this account");
 	if (opt->json)
-		print_json(lines, n_lines);
+		print_json(lines, n_lines, &aep);
 
 	if (timed_out || runlimit_expired())
 		ret = ADENROLL_EXIT_FAILURE;
 	else if (tot.failed || tot.denied)
 		ret = ADENROLL_EXIT_PARTIAL;
+	else if (aep.degraded)
+		ret = ADENROLL_EXIT_DEGRADED;
 	else if (tot.changed)
 		ret = ADENROLL_EXIT_CHANGED;
 	else
@@ -447,6 +534,7 @@ out:
 		  ldap_conn_op_count(disc.ldap), ldap_conn_seconds(disc.ldap), hs.requests, hs.connections,
 		  hs.bytes_in, hs.seconds, ks.keys, ks.seconds);
 	revocation_ctx_free(rev);
+	ae_policy_free(&aep);
 	free(lines);
 	store_items_free(items, n_items);
 	store_close(store);

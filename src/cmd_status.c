@@ -15,6 +15,8 @@
 #include "log.h"
 #include "policy.h"
 #include "safetext.h"
+#include "aepolicy.h"
+#include "gpo_policy.h"
 #include "state.h"
 #include "store.h"
 #include "template.h"
@@ -75,7 +77,7 @@ static void json_time(struct json_writer *w, const char *key, time_t t)
 
 static void print_json(const struct cli_options *opt, const struct config *cfg, time_t now,
 		       const struct status_row *rows, size_t n, const struct pending_request *p,
-		       size_t np, const struct last_run *lr, int have_lr)
+		       size_t np, const struct last_run *lr, int have_lr, const struct ae_policy *aep)
 {
 	struct json_writer w;
 	size_t i;
@@ -142,13 +144,14 @@ static void print_json(const struct cli_options *opt, const struct config *cfg, 
 	} else {
 		json_null(&w, "last_run");
 	}
+	gpo_policy_json(&w, "policy", aep);
 	json_end_object(&w);
 	json_finish(&w);
 }
 
 static void print_text(const struct cli_options *opt, const struct config *cfg, time_t now,
 		       const struct status_row *rows, size_t n, const struct pending_request *p,
-		       size_t np, const struct last_run *lr, int have_lr)
+		       size_t np, const struct last_run *lr, int have_lr, const struct ae_policy *aep, bool have_policy)
 {
 	size_t i, wt = strlen("TEMPLATE");
 	char na[32], ra[32], left[32];
@@ -199,6 +202,11 @@ static void print_text(const struct cli_options *opt, const struct config *cfg, 
 	} else if (have_lr == 0) {
 		printf("\nLast run: never\n");
 	}
+	printf("\n");
+	if (have_policy)
+		gpo_policy_print(stdout, cfg, aep, NULL);
+	else
+		printf("Autoenrollment policy: not read yet (the next pulse reads Group Policy)\n");
 }
 
 int cmd_status(const struct cli_options *opt, struct config *cfg, int argc, char **argv)
@@ -211,6 +219,8 @@ int cmd_status(const struct cli_options *opt, struct config *cfg, int argc, char
 	size_t n = 0, np = 0, i;
 	time_t now = time(NULL);
 	int have_lr, ret = ADENROLL_EXIT_FAILURE;
+	struct ae_policy aep;
+	bool have_policy;
 
 	if (argc > 0) {
 		fprintf(stderr, "adenroll status: unexpected argument \"%s\"\n"
@@ -222,6 +232,8 @@ int cmd_status(const struct cli_options *opt, struct config *cfg, int argc, char
 	if (state_pending_list(cfg, opt->mode, &pending, &np) != 0)
 		goto out;
 	have_lr = state_last_run_load(cfg, opt->mode, &lr);
+	/* offline: the policy the last pulse read (its cache), or the local switches */
+	have_policy = gpo_policy_cached(cfg, opt->mode, &aep) == 0;
 	rows = xcalloc(n ? n : 1, sizeof(*rows));
 	for (i = 0; i < n; i++) {
 		struct template t;
@@ -230,7 +242,13 @@ int cmd_status(const struct cli_options *opt, struct config *cfg, int argc, char
 		recorded_template(&items[i], &t);
 		store_policy_input(&in, now, cfg, &t, &items[i], NULL,
 				   is_pending(pending, np, items[i].template_cn));
+		in.renew_expiring = ae_renew(&aep);
+		in.update_templates = ae_update_templates(&aep);
 		policy_decide(&in, &rows[i].d);
+		if (ae_disabled(&aep)) {
+			rows[i].d.action = POLICY_SKIP;
+			ae_disabled_text(&aep, rows[i].d.rule, sizeof(rows[i].d.rule));
+		}
 		rows[i].it = &items[i];
 		rows[i].not_before = in.not_before;
 		rows[i].not_after = in.not_after;
@@ -238,10 +256,11 @@ int cmd_status(const struct cli_options *opt, struct config *cfg, int argc, char
 			snprintf(rows[i].serial, sizeof(rows[i].serial), "?");
 	}
 	if (opt->json)
-		print_json(opt, cfg, now, rows, n, pending, np, &lr, have_lr);
+		print_json(opt, cfg, now, rows, n, pending, np, &lr, have_lr, &aep);
 	else
-		print_text(opt, cfg, now, rows, n, pending, np, &lr, have_lr);
+		print_text(opt, cfg, now, rows, n, pending, np, &lr, have_lr, &aep, have_policy);
 	ret = ADENROLL_EXIT_OK;
+	ae_policy_free(&aep);
 out:
 	free(rows);
 	state_pending_list_free(pending, np);

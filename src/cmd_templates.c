@@ -9,6 +9,8 @@
 #include "commands.h"
 #include "discovery.h"
 #include "eligibility.h"
+#include "aepolicy.h"
+#include "gpo_policy.h"
 #include "json.h"
 #include "ldap_conn.h"
 #include "log.h"
@@ -37,7 +39,7 @@ static const char *key_alg_name(enum template_key_alg a)
 	}
 }
 
-static void print_json(const struct discovery *d, const struct eligibility *el)
+static void print_json(const struct discovery *d, const struct eligibility *el, const struct ae_policy *aep)
 {
 	struct json_writer w;
 	json_init(&w, stdout);
@@ -56,6 +58,8 @@ static void print_json(const struct discovery *d, const struct eligibility *el)
 		json_bool(&w, "eligible", e->code == ELIG_OK);
 		json_string(&w, "code", eligibility_code_name(e->code));
 		json_string(&w, "reason", e->reason);
+		/* eligible is the template's side; whether pulse acts is the policy's */
+		gpo_policy_json(&w, "policy", aep);
 		json_begin_array(&w, "cas");
 		for (size_t k = 0; k < e->n_cas; k++)
 			json_string(&w, NULL, e->cas[k]->cn);
@@ -144,10 +148,17 @@ int cmd_templates(const struct cli_options *opt, struct config *cfg, int argc, c
 	struct eligibility_options eo = { .mode = opt->mode, .allow_v1_templates = cfg->allow_v1_templates };
 	el = xcalloc(d.dir.n_templates ? d.dir.n_templates : 1, sizeof(*el));
 	eligibility_evaluate_all(&d.dir, &eo, el);
-	if (opt->json)
-		print_json(&d, el);
-	else
+	/* what pulse would follow (no cache written) */
+	struct ae_policy aep;
+	gpo_policy_evaluate(cfg, &d, true, &aep, NULL);
+	if (opt->json) {
+		print_json(&d, el, &aep);
+	} else {
 		print_table(&d, el);
+		printf("\n");
+		gpo_policy_print(stdout, cfg, &aep, NULL);
+	}
+	ae_policy_free(&aep);
 	log_debug("templates: %lu LDAP operations", ldap_conn_op_count(d.ldap));
 	free(el);
 	discovery_free(&d);

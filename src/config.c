@@ -44,6 +44,7 @@ enum key_type {
 	K_LEVEL,     /* log level */
 	K_JOURNAL,   /* auto, yes, no */
 	K_SHA256_LIST, /* K_LIST of SHA-256 fingerprints, kept as 64 lowercase hex digits */
+	K_POLICY_SOURCE, /* gpo, local */
 };
 
 struct key_def {
@@ -94,11 +95,20 @@ static const struct key_def keys[] = {
 	{ "user", "nss_db", K_USER_NSSDB, F(user.nss_db), 0, 0 },
 	{ "user", "archive_dir", K_USER_PATH, F(user.archive_dir), 0, 0 },
 	{ "user", "state_dir", K_USER_PATH, F(user.state_dir), 0, 0 },
+	/* [policy]: where the autoenrollment policy comes from, and the local
+	 * switches that mirror the AEPolicy bits (aepolicy.h).  The [enroll]
+	 * renew_expiring and update_templates above are older names of two of them. */
+	{ "policy", "source", K_POLICY_SOURCE, F(policy_source), 0, 0 },
+	{ "policy", "disabled", K_BOOL, F(ae_disabled), 0, 0 },
+	{ "policy", "update_templates", K_BOOL, F(update_templates), 0, 0 },
+	{ "policy", "renew_and_remove_revoked", K_BOOL, F(renew_expiring), 0, 0 },
+	{ "policy", "retrieve_pending", K_BOOL, F(retrieve_pending), 0, 0 },
+	{ "policy", "offline_expiration_percent", K_UINT, F(offline_expiration_percent), 0, 99 },
 };
 #undef F
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sections[] = { "general", "domain", "machine", "enroll", "store", "user" };
+static const char *const sections[] = { "general", "domain", "machine", "enroll", "store", "user", "policy" };
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
 static const char *const level_names[] = {
@@ -160,6 +170,10 @@ void config_defaults(struct config *cfg)
 	cfg->run_timeout = 1800;
 	cfg->ldap_max_entries = 50000;
 	cfg->ldap_max_bytes = 128L * 1024 * 1024;
+	cfg->policy_source = CONFIG_POLICY_GPO;
+	cfg->ae_disabled = false;
+	cfg->retrieve_pending = true;
+	cfg->offline_expiration_percent = 10;
 }
 
 void config_free(struct config *cfg)
@@ -462,6 +476,14 @@ static int parse_value(struct parser *p, struct config *cfg, const struct key_de
 				return fail(p, "'%s' must be auto, yes or no; got '%s'", k->name, v);
 			*(enum config_journal *)f = b ? CONFIG_JOURNAL_YES : CONFIG_JOURNAL_NO;
 		}
+		return 0;
+	case K_POLICY_SOURCE:
+		if (str_eq_ci(v, "gpo"))
+			*(enum config_policy_source *)f = CONFIG_POLICY_GPO;
+		else if (str_eq_ci(v, "local"))
+			*(enum config_policy_source *)f = CONFIG_POLICY_LOCAL;
+		else
+			return fail(p, "'%s' must be gpo or local; got '%s'", k->name, v);
 		return 0;
 	}
 	return fail(p, "internal error: key '%s' has no parser", k->name);

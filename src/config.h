@@ -20,6 +20,12 @@ enum config_journal {
 	CONFIG_JOURNAL_NO,
 };
 
+/* [policy] source: where the autoenrollment policy (AEPolicy) comes from. */
+enum config_policy_source {
+	CONFIG_POLICY_GPO = 0,      /* Group Policy; the local switches where no GPO sets it */
+	CONFIG_POLICY_LOCAL,        /* the local switches only; no GPO is read */
+};
+
 struct config {
 	char *path;                 /* file it came from, NULL when defaults only */
 	/* [domain] */
@@ -36,8 +42,10 @@ struct config {
 	unsigned min_rsa_bits;      /* default 2048 */
 	bool reuse_key;             /* default no */
 	bool allow_v1_templates;    /* default no */
-	bool renew_expiring;        /* Windows "renew expired/expiring, update pending": default yes */
-	bool update_templates;      /* Windows "update certificates that use templates": default yes */
+	/* The local AEPolicy switches ([policy]; the first two also under their
+	 * older [enroll] names renew_expiring and update_templates). */
+	bool renew_expiring;        /* AEPolicy 0x2 renew_and_remove_revoked: default yes */
+	bool update_templates;      /* AEPolicy 0x1 update_templates: default yes */
 	long http_timeout;          /* seconds, default 60 */
 	/* [store] (machine) and [user] (user mode overrides, ~ and %u expanded) */
 	unsigned store_types;       /* enum store_type bits, default STORE_PEM */
@@ -61,6 +69,11 @@ struct config {
 	long ldap_max_bytes;        /* default 128 MiB */
 	enum log_level log_level;   /* default info; -v raises it, -q lowers it to errors */
 	enum config_journal journal;/* default auto */
+	/* [policy] */
+	enum config_policy_source policy_source; /* default gpo */
+	bool ae_disabled;           /* AEPolicy 0x8000 disabled: default no */
+	bool retrieve_pending;      /* AEPolicy 0x4 retrieve_pending: default yes */
+	unsigned offline_expiration_percent; /* OfflineExpirationPercent: default 10, 0 = no warning */
 	/* [user] as written (~ and %u unexpanded; store_types 0 = not set).
 	 * Private to config.c: config_apply_user_mode() copies them into the
 	 * fields above, which are the only ones commands read. */

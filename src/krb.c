@@ -475,3 +475,44 @@ out:
 	free(m);
 	return ret;
 }
+
+int krb_session_export_file(const struct krb_session *s, const char *path)
+{
+	krb5_ccache dst = NULL;
+	krb5_error_code kr;
+	char *name = NULL, *msg = NULL;
+	int fd, ret = -1;
+
+	/* Created 0600 and empty by us first, so the ccache library writes
+	 * into a file nobody else could have prepared. */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		log_error("cannot create the credential cache %s: %s", path, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	name = xasprintf("FILE:%s", path);
+	kr = krb5_cc_resolve(s->ctx, name, &dst);
+	if (kr == 0) {
+		krb5_principal p = NULL;
+		kr = krb5_cc_get_principal(s->ctx, s->cc, &p);
+		if (kr == 0)
+			kr = krb5_cc_initialize(s->ctx, dst, p);
+		krb5_free_principal(s->ctx, p);
+	}
+	if (kr == 0)
+		kr = krb5_cc_copy_creds(s->ctx, s->cc, dst);
+	if (kr != 0) {
+		msg = krb_error(s->ctx, kr);
+		log_error("cannot copy the Kerberos credentials to %s: %s", path, msg);
+		unlink(path);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (dst)
+		krb5_cc_close(s->ctx, dst);
+	free(msg);
+	free(name);
+	return ret;
+}

@@ -25,6 +25,11 @@ const char *krb_session_realm(const struct krb_session *s);          /* "EXAMPLE
 const char *krb_session_sam_account_name(const struct krb_session *s); /* "CLIENT$" / "alice" */
 const char *krb_session_ccache_name(const struct krb_session *s);    /* "MEMORY:adenroll-123" */
 
+/* Copies the session's credentials into a new FILE: ccache at path (created
+ * 0600 with O_EXCL): for a helper process whose Kerberos library cannot read
+ * an MIT MEMORY: ccache (libsmbclient's Heimdal).  The caller removes it. */
+int krb_session_export_file(const struct krb_session *s, const char *path);
+
 /* Destroys a MEMORY ccache this module created and restores KRB5CCNAME. */
 void krb_session_free(struct krb_session *s);
 

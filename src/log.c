@@ -38,6 +38,7 @@ static const struct {
 	[LOG_EV_PENDING] = { "pending", "f63e4a50360044d185962fae583fc892", LOG_NOTICE, LOG_LVL_INFO },
 	[LOG_EV_DENIED] = { "denied", "308574267f5e43ada5612e163b387e47", LOG_WARNING, LOG_LVL_WARN },
 	[LOG_EV_FAILED] = { "failed", "f44b7ef0e30941f6944a0dfd2bff2865", LOG_ERR, LOG_LVL_ERROR },
+	[LOG_EV_EXPIRING] = { "expiring", "edb6ca3f7c1249bc824ddaa24c644c71", LOG_WARNING, LOG_LVL_WARN },
 };
 
 static const int level_priority[] = {

@@ -27,7 +27,9 @@ void log_capture(char *buf, size_t len);
  * pending, denied, failed; listed in adenroll(8)).  template_cn goes into the
  * TEMPLATE= field; the message is logged as given, so name the template in it.
  * The journal records events even under -q. */
-enum log_event { LOG_EV_ENROLLED, LOG_EV_RENEWED, LOG_EV_PENDING, LOG_EV_DENIED, LOG_EV_FAILED };
+enum log_event { LOG_EV_ENROLLED, LOG_EV_RENEWED, LOG_EV_PENDING, LOG_EV_DENIED, LOG_EV_FAILED,
+		 /* less than OfflineExpirationPercent of a certificate's lifetime left */
+		 LOG_EV_EXPIRING };
 void log_event(enum log_event ev, const char *template_cn, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -60,6 +60,10 @@ static const struct command {
 	  "Check the prerequisites in order (credentials, clock, DNS, LDAP,\n"
 	  "      enrollment services, HTTPS and Kerberos to /certsrv) and say how to\n"
 	  "      fix the first thing that is wrong." },
+	{ "check-policy", cmd_check_policy, 0, 0, true, "",
+	  "Ask the directory whether the Group Policy that applies changed (links,\n"
+	  "      versions; no SYSVOL read) and run a pulse only if it did.  This is\n"
+	  "      what adenroll-policy.timer runs." },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

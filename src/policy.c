@@ -120,22 +120,31 @@ void policy_decide(const struct policy_input *in, struct policy_decision *out)
 		set(out, POLICY_WAIT_PENDING, "a request is pending at the CA: poll it");
 		return;
 	}
+	/* The AEPolicy bits (aepolicy.h): 0x1 governs enrolling by template
+	 * (new, superseded, new major version), 0x2 keeping what is held
+	 * (renewal, expired, revoked). */
 	if (!in->has_cert) {
-		set(out, POLICY_ENROLL, "no certificate held: enroll");
+		if (in->update_templates)
+			set(out, POLICY_ENROLL, "no certificate held: enroll");
+		else
+			set(out, POLICY_SKIP, "no certificate held, but update_templates (AEPolicy 0x1) is off");
 		return;
 	}
 	if (in->now >= in->not_after) {
 		policy_format_time(in->not_after, when, sizeof(when));
 		/* 5.3 step 5: an expired cert cannot sign its renewal. */
-		set(out, POLICY_ENROLL, "expired at %s: new enrollment (an expired certificate cannot be renewed)",
-		    when);
+		if (in->renew_expiring)
+			set(out, POLICY_ENROLL, "expired at %s: new enrollment (an expired certificate cannot be renewed)",
+			    when);
+		else
+			set(out, POLICY_SKIP, "expired at %s, but renew_and_remove_revoked (AEPolicy 0x2) is off", when);
 		return;
 	}
 	if (in->revocation == REVOCATION_REVOKED) {
 		if (in->renew_expiring)
 			set(out, POLICY_REENROLL, "certificate revoked: re-enroll");
 		else
-			set(out, POLICY_SKIP, "certificate revoked, but renew_expiring = no");
+			set(out, POLICY_SKIP, "certificate revoked, but renew_and_remove_revoked (AEPolicy 0x2) is off");
 		return;
 	}
 	if (in->superseded_cn != NULL) {
@@ -143,8 +152,8 @@ void policy_decide(const struct policy_input *in, struct policy_decision *out)
 			set(out, POLICY_REENROLL, "held certificate is of template %s, superseded by %s: re-enroll",
 			    in->superseded_cn, t != NULL ? t->cn : "?");
 		else
-			set(out, POLICY_SKIP, "held certificate is of superseded template %s, but update_templates = no",
-			    in->superseded_cn);
+			set(out, POLICY_SKIP, "held certificate is of superseded template %s, but update_templates "
+			    "(AEPolicy 0x1) is off", in->superseded_cn);
 		return;
 	}
 	/* 5.3 step 4: only the major version ("Reenroll All Certificate Holders") counts. */
@@ -153,7 +162,7 @@ void policy_decide(const struct policy_input *in, struct policy_decision *out)
 		if (in->update_templates)
 			set(out, POLICY_REENROLL, "template major version %s: re-enroll", buf);
 		else
-			set(out, POLICY_SKIP, "template major version %s, but update_templates = no", buf);
+			set(out, POLICY_SKIP, "template major version %s, but update_templates (AEPolicy 0x1) is off", buf);
 		return;
 	}
 	policy_format_time(out->renew_at, when, sizeof(when));
@@ -164,7 +173,8 @@ void policy_decide(const struct policy_input *in, struct policy_decision *out)
 			set(out, POLICY_SKIP, "renewal due since %s (%s), but the template sets CT_FLAG_SKIP_AUTO_RENEWAL",
 			    when, basis);
 		else if (!in->renew_expiring)
-			set(out, POLICY_SKIP, "renewal due since %s (%s), but renew_expiring = no", when, basis);
+			set(out, POLICY_SKIP, "renewal due since %s (%s), but renew_and_remove_revoked (AEPolicy 0x2) is off",
+			    when, basis);
 		else
 			set(out, POLICY_RENEW, "renewal due since %s (%s): renew", when, basis);
 		return;

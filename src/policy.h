@@ -24,7 +24,7 @@ enum policy_action {
 	POLICY_REENROLL,      /* revoked, template major version bumped, or superseded: new enrollment */
 	POLICY_WAIT_PENDING,  /* a request is pending at the CA: poll it, submit nothing new */
 	POLICY_SKIP,          /* an action is due but a switch or template flag forbids it
-				 (renew_expiring / update_templates off, CT_FLAG_SKIP_AUTO_RENEWAL) */
+				 (an AEPolicy bit off, CT_FLAG_SKIP_AUTO_RENEWAL) */
 };
 
 /* Which rule set renew_at (5.4). */
@@ -46,7 +46,9 @@ struct policy_input {
 	bool cert_has_major;
 	enum revocation_status revocation;
 	bool pending;                   /* a request for t is pending at the CA */
-	bool renew_expiring, update_templates;   /* config switches */
+	/* AEPolicy 0x2 (renew due, replace expired and revoked) and 0x1 (enroll,
+	 * superseded, new major version), from Group Policy or the [policy] switches */
+	bool renew_expiring, update_templates;
 	const char *superseded_cn;      /* non-NULL: the held cert is of this template, which t supersedes */
 };
 

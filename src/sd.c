@@ -65,6 +65,12 @@ static const uint8_t guid_autoenroll[16] = {
 	0xa7, 0x10, 0xe7, 0xc1, 0x5a, 0xb8, 0x66, 0xa2,
 };
 
+static const uint8_t guid_apply_group_policy[16] = {
+	/* edacfd8f-ffb3-11d1-b41d-00a0c968f939 */
+	0x8f, 0xfd, 0xac, 0xed, 0xb3, 0xff, 0xd1, 0x11,
+	0xb4, 0x1d, 0x00, 0xa0, 0xc9, 0x68, 0xf9, 0x39,
+};
+
 static uint16_t rd16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] | p[1] << 8);
@@ -90,7 +96,15 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 
 const char *sd_right_name(enum sd_right right)
 {
-	return right == SD_RIGHT_AUTOENROLL ? "AutoEnroll" : "Enroll";
+	switch (right) {
+	case SD_RIGHT_AUTOENROLL:
+		return "AutoEnroll";
+	case SD_RIGHT_APPLY_GROUP_POLICY:
+		return "Apply Group Policy";
+	case SD_RIGHT_ENROLL:
+		break;
+	}
+	return "Enroll";
 }
 
 /* Owner and group are not used by the check, but a descriptor whose offsets
@@ -343,7 +357,9 @@ static void describe_ace(const struct sd_ace *a, enum sd_right right, char *out,
 void sd_check_right(const struct sd *sd, const struct sid *token, size_t n_token,
 		    enum sd_right right, struct sd_verdict *out)
 {
-	const uint8_t *guid = right == SD_RIGHT_AUTOENROLL ? guid_autoenroll : guid_enroll;
+	const uint8_t *guid = right == SD_RIGHT_AUTOENROLL ? guid_autoenroll
+			      : right == SD_RIGHT_APPLY_GROUP_POLICY ? guid_apply_group_policy
+								     : guid_enroll;
 	const char *rname = sd_right_name(right);
 	char desc[160];
 
@@ -391,4 +407,56 @@ void sd_check_right(const struct sd *sd, const struct sid *token, size_t n_token
 	snprintf(out->reason, sizeof(out->reason),
 		 "no ACE grants %s to any of the account's %zu SIDs (%zu ACEs checked)", rname,
 		 n_token, sd->n_aces);
+}
+
+/* ADS_RIGHT_DS_READ_PROPERTY and GENERIC_READ (MS-ADTS 5.1.3.2) */
+#define ADS_RIGHT_DS_READ_PROPERTY 0x00000010u
+#define GENERIC_READ 0x80000000u
+
+void sd_check_read(const struct sd *sd, const struct sid *token, size_t n_token,
+		   struct sd_verdict *out)
+{
+	char sidstr[SID_STRING_MAX];
+
+	memset(out, 0, sizeof(*out));
+	out->ace_index = -1;
+	if (sd == NULL) {
+		snprintf(out->reason, sizeof(out->reason), "Read not granted: no security descriptor");
+		return;
+	}
+	if (!sd->has_dacl) {
+		out->granted = true;
+		snprintf(out->reason, sizeof(out->reason), "Read granted: NULL DACL");
+		return;
+	}
+	for (size_t i = 0; i < sd->n_aces; i++) {
+		const struct sd_ace *a = &sd->aces[i];
+		bool object, deny;
+		const char *name;
+
+		if (!a->known || (a->flags & INHERIT_ONLY_ACE))
+			continue;
+		if (!(a->mask & (ADS_RIGHT_DS_READ_PROPERTY | GENERIC_READ | GENERIC_ALL)))
+			continue;
+		object = a->type == ACCESS_ALLOWED_OBJECT_ACE_TYPE ||
+			 a->type == ACCESS_DENIED_OBJECT_ACE_TYPE;
+		if (object && a->has_object_type)
+			continue;
+		if (!token_has(token, n_token, &a->sid))
+			continue;
+		deny = a->type == ACCESS_DENIED_ACE_TYPE || a->type == ACCESS_DENIED_OBJECT_ACE_TYPE;
+		out->granted = !deny;
+		out->by_deny = deny;
+		out->ace_index = (int)i;
+		out->sid = a->sid;
+		sid_to_string(&a->sid, sidstr, sizeof(sidstr));
+		name = sid_wellknown_name(&a->sid);
+		snprintf(out->reason, sizeof(out->reason), "Read %s by ACE #%zu (%s for %s%s%s%s)",
+			 deny ? "denied" : "granted", i + 1, deny ? "deny" : "allow", sidstr,
+			 name ? " (" : "", name ? name : "", name ? ")" : "");
+		return;
+	}
+	snprintf(out->reason, sizeof(out->reason),
+		 "no ACE grants Read to any of the account's %zu SIDs (%zu ACEs checked)", n_token,
+		 sd->n_aces);
 }

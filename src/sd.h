@@ -10,7 +10,13 @@
 
 #include "sid.h"
 
-enum sd_right { SD_RIGHT_ENROLL, SD_RIGHT_AUTOENROLL };
+enum sd_right {
+	SD_RIGHT_ENROLL,
+	SD_RIGHT_AUTOENROLL,
+	/* groupPolicyContainer security filtering (MS-GPOL 3.2.5.1.6):
+	 * extended right edacfd8f-ffb3-11d1-b41d-00a0c968f939 */
+	SD_RIGHT_APPLY_GROUP_POLICY,
+};
 
 struct sd; /* opaque parsed descriptor */
 
@@ -42,6 +48,13 @@ struct sd_verdict {
 void sd_check_right(const struct sd *sd, const struct sid *token, size_t n_token,
 		    enum sd_right right, struct sd_verdict *out);
 
-const char *sd_right_name(enum sd_right right); /* "Enroll", "AutoEnroll" */
+const char *sd_right_name(enum sd_right right); /* "Enroll", "AutoEnroll", "Apply Group Policy" */
+
+/* The same ordered walk for reading the object's properties (GPO security
+ * filtering needs Read besides Apply Group Policy): an ACE applies when its
+ * mask has READ_PROPERTY, GENERIC_READ or GENERIC_ALL and it is not an object
+ * ACE narrowed to one property or property set. */
+void sd_check_read(const struct sd *sd, const struct sid *token, size_t n_token,
+		   struct sd_verdict *out);
 
 #endif

@@ -31,7 +31,11 @@ WEB_PKGS="apache2 libapache2-mod-auth-gssapi python3 python3-gssapi
 EXTRA_PKGS="clang libclang-rt-14-dev libnss3-tools iproute2 util-linux bc
   procps debhelper dpkg-dev fakeroot lintian rpm bash-completion faketime"
 
-ALL_PKGS=$(echo $BUILD_PKGS $DC_PKGS $WEB_PKGS $EXTRA_PKGS)
+# Group Policy: adenroll-gpo-fetch reads SYSVOL with libsmbclient; the test
+# domain uploads Registry.pol files with smbclient.
+GPO_PKGS="libsmbclient-dev smbclient"
+
+ALL_PKGS=$(echo $BUILD_PKGS $DC_PKGS $WEB_PKGS $EXTRA_PKGS $GPO_PKGS)
 
 missing_pkgs() {
   local p st

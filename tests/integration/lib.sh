@@ -275,3 +275,54 @@ archived_serials() {
   local f
   find "$1" -name cert.pem -type f 2>/dev/null | while IFS= read -r f; do cert_serial "$f"; done
 }
+
+# ---- Group Policy (domain.sh gpo ...).  adenroll reads SYSVOL through its
+# helper; the one next to the binary under test is used.
+if [ -z "${ADENROLL_GPO_FETCH:-}" ] && [ -n "${ADENROLL:-}" ] && [ -x "$(dirname "$ADENROLL")/adenroll-gpo-fetch" ]; then
+  export ADENROLL_GPO_FETCH=$(dirname "$ADENROLL")/adenroll-gpo-fetch
+fi
+# Tests share one domain: what they change with these is undone by
+# gpo_cleanup, which a test calls from its EXIT trap.  Call the helpers that
+# print as VAR=$(helper ...) || exit 1 (a failure inside $() ends only the subshell).
+# gpo_new NAME: creates a GPO, prints its {GUID}
+gpo_new() {
+  local g
+  g=$(domain gpo create "$1") && [ -n "$g" ] || fail "cannot create GPO $1"
+  echo "$g"
+}
+# gpo_link GUID DN [enforce] [disable]
+gpo_link() { domain gpo link "$@" || fail "cannot link $1 at $2"; }
+gpo_set() { domain gpo set "$@" || fail "cannot write the Registry.pol of $1"; }
+# gpo_client_ou NAME: the client in OU=NAME (created); prints the OU's DN
+gpo_client_ou() {
+  local ou
+  ou=$(domain gpo ou "$1") || fail "cannot create OU $1"
+  domain gpo move-client "$ou" > /dev/null || fail "cannot move CLIENT into $ou"
+  echo "$ou"
+}
+gpo_user_ou() {
+  local ou
+  ou=$(domain gpo ou "$1") || fail "cannot create OU $1"
+  domain gpo move-user "$ou" > /dev/null || fail "cannot move alice into $ou"
+  echo "$ou"
+}
+# gpo_cleanup GUID... [-- OU-DN...]: deletes the GPOs (with their links),
+# moves the client and alice back to their default containers, unblocks and
+# deletes the OUs.  Errors are ignored (it runs from EXIT traps).
+gpo_cleanup() {
+  local g ous=() seen=0
+  for g in "$@"; do
+    if [ "$g" = -- ]; then seen=1; continue; fi
+    if [ $seen = 1 ]; then ous+=("$g"); continue; fi
+    domain samba-tool gpo del "$g" > /dev/null 2>&1
+  done
+  domain samba-tool computer move CLIENT "CN=Computers,$ADCS_DOMAIN_DN" > /dev/null 2>&1
+  domain samba-tool user move alice "CN=Users,$ADCS_DOMAIN_DN" > /dev/null 2>&1
+  domain gpo block "$ADCS_DOMAIN_DN" off > /dev/null 2>&1
+  for g in "${ous[@]}"; do
+    domain gpo block "$g" off > /dev/null 2>&1
+    domain samba-tool ou delete "$g" --force-subtree-delete > /dev/null 2>&1
+  done
+  domain gpo smb start > /dev/null 2>&1
+  return 0
+}

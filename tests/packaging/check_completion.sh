@@ -26,7 +26,7 @@ t() {
 	else failed=1; echo "not ok $n - [$*]: got \"$got\", want \"$want\""; fi
 }
 all_opts="--config --user --dry-run --json --force -v -q --version --help"
-t "pulse status explain templates enroll doctor $all_opts" adenroll ""
+t "pulse status explain templates enroll doctor check-policy $all_opts" adenroll ""
 t "explain enroll" adenroll e
 t "templates" adenroll te
 t "--dry-run" adenroll --d

@@ -23,6 +23,24 @@
 #                                LDAP SRV records, or restore the normal order
 #   domain.sh ca stop|start      stop the CA's web server (nothing listens on the CA's
 #                                ports: "CA down"), or start it again
+#   domain.sh gpo SUBCOMMAND     Group Policy (the DC serves SYSVOL over SMB):
+#     gpo create NAME                        new GPO; prints its {GUID}
+#     gpo set GUID machine|user AEPOLICY [PCT]  write the side's Registry.pol with the
+#                                            AutoEnrollment values (AEPolicy, and
+#                                            OfflineExpirationPercent when PCT is given;
+#                                            AEPOLICY "none" writes an empty file), upload it
+#                                            over SMB, bump versionNumber and GPT.INI
+#     gpo bump GUID machine|user             bump the version only (a change with the same settings)
+#     gpo link GUID DN [enforce] [disable]   link at DN, or re-link with these options (samba-tool gpo setlink)
+#     gpo unlink GUID DN                     remove the link
+#     gpo block DN on|off                    block inheritance at DN (gPOptions)
+#     gpo flags GUID N                       GPO flags: 1 user part disabled, 2 computer part disabled
+#     gpo deny-computers GUID                security filtering: Domain Computers denied Apply Group Policy
+#     gpo ou NAME                            create OU=NAME under the domain; prints its DN
+#     gpo move-client DN                     move the CLIENT$ account into DN; prints its new DN
+#     gpo move-user DN                       move alice into DN; prints her new DN
+#     gpo smb stop|start                     freeze the DC's smbd (SIGSTOP: SMB connections
+#                                            hang, SYSVOL unreachable) or let it run again
 #
 # Needs root and tests/install-deps.sh.  Knobs (environment):
 #   TESTENV_DIR      state directory (default /tmp/adenroll-testenv)
@@ -207,16 +225,27 @@ samba_provision() {
       --option="dns forwarder=" > "$D/logs/provision.log" 2>&1 \
     || { tail -20 "$D/logs/provision.log" >&2; return 1; }
   mkdir -p "$D/samba/run" "$D/samba/log"
-  # Everything under $D.  No NetBIOS/WINS (broadcasts), file server,
-  # replication or KCC; keep dnsupdate (it registers the DC's SPNs) and
-  # winbindd (NTLM binds need it).  GSSAPI over LDAPS like AD does.
-  sed -i "s#^\[global\]#[global]\n\tpid directory = $D/samba/run\n\tlog file = $D/samba/log/samba.log\n\tlog level = 1\n\tncalrpc dir = $D/samba/run/ncalrpc\n\twinbindd socket directory = $D/samba/run/winbindd\n\tntp signd socket directory = $D/samba/run/ntp_signd\n\tserver services = -s3fs -nbt -wrepl -ntp_signd -kcc -drepl\n\tldap server require strong auth = allow_sasl_over_tls\n\ttls enabled = yes\n\ttls keyfile = $D/pki/dc-tls.key\n\ttls certfile = $D/pki/dc-tls.pem\n\ttls cafile = $D/pki/ca.pem#" "$SMBCONF"
+  # Everything under $D.  No NetBIOS/WINS (broadcasts), replication or KCC;
+  # keep dnsupdate (it registers the DC's SPNs), winbindd (NTLM binds need it)
+  # and the file server s3fs (SYSVOL: Group Policy).  GSSAPI over LDAPS like AD does.
+  sed -i "s#^\[global\]#[global]\n\tpid directory = $D/samba/run\n\tlog file = $D/samba/log/samba.log\n\tlog level = 1\n\tncalrpc dir = $D/samba/run/ncalrpc\n\twinbindd socket directory = $D/samba/run/winbindd\n\tntp signd socket directory = $D/samba/run/ntp_signd\n\tserver services = -nbt -wrepl -ntp_signd -kcc -drepl\n\tldap server require strong auth = allow_sasl_over_tls\n\ttls enabled = yes\n\ttls keyfile = $D/pki/dc-tls.key\n\ttls certfile = $D/pki/dc-tls.pem\n\ttls cafile = $D/pki/ca.pem#" "$SMBCONF"
 }
 samba_start() {
   # daemons must not inherit our stdout/stderr: a caller reading them through
   # a pipe would wait for them forever
-  nsx samba -M single -s "$SMBCONF" -l "$D/samba/log" -D < /dev/null > "$D/logs/samba.out" 2>&1
-  wait_tcp "$DC_IP" 389; wait_tcp "$DC_IP" 88; wait_tcp "$DC_IP" 53
+  # The file server's smbd asks winbindd through libwbclient, which ignores
+  # "winbindd socket directory" and always uses /run/samba/winbindd (and
+  # refuses a symlink there): the DC gets a private /run/samba with this
+  # domain's socket directory bind-mounted at that place, so it never talks
+  # to the host's or another test domain's winbindd.
+  mkdir -p /run/samba "$D/samba/run/winbindd"
+  chmod 0755 "$D/samba/run/winbindd"
+  nsx unshare --mount --propagation private sh -c \
+    'mount -t tmpfs -o mode=0755 adenroll-samba-run /run/samba && mkdir -m 0755 /run/samba/winbindd &&
+     mount --bind "$1" /run/samba/winbindd &&
+     exec samba -M single -s "$2" -l "$3" -D' sh "$D/samba/run/winbindd" "$SMBCONF" "$D/samba/log" \
+    < /dev/null > "$D/logs/samba.out" 2>&1
+  wait_tcp "$DC_IP" 389; wait_tcp "$DC_IP" 88; wait_tcp "$DC_IP" 53; wait_tcp "$DC_IP" 445
   # samba_spnupdate (dnsupdate task) adds ldap/dc... about a second after start;
   # GSSAPI binds fail with "Server not found in Kerberos database" before that.
   local i
@@ -631,6 +660,8 @@ down_quiet() {
   set +e
   stop_pidfile "$D/apache/run/httpd.pid" 10
   stop_pidfile "$EMU/emu.pid" 5
+  # a frozen smbd (gpo smb stop) would hold the DC's shutdown
+  pkill -CONT -f "smbd.*$D/samba" 2>/dev/null
   stop_pidfile "$D/samba/run/samba.pid" 20
   kill_leftovers
   if [ "$INPLACE" = 1 ]; then
@@ -803,6 +834,115 @@ ca_web() {
   esac
 }
 
+# ------------------------------------------------------------------ Group Policy
+APPLY_GP_GUID=edacfd8f-ffb3-11d1-b41d-00a0c968f939
+gpo_dn() { echo "CN=$1,CN=Policies,CN=System,$BASE"; }
+gpo_version() {  # gpo_version GUID: versionNumber
+  nsx ldbsearch -H "$D/samba/private/sam.ldb" -b "$(gpo_dn "$1")" -s base versionNumber 2>/dev/null \
+    | sed -n 's/^versionNumber: //p'
+}
+gpo_set_version() {  # gpo_set_version GUID N: versionNumber in LDAP and Version in GPT.INI, as GPMC writes both
+  local g=$1 v=$2 tmp
+  printf 'dn: %s\nchangetype: modify\nreplace: versionNumber\nversionNumber: %s\n' "$(gpo_dn "$g")" "$v" \
+    | nsx ldbmodify -H "ldap://$DC" -U "Administrator%$ADMINPW" >/dev/null
+  tmp=$(mktemp "$D/gpt.XXXXXX")
+  printf '[General]\r\nVersion=%s\r\n' "$v" > "$tmp"
+  nsx smbclient -s "$D/empty.conf" "//$DC/sysvol" -U "Administrator%$ADMINPW" \
+    -c "cd $DNSDOMAIN/Policies/$g; put $tmp GPT.INI" >/dev/null 2>&1
+  rm -f "$tmp"
+}
+gpo_bump() {  # gpo_bump GUID machine|user: computer side = low 16 bits, user side = high 16 bits
+  local v; v=$(gpo_version "$1")
+  case "$2" in
+    machine) v=$(( v + 1 )) ;;
+    user) v=$(( v + 65536 )) ;;
+    *) die "usage: gpo bump GUID machine|user" ;;
+  esac
+  gpo_set_version "$1" "$v"
+  echo "$v"
+}
+gpo_cmd() {
+  local sub=${1:-}; shift || true
+  case "$sub" in
+    create)
+      [ $# = 1 ] || die "usage: gpo create NAME"
+      st gpo create "$1" 2>&1 | grep -o '{[0-9A-Fa-f-]*}' | head -n 1 | tr 'a-f' 'A-F' ;;
+    set)
+      [ $# -ge 3 ] || die "usage: gpo set GUID machine|user AEPOLICY [PCT]"
+      local g=$1 side=$2 ae=$3 pct=${4:-} dir pol
+      case "$side" in machine) dir=Machine ;; user) dir=User ;; *) die "side must be machine or user" ;; esac
+      pol=$(mktemp "$D/registry.XXXXXX")
+      # Samba's own PReg encoder writes the file GPMC would
+      $PY - "$pol" "$ae" "$pct" <<'PYEOF'
+import sys
+from samba.dcerpc import misc, preg
+from samba.ndr import ndr_pack
+out, ae, pct = sys.argv[1], sys.argv[2], sys.argv[3]
+key = 'Software\\Policies\\Microsoft\\Cryptography\\AutoEnrollment'
+entries = []
+def dword(name, v):
+    e = preg.entry(); e.keyname = key; e.valuename = name; e.type = misc.REG_DWORD; e.data = v
+    entries.append(e)
+if ae != 'none':
+    dword('AEPolicy', int(ae, 0))
+if pct:
+    dword('OfflineExpirationPercent', int(pct, 0))
+f = preg.file(); f.num_entries = len(entries); f.entries = entries
+open(out, 'wb').write(ndr_pack(f))
+PYEOF
+      nsx smbclient -s "$D/empty.conf" "//$DC/sysvol" -U "Administrator%$ADMINPW" \
+        -c "cd $DNSDOMAIN/Policies/$g; mkdir $dir; cd $dir; put $pol Registry.pol" >/dev/null 2>&1 \
+        || nsx smbclient -s "$D/empty.conf" "//$DC/sysvol" -U "Administrator%$ADMINPW" \
+             -c "cd $DNSDOMAIN/Policies/$g/$dir; put $pol Registry.pol" >/dev/null
+      rm -f "$pol"
+      gpo_bump "$g" "$side" >/dev/null ;;
+    bump) [ $# = 2 ] || die "usage: gpo bump GUID machine|user"; gpo_bump "$1" "$2" ;;
+    link)
+      [ $# -ge 2 ] || die "usage: gpo link GUID DN [enforce] [disable]"
+      local g=$1 dn=$2 opts=(); shift 2
+      for o in "$@"; do case "$o" in enforce) opts+=(--enforce) ;; disable) opts+=(--disable) ;; *) die "unknown link option $o" ;; esac; done
+      # setlink does not change an existing link: re-link with the new options
+      st gpo dellink "$dn" "$g" >/dev/null 2>&1 || true
+      st gpo setlink "$dn" "$g" "${opts[@]}" >/dev/null ;;
+    unlink) [ $# = 2 ] || die "usage: gpo unlink GUID DN"; st gpo dellink "$2" "$1" >/dev/null ;;
+    block)
+      [ $# = 2 ] || die "usage: gpo block DN on|off"
+      st gpo setinheritance "$1" "$( [ "$2" = on ] && echo block || echo inherit )" >/dev/null ;;
+    flags)
+      [ $# = 2 ] || die "usage: gpo flags GUID N"
+      printf 'dn: %s\nchangetype: modify\nreplace: flags\nflags: %s\n' "$(gpo_dn "$1")" "$2" \
+        | nsx ldbmodify -H "ldap://$DC" -U "Administrator%$ADMINPW" >/dev/null ;;
+    deny-computers)
+      [ $# = 1 ] || die "usage: gpo deny-computers GUID"
+      # GPMC's default DACL with a deny of Apply Group Policy for Domain Computers first
+      printf 'dn: %s\nchangetype: modify\nreplace: nTSecurityDescriptor\nnTSecurityDescriptor: %s\n' "$(gpo_dn "$1")" \
+        "O:DAG:DAD:PAI(OD;;CR;$APPLY_GP_GUID;;DC)(A;CI;RPWPCCDCLCLORCWOWDSDDTSW;;;DA)(A;CI;RPWPCCDCLCLORCWOWDSDDTSW;;;EA)(A;CI;RPWPCCDCLCLORCWOWDSDDTSW;;;SY)(A;CI;RPLCLORC;;;AU)(OA;CI;CR;$APPLY_GP_GUID;;AU)(A;CI;RPLCLORC;;;ED)" \
+        | nsx ldbmodify -H "ldap://$DC" -U "Administrator%$ADMINPW" >/dev/null ;;
+    ou)
+      [ $# = 1 ] || die "usage: gpo ou NAME"
+      st ou create "OU=$1,$BASE" >/dev/null 2>&1 || true
+      echo "OU=$1,$BASE" ;;
+    move-client)
+      [ $# = 1 ] || die "usage: gpo move-client DN"
+      st computer move CLIENT "$1" >/dev/null
+      echo "CN=CLIENT,$1" ;;
+    move-user)
+      [ $# = 1 ] || die "usage: gpo move-user DN"
+      st user move alice "$1" >/dev/null
+      echo "CN=alice,$1" ;;
+    smb)
+      local p
+      p=$(pgrep -f "smbd.*$D/samba" || true)
+      [ -n "$p" ] || die "no smbd of this domain runs"
+      case "${1:-}" in
+        stop) kill -STOP $p ;;
+        start) kill -CONT $p ;;
+        *) die "usage: gpo smb stop|start" ;;
+      esac ;;
+    *) die "unknown gpo subcommand '$sub' (see the header of $SELF)" ;;
+  esac
+}
+
 need_up() { [ -r "$D/settings" ] || die "no domain in $D: run '$0 up' first (or set TESTENV_DIR)"; }
 
 cmd=${1:-}; shift || true
@@ -825,5 +965,6 @@ case "$cmd" in
   fault) need_up; fault "$@" ;;
   srv-dead-first) need_up; srv_dead_first "$@" ;;
   ca) need_up; ca_web "$@" ;;
+  gpo) need_up; gpo_cmd "$@" ;;
   *) sed -n '2,/^set -E/{/^set -E/!p}' "$SELF" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
