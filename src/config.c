@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,6 +43,8 @@ enum key_type {
 	K_TYPES,     /* store types: pem, nss */
 	K_LEVEL,     /* log level */
 	K_JOURNAL,   /* auto, yes, no */
+	K_OWNER,     /* user or group name, or a number (file ownership) */
+	K_MODE,      /* octal file mode (file ownership) */
 };
 
 struct key_def {
@@ -81,6 +84,16 @@ static const struct key_def keys[] = {
 	{ "store", "anchors_dir", K_PATH, F(anchors_dir), 0, 0 },
 	{ "store", "update_system_trust", K_BOOL, F(update_system_trust), 0, 0 },
 	{ "store", "state_dir", K_PATH, F(state_dir), 0, 0 },
+	/* File ownership: also valid in [template NAME] (see parse_template_key). */
+	{ "store", "cert_owner", K_OWNER, F(perms.cert.owner), 0, 0 },
+	{ "store", "cert_group", K_OWNER, F(perms.cert.group), 0, 0 },
+	{ "store", "cert_mode", K_MODE, F(perms.cert.mode), 0, 0777 },
+	{ "store", "key_owner", K_OWNER, F(perms.key.owner), 0, 0 },
+	{ "store", "key_group", K_OWNER, F(perms.key.group), 0, 0 },
+	{ "store", "key_mode", K_MODE, F(perms.key.mode), 0, 0770 },
+	{ "store", "chain_owner", K_OWNER, F(perms.chain.owner), 0, 0 },
+	{ "store", "chain_group", K_OWNER, F(perms.chain.group), 0, 0 },
+	{ "store", "chain_mode", K_MODE, F(perms.chain.mode), 0, 0777 },
 	{ "user", "types", K_TYPES, F(user.store_types), 0, 0 },
 	{ "user", "pem_dir", K_USER_PATH, F(user.pem_dir), 0, 0 },
 	{ "user", "nss_db", K_USER_NSSDB, F(user.nss_db), 0, 0 },
@@ -105,6 +118,9 @@ struct parser {
 	unsigned seen[N_KEYS];
 	char *err;
 	size_t errlen;
+	/* inside [template NAME]: which cfg->tmpl_perms entry, and its keys seen */
+	size_t tmpl;
+	unsigned tmpl_seen[N_KEYS];
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -151,6 +167,50 @@ void config_defaults(struct config *cfg)
 	cfg->journal = CONFIG_JOURNAL_AUTO;
 }
 
+/* ---------------------------------------------------------------- file ownership */
+
+static void store_perms_free(struct store_perms *p)
+{
+	free(p->cert.owner);
+	free(p->cert.group);
+	free(p->key.owner);
+	free(p->key.group);
+	free(p->chain.owner);
+	free(p->chain.group);
+}
+
+static void config_free_perms(struct config *cfg)
+{
+	store_perms_free(&cfg->perms);
+	for (size_t i = 0; i < cfg->n_tmpl_perms; i++) {
+		free(cfg->tmpl_perms[i].template_cn);
+		store_perms_free(&cfg->tmpl_perms[i].p);
+	}
+	free(cfg->tmpl_perms);
+}
+
+static const struct file_perms *perms_of(const struct store_perms *p, enum store_file which)
+{
+	return which == STORE_FILE_KEY ? &p->key : which == STORE_FILE_CHAIN ? &p->chain : &p->cert;
+}
+
+struct file_perms config_file_perms(const struct config *cfg, const char *template_cn,
+				    enum store_file which)
+{
+	const struct file_perms *dflt = perms_of(&cfg->perms, which), *t = NULL;
+	struct file_perms out;
+
+	for (size_t i = 0; template_cn && i < cfg->n_tmpl_perms; i++)
+		if (str_eq_ci(cfg->tmpl_perms[i].template_cn, template_cn))
+			t = perms_of(&cfg->tmpl_perms[i].p, which);
+	out.owner = t && t->owner ? t->owner : dflt->owner;
+	out.group = t && t->group ? t->group : dflt->group;
+	out.mode = t && t->mode ? t->mode : dflt->mode;
+	if (!out.mode)
+		out.mode = which == STORE_FILE_KEY ? 0600 : 0644;
+	return out;
+}
+
 void config_free(struct config *cfg)
 {
 	if (!cfg)
@@ -176,6 +236,7 @@ void config_free(struct config *cfg)
 	free(cfg->user.nss_db);
 	free(cfg->user.archive_dir);
 	free(cfg->user.state_dir);
+	config_free_perms(cfg);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -364,6 +425,107 @@ out:
 	return ret;
 }
 
+/* A user or group: a name as useradd(8) allows it, or a number. */
+static int parse_owner(struct parser *p, const struct key_def *k, const char *v, char **dst)
+{
+	for (const char *c = v; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		      *c == '_' || *c == '-' || *c == '.' || (*c == '$' && c[1] == '\0')))
+			return fail(p, "'%s' must be a user or group name or a number, got '%s'", k->name, v);
+	if (v[0] == '-')
+		return fail(p, "'%s' must be a user or group name or a number, got '%s'", k->name, v);
+	return set_string(dst, v);
+}
+
+static int parse_mode(struct parser *p, const struct key_def *k, const char *v, unsigned *dst)
+{
+	unsigned m = 0;
+	size_t n = strlen(v);
+
+	if (n < 3 || n > 4)
+		goto bad;
+	for (const char *c = v; *c; c++) {
+		if (*c < '0' || *c > '7')
+			goto bad;
+		m = m * 8 + (unsigned)(*c - '0');
+	}
+	if (m > 0777)
+		goto bad;
+	/* A key others can read is no longer a secret. */
+	if ((m & ~(unsigned)k->max) != 0)
+		return fail(p, "'%s' = %s would let every user read the private key; use 0600, or "
+			       "0640 with key_group", k->name, v);
+	if ((m & 0400) == 0)
+		return fail(p, "'%s' = %s leaves the file unreadable for its owner; give the owner read (4xx)",
+			    k->name, v);
+	*dst = m;
+	return 0;
+bad:
+	return fail(p, "'%s' must be an octal file mode such as 0644 (no setuid, setgid or sticky "
+		       "bits), got '%s'", k->name, v);
+}
+
+/* "[template NAME]": NAME is a template cn (quotes optional). */
+static int parse_template_section(struct parser *p, struct config *cfg, char *name)
+{
+	size_t n;
+
+	name = trim(name);
+	n = strlen(name);
+	if (n >= 2 && name[0] == '"' && name[n - 1] == '"') {
+		name[n - 1] = '\0';
+		name++;
+	}
+	if (!*name)
+		return fail(p, "[template] needs the template name: [template WebServer]");
+	for (size_t i = 0; i < cfg->n_tmpl_perms; i++)
+		if (str_eq_ci(cfg->tmpl_perms[i].template_cn, name))
+			return fail(p, "[template %s] appears twice; merge the two sections", name);
+	cfg->tmpl_perms = xrealloc(cfg->tmpl_perms, (cfg->n_tmpl_perms + 1) * sizeof(*cfg->tmpl_perms));
+	memset(&cfg->tmpl_perms[cfg->n_tmpl_perms], 0, sizeof(*cfg->tmpl_perms));
+	cfg->tmpl_perms[cfg->n_tmpl_perms].template_cn = xstrdup(name);
+	p->tmpl = cfg->n_tmpl_perms++;
+	memset(p->tmpl_seen, 0, sizeof(p->tmpl_seen));
+	p->section = "template";
+	return 0;
+}
+
+static int parse_value(struct parser *p, struct config *cfg, const struct key_def *k, const char *v);
+
+/* In [template NAME] only the ownership keys of [store] are known. */
+static int parse_template_key(struct parser *p, struct config *cfg, const char *key, const char *value)
+{
+	struct template_perms *tp = &cfg->tmpl_perms[p->tmpl];
+	char hint[256];
+	size_t i, used = 0;
+
+	hint[0] = '\0';
+	for (i = 0; i < N_KEYS; i++) {
+		if (keys[i].type != K_OWNER && keys[i].type != K_MODE)
+			continue;
+		if (str_eq_ci(keys[i].name, key))
+			break;
+		used += (size_t)snprintf(hint + used, sizeof(hint) - used, "%s%s", used ? ", " : "",
+					 keys[i].name);
+		if (used >= sizeof(hint))
+			used = sizeof(hint) - 1;
+	}
+	if (i == N_KEYS)
+		return fail(p, "unknown key '%s' in [template %s]; known keys: %s", key, tp->template_cn, hint);
+	if (p->tmpl_seen[i])
+		return fail(p, "duplicate key '%s' in [template %s] (first set on line %u); keep only one",
+			    keys[i].name, tp->template_cn, p->tmpl_seen[i]);
+	p->tmpl_seen[i] = p->line;
+	{
+		/* The same key def, pointed at this template's copy of the fields. */
+		struct key_def k = keys[i];
+
+		k.offset = k.offset - offsetof(struct config, perms) +
+			   (size_t)((char *)&tp->p - (char *)cfg);
+		return parse_value(p, cfg, &k, value);
+	}
+}
+
 static int parse_value(struct parser *p, struct config *cfg, const struct key_def *k, const char *v)
 {
 	void *f = field(cfg, k);
@@ -401,6 +563,10 @@ static int parse_value(struct parser *p, struct config *cfg, const struct key_de
 		return parse_number(p, k, v, f);
 	case K_TYPES:
 		return parse_types(p, k, v, f);
+	case K_OWNER:
+		return parse_owner(p, k, v, f);
+	case K_MODE:
+		return parse_mode(p, k, v, f);
 	case K_LEVEL:
 		for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
 			if (str_eq_ci(v, level_names[i])) {
@@ -426,7 +592,7 @@ static int parse_value(struct parser *p, struct config *cfg, const struct key_de
 	return fail(p, "internal error: key '%s' has no parser", k->name);
 }
 
-static int parse_section(struct parser *p, char *line)
+static int parse_section(struct parser *p, struct config *cfg, char *line)
 {
 	size_t n = strlen(line);
 	char *name;
@@ -437,6 +603,8 @@ static int parse_section(struct parser *p, char *line)
 		return fail(p, "a section header must be '[name]' alone on its line, got '%s'", line);
 	line[n - 1] = '\0';
 	name = trim(line + 1);
+	if (strncasecmp(name, "template", 8) == 0 && (is_blank(name[8]) || name[8] == '\0'))
+		return parse_template_section(p, cfg, name + 8);
 	for (size_t i = 0; i < N_SECTIONS; i++) {
 		if (str_eq_ci(name, sections[i])) {
 			p->section = sections[i];
@@ -451,7 +619,7 @@ static int parse_section(struct parser *p, char *line)
 			break;
 		used += (size_t)w;
 	}
-	return fail(p, "unknown section [%s]; known sections: %s", name, list);
+	return fail(p, "unknown section [%s]; known sections: %s, [template NAME]", name, list);
 }
 
 static int parse_assignment(struct parser *p, struct config *cfg, char *line)
@@ -471,6 +639,8 @@ static int parse_assignment(struct parser *p, struct config *cfg, char *line)
 	if (!p->section)
 		return fail(p, "key '%s' is outside any section; put it under one of [general], [domain], "
 			       "[machine], [enroll], [store], [user]", key);
+	if (strcmp(p->section, "template") == 0)
+		return parse_template_key(p, cfg, key, value);
 	for (i = 0; i < N_KEYS; i++)
 		if (strcmp(keys[i].section, p->section) == 0 && str_eq_ci(keys[i].name, key))
 			break;
@@ -507,7 +677,7 @@ static int parse_line(struct parser *p, struct config *cfg, const char *raw, siz
 	if (!*s || *s == '#' || *s == ';')
 		return 0;
 	if (*s == '[')
-		return parse_section(p, s);
+		return parse_section(p, cfg, s);
 	return parse_assignment(p, cfg, s);
 }
 

@@ -13,6 +13,24 @@
 
 enum store_type { STORE_PEM = 1u << 0, STORE_NSS = 1u << 1 };
 
+/* Owner, group and mode of one file the PEM store writes ([store] defaults,
+ * [template NAME] overrides; adenroll.conf(5), FILE OWNERSHIP).  Names (or
+ * numbers) are resolved at install time, so a service user created after
+ * the config is fine.  NULL / 0 = not set. */
+struct file_perms {
+	char *owner;
+	char *group;
+	unsigned mode;
+};
+struct store_perms {
+	struct file_perms cert, key, chain;
+};
+struct template_perms {
+	char *template_cn;          /* as written in [template NAME], compared case-insensitively */
+	struct store_perms p;
+};
+enum store_file { STORE_FILE_CERT, STORE_FILE_KEY, STORE_FILE_CHAIN };
+
 /* [general] journal: where log records go besides stderr (see adenroll(8), LOGGING). */
 enum config_journal {
 	CONFIG_JOURNAL_AUTO = 0,    /* when stderr is not a terminal (timer, cron) */
@@ -61,6 +79,10 @@ struct config {
 		unsigned store_types;
 		char *pem_dir, *nss_db, *archive_dir, *state_dir;
 	} user;
+	/* [store] cert_owner ... chain_mode, and every [template NAME] section. */
+	struct store_perms perms;
+	struct template_perms *tmpl_perms;
+	size_t n_tmpl_perms;
 };
 
 /* Fills cfg with defaults, then applies path (which must exist unless
@@ -80,5 +102,10 @@ void config_defaults(struct config *cfg);
  * (system-wide files are root's).  -1 with a message when there is no home. */
 int config_apply_user_mode(struct config *cfg);
 void config_free(struct config *cfg);
+/* The owner, group and mode for file `which` of template_cn: its
+ * [template] section, else [store], else the built-in (caller's owner and
+ * group; 0644 certificate and chain, 0600 key).  Strings point into cfg. */
+struct file_perms config_file_perms(const struct config *cfg, const char *template_cn,
+				    enum store_file which);
 
 #endif

@@ -13,6 +13,11 @@
  * umask): 0600 for keys.  owner: chown to this uid (group unchanged), or
  * (uid_t)-1 to keep the caller's.  A symlink at path is replaced, never followed. */
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, uid_t owner);
+/* The same, also giving the file to group (gid_t)-1 = keep).  Owner, group
+ * and mode are set on the temp file before the rename, so the file appears
+ * under its name with its final ownership, never briefly root's or wider. */
+int fs_write_atomic_owned(const char *path, const void *data, size_t len, mode_t mode, uid_t owner,
+			  gid_t group);
 /* mkdir -p; mode applies to directories it creates. */
 int fs_mkdir_p(const char *path, mode_t mode);
 int fs_fsync_dir(const char *dir);

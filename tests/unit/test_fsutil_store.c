@@ -424,6 +424,67 @@ static void test_install_list_find(void **state)
 	free_config(&cfg);
 }
 
+/* [store] and [template NAME] ownership: each file gets its owner, group
+ * and mode before it is renamed into place; a user that does not exist fails
+ * the install before anything is written. */
+static void test_install_applies_owner_group_mode(void **state)
+{
+	struct config cfg;
+	struct store *s;
+	struct template t, other;
+	struct pair a = new_pair(OID_MACHINE, 2, 300), b = new_pair(OID_OTHER, 1, 301);
+	struct store_item *items;
+	size_t n;
+	struct stat st;
+	char gid[32], *p;
+	bool root = geteuid() == 0;
+
+	(void)state;
+	make_config(&cfg, 0);
+	snprintf(gid, sizeof(gid), "%ld", (long)getegid());
+	cfg.perms.cert.mode = 0444;
+	cfg.perms.key.group = gid;
+	cfg.perms.key.mode = 0640;
+	cfg.tmpl_perms = calloc(1, sizeof(*cfg.tmpl_perms));
+	assert_non_null(cfg.tmpl_perms);
+	cfg.n_tmpl_perms = 1;
+	cfg.tmpl_perms[0].template_cn = (char *)"machine";
+	cfg.tmpl_perms[0].p.key.owner = (char *)(root ? "65534" : NULL);
+	cfg.tmpl_perms[0].p.chain.mode = 0640;
+	make_template(&t, "Machine", OID_MACHINE, 2);
+	assert_int_equal(store_open(&cfg, ADENROLL_MODE_MACHINE, &s), 0);
+	assert_int_equal(store_install(s, &t, a.key, a.cert, NULL, "Test CA", 7, NULL), 0);
+	assert_int_equal(store_list(s, &items, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(stat(items[0].key_path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(st.st_gid, getegid());
+	assert_int_equal(st.st_uid, root ? 65534 : geteuid());
+	assert_int_equal(stat(items[0].cert_path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0444);
+	assert_int_equal(stat(items[0].chain_path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	/* Services reach the files through directories they may traverse. */
+	p = tpath("certs/Machine.d/current");
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0005, 0005);
+	free(p);
+	store_items_free(items, n);
+
+	/* An unknown owner: refused with nothing written for that template. */
+	cfg.perms.key.owner = (char *)"adenroll-no-such-user";
+	make_template(&other, "Other", OID_OTHER, 1);
+	assert_int_equal(store_install(s, &other, b.key, b.cert, NULL, "Test CA", 8, NULL), -1);
+	p = tpath("certs/Other.d");
+	assert_int_equal(lstat(p, &st), -1);
+	free(p);
+	store_close(s);
+	free(cfg.tmpl_perms);
+	pair_free(&a);
+	pair_free(&b);
+	free_config(&cfg);
+}
+
 static void test_replace_archives_previous_pair(void **state)
 {
 	struct config cfg;
@@ -968,6 +1029,7 @@ int main(void)
 		T(test_write_atomic_ignores_planted_temp_names),
 		T(test_mkdir_p_and_read_limits),
 		T(test_install_list_find),
+		T(test_install_applies_owner_group_mode),
 		T(test_replace_archives_previous_pair),
 		T(test_user_mode_directories_are_private),
 		T(test_unsafe_template_names_get_safe_files),
