@@ -802,6 +802,19 @@ static void print_json(const struct doctor *d)
 		json_end_object(&w);
 	}
 	json_end_array(&w);
+	/* The error object every --json command prints on failure: the first
+	 * failed check, which is the one to fix first. */
+	for (size_t i = 0; d->fails && i < d->n; i++) {
+		if (d->v[i].st != ST_FAIL)
+			continue;
+		json_begin_object(&w, "error");
+		json_string(&w, "code", "doctor");
+		json_string(&w, "message", d->v[i].detail);
+		json_string(&w, "check", d->v[i].name);
+		json_int(&w, "exit_status", ADENROLL_EXIT_FAILURE);
+		json_end_object(&w);
+		break;
+	}
 	json_end_object(&w);
 	json_finish(&w);
 }

@@ -25,6 +25,7 @@ static bool syslog_open;
 static char *capture_buf;
 static size_t capture_len;
 static bool capture_has_error;
+static char last_error[4096];
 
 static const struct {
 	const char *name;       /* ADENROLL_EVENT= value */
@@ -82,6 +83,11 @@ void log_capture(char *buf, size_t len)
 	capture_has_error = false;
 	if (capture_buf)
 		capture_buf[0] = '\0';
+}
+
+const char *log_last_error(void)
+{
+	return last_error;
 }
 
 enum log_level log_get_level(void)
@@ -156,6 +162,8 @@ static void emit(enum log_level level, int priority, const struct event_info *ev
 	else if ((size_t)n >= sizeof(msg))
 		memcpy(msg + sizeof(msg) - 4, "...", 4);
 	sanitize(msg);
+	if (level == LOG_LVL_ERROR)
+		snprintf(last_error, sizeof(last_error), "%s", msg);
 	if (template_cn) {
 		snprintf(tmpl, sizeof(tmpl), "%s", template_cn);
 		sanitize(tmpl);

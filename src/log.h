@@ -22,6 +22,9 @@ void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * last error wins over warnings; a later warning does not replace an error)
  * and *buf is "" when there was none.  log_capture(NULL, 0) stops it. */
 void log_capture(char *buf, size_t len);
+/* The last error logged (log_error or a failed event), "" when none: the
+ * message of a --json error document. */
+const char *log_last_error(void);
 
 /* A lifecycle event with a stable journald MESSAGE_ID (enrolled, renewed,
  * pending, denied, failed; listed in adenroll(8)).  template_cn goes into the
