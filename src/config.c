@@ -162,7 +162,7 @@ void config_defaults(struct config *cfg)
 	cfg->archive_retention_days = 0;
 	cfg->state_dir = xstrdup(LOCALSTATEDIR "/lib/adenroll");
 	cfg->hooks_dir = xstrdup(SYSCONFDIR "/adenroll/hooks.d");
-	cfg->lock_file = xstrdup("/run/adenroll.lock");
+	cfg->lock_file = xstrdup("/run/adenroll/adenroll.lock");
 	cfg->log_level = LOG_LVL_INFO;
 	cfg->journal = CONFIG_JOURNAL_AUTO;
 }

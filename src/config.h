@@ -69,7 +69,7 @@ struct config {
 	/* [general] */
 	char *hooks_dir;            /* default SYSCONFDIR/adenroll/hooks.d */
 	char *metrics_file;         /* optional Prometheus textfile */
-	char *lock_file;            /* default /run/adenroll.lock; --user: $XDG_RUNTIME_DIR/adenroll.lock */
+	char *lock_file;            /* default /run/adenroll/adenroll.lock; --user: $XDG_RUNTIME_DIR/adenroll.lock */
 	enum log_level log_level;   /* default info; -v raises it, -q lowers it to errors */
 	enum config_journal journal;/* default auto */
 	/* [user] as written (~ and %u unexpanded; store_types 0 = not set).

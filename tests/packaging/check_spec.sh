@@ -141,9 +141,10 @@ check "%configure passes %{_unitdir} and %{_userunitdir}" \
 check "%check skips the integration suite" grep -q 'ADENROLL_SKIP_INTEGRATION=1' "$spec"
 
 # --- rpm's own parser, when installed.
-# Debian's rpm has no systemd-rpm-macros: define the directories they give.
+# Debian's rpm has no systemd-rpm-macros: load what they give a RHEL build
+# root (the spec refuses to parse without them).
 rpmdefs() {
-	"$@" --define "_unitdir /usr/lib/systemd/system" --define "_userunitdir /usr/lib/systemd/user"
+	"$@" --load "$here/rpm-macros.systemd"
 }
 if command -v rpmspec >/dev/null 2>&1; then
 	if q=$(rpmdefs rpmspec -q --srpm --qf '%{NAME} %{VERSION} %{LICENSE}\n' "$spec" 2>"$tmp/rpmspec.err"); then

@@ -53,7 +53,7 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.state_dir, LOCALSTATEDIR "/lib/adenroll");
 	assert_string_equal(cfg.hooks_dir, SYSCONFDIR "/adenroll/hooks.d");
 	assert_null(cfg.metrics_file);
-	assert_string_equal(cfg.lock_file, "/run/adenroll.lock");
+	assert_string_equal(cfg.lock_file, "/run/adenroll/adenroll.lock");
 	assert_int_equal(cfg.log_level, LOG_LVL_INFO);
 	assert_int_equal(cfg.journal, CONFIG_JOURNAL_AUTO);
 	config_free(&cfg);
