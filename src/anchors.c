@@ -371,3 +371,56 @@ int anchors_update_system_trust(void)
 		  "cannot update the system trust store (install ca-certificates)");
 	return -1;
 }
+
+int anchors_remove_all(const struct config *cfg, unsigned *removed)
+{
+	struct strlist owned, kept = { NULL, 0 };
+	char *manifest;
+	struct stat st;
+	int ret = -1;
+
+	*removed = 0;
+	if (cfg->state_dir == NULL)
+		return 0;
+	manifest = fs_path_join(cfg->state_dir, MANIFEST);
+	if (manifest_load(manifest, &owned) != 0)
+		goto out;
+	for (size_t i = 0; i < owned.n; i++) {
+		char *dir;
+
+		if (lstat(owned.v[i], &st) == 0) {
+			if (!S_ISREG(st.st_mode)) {
+				log_warn("%s is no longer a regular file; not removing it", owned.v[i]);
+				continue;
+			}
+			if (unlink(owned.v[i]) != 0) {
+				log_error("cannot remove %s: %s", owned.v[i], strerror(errno));
+				strlist_add(&kept, owned.v[i]);
+				continue;
+			}
+			log_info("removed trust anchor file %s", owned.v[i]);
+			(*removed)++;
+			fs_fsync_parent(owned.v[i]);
+		}
+		dir = parent_of(owned.v[i]);
+		{
+			const char *base = strrchr(dir, '/');
+
+			/* only our own subdirectories (adenroll-ntauth/ ...), once empty */
+			if (base && strncmp(base + 1, "adenroll-", 9) == 0)
+				rmdir(dir);
+		}
+		free(dir);
+	}
+	/* What could not be removed stays recorded as ours. */
+	if (owned.n > 0 && manifest_save(manifest, &kept) != 0)
+		goto out;
+	ret = kept.n == 0 ? 0 : -1;
+	if (*removed > 0 && cfg->update_system_trust && anchors_update_system_trust() != 0)
+		ret = -1;
+out:
+	strlist_free(&owned);
+	strlist_free(&kept);
+	free(manifest);
+	return ret;
+}

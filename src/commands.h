@@ -24,5 +24,6 @@ int cmd_explain(const struct cli_options *opt, struct config *cfg, int argc, cha
 int cmd_templates(const struct cli_options *opt, struct config *cfg, int argc, char **argv);
 int cmd_enroll(const struct cli_options *opt, struct config *cfg, int argc, char **argv);
 int cmd_doctor(const struct cli_options *opt, struct config *cfg, int argc, char **argv);
+int cmd_forget(const struct cli_options *opt, struct config *cfg, int argc, char **argv);
 
 #endif

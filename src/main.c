@@ -60,6 +60,10 @@ static const struct command {
 	  "Check the prerequisites in order (credentials, clock, DNS, LDAP,\n"
 	  "      enrollment services, HTTPS and Kerberos to /certsrv) and say how to\n"
 	  "      fix the first thing that is wrong." },
+	{ "forget", cmd_forget, 1, 1, true, " TEMPLATE",
+	  "Stop managing TEMPLATE's certificate: archive the certificate and key,\n"
+	  "      drop a request pending for it, and remove the trust anchors adenroll\n"
+	  "      wrote once it manages nothing else.  Needs no network." },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

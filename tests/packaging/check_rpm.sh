@@ -64,9 +64,10 @@ if grep -q 'if \[ \$1 -eq 0 \]' "$tmp/preun" && grep -q 'disable --now adenroll.
 else
 	nok "removal stops and disables both units"; sed 's/^/# /' "$tmp/preun"
 fi
+# man pages: compressed or not, as the build root's brp scripts decide
 for f in /usr/sbin/adenroll /usr/bin/adenroll /usr/lib/systemd/system/adenroll.timer \
-	/usr/share/man/man5/adenroll-hooks.5.gz /var/lib/adenroll; do
-	if grep -qx "$f" "$tmp/files"; then ok "the package holds $f"; else nok "the package holds $f"; fi
+	/usr/share/man/man5/adenroll-hooks.5 /var/lib/adenroll; do
+	if grep -Eqx "$f(\.gz|\.xz|\.bz2)?" "$tmp/files"; then ok "the package holds $f"; else nok "the package holds $f"; fi
 done
 echo "1..$n"
 [ "$failed" = 0 ]

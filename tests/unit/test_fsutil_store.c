@@ -956,6 +956,104 @@ static void test_status_json_offline(void **state)
 	free_config(&cfg);
 }
 
+/* Runs cmd_forget with stdout in a file; returns its exit status, *text the output. */
+static int run_forget(const struct cli_options *opt, struct config *cfg, const char *cn, unsigned char **text)
+{
+	char *out = tpath("forget.out");
+	char *argv[] = { (char *)cn, NULL };
+	int saved, fd, ret;
+
+	fflush(stdout);
+	saved = dup(1);
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0 && saved >= 0);
+	dup2(fd, 1);
+	close(fd);
+	ret = cmd_forget(opt, cfg, 1, argv);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	assert_int_equal(fs_read_file(out, 1u << 20, text, NULL), 0);
+	free(out);
+	return ret;
+}
+
+/* forget: the pair goes to the archive (with its key) and out of the index,
+ * the pending request of another template stays until that one is
+ * forgotten too; then the anchor files adenroll wrote (and only those) go. */
+static void test_forget_archives_drops_pending_and_anchors(void **state)
+{
+	struct config cfg;
+	struct store *s;
+	struct template t;
+	struct pair a = new_pair(OID_MACHINE, 2, 0x4242);
+	struct pending_request pr = { .template_cn = (char *)"User", .ca_name = (char *)"Test CA",
+				      .request_id = 9, .submitted = 1700000000 }, got;
+	struct store_item *items;
+	struct cli_options opt;
+	unsigned char *text;
+	char *anchors = tpath("anchors"), *mine = tpath("anchors/adenroll-root.crt");
+	char *theirs = tpath("anchors/other.crt"), *manifest = tpath("state/anchors.manifest");
+	char *mtext;
+	size_t n;
+
+	(void)state;
+	make_config(&cfg, 0);
+	cfg.anchors_dir = anchors;
+	make_template(&t, "Machine", OID_MACHINE, 2);
+	assert_int_equal(store_open(&cfg, ADENROLL_MODE_MACHINE, &s), 0);
+	assert_int_equal(store_install(s, &t, a.key, a.cert, NULL, "Test CA", 5, NULL), 0);
+	assert_int_equal(state_pending_save(&cfg, ADENROLL_MODE_MACHINE, &pr, a.key, NULL), 0);
+	assert_int_equal(fs_mkdir_p(anchors, 0755), 0);
+	assert_int_equal(fs_write_atomic(mine, "x", 1, 0644, (uid_t)-1), 0);
+	assert_int_equal(fs_write_atomic(theirs, "y", 1, 0644, (uid_t)-1), 0);
+	mtext = xasprintf("# files adenroll wrote\n%s\n", mine);
+	assert_int_equal(fs_write_atomic(manifest, mtext, strlen(mtext), 0644, (uid_t)-1), 0);
+	free(mtext);
+	memset(&opt, 0, sizeof(opt));
+
+	/* Not managed: an error, nothing touched. */
+	opt.json = true;
+	assert_int_equal(run_forget(&opt, &cfg, "Nothing", &text), ADENROLL_EXIT_FAILURE);
+	assert_non_null(strstr((char *)text, "\"code\":\"not_managed\""));
+	free(text);
+	/* --dry-run changes nothing. */
+	opt.dry_run = true;
+	assert_int_equal(run_forget(&opt, &cfg, "machine", &text), ADENROLL_EXIT_OK);
+	free(text);
+	assert_int_equal(store_list(s, &items, &n), 0);
+	assert_int_equal(n, 1);
+	store_items_free(items, n);
+	opt.dry_run = false;
+
+	assert_int_equal(run_forget(&opt, &cfg, "machine", &text), ADENROLL_EXIT_OK);
+	assert_non_null(strstr((char *)text, "\"template\":\"Machine\""));
+	assert_non_null(strstr((char *)text, "\"certificate_archived\":true"));
+	assert_non_null(strstr((char *)text, "\"anchors_removed\":0"));
+	free(text);
+	assert_int_equal(store_list(s, &items, &n), 0);
+	assert_int_equal(n, 0);
+	assert_true(archive_holds("Machine", a.cert));
+	/* The pending request of "User" keeps the anchors. */
+	assert_int_equal(access(mine, F_OK), 0);
+
+	assert_int_equal(run_forget(&opt, &cfg, "User", &text), ADENROLL_EXIT_OK);
+	assert_non_null(strstr((char *)text, "\"request_id\":9"));
+	assert_non_null(strstr((char *)text, "\"anchors_removed\":1"));
+	free(text);
+	assert_int_equal(state_pending_load(&cfg, ADENROLL_MODE_MACHINE, "User", &got, NULL), 0);
+	assert_int_equal(access(mine, F_OK), -1);
+	assert_int_equal(access(theirs, F_OK), 0);   /* not adenroll's: stays */
+	store_close(s);
+	free(mine);
+	free(theirs);
+	free(manifest);
+	free(anchors);
+	cfg.anchors_dir = NULL;
+	pair_free(&a);
+	free_config(&cfg);
+}
+
 /* ------------------------------------------------------------ state */
 
 static void test_pending_roundtrip(void **state)
@@ -1040,6 +1138,7 @@ int main(void)
 		T(test_sigkill_at_each_install_step),
 		T(test_find_held_superseded_and_decide),
 		T(test_status_json_offline),
+		T(test_forget_archives_drops_pending_and_anchors),
 		T(test_pending_roundtrip),
 		T(test_last_run_roundtrip),
 	};
