@@ -1,4 +1,4 @@
-/* adenroll doctor: the prerequisites in pipeline order (ANCHORS 4.3), each
+/* adenroll doctor: the prerequisites in pipeline order (as the run needs them), each
  * an independent check printed as "ok|warn|fail|skip  CHECK: DETAIL" with
  * "  fix: ..." under warn and fail.  A check whose input is missing (no
  * ticket => no LDAP) is skipped, never guessed.  Exit 0 without a fail, 1

@@ -1,4 +1,4 @@
-/* One template's enrollment (PROTOCOL 5.3, 6.2-6.5): key, request, the CAs in
+/* One template's enrollment (docs/protocol.md 5.3, 6.2-6.5): key, request, the CAs in
  * order with failover, checks of what came back, then the store or the
  * pending state. */
 #include "adenroll-build.h"
@@ -460,7 +460,7 @@ int enroll_poll_pending(struct discovery *disc, const struct config *cfg, enum a
 		break;
 	case CERTSRV_UNKNOWN_REQUEST:
 		/* The CA forgot it (database reset): forget it too and let the
-		 * next decision enroll anew (PROTOCOL 6.5). */
+		 * next decision enroll anew (docs/protocol.md 6.5). */
 		set_message(rep, &r);
 		snprintf(rep->message, sizeof rep->message, "%s no longer knows request %ld; it was forgotten",
 			 rep->ca, pr.request_id);

@@ -1,4 +1,4 @@
-/* Durable writes (STYLE.md habit 6).  The temp file lives in the target's
+/* Durable writes (see fsutil.h).  The temp file lives in the target's
  * directory so rename(2) is atomic; O_EXCL|O_NOFOLLOW means a planted file
  * or symlink at the temp name is never written through. */
 #include "adenroll-build.h"

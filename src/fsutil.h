@@ -1,7 +1,7 @@
 /* Durable file-system primitives.  Files that matter are written to a temp
  * name in the same directory (O_CREAT|O_EXCL|O_NOFOLLOW, final mode set at
  * open), fsynced, renamed over the target and the directory fsynced
- * (STYLE.md habit 6), so a crash leaves either the old or the new content.
+ * (docs/HACKING.md, Conventions), so a crash leaves either the old or the new content.
  * All functions log what failed on which path and return 0 or -1. */
 #ifndef ADENROLL_FSUTIL_H
 #define ADENROLL_FSUTIL_H

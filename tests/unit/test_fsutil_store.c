@@ -195,7 +195,7 @@ static EVP_PKEY *new_key(void)
 	return k;
 }
 
-/* 1.3.6.1.4.1.311.21.7 { templateID, major, minor } (PROTOCOL.md 2.7). */
+/* 1.3.6.1.4.1.311.21.7 { templateID, major, minor } (docs/protocol.md 2.7). */
 static void add_template_ext(X509 *x, const char *oid, uint32_t major, uint32_t minor)
 {
 	unsigned char der[256], *p;
