@@ -3,6 +3,7 @@
  * the parser, the "known keys" hints and the man page stay in step. */
 #include "adenroll-build.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -121,6 +122,7 @@ struct parser {
 	/* inside [template NAME]: which cfg->tmpl_perms entry, and its keys seen */
 	size_t tmpl;
 	unsigned tmpl_seen[N_KEYS];
+	size_t tmpl_first;   /* entries before it came from an earlier file (drop-ins) */
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -478,9 +480,17 @@ static int parse_template_section(struct parser *p, struct config *cfg, char *na
 	}
 	if (!*name)
 		return fail(p, "[template] needs the template name: [template WebServer]");
-	for (size_t i = 0; i < cfg->n_tmpl_perms; i++)
-		if (str_eq_ci(cfg->tmpl_perms[i].template_cn, name))
+	for (size_t i = 0; i < cfg->n_tmpl_perms; i++) {
+		if (!str_eq_ci(cfg->tmpl_perms[i].template_cn, name))
+			continue;
+		if (i >= p->tmpl_first)
 			return fail(p, "[template %s] appears twice; merge the two sections", name);
+		/* A drop-in adds to or overrides a section of an earlier file. */
+		p->tmpl = i;
+		memset(p->tmpl_seen, 0, sizeof(p->tmpl_seen));
+		p->section = "template";
+		return 0;
+	}
 	cfg->tmpl_perms = xrealloc(cfg->tmpl_perms, (cfg->n_tmpl_perms + 1) * sizeof(*cfg->tmpl_perms));
 	memset(&cfg->tmpl_perms[cfg->n_tmpl_perms], 0, sizeof(*cfg->tmpl_perms));
 	cfg->tmpl_perms[cfg->n_tmpl_perms].template_cn = xstrdup(name);
@@ -681,13 +691,15 @@ static int parse_line(struct parser *p, struct config *cfg, const char *raw, siz
 	return parse_assignment(p, cfg, s);
 }
 
-int config_parse_buffer(const char *name, const char *buf, size_t len, struct config *cfg,
-			char *err, size_t errlen)
+/* Applies one file's text on top of cfg (config_parse_buffer starts from
+ * the defaults; drop-ins start from what the files before them set). */
+static int parse_into(const char *name, const char *buf, size_t len, struct config *cfg, char *err,
+		      size_t errlen)
 {
-	struct parser p = { .name = name ? name : "(config)", .err = err, .errlen = errlen };
+	struct parser p = { .name = name ? name : "(config)", .err = err, .errlen = errlen,
+			    .tmpl_first = cfg->n_tmpl_perms };
 	size_t pos = 0;
 
-	config_defaults(cfg);
 	if (err && errlen)
 		err[0] = '\0';
 	/* Editors on Windows start UTF-8 files with a byte order mark. */
@@ -704,6 +716,71 @@ int config_parse_buffer(const char *name, const char *buf, size_t len, struct co
 		pos += n + (nl ? 1 : 0);
 	}
 	return 0;
+}
+
+int config_parse_buffer(const char *name, const char *buf, size_t len, struct config *cfg,
+			char *err, size_t errlen)
+{
+	config_defaults(cfg);
+	return parse_into(name, buf, len, cfg, err, errlen);
+}
+
+/* ---------------------------------------------------------------- drop-ins */
+
+static int read_config_file(const char *path, bool optional, char **out, size_t *outlen, bool *missing);
+
+static int dropin_filter(const struct dirent *de)
+{
+	size_t n = strlen(de->d_name);
+
+	return de->d_name[0] != '.' && n > 5 && strcmp(de->d_name + n - 5, ".conf") == 0;
+}
+
+static int dropin_order(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* <path>.d/\*.conf in byte order of their names, each on top of the
+ * configuration so far: a later file's value wins, within a file a key is
+ * set once.  A missing directory is no error. */
+static int load_dropins(const char *path, struct config *cfg)
+{
+	char *dir = xasprintf("%s.d", path);
+	struct dirent **names = NULL;
+	char err[1024];
+	int n, ret = 0;
+
+	n = scandir(dir, &names, dropin_filter, dropin_order);
+	if (n < 0) {
+		if (errno != ENOENT && errno != ENOTDIR) {
+			log_error("cannot read the drop-in directory %s: %s", dir, strerror(errno));
+			ret = -1;
+		}
+		free(dir);
+		return ret;
+	}
+	for (int i = 0; i < n; i++) {
+		char *file = xasprintf("%s/%s", dir, names[i]->d_name);
+		char *buf = NULL;
+		size_t len = 0;
+		bool missing;
+
+		if (ret == 0 && read_config_file(file, true, &buf, &len, &missing) < 0) {
+			ret = -1;
+		} else if (ret == 0 && !missing && parse_into(file, buf, len, cfg, err, sizeof(err)) < 0) {
+			log_error("%s", err);
+			ret = -1;
+		} else if (ret == 0 && !missing) {
+			log_debug("read drop-in %s", file);
+		}
+		free(buf);
+		free(file);
+		free(names[i]);
+	}
+	free(names);
+	free(dir);
+	return ret;
 }
 
 static int read_config_file(const char *path, bool optional, char **out, size_t *outlen, bool *missing)
@@ -776,7 +853,7 @@ int config_load(const char *path, bool optional, struct config *cfg)
 		return -1;
 	if (missing) {
 		log_debug("no configuration file %s: using the defaults", path);
-		return 0;
+		return load_dropins(path, cfg);
 	}
 	config_free(cfg);
 	if (config_parse_buffer(path, buf, len, cfg, err, sizeof(err)) < 0) {
@@ -786,7 +863,7 @@ int config_load(const char *path, bool optional, struct config *cfg)
 	}
 	free(buf);
 	cfg->path = xstrdup(path);
-	return 0;
+	return load_dropins(path, cfg);
 }
 
 /* ---------------------------------------------------------------- user mode */

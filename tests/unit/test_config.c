@@ -467,6 +467,66 @@ static void test_user_mode_expansion(void **state)
 
 /* ---------------------------------------------------------------- files */
 
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* adenroll.conf.d/\*.conf: read after the file, in name order, each on top of
+ * the others; other names are ignored; an error names the drop-in. */
+static void test_dropins(void **state)
+{
+	char dir[] = "/tmp/adenroll-test-dropin-XXXXXX";
+	char path[600], d[700], f[800], err[1024];
+	struct config cfg;
+	struct file_perms fp;
+
+	(void)state;
+	(void)err;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/adenroll.conf", dir);
+	snprintf(d, sizeof(d), "%s.d", path);
+	assert_int_equal(mkdir(d, 0755), 0);
+	write_file(path, "[domain]\nrealm = FILE.COM\n[store]\npem_dir = /main\n[template Web]\nkey_mode = 0640\n");
+	snprintf(f, sizeof(f), "%s/20-late.conf", d);
+	write_file(f, "[store]\npem_dir = /late\n");
+	snprintf(f, sizeof(f), "%s/10-early.conf", d);
+	write_file(f, "[store]\npem_dir = /early\narchive_dir = /early-archive\n[template web]\nkey_owner = www-data\n");
+	snprintf(f, sizeof(f), "%s/30-off.conf.dpkg-old", d);
+	write_file(f, "[store]\nbogus = 1\n");
+	assert_int_equal(config_load(path, false, &cfg), 0);
+	assert_string_equal(cfg.realm, "FILE.COM");
+	assert_string_equal(cfg.pem_dir, "/late");
+	assert_string_equal(cfg.archive_dir, "/early-archive");
+	assert_int_equal(cfg.n_tmpl_perms, 1);
+	fp = config_file_perms(&cfg, "Web", STORE_FILE_KEY);
+	assert_string_equal(fp.owner, "www-data");
+	assert_int_equal(fp.mode, 0640);
+	config_free(&cfg);
+	/* Also without the main file. */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(config_load(path, true, &cfg), 0);
+	assert_string_equal(cfg.pem_dir, "/late");
+	config_free(&cfg);
+	snprintf(f, sizeof(f), "%s/40-bad.conf", d);
+	write_file(f, "[store]\nbogus = 1\n");
+	assert_int_equal(config_load(path, true, &cfg), -1);
+	config_free(&cfg);
+	unlink(f);
+	snprintf(f, sizeof(f), "%s/10-early.conf", d);
+	unlink(f);
+	snprintf(f, sizeof(f), "%s/20-late.conf", d);
+	unlink(f);
+	snprintf(f, sizeof(f), "%s/30-off.conf.dpkg-old", d);
+	unlink(f);
+	rmdir(d);
+	rmdir(dir);
+}
+
 static void test_load_files(void **state)
 {
 	char dir[] = "/tmp/adenroll-test-config-XXXXXX";
@@ -668,6 +728,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_file_perms),
+		cmocka_unit_test(test_dropins),
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_bad_inputs),
 		cmocka_unit_test(test_long_line),
