@@ -295,6 +295,10 @@ static int parse_word(struct parser *p, const struct key_def *k, const char *v, 
 
 static int parse_path(struct parser *p, const struct key_def *k, const char *v, char **dst)
 {
+	/* anchors_dir = system: the distribution's anchor directory, found at
+	 * load time (config_system_anchors_dir). */
+	if (strcmp(k->name, "anchors_dir") == 0 && strcmp(v, "system") == 0)
+		return set_string(dst, v);
 	if (v[0] != '/')
 		return fail(p, "'%s' must be an absolute path (starting with /), got '%s'", k->name, v);
 	return set_string(dst, v);
@@ -729,6 +733,44 @@ int config_parse_buffer(const char *name, const char *buf, size_t len, struct co
 
 static int read_config_file(const char *path, bool optional, char **out, size_t *outlen, bool *missing);
 
+/* ---------------------------------------------------------------- anchors_dir = system */
+
+const char *config_system_anchors_dir(const char *root)
+{
+	/* RHEL/Fedora (update-ca-trust) read source/anchors/ itself; Debian and
+	 * Ubuntu (update-ca-certificates) take *.crt below
+	 * /usr/local/share/ca-certificates/, where a subdirectory of our own
+	 * keeps adenroll's files apart. */
+	char buf[512];
+	struct stat st;
+
+	snprintf(buf, sizeof(buf), "%s/etc/pki/ca-trust/source/anchors", root ? root : "");
+	if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
+		return "/etc/pki/ca-trust/source/anchors";
+	snprintf(buf, sizeof(buf), "%s/usr/local/share/ca-certificates", root ? root : "");
+	if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
+		return "/usr/local/share/ca-certificates/adenroll";
+	return NULL;
+}
+
+static int resolve_system_anchors(struct config *cfg)
+{
+	const char *dir;
+
+	if (!cfg->anchors_dir || strcmp(cfg->anchors_dir, "system") != 0)
+		return 0;
+	dir = config_system_anchors_dir(NULL);
+	if (!dir) {
+		log_error("anchors_dir = system: this host has no known system trust store "
+			  "(/etc/pki/ca-trust/source/anchors or /usr/local/share/ca-certificates); "
+			  "install ca-certificates, or set anchors_dir to a directory");
+		return -1;
+	}
+	free(cfg->anchors_dir);
+	cfg->anchors_dir = xstrdup(dir);
+	return 0;
+}
+
 static int dropin_filter(const struct dirent *de)
 {
 	size_t n = strlen(de->d_name);
@@ -853,7 +895,9 @@ int config_load(const char *path, bool optional, struct config *cfg)
 		return -1;
 	if (missing) {
 		log_debug("no configuration file %s: using the defaults", path);
-		return load_dropins(path, cfg);
+		if (load_dropins(path, cfg) < 0)
+			return -1;
+		return resolve_system_anchors(cfg);
 	}
 	config_free(cfg);
 	if (config_parse_buffer(path, buf, len, cfg, err, sizeof(err)) < 0) {
@@ -863,7 +907,9 @@ int config_load(const char *path, bool optional, struct config *cfg)
 	}
 	free(buf);
 	cfg->path = xstrdup(path);
-	return load_dropins(path, cfg);
+	if (load_dropins(path, cfg) < 0)
+		return -1;
+	return resolve_system_anchors(cfg);
 }
 
 /* ---------------------------------------------------------------- user mode */

@@ -63,7 +63,7 @@ struct config {
 	char *nss_db;               /* default sql:/etc/pki/nssdb */
 	char *archive_dir;          /* default LOCALSTATEDIR/lib/adenroll/archive */
 	long archive_retention_days;/* 0 = keep forever (default) */
-	char *anchors_dir;          /* optional: roots/NTAuth from LDAP written here */
+	char *anchors_dir;          /* optional: roots/NTAuth from LDAP written here; "system" resolved by config_load */
 	bool update_system_trust;   /* run update-ca-trust/update-ca-certificates when anchors change: default no */
 	char *state_dir;            /* default LOCALSTATEDIR/lib/adenroll */
 	/* [general] */
@@ -102,6 +102,11 @@ void config_defaults(struct config *cfg);
  * (system-wide files are root's).  -1 with a message when there is no home. */
 int config_apply_user_mode(struct config *cfg);
 void config_free(struct config *cfg);
+/* The distribution's directory for local trust anchors: RHEL's
+ * /etc/pki/ca-trust/source/anchors, else Debian's
+ * /usr/local/share/ca-certificates/adenroll; NULL when neither store exists.
+ * root prefixes the probes (tests); NULL = "/". */
+const char *config_system_anchors_dir(const char *root);
 /* The owner, group and mode for file `which` of template_cn: its
  * [template] section, else [store], else the built-in (caller's owner and
  * group; 0644 certificate and chain, 0600 key).  Strings point into cfg. */

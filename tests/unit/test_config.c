@@ -476,6 +476,33 @@ static void write_file(const char *path, const char *text)
 	fclose(f);
 }
 
+/* anchors_dir = system: RHEL's anchor directory where it exists, else a
+ * directory of adenroll's own under Debian's /usr/local/share/ca-certificates. */
+static void test_system_anchors(void **state)
+{
+	char root[] = "/tmp/adenroll-test-anchors-XXXXXX";
+	char p[600];
+	struct config cfg;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse("[store]\nanchors_dir = system\n", &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.anchors_dir, "system");
+	config_free(&cfg);
+	assert_int_equal(parse("[store]\nanchors_dir = systemx\n", &cfg, err, sizeof(err)), -1);
+	config_free(&cfg);
+	assert_non_null(mkdtemp(root));
+	assert_null(config_system_anchors_dir(root));
+	snprintf(p, sizeof(p), "mkdir -p %s/usr/local/share/ca-certificates", root);
+	assert_int_equal(system(p), 0);
+	assert_string_equal(config_system_anchors_dir(root), "/usr/local/share/ca-certificates/adenroll");
+	snprintf(p, sizeof(p), "mkdir -p %s/etc/pki/ca-trust/source/anchors", root);
+	assert_int_equal(system(p), 0);
+	assert_string_equal(config_system_anchors_dir(root), "/etc/pki/ca-trust/source/anchors");
+	snprintf(p, sizeof(p), "rm -rf %s", root);
+	assert_int_equal(system(p), 0);
+}
+
 /* adenroll.conf.d/\*.conf: read after the file, in name order, each on top of
  * the others; other names are ignored; an error names the drop-in. */
 static void test_dropins(void **state)
@@ -729,6 +756,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_file_perms),
 		cmocka_unit_test(test_dropins),
+		cmocka_unit_test(test_system_anchors),
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_bad_inputs),
 		cmocka_unit_test(test_long_line),
