@@ -193,6 +193,27 @@ static char *parent_of(const char *path)
 	return xstrndup(path, slash != NULL && slash != path ? (size_t)(slash - path) : 1);
 }
 
+/* Removes a file the manifest lists: 0 removed, 1 nothing to remove (gone,
+ * or no longer a regular file: left alone with a warning), -1 error (logged). */
+static int remove_owned(const char *path, const char *why)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return 1;
+	if (!S_ISREG(st.st_mode)) {
+		log_warn("%s is no longer a regular file; not removing it", path);
+		return 1;
+	}
+	if (unlink(path) != 0) {
+		log_error("cannot remove %s: %s", path, strerror(errno));
+		return -1;
+	}
+	log_info("removed %s: %s", path, why);
+	fs_fsync_parent(path);
+	return 0;
+}
+
 int anchors_write(const struct config *cfg, const struct directory *d, bool *changed)
 {
 	struct wanted_set w;
@@ -284,18 +305,14 @@ int anchors_write(const struct config *cfg, const struct directory *d, bool *cha
 
 		if (strlist_has(&next, owned.v[i]))
 			continue;
-		if (lstat(owned.v[i], &st) == 0) {
-			if (!S_ISREG(st.st_mode)) {
-				log_warn("%s is no longer a regular file; not removing it", owned.v[i]);
-				continue;
-			}
-			if (unlink(owned.v[i]) != 0) {
-				log_error("cannot remove %s: %s", owned.v[i], strerror(errno));
-				goto out;
-			}
-			log_info("removed %s: its CA is no longer in the directory", owned.v[i]);
+		switch (remove_owned(owned.v[i], "its CA is no longer in the directory")) {
+		case -1:
+			goto out;
+		case 0:
 			*changed = true;
-			fs_fsync_parent(owned.v[i]);
+			break;
+		default:
+			break;
 		}
 		dir = parent_of(owned.v[i]);
 		if (strcmp(dir, cfg->anchors_dir) != 0)
@@ -376,7 +393,6 @@ int anchors_remove_all(const struct config *cfg, unsigned *removed)
 {
 	struct strlist owned, kept = { NULL, 0 };
 	char *manifest;
-	struct stat st;
 	int ret = -1;
 
 	*removed = 0;
@@ -388,19 +404,15 @@ int anchors_remove_all(const struct config *cfg, unsigned *removed)
 	for (size_t i = 0; i < owned.n; i++) {
 		char *dir;
 
-		if (lstat(owned.v[i], &st) == 0) {
-			if (!S_ISREG(st.st_mode)) {
-				log_warn("%s is no longer a regular file; not removing it", owned.v[i]);
-				continue;
-			}
-			if (unlink(owned.v[i]) != 0) {
-				log_error("cannot remove %s: %s", owned.v[i], strerror(errno));
-				strlist_add(&kept, owned.v[i]);
-				continue;
-			}
-			log_info("removed trust anchor file %s", owned.v[i]);
+		switch (remove_owned(owned.v[i], "adenroll manages no certificate any more")) {
+		case -1:
+			strlist_add(&kept, owned.v[i]);
+			continue;
+		case 0:
 			(*removed)++;
-			fs_fsync_parent(owned.v[i]);
+			break;
+		default:
+			break;
 		}
 		dir = parent_of(owned.v[i]);
 		{
