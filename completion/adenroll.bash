@@ -16,7 +16,7 @@ _adenroll()
         cword=$COMP_CWORD
     fi
 
-    local subcommands="pulse status explain templates enroll doctor check-policy"
+    local subcommands="pulse status explain templates enroll doctor check-policy forget"
     local options="--config --user --dry-run --json --force -v -q --version --help"
 
     case $prev in
@@ -43,6 +43,19 @@ _adenroll()
             *) sub=${words[i]}; break ;;
         esac
     done
+
+    # forget TEMPLATE: the templates the machine's PEM store manages (its
+    # index, read locally; ADENROLL_COMPLETION_INDEX overrides the path).
+    if [[ $sub == forget && $cur != -* ]]; then
+        local index=${ADENROLL_COMPLETION_INDEX:-/var/lib/adenroll/certs/index} file line names=
+        if [[ -r $index ]]; then
+            while IFS=$'\t' read -r file line; do
+                [[ -n $line && $file != \#* ]] && names+=" $line"
+            done < "$index"
+        fi
+        COMPREPLY=($(compgen -W "$names $options" -- "$cur"))
+        return
+    fi
 
     if [[ $cur == -* || -n $sub ]]; then
         COMPREPLY=($(compgen -W "$options" -- "$cur"))

@@ -249,6 +249,25 @@ out:
 	free(pem);
 	X509_free(x);
 	return kept;
+/* Removes a file the manifest lists: 0 removed, 1 nothing to remove (gone,
+ * or no longer a regular file: left alone with a warning), -1 error (logged). */
+static int remove_owned(const char *path, const char *why)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return 1;
+	if (!S_ISREG(st.st_mode)) {
+		log_warn("%s is no longer a regular file; not removing it", path);
+		return 1;
+	}
+	if (unlink(path) != 0) {
+		log_error("cannot remove %s: %s", path, strerror(errno));
+		return -1;
+	}
+	log_info("removed %s: %s", path, why);
+	fs_fsync_parent(path);
+	return 0;
 }
 
 int anchors_write(const struct config *cfg, const struct directory *d, bool *changed)
@@ -353,18 +372,14 @@ int anchors_write(const struct config *cfg, const struct directory *d, bool *cha
 
 		if (strlist_has(&next, owned.v[i]))
 			continue;
-		if (lstat(owned.v[i], &st) == 0) {
-			if (!S_ISREG(st.st_mode)) {
-				log_warn("%s is no longer a regular file; not removing it", owned.v[i]);
-				continue;
-			}
-			if (unlink(owned.v[i]) != 0) {
-				log_error("cannot remove %s: %s", owned.v[i], strerror(errno));
-				goto out;
-			}
-			log_info("removed %s: its CA is no longer in the directory", owned.v[i]);
+		switch (remove_owned(owned.v[i], "its CA is no longer in the directory")) {
+		case -1:
+			goto out;
+		case 0:
 			*changed = true;
-			fs_fsync_parent(owned.v[i]);
+			break;
+		default:
+			break;
 		}
 		dir = parent_of(owned.v[i]);
 		if (strcmp(dir, cfg->anchors_dir) != 0)
@@ -440,4 +455,52 @@ int anchors_update_system_trust(void)
 	log_error("neither update-ca-trust nor update-ca-certificates is installed; "
 		  "cannot update the system trust store (install ca-certificates)");
 	return -1;
+}
+
+int anchors_remove_all(const struct config *cfg, unsigned *removed)
+{
+	struct strlist owned, kept = { NULL, 0 };
+	char *manifest;
+	int ret = -1;
+
+	*removed = 0;
+	if (cfg->state_dir == NULL)
+		return 0;
+	manifest = fs_path_join(cfg->state_dir, MANIFEST);
+	if (manifest_load(manifest, &owned) != 0)
+		goto out;
+	for (size_t i = 0; i < owned.n; i++) {
+		char *dir;
+
+		switch (remove_owned(owned.v[i], "adenroll manages no certificate any more")) {
+		case -1:
+			strlist_add(&kept, owned.v[i]);
+			continue;
+		case 0:
+			(*removed)++;
+			break;
+		default:
+			break;
+		}
+		dir = parent_of(owned.v[i]);
+		{
+			const char *base = strrchr(dir, '/');
+
+			/* only our own subdirectories (adenroll-ntauth/ ...), once empty */
+			if (base && strncmp(base + 1, "adenroll-", 9) == 0)
+				rmdir(dir);
+		}
+		free(dir);
+	}
+	/* What could not be removed stays recorded as ours. */
+	if (owned.n > 0 && manifest_save(manifest, &kept) != 0)
+		goto out;
+	ret = kept.n == 0 ? 0 : -1;
+	if (*removed > 0 && cfg->update_system_trust && anchors_update_system_trust() != 0)
+		ret = -1;
+out:
+	strlist_free(&owned);
+	strlist_free(&kept);
+	free(manifest);
+	return ret;
 }

@@ -28,4 +28,10 @@ int anchors_write(const struct config *cfg, const struct directory *d, bool *cha
  * update-ca-certificates (Debian/Ubuntu).  0 or -1 (logged). */
 int anchors_update_system_trust(void);
 
+/* Removes every file the manifest lists (regular files only; adenroll's
+ * subdirectories once empty) and empties the manifest: `adenroll forget`
+ * when nothing is managed any more.  *removed: how many files went.  With
+ * cfg->update_system_trust and a removal, runs the trust update.  0 or -1. */
+int anchors_remove_all(const struct config *cfg, unsigned *removed);
+
 #endif

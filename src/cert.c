@@ -1,4 +1,4 @@
-/* X509 helpers: the AD CS template extensions (PROTOCOL 2.7), key match,
+/* X509 helpers: the AD CS template extensions (docs/protocol.md 2.7), key match,
  * chain verification against the directory's CAs, parsing. */
 #include "cert.h"
 
@@ -117,7 +117,7 @@ bad:
 }
 
 /* 20.2 value: bare BMPString as real certificates carry it, UTF8String, or
- * the SEQUENCE { Name } that [WCCE] 2.2.2.7.7.1 writes (PROTOCOL 2.7). */
+ * the SEQUENCE { Name } that [WCCE] 2.2.2.7.7.1 writes (docs/protocol.md 2.7). */
 static char *parse_template_name(const unsigned char *p, size_t len, int depth)
 {
 	struct tlv t;

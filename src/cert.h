@@ -1,5 +1,5 @@
 /* Helpers over OpenSSL X509 certificates: parsing, the AD CS template
- * extensions (PROTOCOL 2.7), key match and chain verification. */
+ * extensions (docs/protocol.md 2.7), key match and chain verification. */
 #ifndef ADENROLL_CERT_H
 #define ADENROLL_CERT_H
 
@@ -28,7 +28,7 @@ struct cert_template_info {
 int cert_template_info(X509 *cert, struct cert_template_info *out);
 void cert_template_info_free(struct cert_template_info *info);
 
-/* PROTOCOL 2.7 match rule: 21.7 templateID == t->oid, else (no 21.7) 20.2
+/* docs/protocol.md 2.7 match rule: 21.7 templateID == t->oid, else (no 21.7) 20.2
  * name == t->cn case-insensitively. */
 bool cert_is_from_template(X509 *cert, const struct template *t);
 

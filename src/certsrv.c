@@ -1,4 +1,4 @@
-/* AD CS web enrollment over libcurl (PROTOCOL 6.1, 6.2, 6.7): SPNEGO with the
+/* AD CS web enrollment over libcurl (docs/protocol.md 6.1, 6.2, 6.7): SPNEGO with the
  * process's Kerberos ccache, TLS trusting only the directory's CA certificates. */
 #include "adenroll-build.h"
 
@@ -18,7 +18,7 @@
 #include "runlimit.h"
 
 /* certsrv answers with a different Content-Type unless it believes we are a
- * browser (PROTOCOL 6.2, [CERTSRV] comment). */
+ * browser (docs/protocol.md 6.2). */
 #define CERTSRV_USER_AGENT "Mozilla/5.0 (X11; Linux x86_64; compatible) adenroll/" PACKAGE_VERSION
 
 struct response {
@@ -207,7 +207,7 @@ struct certsrv_client *certsrv_client_new(const char *ca_host, const struct blob
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
 	SET(CURLOPT_USERAGENT, CERTSRV_USER_AGENT);
-	/* SPNEGO/Kerberos only, with the ticket of our ccache (PROTOCOL 6.7). */
+	/* SPNEGO/Kerberos only, with the ticket of our ccache (docs/protocol.md 6.7). */
 	SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_NEGOTIATE);
 	SET(CURLOPT_USERPWD, ":");
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
@@ -335,7 +335,7 @@ out:
 	return ret;
 }
 
-/* 401 after the Negotiate exchange: say what usually causes it (PROTOCOL 6.7). */
+/* 401 after the Negotiate exchange: say what usually causes it (docs/protocol.md 6.7). */
 static void explain_unauthorized(const struct certsrv_client *c, struct certsrv_result *out)
 {
 	if (out->disposition != CERTSRV_UNAUTHORIZED)
@@ -409,7 +409,7 @@ int certsrv_submit(struct certsrv_client *c, const char *csr_pem, const char *te
 {
 	char msg[512];
 	*cert_pem_out = NULL;
-	/* CertAttrib lines end in CRLF, also the last one (PROTOCOL 6.2). */
+	/* CertAttrib lines end in CRLF, also the last one (docs/protocol.md 6.2). */
 	char *attrib = xasprintf("CertificateTemplate:%s\r\n", template_cn);
 	char *e_csr = form_escape(c->curl, csr_pem);
 	char *e_attrib = form_escape(c->curl, attrib);
@@ -440,7 +440,7 @@ int certsrv_submit(struct certsrv_client *c, const char *csr_pem, const char *te
 		}
 		return 0;
 	}
-	/* Issued: the page only links the certificate (PROTOCOL 6.3 step 3). */
+	/* Issued: the page only links the certificate (docs/protocol.md 6.3 step 3). */
 	long id = out->request_id;
 	struct certsrv_result r2;
 	if (certsrv_retrieve(c, id, &r2, cert_pem_out) < 0 || r2.disposition != CERTSRV_ISSUED) {
@@ -488,7 +488,7 @@ const char *certsrv_curl_channel_binding_support(void)
 	bool spnego = v->features & CURL_VERSION_SPNEGO;
 	bool openssl = v->ssl_version && strncmp(v->ssl_version, "OpenSSL", 7) == 0;
 	/* GSS channel bindings for the OpenSSL backend: curl PR #13098, first in
-	 * 8.10.0; SPNEGO forwards them only with MIT krb5 >= 1.19 (PROTOCOL 6.7). */
+	 * 8.10.0; SPNEGO forwards them only with MIT krb5 >= 1.19 (docs/protocol.md 6.7). */
 	bool cb = v->version_num >= 0x080a00 && openssl && gss;
 	snprintf(buf, sizeof buf,
 		 "libcurl %s (%s%s%s): %s", v->version, v->ssl_version ? v->ssl_version : "no TLS",

@@ -1,4 +1,4 @@
-/* AD CS web enrollment over HTTPS with SPNEGO/Kerberos (PROTOCOL 6).  The only
+/* AD CS web enrollment over HTTPS with SPNEGO/Kerberos (docs/protocol.md 6).  The only
  * file that talks to libcurl.  TLS is anchored ONLY at the root CAs read from
  * LDAP (never the system store, never certnew.cer?ReqID=CACert, never an
  * intermediate: no partial chain). */
@@ -71,7 +71,7 @@ struct certsrv_stats {
 };
 void certsrv_get_stats(struct certsrv_stats *out);
 
-/* Whether this libcurl can send GSS channel bindings (EPA, PROTOCOL 6.7):
+/* Whether this libcurl can send GSS channel bindings (EPA, docs/protocol.md 6.7):
  * a sentence for `adenroll doctor`. */
 const char *certsrv_curl_channel_binding_support(void);
 

@@ -1,4 +1,4 @@
-/* Classification of /certsrv answers (PROTOCOL 6.3, 6.4).  Every scan is
+/* Classification of /certsrv answers (docs/protocol.md 6.3, 6.4).  Every scan is
  * bounded by [body, body+len): the body is untrusted and not NUL-terminated. */
 #include "certsrv_page.h"
 
@@ -202,7 +202,7 @@ static void plain_text(const char *p, const char *end, char *out, size_t outlen)
 }
 
 /* The disposition message of a certfnsh.asp page: `The disposition message
- * is "..."` (PROTOCOL 6.3 step 5).  The message itself contains no quote; it
+ * is "..."` (docs/protocol.md 6.3 step 5).  The message itself contains no quote; it
  * ends at the closing quote, a tag or the end of the body. */
 static bool submit_message(struct span b, char *out, size_t outlen)
 {
@@ -218,7 +218,7 @@ static bool submit_message(struct span b, char *out, size_t outlen)
 
 /* A `<label>` field of the certnew.cer Error page: the label is followed by
  * closing tags and whitespace (`</B></Font></DT><DD>\n\t\t`), then the value
- * up to the end of its line or the next tag (PROTOCOL 6.4). */
+ * up to the end of its line or the next tag (docs/protocol.md 6.4). */
 static bool field_value(struct span b, const char *label, struct span *val)
 {
 	const char *a;
@@ -280,7 +280,7 @@ static void init_result(struct certsrv_result *out, long http_status)
 	out->http_status = http_status;
 }
 
-/* Shared first steps (PROTOCOL 6.3 steps 1-2, 6.4 first bullet).  True when
+/* Shared first steps (docs/protocol.md 6.3 steps 1-2, 6.4 first bullet).  True when
  * out is decided. */
 static bool classify_transport(long http_status, const char *content_type, struct span b,
 			       struct certsrv_result *out)
@@ -305,7 +305,7 @@ static bool classify_transport(long http_status, const char *content_type, struc
 }
 
 /* certnew.cer?ReqID=<digits> followed by & or &amp; anywhere in the page:
- * the CACert install link that may come first is skipped (PROTOCOL 6.3 step 3). */
+ * the CACert install link that may come first is skipped (docs/protocol.md 6.3 step 3). */
 static bool find_issued_reqid(struct span b, long *id)
 {
 	const char *p = b.p, *a;
@@ -418,7 +418,7 @@ int certsrv_parse_submit(long http_status, const char *content_type, const char 
 	}
 	if (has_id) {
 		/* A ReqID without a marker we know (localised page): the caller
-		 * confirms with certnew.cer (PROTOCOL 6.3 "Localisation"). */
+		 * confirms with certnew.cer (docs/protocol.md 6.3 "Localisation"). */
 		out->disposition = CERTSRV_PENDING;
 		if (!has_msg)
 			snprintf(out->message, sizeof out->message,

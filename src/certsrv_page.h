@@ -1,4 +1,4 @@
-/* Classification of AD CS web-enrollment (/certsrv) answers (PROTOCOL 6.3, 6.4).
+/* Classification of AD CS web-enrollment (/certsrv) answers (docs/protocol.md 6.3, 6.4).
  * Pure: bytes in, verdict out.  The body is untrusted and not NUL-terminated;
  * nothing past len is read.  Structural markers (Content-Type, ReqID digits,
  * HRESULT hex) win over English prose, which is localised on real servers. */
@@ -41,7 +41,7 @@ int certsrv_parse_submit(long http_status, const char *content_type, const char 
 int certsrv_parse_retrieve(long http_status, const char *content_type, const char *body, size_t len,
 			   struct certsrv_result *out);
 
-/* "CERTSRV_E_TEMPLATE_DENIED" for 0x80094012 (PROTOCOL 6.6); NULL when unknown. */
+/* "CERTSRV_E_TEMPLATE_DENIED" for 0x80094012 (docs/protocol.md 6.6); NULL when unknown. */
 const char *certsrv_hresult_name(uint32_t hresult);
 /* What the HRESULT means and what to do, in plain words; NULL when unknown. */
 const char *certsrv_hresult_explain(uint32_t hresult);

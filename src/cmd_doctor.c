@@ -1,4 +1,4 @@
-/* adenroll doctor: the prerequisites in pipeline order (ANCHORS 4.3), each
+/* adenroll doctor: the prerequisites in pipeline order (as the run needs them), each
  * an independent check printed as "ok|warn|fail|skip  CHECK: DETAIL" with
  * "  fix: ..." under warn and fail.  A check whose input is missing (no
  * ticket => no LDAP) is skipped, never guessed.  Exit 0 without a fail, 1
@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -890,6 +892,236 @@ static void check_writable_dir(struct doctor *d, const char *what, const char *p
 	free(p);
 }
 
+/* ------------------------------------------------------ the service's sandbox */
+
+#define SANDBOX_UNIT "adenroll.service"
+
+static long long sandbox_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+#define SANDBOX_TIMEOUT_MS 60000
+
+/* Runs argv (no shell), its stdout into out (NUL-terminated, truncated),
+ * stderr to /dev/null.  The exit status, or -1 when it could not run or
+ * took longer than SANDBOX_TIMEOUT_MS (then it is killed). */
+static int run_capture(char *const argv[], char *out, size_t outlen)
+{
+	int pfd[2], status = 0;
+	size_t used = 0;
+	long long deadline;
+	pid_t pid;
+
+	out[0] = '\0';
+	if (pipe(pfd) < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(pfd[1], STDOUT_FILENO);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDERR_FILENO);
+		}
+		close(pfd[0]);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	deadline = sandbox_now_ms() + SANDBOX_TIMEOUT_MS;
+	for (;;) {
+		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+		long long left = deadline - sandbox_now_ms();
+		char buf[512];
+		ssize_t r;
+
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
+			kill(pid, SIGKILL);
+			status = -1;
+			break;
+		}
+		r = read(pfd[0], buf, sizeof buf);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (used + 1 < outlen) {
+			size_t n = (size_t)r < outlen - 1 - used ? (size_t)r : outlen - 1 - used;
+
+			memcpy(out + used, buf, n);
+			used += n;
+			out[used] = '\0';
+		}
+	}
+	close(pfd[0]);
+	{
+		int ws;
+
+		while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+			;
+		if (status == 0)
+			status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+	}
+	return status;
+}
+
+static void add_dir_of(struct strlist *dirs, const char *path)
+{
+	char *dir;
+	const char *slash;
+
+	if (!path || path[0] != '/')
+		return;
+	slash = strrchr(path, '/');
+	dir = slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
+	strlist_add(dirs, dir);
+	free(dir);
+}
+
+/* What the timer's runs write, checked from inside adenroll.service's own
+ * sandbox: a transient unit with the unit's file-system properties (drop-ins
+ * included, as systemctl show reports them) tests each directory, so a
+ * ReadWritePaths= the unit lacks shows here and not at 3 a.m. */
+static void check_service_sandbox(struct doctor *d, const struct config *cfg)
+{
+	static const char *const props[] = {
+		"ProtectSystem", "ProtectHome", "ReadWritePaths", "ReadOnlyPaths", "InaccessiblePaths",
+		"PrivateTmp", "StateDirectory", "RuntimeDirectory", "RuntimeDirectoryPreserve",
+	};
+	static const char probe[] =
+		"for d; do a=$d; while [ ! -e \"$a\" ]; do a=${a%/*}; [ -n \"$a\" ] || a=/; done; "
+		"if [ -d \"$a\" ] && [ -w \"$a\" ]; then echo \"ok $d\"; else echo \"ro $d\"; fi; done";
+	struct strlist dirs = { 0 }, args = { 0 };
+	char out[8192], *line, *save = NULL, **argv = NULL;
+	char failed[1024] = "", fix[1200];
+	unsigned n_ok = 0, n_ro = 0;
+	bool loaded = false;
+	int st;
+
+	if (geteuid() != 0) {
+		report(d, ST_SKIP, "sandbox", NULL, "run as root to check what %s may write", SANDBOX_UNIT);
+		return;
+	}
+	if (access("/run/systemd/system", F_OK) != 0) {
+		report(d, ST_SKIP, "sandbox", NULL, "systemd is not the init system here: could not check what the "
+		       "timer's runs may write inside %s; the store checks above ran outside it", SANDBOX_UNIT);
+		return;
+	}
+	/* systemctl show -p A -p B ... adenroll.service */
+	strlist_add(&args, "systemctl");
+	strlist_add(&args, "show");
+	strlist_add(&args, "-p");
+	strlist_add(&args, "LoadState");
+	for (size_t i = 0; i < sizeof props / sizeof props[0]; i++) {
+		strlist_add(&args, "-p");
+		strlist_add(&args, props[i]);
+	}
+	strlist_add(&args, SANDBOX_UNIT);
+	argv = xcalloc(args.n + 1, sizeof *argv);
+	for (size_t i = 0; i < args.n; i++)
+		argv[i] = args.v[i];
+	st = run_capture(argv, out, sizeof out);
+	free(argv);
+	argv = NULL;
+	strlist_free(&args);
+	if (st != 0) {
+		report(d, ST_WARN, "sandbox", "check that systemctl works", "systemctl show %s failed: could not "
+		       "check what the timer's runs may write", SANDBOX_UNIT);
+		return;
+	}
+	strlist_add(&args, "systemd-run");
+	strlist_add(&args, "--wait");
+	strlist_add(&args, "--pipe");
+	strlist_add(&args, "--quiet");
+	strlist_add(&args, "--collect");
+	strlist_add(&args, "--service-type=exec");
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+
+		if (!eq || !eq[1])
+			continue;
+		if (strncmp(line, "LoadState=", 10) == 0) {
+			loaded = strcmp(eq + 1, "loaded") == 0;
+			continue;
+		}
+		strlist_add(&args, "-p");
+		strlist_add(&args, line);
+	}
+	if (!loaded) {
+		report(d, ST_SKIP, "sandbox", NULL, "%s is not installed: no sandbox to check", SANDBOX_UNIT);
+		strlist_free(&args);
+		return;
+	}
+	strlist_add(&args, "--");
+	strlist_add(&args, "/bin/sh");
+	strlist_add(&args, "-c");
+	strlist_add(&args, probe);
+	strlist_add(&args, "sh");
+	if (cfg->store_types & STORE_PEM)
+		strlist_add(&dirs, cfg->pem_dir);
+	strlist_add(&dirs, cfg->archive_dir);
+	strlist_add(&dirs, cfg->state_dir);
+	if ((cfg->store_types & STORE_NSS) && cfg->nss_db) {
+		const char *db = cfg->nss_db;
+
+		db = strncmp(db, "sql:", 4) == 0 || strncmp(db, "dbm:", 4) == 0 ? db + 4 : db;
+		strlist_add(&dirs, db);
+	}
+	if (cfg->anchors_dir)
+		strlist_add(&dirs, cfg->anchors_dir);
+	add_dir_of(&dirs, cfg->metrics_file);
+	add_dir_of(&dirs, cfg->lock_file);
+	for (size_t i = 0; i < dirs.n; i++)
+		if (dirs.v[i] && dirs.v[i][0] == '/')
+			strlist_add(&args, dirs.v[i]);
+	argv = xcalloc(args.n + 1, sizeof *argv);
+	for (size_t i = 0; i < args.n; i++)
+		argv[i] = args.v[i];
+	st = run_capture(argv, out, sizeof out);
+	if (st != 0) {
+		report(d, ST_WARN, "sandbox", "see journalctl -n 20 for the transient unit",
+		       "could not start a probe in %s's sandbox (systemd-run: %s): could not check what the "
+		       "timer's runs may write", SANDBOX_UNIT, st < 0 ? "did not finish" : "failed");
+		goto out;
+	}
+	save = NULL;
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "ok ", 3) == 0) {
+			n_ok++;
+		} else if (strncmp(line, "ro ", 3) == 0) {
+			size_t used = strlen(failed);
+
+			n_ro++;
+			snprintf(failed + used, sizeof failed - used, "%s%s", used ? " " : "", line + 3);
+		}
+	}
+	if (n_ro) {
+		snprintf(fix, sizeof fix, "systemctl edit %s, and add under [Service]: ReadWritePaths=%s",
+			 SANDBOX_UNIT, failed);
+		report(d, ST_FAIL, "sandbox", fix, "inside %s's sandbox the timer's runs cannot write: %s",
+		       SANDBOX_UNIT, failed);
+	} else if (n_ok) {
+		report(d, ST_OK, "sandbox", NULL, "inside %s's sandbox the timer's runs can write all %u "
+		       "directories they need", SANDBOX_UNIT, n_ok);
+	} else {
+		report(d, ST_WARN, "sandbox", NULL, "the probe in %s's sandbox said nothing: could not check",
+		       SANDBOX_UNIT);
+	}
+out:
+	free(argv);
+	strlist_free(&args);
+	strlist_free(&dirs);
+}
+
 static void check_hooks_dir(struct doctor *d, const char *dir)
 {
 	struct stat st;
@@ -929,6 +1161,19 @@ static void print_json(const struct doctor *d)
 		json_end_object(&w);
 	}
 	json_end_array(&w);
+	/* The error object every --json command prints on failure: the first
+	 * failed check, which is the one to fix first. */
+	for (size_t i = 0; d->fails && i < d->n; i++) {
+		if (d->v[i].st != ST_FAIL)
+			continue;
+		json_begin_object(&w, "error");
+		json_string(&w, "code", "doctor");
+		json_string(&w, "message", d->v[i].detail);
+		json_string(&w, "check", d->v[i].name);
+		json_int(&w, "exit_status", ADENROLL_EXIT_FAILURE);
+		json_end_object(&w);
+		break;
+	}
 	json_end_object(&w);
 	json_finish(&w);
 }
@@ -976,6 +1221,8 @@ int cmd_doctor(const struct cli_options *opt, struct config *cfg, int argc, char
 		free(dir);
 	}
 	check_hooks_dir(&d, cfg->hooks_dir);
+	if (opt->mode == ADENROLL_MODE_MACHINE)
+		check_service_sandbox(&d, cfg);
 
 	if (d.json)
 		print_json(&d);

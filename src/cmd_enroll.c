@@ -17,6 +17,7 @@
 #include "eligibility.h"
 #include "enroll.h"
 #include "hooks.h"
+#include "json.h"
 #include "log.h"
 #include "policy.h"
 #include "sd.h"
@@ -92,6 +93,44 @@ static int allowed(const struct discovery *disc, const struct config *cfg, const
 	}
 }
 
+/* --json: one object per run; denied and failed carry the error object
+ * every --json command prints on failure (adenroll(8), JSON OUTPUT). */
+static void print_json(const char *cn, const char *outcome, const struct enroll_report *rep,
+		       const char *serial, time_t not_after, bool already_pending, int exit_status)
+{
+	struct json_writer w;
+	char when[32];
+
+	json_init(&w, stdout);
+	json_begin_object(&w, NULL);
+	json_string(&w, "template", cn);
+	json_string(&w, "outcome", outcome);
+	json_string(&w, "serial", serial && *serial ? serial : NULL);
+	if (not_after > 0) {
+		policy_format_time(not_after, when, sizeof when);
+		json_string(&w, "not_after", when);
+	} else {
+		json_null(&w, "not_after");
+	}
+	json_string(&w, "ca", rep && rep->ca[0] ? rep->ca : NULL);
+	if (rep && rep->request_id >= 0)
+		json_int(&w, "request_id", rep->request_id);
+	else
+		json_null(&w, "request_id");
+	json_bool(&w, "already_pending", already_pending);
+	json_string(&w, "archived", rep && rep->archived[0] ? rep->archived : NULL);
+	json_string(&w, "message", rep && rep->message[0] ? rep->message : NULL);
+	if (exit_status == ADENROLL_EXIT_FAILURE) {
+		json_begin_object(&w, "error");
+		json_string(&w, "code", outcome);
+		json_string(&w, "message", rep && rep->message[0] ? rep->message : outcome);
+		json_int(&w, "exit_status", exit_status);
+		json_end_object(&w);
+	}
+	json_end_object(&w);
+	json_finish(&w);
+}
+
 int cmd_enroll(const struct cli_options *opt, struct config *cfg, int argc, char **argv)
 {
 	struct discovery disc;
@@ -135,6 +174,7 @@ int cmd_enroll(const struct cli_options *opt, struct config *cfg, int argc, char
 	if (!had_pending) {
 		/* Replacing a held certificate is a renewal for the log. */
 		bool held = false, valid = false;
+		time_t held_until = 0;
 		char serial[80] = "", until[32] = "";
 		struct store *s = NULL;
 		struct store_item *items = NULL;
@@ -147,14 +187,18 @@ int cmd_enroll(const struct cli_options *opt, struct config *cfg, int argc, char
 				if (cert_serial_hex(it->cert, serial, sizeof serial) < 0)
 					serial[0] = '\0';
 				policy_format_time(cert_not_after(it->cert), until, sizeof until);
+				held_until = cert_not_after(it->cert);
 			}
 		}
 		store_items_free(items, n);
 		store_close(s);
 		if (valid && !opt->force) {
-			printf("%s: a valid certificate is held (serial %s, expires %s): kept; --force replaces it\n",
-			       t->cn, serial, until);
 			ret = ADENROLL_EXIT_OK;
+			if (opt->json)
+				print_json(t->cn, "kept", NULL, serial, held_until, false, ret);
+			else
+				printf("%s: a valid certificate is held (serial %s, expires %s): kept; --force "
+				       "replaces it\n", t->cn, serial, until);
 			goto out;
 		}
 		enroll_template(&disc, cfg, opt->mode, t, held, NULL, opt->dry_run, &rep);
@@ -165,6 +209,26 @@ int cmd_enroll(const struct cli_options *opt, struct config *cfg, int argc, char
 				     rep.archived[0] ? rep.archived : NULL);
 
 	char when[32];
+	if (opt->json) {
+		switch (rep.outcome) {
+		case ENROLL_ISSUED:
+			ret = ADENROLL_EXIT_CHANGED;
+			break;
+		case ENROLL_PENDING:
+			ret = had_pending ? ADENROLL_EXIT_OK : ADENROLL_EXIT_CHANGED;
+			break;
+		case ENROLL_DENIED:
+		case ENROLL_FAILED:
+			ret = ADENROLL_EXIT_FAILURE;
+			break;
+		case ENROLL_DRY_RUN:
+			ret = ADENROLL_EXIT_OK;
+			break;
+		}
+		print_json(t->cn, enroll_outcome_name(rep.outcome), &rep, rep.serial,
+			   rep.outcome == ENROLL_ISSUED ? rep.not_after : 0, had_pending, ret);
+		goto out;
+	}
 	switch (rep.outcome) {
 	case ENROLL_ISSUED:
 		policy_format_time(rep.not_after, when, sizeof when);

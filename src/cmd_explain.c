@@ -1,5 +1,5 @@
 /* adenroll explain [TEMPLATE]: for each template, why it is or is not
- * enrolled: eligibility (PROTOCOL.md 5.2), the certificate held, both
+ * enrolled: eligibility (docs/protocol.md 5.2), the certificate held, both
  * renewal dates with the rule that dominates (5.4) and the decision (5.3) --
  * computed by the same store_find_held/store_policy_input/policy_decide
  * that pulse uses, so explain says what pulse will do. */
@@ -201,7 +201,7 @@ static void print_dates(const struct explained *x)
 	printf("  80%% rule:      %s = notBefore + 80%% of the lifetime (%s)%s\n", a, life,
 	       x->d.renew_basis == RENEW_BASIS_80PCT ? "   <- dominates" : "");
 	policy_format_time(x->d.renew_at, a, sizeof(a));
-	printf("  renew at:      %s (the later of the two, PROTOCOL 5.4)\n", a);
+	printf("  renew at:      %s (the later of the two, docs/protocol.md 5.4)\n", a);
 }
 
 static void print_revocation(const struct explained *x)

@@ -1,4 +1,4 @@
-/* adenroll pulse: one autoenrollment run (PROTOCOL 5.2, 5.3): for every
+/* adenroll pulse: one autoenrollment run (docs/protocol.md 5.2, 5.3): for every
  * template this account may autoenroll, poll a pending request or decide
  * (policy.h) and enroll, renew or keep; one summary line per template. */
 #include "adenroll-build.h"
@@ -206,7 +206,7 @@ static void retire_superseded(const struct config *cfg, enum adenroll_mode mode,
 	store_close(s);
 }
 
-/* PROTOCOL 5.3 step 3: only a held, unexpired certificate that renewal
+/* docs/protocol.md 5.3 step 3: only a held, unexpired certificate that renewal
  * would replace (renew_expiring) is checked; unknown is reported, not acted on. */
 static void check_revocation(struct revocation_ctx *rev, const struct template *t, const struct store_item *it,
 			     struct pulse_line *l)
@@ -298,7 +298,7 @@ static void process(struct discovery *disc, const struct cli_options *opt, const
 		}
 	}
 
-	/* A pending request is polled, never resubmitted (PROTOCOL 5.3 rule 2). */
+	/* A pending request is polled, never resubmitted (docs/protocol.md 5.3 rule 2). */
 	enroll_poll_pending(disc, cfg, opt->mode, t, opt->dry_run, &had_pending, &l->rep);
 	if (had_pending) {
 		l->action = "poll";

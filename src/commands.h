@@ -25,5 +25,6 @@ int cmd_templates(const struct cli_options *opt, struct config *cfg, int argc, c
 int cmd_enroll(const struct cli_options *opt, struct config *cfg, int argc, char **argv);
 int cmd_doctor(const struct cli_options *opt, struct config *cfg, int argc, char **argv);
 int cmd_check_policy(const struct cli_options *opt, struct config *cfg, int argc, char **argv);
+int cmd_forget(const struct cli_options *opt, struct config *cfg, int argc, char **argv);
 
 #endif

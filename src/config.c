@@ -3,6 +3,7 @@
  * the parser, the "known keys" hints and the man page stay in step. */
 #include "adenroll-build.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,6 +47,8 @@ enum key_type {
 	K_JOURNAL,   /* auto, yes, no */
 	K_SHA256_LIST, /* K_LIST of SHA-256 fingerprints, kept as 64 lowercase hex digits */
 	K_POLICY_SOURCE, /* gpo, local */
+	K_OWNER,     /* user or group name, or a number (file ownership) */
+	K_MODE,      /* octal file mode (file ownership) */
 };
 
 struct key_def {
@@ -90,6 +94,16 @@ static const struct key_def keys[] = {
 	{ "general", "run_timeout", K_LONG, F(run_timeout), 10, 86400 },
 	{ "domain", "ldap_max_entries", K_LONG, F(ldap_max_entries), 10, 100000000 },
 	{ "domain", "ldap_max_bytes", K_LONG, F(ldap_max_bytes), 4096, 2147483647 },
+	/* File ownership: also valid in [template NAME] (see parse_template_key). */
+	{ "store", "cert_owner", K_OWNER, F(perms.cert.owner), 0, 0 },
+	{ "store", "cert_group", K_OWNER, F(perms.cert.group), 0, 0 },
+	{ "store", "cert_mode", K_MODE, F(perms.cert.mode), 0, 0777 },
+	{ "store", "key_owner", K_OWNER, F(perms.key.owner), 0, 0 },
+	{ "store", "key_group", K_OWNER, F(perms.key.group), 0, 0 },
+	{ "store", "key_mode", K_MODE, F(perms.key.mode), 0, 0770 },
+	{ "store", "chain_owner", K_OWNER, F(perms.chain.owner), 0, 0 },
+	{ "store", "chain_group", K_OWNER, F(perms.chain.group), 0, 0 },
+	{ "store", "chain_mode", K_MODE, F(perms.chain.mode), 0, 0777 },
 	{ "user", "types", K_TYPES, F(user.store_types), 0, 0 },
 	{ "user", "pem_dir", K_USER_PATH, F(user.pem_dir), 0, 0 },
 	{ "user", "nss_db", K_USER_NSSDB, F(user.nss_db), 0, 0 },
@@ -123,6 +137,10 @@ struct parser {
 	unsigned seen[N_KEYS];
 	char *err;
 	size_t errlen;
+	/* inside [template NAME]: which cfg->tmpl_perms entry, and its keys seen */
+	size_t tmpl;
+	unsigned tmpl_seen[N_KEYS];
+	size_t tmpl_first;   /* entries before it came from an earlier file (drop-ins) */
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -164,7 +182,7 @@ void config_defaults(struct config *cfg)
 	cfg->archive_retention_days = 0;
 	cfg->state_dir = xstrdup(LOCALSTATEDIR "/lib/adenroll");
 	cfg->hooks_dir = xstrdup(SYSCONFDIR "/adenroll/hooks.d");
-	cfg->lock_file = xstrdup("/run/adenroll.lock");
+	cfg->lock_file = xstrdup("/run/adenroll/adenroll.lock");
 	cfg->log_level = LOG_LVL_INFO;
 	cfg->journal = CONFIG_JOURNAL_AUTO;
 	cfg->run_timeout = 1800;
@@ -174,6 +192,50 @@ void config_defaults(struct config *cfg)
 	cfg->ae_disabled = false;
 	cfg->retrieve_pending = true;
 	cfg->offline_expiration_percent = 10;
+}
+
+/* ---------------------------------------------------------------- file ownership */
+
+static void store_perms_free(struct store_perms *p)
+{
+	free(p->cert.owner);
+	free(p->cert.group);
+	free(p->key.owner);
+	free(p->key.group);
+	free(p->chain.owner);
+	free(p->chain.group);
+}
+
+static void config_free_perms(struct config *cfg)
+{
+	store_perms_free(&cfg->perms);
+	for (size_t i = 0; i < cfg->n_tmpl_perms; i++) {
+		free(cfg->tmpl_perms[i].template_cn);
+		store_perms_free(&cfg->tmpl_perms[i].p);
+	}
+	free(cfg->tmpl_perms);
+}
+
+static const struct file_perms *perms_of(const struct store_perms *p, enum store_file which)
+{
+	return which == STORE_FILE_KEY ? &p->key : which == STORE_FILE_CHAIN ? &p->chain : &p->cert;
+}
+
+struct file_perms config_file_perms(const struct config *cfg, const char *template_cn,
+				    enum store_file which)
+{
+	const struct file_perms *dflt = perms_of(&cfg->perms, which), *t = NULL;
+	struct file_perms out;
+
+	for (size_t i = 0; template_cn && i < cfg->n_tmpl_perms; i++)
+		if (str_eq_ci(cfg->tmpl_perms[i].template_cn, template_cn))
+			t = perms_of(&cfg->tmpl_perms[i].p, which);
+	out.owner = t && t->owner ? t->owner : dflt->owner;
+	out.group = t && t->group ? t->group : dflt->group;
+	out.mode = t && t->mode ? t->mode : dflt->mode;
+	if (!out.mode)
+		out.mode = which == STORE_FILE_KEY ? 0600 : 0644;
+	return out;
 }
 
 void config_free(struct config *cfg)
@@ -203,6 +265,7 @@ void config_free(struct config *cfg)
 	free(cfg->user.nss_db);
 	free(cfg->user.archive_dir);
 	free(cfg->user.state_dir);
+	config_free_perms(cfg);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -259,6 +322,10 @@ static int parse_word(struct parser *p, const struct key_def *k, const char *v, 
 
 static int parse_path(struct parser *p, const struct key_def *k, const char *v, char **dst)
 {
+	/* anchors_dir = system: the distribution's anchor directory, found at
+	 * load time (config_system_anchors_dir). */
+	if (strcmp(k->name, "anchors_dir") == 0 && strcmp(v, "system") == 0)
+		return set_string(dst, v);
 	if (v[0] != '/')
 		return fail(p, "'%s' must be an absolute path (starting with /), got '%s'", k->name, v);
 	return set_string(dst, v);
@@ -415,6 +482,113 @@ static int parse_fingerprints(struct parser *p, const struct key_def *k, const c
 out:
 	strlist_free(&items);
 	return ret;
+/* A user or group: a name as useradd(8) allows it, or a number. */
+static int parse_owner(struct parser *p, const struct key_def *k, const char *v, char **dst)
+{
+	for (const char *c = v; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		      *c == '_' || *c == '-' || *c == '.' || (*c == '$' && c[1] == '\0')))
+			return fail(p, "'%s' must be a user or group name or a number, got '%s'", k->name, v);
+	if (v[0] == '-')
+		return fail(p, "'%s' must be a user or group name or a number, got '%s'", k->name, v);
+	return set_string(dst, v);
+}
+
+static int parse_mode(struct parser *p, const struct key_def *k, const char *v, unsigned *dst)
+{
+	unsigned m = 0;
+	size_t n = strlen(v);
+
+	if (n < 3 || n > 4)
+		goto bad;
+	for (const char *c = v; *c; c++) {
+		if (*c < '0' || *c > '7')
+			goto bad;
+		m = m * 8 + (unsigned)(*c - '0');
+	}
+	if (m > 0777)
+		goto bad;
+	/* A key others can read is no longer a secret. */
+	if ((m & ~(unsigned)k->max) != 0)
+		return fail(p, "'%s' = %s would let every user read the private key; use 0600, or "
+			       "0640 with key_group", k->name, v);
+	if ((m & 0400) == 0)
+		return fail(p, "'%s' = %s leaves the file unreadable for its owner; give the owner read (4xx)",
+			    k->name, v);
+	*dst = m;
+	return 0;
+bad:
+	return fail(p, "'%s' must be an octal file mode such as 0644 (no setuid, setgid or sticky "
+		       "bits), got '%s'", k->name, v);
+}
+
+/* "[template NAME]": NAME is a template cn (quotes optional). */
+static int parse_template_section(struct parser *p, struct config *cfg, char *name)
+{
+	size_t n;
+
+	name = trim(name);
+	n = strlen(name);
+	if (n >= 2 && name[0] == '"' && name[n - 1] == '"') {
+		name[n - 1] = '\0';
+		name++;
+	}
+	if (!*name)
+		return fail(p, "[template] needs the template name: [template WebServer]");
+	for (size_t i = 0; i < cfg->n_tmpl_perms; i++) {
+		if (!str_eq_ci(cfg->tmpl_perms[i].template_cn, name))
+			continue;
+		if (i >= p->tmpl_first)
+			return fail(p, "[template %s] appears twice; merge the two sections", name);
+		/* A drop-in adds to or overrides a section of an earlier file. */
+		p->tmpl = i;
+		memset(p->tmpl_seen, 0, sizeof(p->tmpl_seen));
+		p->section = "template";
+		return 0;
+	}
+	cfg->tmpl_perms = xrealloc(cfg->tmpl_perms, (cfg->n_tmpl_perms + 1) * sizeof(*cfg->tmpl_perms));
+	memset(&cfg->tmpl_perms[cfg->n_tmpl_perms], 0, sizeof(*cfg->tmpl_perms));
+	cfg->tmpl_perms[cfg->n_tmpl_perms].template_cn = xstrdup(name);
+	p->tmpl = cfg->n_tmpl_perms++;
+	memset(p->tmpl_seen, 0, sizeof(p->tmpl_seen));
+	p->section = "template";
+	return 0;
+}
+
+static int parse_value(struct parser *p, struct config *cfg, const struct key_def *k, const char *v);
+
+/* In [template NAME] only the ownership keys of [store] are known. */
+static int parse_template_key(struct parser *p, struct config *cfg, const char *key, const char *value)
+{
+	struct template_perms *tp = &cfg->tmpl_perms[p->tmpl];
+	char hint[256];
+	size_t i, used = 0;
+
+	hint[0] = '\0';
+	for (i = 0; i < N_KEYS; i++) {
+		if (keys[i].type != K_OWNER && keys[i].type != K_MODE)
+			continue;
+		if (str_eq_ci(keys[i].name, key))
+			break;
+		used += (size_t)snprintf(hint + used, sizeof(hint) - used, "%s%s", used ? ", " : "",
+					 keys[i].name);
+		if (used >= sizeof(hint))
+			used = sizeof(hint) - 1;
+	}
+	if (i == N_KEYS)
+		return fail(p, "unknown key '%s' in [template %s]; known keys: %s", key, tp->template_cn, hint);
+	if (p->tmpl_seen[i])
+		return fail(p, "duplicate key '%s' in [template %s] (first set on line %u); keep only one",
+			    keys[i].name, tp->template_cn, p->tmpl_seen[i]);
+	p->tmpl_seen[i] = p->line;
+	{
+		/* The same key def, pointed at this template's copy of the fields. */
+		struct key_def k = keys[i];
+
+		k.offset = k.offset - offsetof(struct config, perms) +
+			   (size_t)((char *)&tp->p - (char *)cfg);
+		return parse_value(p, cfg, &k, value);
+	}
 }
 
 static int parse_value(struct parser *p, struct config *cfg, const struct key_def *k, const char *v)
@@ -456,6 +630,10 @@ static int parse_value(struct parser *p, struct config *cfg, const struct key_de
 		return parse_number(p, k, v, f);
 	case K_TYPES:
 		return parse_types(p, k, v, f);
+	case K_OWNER:
+		return parse_owner(p, k, v, f);
+	case K_MODE:
+		return parse_mode(p, k, v, f);
 	case K_LEVEL:
 		for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
 			if (str_eq_ci(v, level_names[i])) {
@@ -489,7 +667,7 @@ static int parse_value(struct parser *p, struct config *cfg, const struct key_de
 	return fail(p, "internal error: key '%s' has no parser", k->name);
 }
 
-static int parse_section(struct parser *p, char *line)
+static int parse_section(struct parser *p, struct config *cfg, char *line)
 {
 	size_t n = strlen(line);
 	char *name;
@@ -500,6 +678,8 @@ static int parse_section(struct parser *p, char *line)
 		return fail(p, "a section header must be '[name]' alone on its line, got '%s'", line);
 	line[n - 1] = '\0';
 	name = trim(line + 1);
+	if (strncasecmp(name, "template", 8) == 0 && (is_blank(name[8]) || name[8] == '\0'))
+		return parse_template_section(p, cfg, name + 8);
 	for (size_t i = 0; i < N_SECTIONS; i++) {
 		if (str_eq_ci(name, sections[i])) {
 			p->section = sections[i];
@@ -514,7 +694,7 @@ static int parse_section(struct parser *p, char *line)
 			break;
 		used += (size_t)w;
 	}
-	return fail(p, "unknown section [%s]; known sections: %s", name, list);
+	return fail(p, "unknown section [%s]; known sections: %s, [template NAME]", name, list);
 }
 
 static int parse_assignment(struct parser *p, struct config *cfg, char *line)
@@ -534,6 +714,8 @@ static int parse_assignment(struct parser *p, struct config *cfg, char *line)
 	if (!p->section)
 		return fail(p, "key '%s' is outside any section; put it under one of [general], [domain], "
 			       "[machine], [enroll], [store], [user]", key);
+	if (strcmp(p->section, "template") == 0)
+		return parse_template_key(p, cfg, key, value);
 	for (i = 0; i < N_KEYS; i++)
 		if (strcmp(keys[i].section, p->section) == 0 && str_eq_ci(keys[i].name, key))
 			break;
@@ -570,17 +752,19 @@ static int parse_line(struct parser *p, struct config *cfg, const char *raw, siz
 	if (!*s || *s == '#' || *s == ';')
 		return 0;
 	if (*s == '[')
-		return parse_section(p, s);
+		return parse_section(p, cfg, s);
 	return parse_assignment(p, cfg, s);
 }
 
-int config_parse_buffer(const char *name, const char *buf, size_t len, struct config *cfg,
-			char *err, size_t errlen)
+/* Applies one file's text on top of cfg (config_parse_buffer starts from
+ * the defaults; drop-ins start from what the files before them set). */
+static int parse_into(const char *name, const char *buf, size_t len, struct config *cfg, char *err,
+		      size_t errlen)
 {
-	struct parser p = { .name = name ? name : "(config)", .err = err, .errlen = errlen };
+	struct parser p = { .name = name ? name : "(config)", .err = err, .errlen = errlen,
+			    .tmpl_first = cfg->n_tmpl_perms };
 	size_t pos = 0;
 
-	config_defaults(cfg);
 	if (err && errlen)
 		err[0] = '\0';
 	/* Editors on Windows start UTF-8 files with a byte order mark. */
@@ -597,6 +781,109 @@ int config_parse_buffer(const char *name, const char *buf, size_t len, struct co
 		pos += n + (nl ? 1 : 0);
 	}
 	return 0;
+}
+
+int config_parse_buffer(const char *name, const char *buf, size_t len, struct config *cfg,
+			char *err, size_t errlen)
+{
+	config_defaults(cfg);
+	return parse_into(name, buf, len, cfg, err, errlen);
+}
+
+/* ---------------------------------------------------------------- drop-ins */
+
+static int read_config_file(const char *path, bool optional, char **out, size_t *outlen, bool *missing);
+
+/* ---------------------------------------------------------------- anchors_dir = system */
+
+const char *config_system_anchors_dir(const char *root)
+{
+	/* RHEL/Fedora (update-ca-trust) read source/anchors/ itself; Debian and
+	 * Ubuntu (update-ca-certificates) take *.crt below
+	 * /usr/local/share/ca-certificates/, where a subdirectory of our own
+	 * keeps adenroll's files apart. */
+	char buf[512];
+	struct stat st;
+
+	snprintf(buf, sizeof(buf), "%s/etc/pki/ca-trust/source/anchors", root ? root : "");
+	if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
+		return "/etc/pki/ca-trust/source/anchors";
+	snprintf(buf, sizeof(buf), "%s/usr/local/share/ca-certificates", root ? root : "");
+	if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
+		return "/usr/local/share/ca-certificates/adenroll";
+	return NULL;
+}
+
+static int resolve_system_anchors(struct config *cfg)
+{
+	const char *dir;
+
+	if (!cfg->anchors_dir || strcmp(cfg->anchors_dir, "system") != 0)
+		return 0;
+	dir = config_system_anchors_dir(NULL);
+	if (!dir) {
+		log_error("anchors_dir = system: this host has no known system trust store "
+			  "(/etc/pki/ca-trust/source/anchors or /usr/local/share/ca-certificates); "
+			  "install ca-certificates, or set anchors_dir to a directory");
+		return -1;
+	}
+	free(cfg->anchors_dir);
+	cfg->anchors_dir = xstrdup(dir);
+	return 0;
+}
+
+static int dropin_filter(const struct dirent *de)
+{
+	size_t n = strlen(de->d_name);
+
+	return de->d_name[0] != '.' && n > 5 && strcmp(de->d_name + n - 5, ".conf") == 0;
+}
+
+static int dropin_order(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* <path>.d/\*.conf in byte order of their names, each on top of the
+ * configuration so far: a later file's value wins, within a file a key is
+ * set once.  A missing directory is no error. */
+static int load_dropins(const char *path, struct config *cfg)
+{
+	char *dir = xasprintf("%s.d", path);
+	struct dirent **names = NULL;
+	char err[1024];
+	int n, ret = 0;
+
+	n = scandir(dir, &names, dropin_filter, dropin_order);
+	if (n < 0) {
+		if (errno != ENOENT && errno != ENOTDIR) {
+			log_error("cannot read the drop-in directory %s: %s", dir, strerror(errno));
+			ret = -1;
+		}
+		free(dir);
+		return ret;
+	}
+	for (int i = 0; i < n; i++) {
+		char *file = xasprintf("%s/%s", dir, names[i]->d_name);
+		char *buf = NULL;
+		size_t len = 0;
+		bool missing;
+
+		if (ret == 0 && read_config_file(file, true, &buf, &len, &missing) < 0) {
+			ret = -1;
+		} else if (ret == 0 && !missing && parse_into(file, buf, len, cfg, err, sizeof(err)) < 0) {
+			log_error("%s", err);
+			ret = -1;
+		} else if (ret == 0 && !missing) {
+			log_debug("read drop-in %s", file);
+		}
+		free(buf);
+		free(file);
+		free(names[i]);
+	}
+	free(names);
+	free(dir);
+	return ret;
 }
 
 static int read_config_file(const char *path, bool optional, char **out, size_t *outlen, bool *missing)
@@ -669,7 +956,9 @@ int config_load(const char *path, bool optional, struct config *cfg)
 		return -1;
 	if (missing) {
 		log_debug("no configuration file %s: using the defaults", path);
-		return 0;
+		if (load_dropins(path, cfg) < 0)
+			return -1;
+		return resolve_system_anchors(cfg);
 	}
 	config_free(cfg);
 	if (config_parse_buffer(path, buf, len, cfg, err, sizeof(err)) < 0) {
@@ -679,7 +968,9 @@ int config_load(const char *path, bool optional, struct config *cfg)
 	}
 	free(buf);
 	cfg->path = xstrdup(path);
-	return 0;
+	if (load_dropins(path, cfg) < 0)
+		return -1;
+	return resolve_system_anchors(cfg);
 }
 
 /* ---------------------------------------------------------------- user mode */

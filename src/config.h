@@ -13,6 +13,24 @@
 
 enum store_type { STORE_PEM = 1u << 0, STORE_NSS = 1u << 1 };
 
+/* Owner, group and mode of one file the PEM store writes ([store] defaults,
+ * [template NAME] overrides; adenroll.conf(5), FILE OWNERSHIP).  Names (or
+ * numbers) are resolved at install time, so a service user created after
+ * the config is fine.  NULL / 0 = not set. */
+struct file_perms {
+	char *owner;
+	char *group;
+	unsigned mode;
+};
+struct store_perms {
+	struct file_perms cert, key, chain;
+};
+struct template_perms {
+	char *template_cn;          /* as written in [template NAME], compared case-insensitively */
+	struct store_perms p;
+};
+enum store_file { STORE_FILE_CERT, STORE_FILE_KEY, STORE_FILE_CHAIN };
+
 /* [general] journal: where log records go besides stderr (see adenroll(8), LOGGING). */
 enum config_journal {
 	CONFIG_JOURNAL_AUTO = 0,    /* when stderr is not a terminal (timer, cron) */
@@ -53,7 +71,7 @@ struct config {
 	char *nss_db;               /* default sql:LOCALSTATEDIR/lib/adenroll/nssdb */
 	char *archive_dir;          /* default LOCALSTATEDIR/lib/adenroll/archive */
 	long archive_retention_days;/* 0 = keep forever (default) */
-	char *anchors_dir;          /* optional: roots/NTAuth from LDAP written here */
+	char *anchors_dir;          /* optional: roots/NTAuth from LDAP written here; "system" resolved by config_load */
 	bool update_system_trust;   /* run update-ca-trust/update-ca-certificates when anchors change: default no */
 	/* Which directory roots may be trusted beyond adenroll (trust_policy.h); both empty by default */
 	struct strlist pinned_dcs;        /* DCs whose directory's roots may be trusted */
@@ -62,7 +80,7 @@ struct config {
 	/* [general] */
 	char *hooks_dir;            /* default SYSCONFDIR/adenroll/hooks.d */
 	char *metrics_file;         /* optional Prometheus textfile */
-	char *lock_file;            /* default /run/adenroll.lock; --user: $XDG_RUNTIME_DIR/adenroll.lock */
+	char *lock_file;            /* default /run/adenroll/adenroll.lock; --user: $XDG_RUNTIME_DIR/adenroll.lock */
 	long run_timeout;           /* seconds a run may take (runlimit.h), default 1800 */
 	/* [domain] bounds on what one run reads over LDAP (ldap_conn.h) */
 	long ldap_max_entries;      /* default 50000 */
@@ -81,6 +99,10 @@ struct config {
 		unsigned store_types;
 		char *pem_dir, *nss_db, *archive_dir, *state_dir;
 	} user;
+	/* [store] cert_owner ... chain_mode, and every [template NAME] section. */
+	struct store_perms perms;
+	struct template_perms *tmpl_perms;
+	size_t n_tmpl_perms;
 };
 
 /* Fills cfg with defaults, then applies path (which must exist unless
@@ -100,5 +122,15 @@ void config_defaults(struct config *cfg);
  * (system-wide files are root's).  -1 with a message when there is no home. */
 int config_apply_user_mode(struct config *cfg);
 void config_free(struct config *cfg);
+/* The distribution's directory for local trust anchors: RHEL's
+ * /etc/pki/ca-trust/source/anchors, else Debian's
+ * /usr/local/share/ca-certificates/adenroll; NULL when neither store exists.
+ * root prefixes the probes (tests); NULL = "/". */
+const char *config_system_anchors_dir(const char *root);
+/* The owner, group and mode for file `which` of template_cn: its
+ * [template] section, else [store], else the built-in (caller's owner and
+ * group; 0644 certificate and chain, 0600 key).  Strings point into cfg. */
+struct file_perms config_file_perms(const struct config *cfg, const char *template_cn,
+				    enum store_file which);
 
 #endif

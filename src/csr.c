@@ -1,4 +1,4 @@
-/* Key generation and PKCS#10 requests (PROTOCOL 2.5, 5.5).  OpenSSL 3 EVP only. */
+/* Key generation and PKCS#10 requests (docs/protocol.md 2.5, 5.5).  OpenSSL 3 EVP only. */
 #include "csr.h"
 
 #include <stdio.h>
@@ -212,7 +212,7 @@ int csr_build(EVP_PKEY *key, const struct template *t, const struct account *acc
 	}
 
 	/* Subject.  For templates where the CA builds the subject it ignores
-	 * ours, so we send what it would build anyway (PROTOCOL 2.5). */
+	 * ours, so we send what it would build anyway (docs/protocol.md 2.5). */
 	if ((nf & CT_NF_SUBJECT_REQUIRE_DIRECTORY_PATH) && acct && acct->dn) {
 		if (name_from_dn(acct->dn, name) < 0) {
 			snprintf(err, errlen, "cannot turn the account DN \"%s\" into a subject", acct->dn);

@@ -1,4 +1,4 @@
-/* Key generation and the PKCS#10 request for a template (PROTOCOL 2.5, 5.5). */
+/* Key generation and the PKCS#10 request for a template (docs/protocol.md 2.5, 5.5). */
 #ifndef ADENROLL_CSR_H
 #define ADENROLL_CSR_H
 

@@ -1,6 +1,6 @@
 /* Reads the directory snapshot: naming contexts, the account and its token,
  * certificate templates, enrollment services and trust anchors
- * (PROTOCOL.md 1.1, 1.4, 2, 3). */
+ * (docs/protocol.md 1.1, 1.4, 2, 3). */
 #include "adenroll-build.h"
 
 #include <stdio.h>
@@ -450,7 +450,7 @@ static int certs_cb(struct ldap_conn *c, const struct ldap_entry *e, void *ctx)
 }
 
 /* Everything under Public Key Services comes from one paged subtree search
- * (PROTOCOL.md 2, 3): one round trip instead of one per container on every
+ * (docs/protocol.md 2, 3): one round trip instead of one per container on every
  * pulse.  Each entry is routed by its container, so what is kept is what
  * one-level searches of those containers (and a base read of
  * NTAuthCertificates) would return. */

@@ -1,5 +1,5 @@
 /* Which templates this account autoenrolls, and the one reason why or why
- * not (PROTOCOL.md 5.2; MS-CRTD 2.4, 2.5, 2.26-2.28; MS-WCCE 3.1.2.4.2.2.2.8). */
+ * not (docs/protocol.md 5.2; MS-CRTD 2.4, 2.5, 2.26-2.28; MS-WCCE 3.1.2.4.2.2.2.8). */
 #include "adenroll-build.h"
 
 #include "eligibility.h"

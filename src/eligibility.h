@@ -1,4 +1,4 @@
-/* May this account autoenroll this template, and why (PROTOCOL.md 5.2;
+/* May this account autoenroll this template, and why (docs/protocol.md 5.2;
  * MS-CRTD 2.4, 2.5, 2.21, 2.26-2.28).  Pure: no I/O.  What the local store
  * holds (CHECK_USER_DS_CERTIFICATE, renewal, revocation) is policy.c's. */
 #ifndef ADENROLL_ELIGIBILITY_H

@@ -1,4 +1,4 @@
-/* One template's enrollment (PROTOCOL 5.3, 6.2-6.5): key, request, the CAs in
+/* One template's enrollment (docs/protocol.md 5.3, 6.2-6.5): key, request, the CAs in
  * order with failover, checks of what came back, then the store or the
  * pending state. */
 #include "adenroll-build.h"
@@ -204,8 +204,10 @@ static int install_issued(struct discovery *disc, const struct config *cfg, enum
 		rep->serial[0] = '\0';
 	snprintf(rep->message, sizeof rep->message, "serial %s%s%s", rep->serial, archived ? ", previous archived to " : "",
 		 archived ? archived : "");
-	log_event(renewal ? LOG_EV_RENEWED : LOG_EV_ENROLLED, t->cn, "%s: %s by %s (request %ld, serial %s)",
-		  t->cn, renewal ? "renewed" : "enrolled", ca_name, req_id, rep->serial);
+	log_event_facts(renewal ? LOG_EV_RENEWED : LOG_EV_ENROLLED, t->cn,
+			&(struct log_event_facts){ ca_name, rep->serial, req_id, rep->not_after },
+			"%s: %s by %s (request %ld, serial %s)", t->cn, renewal ? "renewed" : "enrolled", ca_name,
+			req_id, rep->serial);
 	ret = 0;
 out:
 	free(archived);
@@ -370,8 +372,8 @@ int enroll_template(struct discovery *disc, const struct config *cfg, enum adenr
 			}
 			rep->outcome = ENROLL_PENDING;
 			set_message(rep, &r);
-			log_event(LOG_EV_PENDING, t->cn, "%s: request %ld pending at %s: %s", t->cn, r.request_id,
-				  ca->cn, rep->message);
+			log_event_facts(LOG_EV_PENDING, t->cn, &(struct log_event_facts){ ca->cn, NULL, r.request_id, 0 },
+					"%s: request %ld pending at %s: %s", t->cn, r.request_id, ca->cn, rep->message);
 			break;
 		}
 		case CERTSRV_DENIED:
@@ -384,7 +386,8 @@ int enroll_template(struct discovery *disc, const struct config *cfg, enum adenr
 				break;
 			}
 			rep->outcome = ENROLL_DENIED;
-			log_event(LOG_EV_DENIED, t->cn, "%s: denied by %s: %s", t->cn, ca->cn, rep->message);
+			log_event_facts(LOG_EV_DENIED, t->cn, &(struct log_event_facts){ ca->cn, NULL, r.request_id, 0 },
+					"%s: denied by %s: %s", t->cn, ca->cn, rep->message);
 			break;
 		default:
 			set_message(rep, &r);
@@ -476,13 +479,13 @@ int enroll_poll_pending(struct discovery *disc, const struct config *cfg, enum a
 	case CERTSRV_DENIED:
 		rep->outcome = ENROLL_DENIED;
 		set_message(rep, &r);
-		log_event(LOG_EV_DENIED, t->cn, "%s: request %ld denied by %s: %s", t->cn, pr.request_id, rep->ca,
-			  rep->message);
+		log_event_facts(LOG_EV_DENIED, t->cn, &(struct log_event_facts){ rep->ca, NULL, pr.request_id, 0 },
+				"%s: request %ld denied by %s: %s", t->cn, pr.request_id, rep->ca, rep->message);
 		state_pending_remove(cfg, mode, t->cn);
 		break;
 	case CERTSRV_UNKNOWN_REQUEST:
 		/* The CA forgot it (database reset): forget it too and let the
-		 * next decision enroll anew (PROTOCOL 6.5). */
+		 * next decision enroll anew (docs/protocol.md 6.5). */
 		set_message(rep, &r);
 		snprintf(rep->message, sizeof rep->message, "%s no longer knows request %ld; it was forgotten",
 			 rep->ca, pr.request_id);

@@ -1,5 +1,5 @@
 /* One template's enrollment: key -> CSR -> certsrv at each CA publishing it ->
- * checks -> store, or a pending request recorded for later runs (PROTOCOL 5.3, 6.5). */
+ * checks -> store, or a pending request recorded for later runs (docs/protocol.md 5.3, 6.5). */
 #ifndef ADENROLL_ENROLL_H
 #define ADENROLL_ENROLL_H
 

@@ -1,4 +1,4 @@
-/* Durable writes (STYLE.md habit 6).  The temp file lives in the target's
+/* Durable writes (see fsutil.h).  The temp file lives in the target's
  * directory so rename(2) is atomic; O_EXCL|O_NOFOLLOW means a planted file
  * or symlink at the temp name is never written through. */
 #include "adenroll-build.h"
@@ -108,6 +108,12 @@ static int write_all(int fd, const unsigned char *p, size_t len)
 
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, uid_t owner)
 {
+	return fs_write_atomic_owned(path, data, len, mode, owner, (gid_t)-1);
+}
+
+int fs_write_atomic_owned(const char *path, const void *data, size_t len, mode_t mode, uid_t owner,
+			  gid_t group)
+{
 	char *tmp = NULL;
 	int fd = -1, ret = -1, tries;
 
@@ -124,12 +130,15 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		log_error("cannot create %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (fchmod(fd, mode) != 0) {
-		log_error("cannot set mode %04o on %s: %s", (unsigned)mode, tmp, strerror(errno));
+	/* chown before chmod: chown may clear mode bits, and until the final
+	 * mode is set the file is 0600 at most. */
+	if ((owner != (uid_t)-1 || group != (gid_t)-1) && fchown(fd, owner, group) != 0) {
+		log_error("cannot give %s to uid %ld gid %ld: %s", tmp, owner == (uid_t)-1 ? -1L : (long)owner,
+			  group == (gid_t)-1 ? -1L : (long)group, strerror(errno));
 		goto out;
 	}
-	if (owner != (uid_t)-1 && fchown(fd, owner, (gid_t)-1) != 0) {
-		log_error("cannot give %s to uid %ld: %s", tmp, (long)owner, strerror(errno));
+	if (fchmod(fd, mode) != 0) {
+		log_error("cannot set mode %04o on %s: %s", (unsigned)mode, tmp, strerror(errno));
 		goto out;
 	}
 	if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {

@@ -1,7 +1,7 @@
 /* Durable file-system primitives.  Files that matter are written to a temp
  * name in the same directory (O_CREAT|O_EXCL|O_NOFOLLOW, final mode set at
  * open), fsynced, renamed over the target and the directory fsynced
- * (STYLE.md habit 6), so a crash leaves either the old or the new content.
+ * (docs/HACKING.md, Conventions), so a crash leaves either the old or the new content.
  * All functions log what failed on which path and return 0 or -1. */
 #ifndef ADENROLL_FSUTIL_H
 #define ADENROLL_FSUTIL_H
@@ -15,6 +15,11 @@
  * umask): 0600 for keys.  owner: chown to this uid (group unchanged), or
  * (uid_t)-1 to keep the caller's.  A symlink at path is replaced, never followed. */
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, uid_t owner);
+/* The same, also giving the file to group (gid_t)-1 = keep).  Owner, group
+ * and mode are set on the temp file before the rename, so the file appears
+ * under its name with its final ownership, never briefly root's or wider. */
+int fs_write_atomic_owned(const char *path, const void *data, size_t len, mode_t mode, uid_t owner,
+			  gid_t group);
 /* mkdir -p; mode applies to directories it creates. */
 int fs_mkdir_p(const char *path, mode_t mode);
 int fs_fsync_dir(const char *dir);

@@ -1,5 +1,5 @@
 /* Hooks: admin-supplied executables run after a certificate changes, so
- * services can reload (ANCHORS 4.7; certbot-style hook directories).
+ * services can reload (certbot-style hook directories; adenroll-hooks(5)).
  *
  * For event E, hooks_run runs every executable regular file directly in
  * hooks_dir (hooks for all events), then every one in hooks_dir/E.d/ (hooks

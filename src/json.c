@@ -144,8 +144,32 @@ void json_null(struct json_writer *w, const char *key)
 	fputs("null", w->f);
 }
 
+static bool stdout_written;
+
 void json_finish(struct json_writer *w)
 {
 	fputc('\n', w->f);
 	fflush(w->f);
+	if (w->f == stdout)
+		stdout_written = true;
+}
+
+bool json_stdout_written(void)
+{
+	return stdout_written;
+}
+
+void json_print_error(FILE *f, const char *code, const char *message, int exit_status)
+{
+	struct json_writer w;
+
+	json_init(&w, f);
+	json_begin_object(&w, NULL);
+	json_begin_object(&w, "error");
+	json_string(&w, "code", code);
+	json_string(&w, "message", message && *message ? message : "failed; see the messages on stderr");
+	json_int(&w, "exit_status", exit_status);
+	json_end_object(&w);
+	json_end_object(&w);
+	json_finish(&w);
 }

@@ -27,6 +27,12 @@ void json_bool(struct json_writer *w, const char *key, bool val);
 void json_null(struct json_writer *w, const char *key);
 /* Ends the document with a newline. */
 void json_finish(struct json_writer *w);
+/* Whether this process finished a document on stdout: main() prints an
+ * error object for --json only when the command printed nothing. */
+bool json_stdout_written(void);
+/* The --json error document: {"error": {"code", "message", "exit_status"}}.
+ * code is a stable word (adenroll(8), JSON OUTPUT); message may be NULL. */
+void json_print_error(FILE *f, const char *code, const char *message, int exit_status);
 
 /* Writes s as a quoted JSON string (UTF-8 passed through; control
  * characters, quote and backslash escaped; invalid UTF-8 bytes as U+FFFD). */

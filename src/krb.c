@@ -126,7 +126,7 @@ static char *short_host_name(const struct config *cfg)
 	return r;
 }
 
-/* Picks the client principal from the keytab (NOTES G5: keytab lookup is
+/* Picks the client principal from the keytab (keytab lookup is
  * case-sensitive, the KDC is not, so use the entry's own spelling).  When a
  * principal is configured, a case-insensitive match in the keytab wins over
  * the configured spelling.  Otherwise "<SHORTHOST>$@REALM"; failing that, the

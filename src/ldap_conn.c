@@ -22,7 +22,7 @@
 #define LDAP_PORT_DEFAULT 389
 #define NETWORK_TIMEOUT_SECONDS 10
 #define OPERATION_TIMEOUT_SECONDS 60
-/* RFC 2696 page size; AD's MaxPageSize is 1000 (PROTOCOL.md 1.3). */
+/* RFC 2696 page size; AD's MaxPageSize is 1000 (docs/protocol.md 1.3). */
 #define PAGE_SIZE 200
 /* MS-ADTS 3.1.1.3.4.1.11: LDAP_SERVER_SD_FLAGS_OID. */
 #define OID_SD_FLAGS "1.2.840.113556.1.4.801"
@@ -194,7 +194,7 @@ static int try_dc(const struct dc_candidate *dc, struct ldap_conn *c, char **why
 	    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &op_to) != LDAP_OPT_SUCCESS ||
 	    /* The SPN must be ldap/<the name we were given>, not a reverse-DNS answer. */
 	    ldap_set_option(ld, LDAP_OPT_X_SASL_NOCANON, LDAP_OPT_ON) != LDAP_OPT_SUCCESS ||
-	    /* Sealing on plain 389 (PROTOCOL.md 1.2, NOTES G7): DCs may require
+	    /* Sealing on plain 389 (docs/protocol.md 1.2): DCs may require
 	     * signing, and everything we read must be integrity protected. */
 	    ldap_set_option(ld, LDAP_OPT_X_SASL_SECPROPS, "minssf=56") != LDAP_OPT_SUCCESS) {
 		*why = xstrdup("cannot set LDAP options");

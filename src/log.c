@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@ static bool syslog_open;
 static char *capture_buf;
 static size_t capture_len;
 static bool capture_has_error;
+static char last_error[4096];
 
 static const struct {
 	const char *name;       /* ADENROLL_EVENT= value */
@@ -86,6 +88,11 @@ void log_capture(char *buf, size_t len)
 		capture_buf[0] = '\0';
 }
 
+const char *log_last_error(void)
+{
+	return last_error;
+}
+
 enum log_level log_get_level(void)
 {
 	return verbosity;
@@ -103,25 +110,59 @@ static void to_syslog(int priority, const char *msg)
 struct event_info {
 	const char *name;
 	const char *message_id;
+	const struct log_event_facts *facts;   /* may be NULL */
 };
+
+#ifdef HAVE_SYSTEMD
+/* One "NAME=value" journal field; control characters were sanitized. */
+static void field(struct iovec *iov, size_t *n, char *buf, size_t len, const char *name, const char *value)
+{
+	int w = snprintf(buf, len, "%s=%s", name, value);
+
+	if (w < 0)
+		return;
+	iov[*n].iov_base = buf;
+	iov[*n].iov_len = (size_t)w < len ? (size_t)w : len - 1;
+	(*n)++;
+}
+#endif
 
 static void to_system_log(int priority, const struct event_info *event, const char *template_cn,
 			  const char *msg)
 {
 #ifdef HAVE_SYSTEMD
+	struct iovec iov[12];
+	size_t n = 0;
+	char f[11][4200], num[32];
 	int r;
 
-	if (event && template_cn)
-		r = sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", priority,
-				    "SYSLOG_IDENTIFIER=adenroll", "MESSAGE_ID=%s", event->message_id,
-				    "ADENROLL_EVENT=%s", event->name, "TEMPLATE=%s", template_cn, NULL);
-	else if (event)
-		r = sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", priority,
-				    "SYSLOG_IDENTIFIER=adenroll", "MESSAGE_ID=%s", event->message_id,
-				    "ADENROLL_EVENT=%s", event->name, NULL);
-	else
-		r = sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", priority,
-				    "SYSLOG_IDENTIFIER=adenroll", NULL);
+	snprintf(num, sizeof num, "%d", priority);
+	field(iov, &n, f[n], sizeof f[0], "MESSAGE", msg);
+	field(iov, &n, f[n], sizeof f[0], "PRIORITY", num);
+	field(iov, &n, f[n], sizeof f[0], "SYSLOG_IDENTIFIER", "adenroll");
+	if (event) {
+		const struct log_event_facts *x = event->facts;
+
+		field(iov, &n, f[n], sizeof f[0], "MESSAGE_ID", event->message_id);
+		field(iov, &n, f[n], sizeof f[0], "ADENROLL_EVENT", event->name);
+		if (template_cn)
+			field(iov, &n, f[n], sizeof f[0], "TEMPLATE", template_cn);
+		if (x && x->ca && *x->ca)
+			field(iov, &n, f[n], sizeof f[0], "ADENROLL_CA", x->ca);
+		if (x && x->serial && *x->serial)
+			field(iov, &n, f[n], sizeof f[0], "ADENROLL_SERIAL", x->serial);
+		if (x && x->request_id >= 0) {
+			snprintf(num, sizeof num, "%ld", x->request_id);
+			field(iov, &n, f[n], sizeof f[0], "ADENROLL_REQUEST_ID", num);
+		}
+		if (x && x->not_after > 0) {
+			struct tm tm;
+
+			if (gmtime_r(&x->not_after, &tm) && strftime(num, sizeof num, "%Y-%m-%dT%H:%M:%SZ", &tm))
+				field(iov, &n, f[n], sizeof f[0], "ADENROLL_NOT_AFTER", num);
+		}
+	}
+	r = sd_journal_sendv(iov, (int)n);
 	if (r >= 0)
 		return;
 	/* No journald (container, non-systemd init): syslog still records it. */
@@ -148,6 +189,8 @@ static void emit(enum log_level level, int priority, const struct event_info *ev
 	/* Text from the directory or a server ends up here: escape what could
 	 * drive a terminal or split a journal line (safetext.h). */
 	safetext_sanitize(msg, sizeof(msg));
+	if (level == LOG_LVL_ERROR)
+		snprintf(last_error, sizeof(last_error), "%s", msg);
 	if (template_cn) {
 		snprintf(tmpl, sizeof(tmpl), "%s", template_cn);
 		safetext_sanitize(tmpl, sizeof(tmpl));
@@ -181,6 +224,39 @@ DEFINE_LOG_FN(log_warn, LOG_LVL_WARN)
 DEFINE_LOG_FN(log_info, LOG_LVL_INFO)
 DEFINE_LOG_FN(log_debug, LOG_LVL_DEBUG)
 
+void log_event_facts(enum log_event ev, const char *template_cn, const struct log_event_facts *facts,
+		     const char *fmt, ...)
+{
+	va_list ap;
+	struct event_info info;
+	struct log_event_facts clean;
+	char ca[256], serial[128];
+
+	if ((unsigned)ev >= sizeof(events) / sizeof(events[0]))
+		ev = LOG_EV_FAILED;
+	info.name = events[ev].name;
+	info.message_id = events[ev].message_id;
+	info.facts = NULL;
+	if (facts) {
+		/* CA names come from the directory: no control characters in a field. */
+		clean = *facts;
+		if (facts->ca) {
+			snprintf(ca, sizeof ca, "%s", facts->ca);
+			safetext_sanitize(ca, sizeof ca);
+			clean.ca = ca;
+		}
+		if (facts->serial) {
+			snprintf(serial, sizeof serial, "%s", facts->serial);
+			safetext_sanitize(serial, sizeof serial);
+			clean.serial = serial;
+		}
+		info.facts = &clean;
+	}
+	va_start(ap, fmt);
+	emit(events[ev].level, events[ev].priority, &info, template_cn, true, fmt, ap);
+	va_end(ap);
+}
+
 void log_event(enum log_event ev, const char *template_cn, const char *fmt, ...)
 {
 	va_list ap;
@@ -190,6 +266,7 @@ void log_event(enum log_event ev, const char *template_cn, const char *fmt, ...)
 		ev = LOG_EV_FAILED;
 	info.name = events[ev].name;
 	info.message_id = events[ev].message_id;
+	info.facts = NULL;
 	va_start(ap, fmt);
 	/* Events are the record of what changed: the journal gets them even under -q. */
 	emit(events[ev].level, events[ev].priority, &info, template_cn, true, fmt, ap);

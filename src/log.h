@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
@@ -22,6 +23,9 @@ void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * last error wins over warnings; a later warning does not replace an error)
  * and *buf is "" when there was none.  log_capture(NULL, 0) stops it. */
 void log_capture(char *buf, size_t len);
+/* The last error logged (log_error or a failed event), "" when none: the
+ * message of a --json error document. */
+const char *log_last_error(void);
 
 /* A lifecycle event with a stable journald MESSAGE_ID (enrolled, renewed,
  * pending, denied, failed; listed in adenroll(8)).  template_cn goes into the
@@ -32,5 +36,16 @@ enum log_event { LOG_EV_ENROLLED, LOG_EV_RENEWED, LOG_EV_PENDING, LOG_EV_DENIED,
 		 LOG_EV_EXPIRING };
 void log_event(enum log_event ev, const char *template_cn, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The facts of an event as journal fields (adenroll(8), JOURNAL MESSAGE IDS):
+ * ADENROLL_CA, ADENROLL_SERIAL, ADENROLL_REQUEST_ID, ADENROLL_NOT_AFTER
+ * (UTC, ISO 8601).  NULL / -1 / 0: the field is left out. */
+struct log_event_facts {
+	const char *ca;
+	const char *serial;
+	long request_id;
+	time_t not_after;
+};
+void log_event_facts(enum log_event ev, const char *template_cn, const struct log_event_facts *facts,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -20,6 +20,7 @@
 #include "adenroll.h"
 #include "commands.h"
 #include "config.h"
+#include "json.h"
 #include "log.h"
 #include "runlimit.h"
 #include "util.h"
@@ -64,6 +65,10 @@ static const struct command {
 	  "Ask the directory whether the Group Policy that applies changed (links,\n"
 	  "      versions; no SYSVOL read) and run a pulse only if it did.  This is\n"
 	  "      what adenroll-policy.timer runs." },
+	{ "forget", cmd_forget, 1, 1, true, " TEMPLATE",
+	  "Stop managing TEMPLATE's certificate: archive the certificate and key,\n"
+	  "      drop a request pending for it, and remove the trust anchors adenroll\n"
+	  "      wrote once it manages nothing else.  Needs no network." },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -150,17 +155,36 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
+/* --json anywhere on the command line: errors found before (or while)
+ * parsing it are JSON documents too, so a script never gets a parse error. */
+static bool json_errors;
+
+/* What a --json error document's "code" says, by exit status. */
+static const char *json_error_code(int ret)
+{
+	switch (ret) {
+	case ADENROLL_EXIT_USAGE:
+		return "usage";
+	case ADENROLL_EXIT_PARTIAL:
+		return "partial";
+	default:
+		return "failed";
+	}
+}
+
 __attribute__((format(printf, 1, 2)))
 static int usage_error(const char *fmt, ...)
 {
+	char msg[512];
 	va_list ap;
 
-	fprintf(stderr, "adenroll: error: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "adenroll: error: %s\n", msg);
 	print_usage(stderr);
+	if (json_errors)
+		json_print_error(stdout, "usage", msg, ADENROLL_EXIT_USAGE);
 	return ADENROLL_EXIT_USAGE;
 }
 
@@ -210,6 +234,9 @@ int main(int argc, char **argv)
 	bool quiet = false, help = false, version = false;
 	int c, ret = ADENROLL_EXIT_USAGE, lock = -1;
 
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			json_errors = true;
 	opterr = 0;
 	/* Leading ':' reports a missing option argument as ':' rather than '?'. */
 	while ((c = getopt_long(argc, argv, ":vqh", longopts, NULL)) != -1) {
@@ -272,6 +299,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "adenroll: error: wrong number of arguments for '%s'\n"
 				"Usage: adenroll [OPTIONS] %s%s\n",
 			cmd->name, cmd->name, cmd->args);
+		if (json_errors) {
+			char msg[256];
+
+			snprintf(msg, sizeof(msg), "wrong number of arguments for '%s'; usage: adenroll [OPTIONS] %s%s",
+				 cmd->name, cmd->name, cmd->args);
+			json_print_error(stdout, "usage", msg, ADENROLL_EXIT_USAGE);
+		}
 		return ADENROLL_EXIT_USAGE;
 	}
 
@@ -280,10 +314,14 @@ int main(int argc, char **argv)
 	if (config_load(opt.config_path ? opt.config_path : ADENROLL_DEFAULT_CONFIG, !opt.config_path,
 			&cfg) < 0) {
 		ret = ADENROLL_EXIT_USAGE;
+		if (opt.json)
+			json_print_error(stdout, "config", log_last_error(), ret);
 		goto out;
 	}
 	if (opt.mode == ADENROLL_MODE_USER && config_apply_user_mode(&cfg) < 0) {
 		ret = ADENROLL_EXIT_FAILURE;
+		if (opt.json)
+			json_print_error(stdout, "config", log_last_error(), ret);
 		goto out;
 	}
 	log_init(effective_level(&cfg, opt.verbosity, quiet), journal_wanted(&cfg));
@@ -294,6 +332,8 @@ int main(int argc, char **argv)
 		lock = run_lock_acquire(cfg.lock_file, RUN_LOCK_WAIT_SECONDS);
 		if (lock < 0) {
 			ret = ADENROLL_EXIT_FAILURE;
+			if (opt.json)
+				json_print_error(stdout, "busy", log_last_error(), ret);
 			goto out;
 		}
 	}
@@ -310,6 +350,9 @@ int main(int argc, char **argv)
 			  "legitimately take this long)", cfg.run_timeout);
 		ret = ADENROLL_EXIT_FAILURE;
 	}
+	/* A command that failed before its document: the error as one. */
+	if (opt.json && ret != ADENROLL_EXIT_OK && ret != ADENROLL_EXIT_CHANGED && !json_stdout_written())
+		json_print_error(stdout, json_error_code(ret), log_last_error(), ret);
 out:
 	run_lock_release(lock);
 	config_free(&cfg);

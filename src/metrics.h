@@ -1,7 +1,7 @@
 /* A Prometheus textfile (node_exporter textfile collector) written after each
  * pulse: what adenroll manages, when it expires and renews, and how the last
- * run went (ANCHORS 4.8).  The names and labels are an interface: admins
- * alert on them (listed in adenroll(8), METRICS). */
+ * run went.  The names and labels are an interface: admins
+ * alert on them (listed in adenroll-hooks(5), METRICS). */
 #ifndef ADENROLL_METRICS_H
 #define ADENROLL_METRICS_H
 

@@ -1,4 +1,4 @@
-/* Renewal decisions: PROTOCOL.md 5.3 (ordering) and 5.4 (timing). */
+/* Renewal decisions: docs/protocol.md 5.3 (ordering) and 5.4 (timing). */
 #include "adenroll-build.h"
 
 #include "policy.h"

@@ -1,4 +1,4 @@
-/* Per-template renewal decisions (PROTOCOL.md 5.3, 5.4).  Pure: no I/O, the
+/* Per-template renewal decisions (docs/protocol.md 5.3, 5.4).  Pure: no I/O, the
  * current time is an input.  Shared by pulse, explain and status so that
  * what explain prints is what pulse does. */
 #ifndef ADENROLL_POLICY_H

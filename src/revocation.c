@@ -1,5 +1,5 @@
 /* Revocation status from the CRL distribution points (RFC 5280 4.2.1.13,
- * 5; PROTOCOL.md 3.2 for the AD CS CDP objects, 5.3 step 3 for the use). */
+ * 5; docs/protocol.md 3.2 for the AD CS CDP objects, 5.3 step 3 for the use). */
 #include "adenroll-build.h"
 
 #include "revocation.h"

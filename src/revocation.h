@@ -1,4 +1,4 @@
-/* Is a held certificate revoked?  (PROTOCOL.md 5.3 step 3.)  The CRL named
+/* Is a held certificate revoked?  (docs/protocol.md 5.3 step 3.)  The CRL named
  * by the certificate's CRL distribution points: ldap:/// URLs are read over
  * the run's signed+sealed LDAP session (base read of the URL's DN,
  * certificateRevocationList) -- what AD CS puts first; other schemes (http)

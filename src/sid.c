@@ -150,7 +150,7 @@ struct wellknown {
 };
 
 /* MS-DTYP 2.4.2.4: the fixed SIDs that appear in template and CA ACLs or in
- * the token we build (PROTOCOL.md 1.4). */
+ * the token we build (docs/protocol.md 1.4). */
 static const struct wellknown wellknown[] = {
 	{ 1, 1, { 0, 0 }, "Everyone" },
 	{ 3, 1, { 0, 0 }, "Creator Owner" },

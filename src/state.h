@@ -1,4 +1,4 @@
-/* Run state under cfg->state_dir: requests pending at a CA (PROTOCOL.md 6.5)
+/* Run state under cfg->state_dir: requests pending at a CA (docs/protocol.md 6.5)
  * with the private key waiting for their certificate, and facts about the
  * last run (for metrics).  Files are written with fs_write_atomic; keys 0600. */
 #ifndef ADENROLL_STATE_H

@@ -95,7 +95,7 @@ const struct store_item *store_find(const struct store_item *items, size_t n,
 {
 	size_t i;
 
-	/* PROTOCOL.md 2.7: the 21.7 templateID decides when present; the v1
+	/* docs/protocol.md 2.7: the 21.7 templateID decides when present; the v1
 	 * 20.2 name otherwise.  The recorded name is a last resort for CAs that
 	 * put neither extension in the certificate. */
 	for (i = 0; i < n; i++) {

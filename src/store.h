@@ -21,7 +21,7 @@
 struct directory;
 
 /* A certificate adenroll manages.  The template is identified by the
- * certificate's own extensions (PROTOCOL.md 2.7), not by a file name:
+ * certificate's own extensions (docs/protocol.md 2.7), not by a file name:
  * template_oid/major/minor from 1.3.6.1.4.1.311.21.7, ext_template_cn from
  * 1.3.6.1.4.1.311.20.2.  template_cn is the name it was installed for. */
 struct store_item {
@@ -59,7 +59,7 @@ const struct store_item *store_find(const struct store_item *items, size_t n,
 /* By template cn only (superseded templates that are no longer in the directory). */
 const struct store_item *store_find_cn(const struct store_item *items, size_t n, const char *cn);
 /* The certificate held for eligible template t: its own (store_find), else
- * one of a template t supersedes (msPKI-Supersede-Templates, PROTOCOL.md 5.2
+ * one of a template t supersedes (msPKI-Supersede-Templates, docs/protocol.md 5.2
  * step 7), matched through d's template object when d has it, else by cn;
  * then *superseded_cn is that cn.  d may be NULL (offline). */
 const struct store_item *store_find_held(const struct store_item *items, size_t n,

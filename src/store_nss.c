@@ -6,7 +6,7 @@
  * own CA nicknames; only the self-signed root that the leaf's issuer path
  * ends in is trusted (CT,C,C): enroll.c installs nothing that does not
  * chain to a root published in CN=Certification Authorities, so that root
- * is one the domain distributes to its members (PROTOCOL.md 2.8).
+ * is one the domain distributes to its members (docs/protocol.md 3.2).
  * Intermediates get no trust.  Certificates already in the database are
  * never touched (an administrator's trust settings win).
  *

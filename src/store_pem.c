@@ -24,6 +24,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -53,6 +55,7 @@ struct pem_store {
 	char *archive;
 	long retention_days;
 	mode_t dir_mode;   /* 0755 machine (services read certs), 0700 user */
+	const struct config *cfg;   /* owner, group and mode per template (outlives the store) */
 };
 
 struct index_entry {
@@ -258,8 +261,76 @@ out:
 	return ret;
 }
 
+/* ---- file ownership ([store] / [template NAME] cert_owner ... chain_mode) ---- */
+
+struct resolved_perms {
+	uid_t uid;     /* (uid_t)-1: the caller's */
+	gid_t gid;     /* (gid_t)-1: the caller's */
+	mode_t mode;
+};
+struct install_perms {
+	struct resolved_perms cert, key, chain;
+};
+
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+static int resolve_one(const char *cn, const char *file, const struct file_perms *fp,
+		       struct resolved_perms *out)
+{
+	out->uid = (uid_t)-1;
+	out->gid = (gid_t)-1;
+	out->mode = (mode_t)fp->mode;
+	if (fp->owner && all_digits(fp->owner)) {
+		out->uid = (uid_t)strtoul(fp->owner, NULL, 10);
+	} else if (fp->owner) {
+		const struct passwd *pw = getpwnam(fp->owner);
+
+		if (!pw) {
+			log_error("template %s: %s_owner '%s' is not a user on this host; create it (adduser "
+				  "--system, useradd -r) or change adenroll.conf", cn, file, fp->owner);
+			return -1;
+		}
+		out->uid = pw->pw_uid;
+	}
+	if (fp->group && all_digits(fp->group)) {
+		out->gid = (gid_t)strtoul(fp->group, NULL, 10);
+	} else if (fp->group) {
+		const struct group *gr = getgrnam(fp->group);
+
+		if (!gr) {
+			log_error("template %s: %s_group '%s' is not a group on this host; create it (addgroup "
+				  "--system, groupadd -r) or change adenroll.conf", cn, file, fp->group);
+			return -1;
+		}
+		out->gid = gr->gr_gid;
+	}
+	return 0;
+}
+
+/* Resolved before anything is written: a missing service user fails the
+ * install cleanly instead of leaving a generation half owned. */
+static int resolve_install_perms(const struct pem_store *ps, const char *cn, struct install_perms *out)
+{
+	struct file_perms c = config_file_perms(ps->cfg, cn, STORE_FILE_CERT);
+	struct file_perms k = config_file_perms(ps->cfg, cn, STORE_FILE_KEY);
+	struct file_perms ch = config_file_perms(ps->cfg, cn, STORE_FILE_CHAIN);
+
+	if (resolve_one(cn, "cert", &c, &out->cert) != 0 || resolve_one(cn, "key", &k, &out->key) != 0 ||
+	    resolve_one(cn, "chain", &ch, &out->chain) != 0)
+		return -1;
+	return 0;
+}
+
 static int write_pem_file(const char *path, EVP_PKEY *key, X509 *cert, STACK_OF(X509) *chain,
-			  mode_t mode)
+			  const struct resolved_perms *perm)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -267,7 +338,7 @@ static int write_pem_file(const char *path, EVP_PKEY *key, X509 *cert, STACK_OF(
 
 	if (pem_to_buffer(key, cert, chain, &buf, &len) != 0)
 		return -1;
-	ret = fs_write_atomic(path, buf, len, mode, (uid_t)-1);
+	ret = fs_write_atomic_owned(path, buf, len, perm->mode, perm->uid, perm->gid);
 	OPENSSL_cleanse(buf, len);
 	free(buf);
 	return ret;
@@ -523,6 +594,7 @@ static int pem_install(struct store_backend *b, const struct store_install_args 
 	char *name = NULL, *name_dir = NULL, *old = NULL, *gen = NULL, *ts = NULL, *serial = NULL;
 	char *build = NULL, *final = NULL, *p = NULL, *meta = NULL, *leaf = NULL;
 	struct stat st;
+	struct install_perms perms;
 	unsigned k;
 	int ret = -1;
 
@@ -531,6 +603,8 @@ static int pem_install(struct store_backend *b, const struct store_install_args 
 		log_error("refusing to install a certificate for a template with an unprintable name");
 		return -1;
 	}
+	if (resolve_install_perms(ps, t->cn, &perms) != 0)
+		return -1;
 	if (fs_mkdir_p(ps->dir, ps->dir_mode) != 0 || dirs_trusted(ps) != 0 || index_load(ps, &ix) != 0)
 		goto out;
 	/* The index first: whatever becomes live below is then always listed. */
@@ -574,20 +648,20 @@ static int pem_install(struct store_backend *b, const struct store_install_args 
 		goto out;
 	}
 	p = fs_path_join(build, "key.pem");
-	if (write_pem_file(p, a->key, NULL, NULL, 0600) != 0)
+	if (write_pem_file(p, a->key, NULL, NULL, &perms.key) != 0)
 		goto out;
 	crash_point("key");
 	free(p);
 	p = fs_path_join(build, "cert.pem");
-	if (write_pem_file(p, NULL, a->cert, NULL, 0644) != 0)
+	if (write_pem_file(p, NULL, a->cert, NULL, &perms.cert) != 0)
 		goto out;
 	crash_point("cert");
 	free(p);
 	p = fs_path_join(build, "chain.pem");
 	if (a->chain != NULL && sk_X509_num(a->chain) > 0) {
-		if (write_pem_file(p, NULL, NULL, a->chain, 0644) != 0)
+		if (write_pem_file(p, NULL, NULL, a->chain, &perms.chain) != 0)
 			goto out;
-	} else if (fs_write_atomic(p, "", 0, 0644, (uid_t)-1) != 0) {
+	} else if (fs_write_atomic_owned(p, "", 0, perms.chain.mode, perms.chain.uid, perms.chain.gid) != 0) {
 		goto out;
 	}
 	crash_point("chain");
@@ -883,6 +957,7 @@ int store_pem_open(const struct config *cfg, enum adenroll_mode mode, struct sto
 	ps->archive = xstrdup(cfg->archive_dir);
 	ps->retention_days = cfg->archive_retention_days;
 	ps->dir_mode = mode == ADENROLL_MODE_USER ? 0700 : 0755;
+	ps->cfg = cfg;
 	*out = &ps->base;
 	return 0;
 }

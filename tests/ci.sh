@@ -11,7 +11,9 @@
 #  5. ADENROLL_SKIP_INTEGRATION=1 make distcheck, in a plain build directory
 #  6. clang + libFuzzer build; each fuzz/fuzz_* target runs for
 #     ADENROLL_FUZZ_SECONDS (default 20) on its corpus fuzz/corpus/<name>
-#  7. the .deb: dpkg-buildpackage, lintian (no errors), apt install, checks, purge
+#  5b. tar tzf of the distcheck tarball lists every tracked file; rpmbuild -ta on it
+#  7. the .deb: dpkg-buildpackage, lintian (no errors), apt install, checks,
+#     the installed-package integration tests (t_pkg_*), purge
 #
 # The output ends with a summary of every step; the exit status is 0 only
 # when nothing failed.  Builds and logs go to ADENROLL_CI_DIR (default: a new
@@ -183,6 +185,26 @@ else
   record distcheck FAIL "$(first_error "$LOGS/distcheck.log") (see $LOGS/distcheck.log)"
 fi
 
+# ---------------------------------------------------------------- 5b. tarball contents, RPM
+# The distcheck tarball carries every tracked file (tar tzf vs git ls-files),
+# and rpmbuild -ta on it fails without systemd-rpm-macros and builds with them.
+section "dist tarball contents and rpmbuild -ta"
+tarball=$(ls "$P"/adenroll-*.tar.gz 2>/dev/null | head -n 1)
+if [ -z "$tarball" ]; then
+  record dist-files FAIL "no tarball in $P (distcheck failed?)"
+elif run_logged dist-files sh "$TOP/tests/packaging/check_dist.sh" "$tarball" "$TOP"; then
+  record dist-files OK "$(grep -m1 '^ok 1' "$LOGS/dist-files.log" | cut -d- -f2- | cut -c2-)"
+else
+  record dist-files FAIL "$(grep -m1 '^not ok' "$LOGS/dist-files.log") (see $LOGS/dist-files.log)"
+fi
+if [ -n "$tarball" ]; then
+  run_logged rpm sh "$TOP/tests/packaging/check_rpm.sh" "$tarball"
+  rc=$?
+  if [ "$rc" = 0 ]; then record rpm OK "rpmbuild -ta: fails without the systemd macros, builds with them"
+  elif [ "$rc" = 77 ]; then record rpm OK "skipped: rpmbuild not installed"
+  else record rpm FAIL "$(grep -m1 '^not ok' "$LOGS/rpm.log") (see $LOGS/rpm.log)"; fi
+fi
+
 # ---------------------------------------------------------------- 6. fuzzing
 section "fuzz targets (clang, libFuzzer, ${FUZZ_SECONDS}s each)"
 F=$WORK/fuzz
@@ -232,8 +254,11 @@ fi
 # ---------------------------------------------------------------- 7. Debian package
 section "Debian package (dpkg-buildpackage, lintian, apt install, purge)"
 # nocheck: the unit tests already ran above; the package build is about packaging.
-if run_logged deb env DEB_BUILD_OPTIONS=nocheck bash "$TOP/tests/packaging/build_deb.sh" "$WORK/deb"; then
-  record deb OK "$(ls "$WORK"/deb/adenroll_*.deb 2>/dev/null | xargs -r -n1 basename | head -n1) built, lintian clean, installed and purged"
+# ADENROLL_DEB_IT: while the .deb is installed, the integration tests of the
+# installed package (default store, ownership) run against /usr/sbin/adenroll.
+if run_logged deb env DEB_BUILD_OPTIONS=nocheck ADENROLL_DEB_IT='t_pkg_*' \
+     bash "$TOP/tests/packaging/build_deb.sh" "$WORK/deb"; then
+  record deb OK "$(ls "$WORK"/deb/adenroll_*.deb 2>/dev/null | xargs -r -n1 basename | head -n1) built, lintian clean, installed, $(grep -E '^integration: [0-9]+ passed' "$LOGS/deb.log" | tail -n1 | cut -d' ' -f2-3) installed-package test(s), purged"
 else
   record deb FAIL "see $LOGS/deb.log"
 fi

@@ -14,7 +14,7 @@ write_config "$SCRATCH/wrongp.conf" "machine.principal=NOBODY\$"
 assert_exit 1 "$ADENROLL" --config "$SCRATCH/wrongp.conf" templates
 assert_contains "$OUT" "has no key for principal NOBODY\$@$ADCS_REALM"
 
-# principal spelled in another case: the keytab's spelling is used (NOTES G5)
+# principal spelled in another case: the keytab's spelling is used (keytab lookup is case-sensitive, the KDC is not)
 lower=$(printf '%s' "${ADCS_CLIENT_PRINCIPAL%@*}" | tr 'A-Z' 'a-z')
 write_config "$SCRATCH/case.conf" "machine.principal=$lower"
 assert_exit 0 "$ADENROLL" --config "$SCRATCH/case.conf" templates

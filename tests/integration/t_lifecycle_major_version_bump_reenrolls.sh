@@ -1,5 +1,5 @@
 #!/bin/bash
-# "Reenroll All Certificate Holders" (PROTOCOL.md 5.3 step 4): the template's
+# "Reenroll All Certificate Holders" (docs/protocol.md 5.3 step 4): the template's
 # revision (major version) is raised in AD after enrollment; the CA then
 # issues certificates carrying the new major version in 1.3.6.1.4.1.311.21.7;
 # explain names the rule, the next pulse re-enrolls (exit 3) and archives the

@@ -1,6 +1,6 @@
 #!/bin/bash
 # A short-lived template (minutes) is renewed by a later pulse exactly when
-# PROTOCOL.md 5.4 says: renew_at = max(notAfter - renewal period,
+# docs/protocol.md 5.4 says: renew_at = max(notAfter - renewal period,
 # notBefore + 80% of the lifetime), computed from the issued certificate's
 # own dates.  The template's renewal period is chosen so that the 80% floor
 # dominates.  A pulse before renew_at keeps the certificate (exit 0, nothing

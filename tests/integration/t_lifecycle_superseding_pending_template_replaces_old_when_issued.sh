@@ -1,5 +1,5 @@
 #!/bin/bash
-# Supersedence through a CA manager's approval (PROTOCOL.md 5.2 step 7, 5.3
+# Supersedence through a CA manager's approval (docs/protocol.md 5.2 step 7, 5.3
 # step 2): template B supersedes the held template A but its requests pend
 # (CT_FLAG_PEND_ALL_REQUESTS).  A's certificate stays live while B is
 # pending; when a later pulse collects B's approved certificate, A's

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Supersedence (PROTOCOL.md 5.2 step 7): the machine holds a certificate of
+# Supersedence (docs/protocol.md 5.2 step 7): the machine holds a certificate of
 # template A; template B (eligible: AutoEnroll for Domain Computers,
 # published) appears with A in msPKI-Supersede-Templates.  `templates` shows
 # A superseded by B, explain says why B re-enrolls, the next pulse enrolls B

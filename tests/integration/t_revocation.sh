@@ -1,5 +1,5 @@
 #!/bin/bash
-# Revocation (PROTOCOL.md 5.3 step 3): the CA revokes the machine's
+# Revocation (docs/protocol.md 5.3 step 3): the CA revokes the machine's
 # LinuxWorkstation certificate and publishes a new CRL at its LDAP CDP
 # object; explain reports it revoked, the next pulse reads the CRL over LDAP,
 # re-enrolls, archives the revoked certificate, and a further pulse does

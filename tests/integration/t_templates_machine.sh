@@ -1,7 +1,7 @@
 #!/bin/bash
 # `adenroll templates` as the machine account (keytab, no ticket of its own)
 # classifies every test template with the reason the access check and the
-# template flags give (PROTOCOL.md 4, 5.2).
+# template flags give (docs/protocol.md 4, 5.2).
 . "$TESTS_LIB"
 
 write_config "$SCRATCH/adenroll.conf"

@@ -11,6 +11,8 @@
 #   OUTDIR               where the .deb/.changes/.buildinfo are kept (default: a temp dir, removed)
 #   ADENROLL_KEEP_INSTALLED=1   leave the package installed (CI installs once and reuses it)
 #   ADENROLL_SKIP_LINTIAN=1     build and install only
+#   ADENROLL_DEB_IT='t_pkg_*'   while installed, run these integration tests
+#                               against /usr/sbin/adenroll (tests/integration/run.sh)
 
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -104,6 +106,7 @@ for f in /usr/sbin/adenroll \
 	"$userunitdir/adenroll-user.service" "$userunitdir/adenroll-user.timer" \
 	/etc/adenroll/adenroll.conf \
 	/usr/share/man/man8/adenroll.8.gz /usr/share/man/man5/adenroll.conf.5.gz \
+	/usr/share/man/man5/adenroll-hooks.5.gz /usr/bin/adenroll \
 	/usr/share/bash-completion/completions/adenroll \
 	/usr/share/doc/adenroll/copyright /usr/share/doc/adenroll/README.Debian; do
 	listed "$f"
@@ -113,8 +116,26 @@ step "files present"
 dpkg-query -W -f='${Conffiles}\n' "$pkg" | grep -q '^ /etc/adenroll/adenroll.conf ' ||
 	fail "/etc/adenroll/adenroll.conf is not a conffile"
 [ -x /usr/sbin/adenroll ] || fail "/usr/sbin/adenroll is not executable"
-[ "$(stat -c '%a %U' /var/lib/adenroll 2>/dev/null)" = "700 root" ] ||
-	fail "/var/lib/adenroll must exist, owned by root, mode 0700 (is: $(stat -c '%a %U' /var/lib/adenroll 2>&1))"
+# 0755 like StateDirectoryMode=: services reach certs/ (docs/stores.md).
+[ "$(stat -c '%a %U' /var/lib/adenroll 2>/dev/null)" = "755 root" ] ||
+	fail "/var/lib/adenroll must exist, owned by root, mode 0755 (is: $(stat -c '%a %U' /var/lib/adenroll 2>&1))"
+[ "$(readlink -f /usr/bin/adenroll)" = "$(readlink -f /usr/sbin/adenroll)" ] ||
+	fail "/usr/bin/adenroll does not lead to /usr/sbin/adenroll"
+grep -q '^ExecStart=/usr/sbin/adenroll ' "$unitdir/adenroll.service" ||
+	fail "adenroll.service does not run /usr/sbin/adenroll"
+# On upgrade the timer is try-restarted, the service neither stopped nor
+# restarted (a running enrollment finishes); removal stops both.
+info=/var/lib/dpkg/info
+grep -Eq 'try-restart.*adenroll\.timer|adenroll\.timer.*try-restart|_dh_action=try-restart' "$info/$pkg.postinst" ||
+	fail "postinst does not try-restart adenroll.timer on upgrade: $(grep -n systemd "$info/$pkg.postinst")"
+for s in preinst prerm postinst; do
+	[ -f "$info/$pkg.$s" ] || continue
+	awk '/^# Automatically added by dh_installsystemd/,/^# End automatically added/' "$info/$pkg.$s" |
+		grep -E '(stop|restart).*adenroll\.service' > "$work/svc-$s" || true
+	[ ! -s "$work/svc-$s" ] || fail "$s stops or restarts adenroll.service on upgrade: $(cat "$work/svc-$s")"
+done
+grep -q 'deb-systemd-invoke stop adenroll.timer adenroll.service' "$info/$pkg.prerm" ||
+	fail "prerm does not stop both units on removal"
 /usr/sbin/adenroll --version > "$work/version.out" 2>&1 ||
 	fail "adenroll --version failed: $(cat "$work/version.out")"
 step "conffile, state dir, binary ok ($(head -n 1 "$work/version.out"))"
@@ -157,6 +178,18 @@ for d in /etc/systemd/system /etc/systemd/user; do
 	fi
 done
 step "timers not enabled"
+
+if [ -n "${ADENROLL_DEB_IT:-}" ]; then
+	step "integration tests against the installed /usr/sbin/adenroll: $ADENROLL_DEB_IT"
+	# shellcheck disable=SC2086 # a list of globs
+	if ! bash "$srcdir/tests/integration/run.sh" /usr/sbin/adenroll $ADENROLL_DEB_IT > "$work/it.log" 2>&1; then
+		tail -n 60 "$work/it.log" >&2
+		fail "integration tests against the installed package failed (log: $work/it.log)"
+	fi
+	grep -E '^integration: [0-9]+ passed' "$work/it.log" | tail -n 1
+	grep -Eq '^integration: [1-9][0-9]* passed, 0 failed' "$work/it.log" ||
+		fail "the installed-package tests did not run: $(tail -n 3 "$work/it.log")"
+fi
 
 if [ "${ADENROLL_KEEP_INSTALLED:-0}" = 1 ]; then
 	step "left installed (ADENROLL_KEEP_INSTALLED=1)"

@@ -26,7 +26,8 @@ t() {
 	else failed=1; echo "not ok $n - [$*]: got \"$got\", want \"$want\""; fi
 }
 all_opts="--config --user --dry-run --json --force -v -q --version --help"
-t "pulse status explain templates enroll doctor check-policy $all_opts" adenroll ""
+t "pulse status explain templates enroll doctor check-policy forget $all_opts" adenroll ""
+t "forget" adenroll fo
 t "explain enroll" adenroll e
 t "templates" adenroll te
 t "--dry-run" adenroll --d
@@ -37,6 +38,9 @@ t "pulse" adenroll --config /nonexistent/x pu
 t "" adenroll --version ""
 d=$(mktemp -d); : > "$d/site.conf"
 t "$d/site.conf" adenroll --config "$d/si"
+printf "# adenroll PEM store index v1: <file name>\t<template cn>\nWeb\tWebServer\nMachine\tMachine\n" > "$d/index"
+ADENROLL_COMPLETION_INDEX=$d/index t "WebServer" adenroll forget W
+ADENROLL_COMPLETION_INDEX=$d/index t "Machine WebServer $all_opts" adenroll --user forget ""
 rm -rf "$d"
 echo "1..$n"
 exit $failed

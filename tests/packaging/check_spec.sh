@@ -113,9 +113,11 @@ done
 check "%files: %dir %{_sysconfdir}/adenroll" has_line '^%dir[[:space:]]+%\{_sysconfdir\}/adenroll$' "$tmp/files"
 check "%files: bash completion" \
 	has_line '^%\{_datadir\}/bash-completion/completions/adenroll$' "$tmp/files"
-check "%files: state dir %{_localstatedir}/lib/adenroll owned by root, mode 0700" \
-	has_line '^%dir[[:space:]]+%attr\(0700,[[:space:]]*root,[[:space:]]*root\)[[:space:]]+%\{_localstatedir\}/lib/adenroll$' "$tmp/files"
-check "%install creates the state dir" grep -q 'install -d -m 0700 %{buildroot}%{_localstatedir}/lib/adenroll' "$spec"
+# 0755 as StateDirectoryMode= and debian/postinst: services reach certs/ (docs/stores.md)
+check "%files: state dir %{_localstatedir}/lib/adenroll owned by root, mode 0755" \
+	has_line '^%dir[[:space:]]+%attr\(0755,[[:space:]]*root,[[:space:]]*root\)[[:space:]]+%\{_localstatedir\}/lib/adenroll$' "$tmp/files"
+check "%install creates the state dir" grep -q 'install -d -m 0755 %{buildroot}%{_localstatedir}/lib/adenroll' "$spec"
+check "the unit's StateDirectoryMode= is the spec's mode" grep -qx 'StateDirectoryMode=0755' "$top_srcdir/systemd/adenroll.service"
 
 # --- systemd: presets (disabled by default) decide, never an unconditional enable.
 # The body of a scriptlet section, up to the next section header.
@@ -141,9 +143,10 @@ check "%configure passes %{_unitdir} and %{_userunitdir}" \
 check "%check skips the integration suite" grep -q 'ADENROLL_SKIP_INTEGRATION=1' "$spec"
 
 # --- rpm's own parser, when installed.
-# Debian's rpm has no systemd-rpm-macros: define the directories they give.
+# Debian's rpm has no systemd-rpm-macros: load what they give a RHEL build
+# root (the spec refuses to parse without them).
 rpmdefs() {
-	"$@" --define "_unitdir /usr/lib/systemd/system" --define "_userunitdir /usr/lib/systemd/user"
+	"$@" --load "$here/rpm-macros.systemd"
 }
 if command -v rpmspec >/dev/null 2>&1; then
 	if q=$(rpmdefs rpmspec -q --srpm --qf '%{NAME} %{VERSION} %{LICENSE}\n' "$spec" 2>"$tmp/rpmspec.err"); then

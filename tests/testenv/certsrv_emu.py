@@ -745,7 +745,7 @@ def resolve(rid, approve):
 
 # ------------------------------------------------------------------ CRL distribution point
 # An enterprise CA writes an LDAP CDP URL into every certificate and
-# publishes its CRL at that object (PROTOCOL.md 3.2).  Revocations are kept
+# publishes its CRL at that object (docs/protocol.md 3.2).  Revocations are kept
 # in state/revoked.json ({serial hex: {"date", "reason"}}); gencrl signs the
 # CRL into state/crl.der, which domain.sh publishes to the CDP object.
 CRL_VALIDITY = 86400          # nextUpdate one day ahead (AD CS default: a week)

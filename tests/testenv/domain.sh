@@ -774,7 +774,7 @@ srv_dead_first() {
 
 # ------------------------------------------------------------------ CRL distribution point
 # The CA's CDP object, the target of the LDAP CDP URL the emulator writes into
-# every certificate (PROTOCOL.md 3.2): CN=<CA>,CN=<CA host>,CN=CDP,<PKS> with
+# every certificate (docs/protocol.md 3.2): CN=<CA>,CN=<CA host>,CN=CDP,<PKS> with
 # the CRL the emulator signs (certsrv_emu.py gencrl / revoke).
 cdp_dn() { echo "CN=$CANAME,CN=${CA%%.*},CN=CDP,$PKS"; }
 crl_init() {

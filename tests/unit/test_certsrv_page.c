@@ -1,4 +1,4 @@
-/* certsrv page classification (PROTOCOL 6.3, 6.4) over every sample page in
+/* certsrv page classification (docs/protocol.md 6.3, 6.4) over every sample page in
  * tests/samples/certsrv plus variants built here: line endings, whitespace,
  * case, truncation, NUL bytes. */
 #include <setjmp.h>

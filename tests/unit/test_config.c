@@ -53,7 +53,7 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.state_dir, LOCALSTATEDIR "/lib/adenroll");
 	assert_string_equal(cfg.hooks_dir, SYSCONFDIR "/adenroll/hooks.d");
 	assert_null(cfg.metrics_file);
-	assert_string_equal(cfg.lock_file, "/run/adenroll.lock");
+	assert_string_equal(cfg.lock_file, "/run/adenroll/adenroll.lock");
 	assert_int_equal(cfg.log_level, LOG_LVL_INFO);
 	assert_int_equal(cfg.journal, CONFIG_JOURNAL_AUTO);
 	config_free(&cfg);
@@ -156,11 +156,12 @@ static const struct bad_case bad_cases[] = {
 	{ "unknown key names the section and lists the known keys",
 	  "[store]\nfoo = 1\n", 0,
 	  "t.conf:2: unknown key 'foo' in [store]; known keys: types, pem_dir, nss_db, archive_dir, "
-	  "archive_retention_days, anchors_dir, update_system_trust, state_dir" },
+	  "archive_retention_days, anchors_dir, update_system_trust, state_dir, cert_owner, cert_group, "
+	  "cert_mode, key_owner, key_group, key_mode, chain_owner, chain_group, chain_mode" },
 	{ "unknown section lists the known ones",
 	  "# c\n[bogus]\n", 0,
 	  "t.conf:2: unknown section [bogus]; known sections: [general], [domain], [machine], [enroll], "
-	  "[store], [user]" },
+	  "[store], [user], [template NAME]" },
 	{ "key before any section", "realm = X\n", 0, "t.conf:1: key 'realm' is outside any section" },
 	{ "bad boolean", "[enroll]\nreuse_key = maybe\n", 0,
 	  "t.conf:2: 'reuse_key' must be yes or no (also true/false, on/off, 1/0), got 'maybe'" },
@@ -219,6 +220,24 @@ static const struct bad_case bad_cases[] = {
 	{ "percent at the end", "[user]\nstate_dir = /tmp/%\n", 0, "t.conf:2: 'state_dir': unknown expansion" },
 	{ "[user] has no machine keys", "[user]\nkeytab = /etc/krb5.keytab\n", 0,
 	  "t.conf:2: unknown key 'keytab' in [user]; known keys: types, pem_dir, nss_db, archive_dir, state_dir" },
+	{ "key mode others can read", "[store]\nkey_mode = 0644\n", 0,
+	  "t.conf:2: 'key_mode' = 0644 would let every user read the private key; use 0600, or 0640 with key_group" },
+	{ "mode not octal", "[store]\ncert_mode = 0x1a4\n", 0,
+	  "t.conf:2: 'cert_mode' must be an octal file mode such as 0644" },
+	{ "setuid mode", "[store]\ncert_mode = 4644\n", 0, "t.conf:2: 'cert_mode' must be an octal file mode" },
+	{ "mode the owner cannot read", "[store]\nchain_mode = 0244\n", 0,
+	  "t.conf:2: 'chain_mode' = 0244 leaves the file unreadable for its owner" },
+	{ "owner with a colon", "[store]\nkey_owner = www-data:www-data\n", 0,
+	  "t.conf:2: 'key_owner' must be a user or group name or a number, got 'www-data:www-data'" },
+	{ "[template] without a name", "[template]\n", 0,
+	  "t.conf:1: [template] needs the template name: [template WebServer]" },
+	{ "[template] twice", "[template Web]\nkey_mode = 0600\n[template web]\n", 0,
+	  "t.conf:3: [template web] appears twice; merge the two sections" },
+	{ "[template] takes only ownership keys", "[template Web]\npem_dir = /x\n", 0,
+	  "t.conf:2: unknown key 'pem_dir' in [template Web]; known keys: cert_owner, cert_group, cert_mode, "
+	  "key_owner, key_group, key_mode, chain_owner, chain_group, chain_mode" },
+	{ "duplicate key in [template]", "[template Web]\nkey_owner = a\nkey_owner = b\n", 0,
+	  "t.conf:3: duplicate key 'key_owner' in [template Web] (first set on line 2)" },
 };
 
 static void test_bad_inputs(void **state)
@@ -448,6 +467,93 @@ static void test_user_mode_expansion(void **state)
 
 /* ---------------------------------------------------------------- files */
 
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* anchors_dir = system: RHEL's anchor directory where it exists, else a
+ * directory of adenroll's own under Debian's /usr/local/share/ca-certificates. */
+static void test_system_anchors(void **state)
+{
+	char root[] = "/tmp/adenroll-test-anchors-XXXXXX";
+	char p[600];
+	struct config cfg;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse("[store]\nanchors_dir = system\n", &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.anchors_dir, "system");
+	config_free(&cfg);
+	assert_int_equal(parse("[store]\nanchors_dir = systemx\n", &cfg, err, sizeof(err)), -1);
+	config_free(&cfg);
+	assert_non_null(mkdtemp(root));
+	assert_null(config_system_anchors_dir(root));
+	snprintf(p, sizeof(p), "mkdir -p %s/usr/local/share/ca-certificates", root);
+	assert_int_equal(system(p), 0);
+	assert_string_equal(config_system_anchors_dir(root), "/usr/local/share/ca-certificates/adenroll");
+	snprintf(p, sizeof(p), "mkdir -p %s/etc/pki/ca-trust/source/anchors", root);
+	assert_int_equal(system(p), 0);
+	assert_string_equal(config_system_anchors_dir(root), "/etc/pki/ca-trust/source/anchors");
+	snprintf(p, sizeof(p), "rm -rf %s", root);
+	assert_int_equal(system(p), 0);
+}
+
+/* adenroll.conf.d/\*.conf: read after the file, in name order, each on top of
+ * the others; other names are ignored; an error names the drop-in. */
+static void test_dropins(void **state)
+{
+	char dir[] = "/tmp/adenroll-test-dropin-XXXXXX";
+	char path[600], d[700], f[800], err[1024];
+	struct config cfg;
+	struct file_perms fp;
+
+	(void)state;
+	(void)err;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/adenroll.conf", dir);
+	snprintf(d, sizeof(d), "%s.d", path);
+	assert_int_equal(mkdir(d, 0755), 0);
+	write_file(path, "[domain]\nrealm = FILE.COM\n[store]\npem_dir = /main\n[template Web]\nkey_mode = 0640\n");
+	snprintf(f, sizeof(f), "%s/20-late.conf", d);
+	write_file(f, "[store]\npem_dir = /late\n");
+	snprintf(f, sizeof(f), "%s/10-early.conf", d);
+	write_file(f, "[store]\npem_dir = /early\narchive_dir = /early-archive\n[template web]\nkey_owner = www-data\n");
+	snprintf(f, sizeof(f), "%s/30-off.conf.dpkg-old", d);
+	write_file(f, "[store]\nbogus = 1\n");
+	assert_int_equal(config_load(path, false, &cfg), 0);
+	assert_string_equal(cfg.realm, "FILE.COM");
+	assert_string_equal(cfg.pem_dir, "/late");
+	assert_string_equal(cfg.archive_dir, "/early-archive");
+	assert_int_equal(cfg.n_tmpl_perms, 1);
+	fp = config_file_perms(&cfg, "Web", STORE_FILE_KEY);
+	assert_string_equal(fp.owner, "www-data");
+	assert_int_equal(fp.mode, 0640);
+	config_free(&cfg);
+	/* Also without the main file. */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(config_load(path, true, &cfg), 0);
+	assert_string_equal(cfg.pem_dir, "/late");
+	config_free(&cfg);
+	snprintf(f, sizeof(f), "%s/40-bad.conf", d);
+	write_file(f, "[store]\nbogus = 1\n");
+	assert_int_equal(config_load(path, true, &cfg), -1);
+	config_free(&cfg);
+	unlink(f);
+	snprintf(f, sizeof(f), "%s/10-early.conf", d);
+	unlink(f);
+	snprintf(f, sizeof(f), "%s/20-late.conf", d);
+	unlink(f);
+	snprintf(f, sizeof(f), "%s/30-off.conf.dpkg-old", d);
+	unlink(f);
+	rmdir(d);
+	rmdir(dir);
+}
+
 static void test_load_files(void **state)
 {
 	char dir[] = "/tmp/adenroll-test-config-XXXXXX";
@@ -605,10 +711,54 @@ static void test_shipped_config_and_man_page(void **state)
 	free(man);
 }
 
+/* [store] sets the defaults of every template, [template NAME] overrides
+ * them field by field; unset fields fall back to the built-in modes. */
+static void test_file_perms(void **state)
+{
+	struct config cfg;
+	struct file_perms f;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse("", &cfg, err, sizeof(err)), 0);
+	f = config_file_perms(&cfg, "WebServer", STORE_FILE_KEY);
+	assert_null(f.owner);
+	assert_null(f.group);
+	assert_int_equal(f.mode, 0600);
+	assert_int_equal(config_file_perms(&cfg, "WebServer", STORE_FILE_CERT).mode, 0644);
+	assert_int_equal(config_file_perms(&cfg, NULL, STORE_FILE_CHAIN).mode, 0644);
+	config_free(&cfg);
+
+	assert_int_equal(parse("[store]\nkey_group = ssl-cert\nkey_mode = 0640\ncert_mode = 0444\n"
+			       "[template \"Web Server\"]\nkey_owner = www-data\nkey_mode = 0400\n"
+			       "chain_owner = 33\n[TEMPLATE Other]\ncert_group = staff\n",
+			       &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.n_tmpl_perms, 2);
+	f = config_file_perms(&cfg, "web server", STORE_FILE_KEY);
+	assert_string_equal(f.owner, "www-data");
+	assert_string_equal(f.group, "ssl-cert");
+	assert_int_equal(f.mode, 0400);
+	f = config_file_perms(&cfg, "Web Server", STORE_FILE_CHAIN);
+	assert_string_equal(f.owner, "33");
+	assert_int_equal(f.mode, 0644);
+	f = config_file_perms(&cfg, "Other", STORE_FILE_CERT);
+	assert_null(f.owner);
+	assert_string_equal(f.group, "staff");
+	assert_int_equal(f.mode, 0444);
+	f = config_file_perms(&cfg, "Machine", STORE_FILE_KEY);
+	assert_null(f.owner);
+	assert_string_equal(f.group, "ssl-cert");
+	assert_int_equal(f.mode, 0640);
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_file_perms),
+		cmocka_unit_test(test_dropins),
+		cmocka_unit_test(test_system_anchors),
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_bad_inputs),
 		cmocka_unit_test(test_long_line),

@@ -1,5 +1,5 @@
-/* Key choice, CSR subject/SAN per msPKI-Certificate-Name-Flag (PROTOCOL 2.5),
- * template extensions 21.7 / 20.2 (PROTOCOL 2.7), key match, chain checks. */
+/* Key choice, CSR subject/SAN per msPKI-Certificate-Name-Flag (docs/protocol.md 2.5),
+ * template extensions 21.7 / 20.2 (docs/protocol.md 2.7), key match, chain checks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Template eligibility (PROTOCOL.md 5.2): one table row per reason code,
+/* Template eligibility (docs/protocol.md 5.2): one table row per reason code,
  * then supersedence across templates.  Directories are built in memory with
  * real-shaped values; ACLs are SDDL turned into binary descriptors. */
 #include "adenroll-build.h"

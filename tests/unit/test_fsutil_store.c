@@ -196,7 +196,7 @@ static EVP_PKEY *new_key(void)
 	return k;
 }
 
-/* 1.3.6.1.4.1.311.21.7 { templateID, major, minor } (PROTOCOL.md 2.7). */
+/* 1.3.6.1.4.1.311.21.7 { templateID, major, minor } (docs/protocol.md 2.7). */
 static void add_template_ext(X509 *x, const char *oid, uint32_t major, uint32_t minor)
 {
 	unsigned char der[256], *p;
@@ -422,6 +422,67 @@ static void test_install_list_find(void **state)
 	store_items_free(items, n);
 	store_close(s);
 	pair_free(&a);
+	free_config(&cfg);
+}
+
+/* [store] and [template NAME] ownership: each file gets its owner, group
+ * and mode before it is renamed into place; a user that does not exist fails
+ * the install before anything is written. */
+static void test_install_applies_owner_group_mode(void **state)
+{
+	struct config cfg;
+	struct store *s;
+	struct template t, other;
+	struct pair a = new_pair(OID_MACHINE, 2, 300), b = new_pair(OID_OTHER, 1, 301);
+	struct store_item *items;
+	size_t n;
+	struct stat st;
+	char gid[32], *p;
+	bool root = geteuid() == 0;
+
+	(void)state;
+	make_config(&cfg, 0);
+	snprintf(gid, sizeof(gid), "%ld", (long)getegid());
+	cfg.perms.cert.mode = 0444;
+	cfg.perms.key.group = gid;
+	cfg.perms.key.mode = 0640;
+	cfg.tmpl_perms = calloc(1, sizeof(*cfg.tmpl_perms));
+	assert_non_null(cfg.tmpl_perms);
+	cfg.n_tmpl_perms = 1;
+	cfg.tmpl_perms[0].template_cn = (char *)"machine";
+	cfg.tmpl_perms[0].p.key.owner = (char *)(root ? "65534" : NULL);
+	cfg.tmpl_perms[0].p.chain.mode = 0640;
+	make_template(&t, "Machine", OID_MACHINE, 2);
+	assert_int_equal(store_open(&cfg, ADENROLL_MODE_MACHINE, &s), 0);
+	assert_int_equal(store_install(s, &t, a.key, a.cert, NULL, "Test CA", 7, NULL), 0);
+	assert_int_equal(store_list(s, &items, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(stat(items[0].key_path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(st.st_gid, getegid());
+	assert_int_equal(st.st_uid, root ? 65534 : geteuid());
+	assert_int_equal(stat(items[0].cert_path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0444);
+	assert_int_equal(stat(items[0].chain_path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	/* Services reach the files through directories they may traverse. */
+	p = tpath("certs/Machine.d/current");
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0005, 0005);
+	free(p);
+	store_items_free(items, n);
+
+	/* An unknown owner: refused with nothing written for that template. */
+	cfg.perms.key.owner = (char *)"adenroll-no-such-user";
+	make_template(&other, "Other", OID_OTHER, 1);
+	assert_int_equal(store_install(s, &other, b.key, b.cert, NULL, "Test CA", 8, NULL), -1);
+	p = tpath("certs/Other.d");
+	assert_int_equal(lstat(p, &st), -1);
+	free(p);
+	store_close(s);
+	free(cfg.tmpl_perms);
+	pair_free(&a);
+	pair_free(&b);
 	free_config(&cfg);
 }
 
@@ -1337,6 +1398,104 @@ static void test_last_run_roundtrip(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/* Runs cmd_forget with stdout in a file; returns its exit status, *text the output. */
+static int run_forget(const struct cli_options *opt, struct config *cfg, const char *cn, unsigned char **text)
+{
+	char *out = tpath("forget.out");
+	char *argv[] = { (char *)cn, NULL };
+	int saved, fd, ret;
+
+	fflush(stdout);
+	saved = dup(1);
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0 && saved >= 0);
+	dup2(fd, 1);
+	close(fd);
+	ret = cmd_forget(opt, cfg, 1, argv);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	assert_int_equal(fs_read_file(out, 1u << 20, text, NULL), 0);
+	free(out);
+	return ret;
+}
+
+/* forget: the pair goes to the archive (with its key) and out of the index,
+ * the pending request of another template stays until that one is
+ * forgotten too; then the anchor files adenroll wrote (and only those) go. */
+static void test_forget_archives_drops_pending_and_anchors(void **state)
+{
+	struct config cfg;
+	struct store *s;
+	struct template t;
+	struct pair a = new_pair(OID_MACHINE, 2, 0x4242);
+	struct pending_request pr = { .template_cn = (char *)"User", .ca_name = (char *)"Test CA",
+				      .request_id = 9, .submitted = 1700000000 }, got;
+	struct store_item *items;
+	struct cli_options opt;
+	unsigned char *text;
+	char *anchors = tpath("anchors"), *mine = tpath("anchors/adenroll-root.crt");
+	char *theirs = tpath("anchors/other.crt"), *manifest = tpath("state/anchors.manifest");
+	char *mtext;
+	size_t n;
+
+	(void)state;
+	make_config(&cfg, 0);
+	cfg.anchors_dir = anchors;
+	make_template(&t, "Machine", OID_MACHINE, 2);
+	assert_int_equal(store_open(&cfg, ADENROLL_MODE_MACHINE, &s), 0);
+	assert_int_equal(store_install(s, &t, a.key, a.cert, NULL, "Test CA", 5, NULL), 0);
+	assert_int_equal(state_pending_save(&cfg, ADENROLL_MODE_MACHINE, &pr, a.key, NULL), 0);
+	assert_int_equal(fs_mkdir_p(anchors, 0755), 0);
+	assert_int_equal(fs_write_atomic(mine, "x", 1, 0644, (uid_t)-1), 0);
+	assert_int_equal(fs_write_atomic(theirs, "y", 1, 0644, (uid_t)-1), 0);
+	mtext = xasprintf("# files adenroll wrote\n%s\n", mine);
+	assert_int_equal(fs_write_atomic(manifest, mtext, strlen(mtext), 0644, (uid_t)-1), 0);
+	free(mtext);
+	memset(&opt, 0, sizeof(opt));
+
+	/* Not managed: an error, nothing touched. */
+	opt.json = true;
+	assert_int_equal(run_forget(&opt, &cfg, "Nothing", &text), ADENROLL_EXIT_FAILURE);
+	assert_non_null(strstr((char *)text, "\"code\":\"not_managed\""));
+	free(text);
+	/* --dry-run changes nothing. */
+	opt.dry_run = true;
+	assert_int_equal(run_forget(&opt, &cfg, "machine", &text), ADENROLL_EXIT_OK);
+	free(text);
+	assert_int_equal(store_list(s, &items, &n), 0);
+	assert_int_equal(n, 1);
+	store_items_free(items, n);
+	opt.dry_run = false;
+
+	assert_int_equal(run_forget(&opt, &cfg, "machine", &text), ADENROLL_EXIT_OK);
+	assert_non_null(strstr((char *)text, "\"template\":\"Machine\""));
+	assert_non_null(strstr((char *)text, "\"certificate_archived\":true"));
+	assert_non_null(strstr((char *)text, "\"anchors_removed\":0"));
+	free(text);
+	assert_int_equal(store_list(s, &items, &n), 0);
+	assert_int_equal(n, 0);
+	assert_true(archive_holds("Machine", a.cert));
+	/* The pending request of "User" keeps the anchors. */
+	assert_int_equal(access(mine, F_OK), 0);
+
+	assert_int_equal(run_forget(&opt, &cfg, "User", &text), ADENROLL_EXIT_OK);
+	assert_non_null(strstr((char *)text, "\"request_id\":9"));
+	assert_non_null(strstr((char *)text, "\"anchors_removed\":1"));
+	free(text);
+	assert_int_equal(state_pending_load(&cfg, ADENROLL_MODE_MACHINE, "User", &got, NULL), 0);
+	assert_int_equal(access(mine, F_OK), -1);
+	assert_int_equal(access(theirs, F_OK), 0);   /* not adenroll's: stays */
+	store_close(s);
+	free(mine);
+	free(theirs);
+	free(manifest);
+	free(anchors);
+	cfg.anchors_dir = NULL;
+	pair_free(&a);
+	free_config(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1346,6 +1505,7 @@ int main(void)
 		T(test_write_atomic_ignores_planted_temp_names),
 		T(test_mkdir_p_and_read_limits),
 		T(test_install_list_find),
+		T(test_install_applies_owner_group_mode),
 		T(test_replace_archives_previous_pair),
 		T(test_user_mode_directories_are_private),
 		T(test_unsafe_template_names_get_safe_files),
@@ -1357,6 +1517,7 @@ int main(void)
 		T(test_sigkill_at_each_install_step),
 		T(test_find_held_superseded_and_decide),
 		T(test_status_json_offline),
+		T(test_forget_archives_drops_pending_and_anchors),
 		T(test_pending_roundtrip),
 		T(test_pending_long_non_ascii_names),
 		T(test_pending_recorded_by_earlier_version),

@@ -1,4 +1,4 @@
-/* policy_decide(): PROTOCOL.md 5.3 ordering and 5.4 timing, as a table. */
+/* policy_decide(): docs/protocol.md 5.3 ordering and 5.4 timing, as a table. */
 #include "adenroll-build.h"
 
 #include <setjmp.h>

@@ -483,7 +483,7 @@ static void test_sd_parse_edges(void **state)
 }
 
 /* The GUID wire layout is mixed-endian: check the helper and the parser agree
- * with the bytes PROTOCOL.md 4.2 spells out. */
+ * with the bytes docs/protocol.md 4.2 spells out. */
 static void test_guid_wire_layout(void **state)
 {
 	static const uint8_t want[16] = { 0x68, 0xc9, 0x10, 0x0e, 0xfb, 0x78, 0xd2, 0x11,

@@ -101,7 +101,7 @@ static void add_raw_ext(X509 *x, const char *oid, int critical, const unsigned c
 	ASN1_OBJECT_free(obj);
 }
 
-/* 1.3.6.1.4.1.311.21.7 { templateID, major, minor } (PROTOCOL.md 2.7). */
+/* 1.3.6.1.4.1.311.21.7 { templateID, major, minor } (docs/protocol.md 2.7). */
 static void add_template_ext(X509 *x, const char *oid, uint32_t major)
 {
 	unsigned char der[256], *p;
