@@ -249,6 +249,8 @@ out:
 	free(pem);
 	X509_free(x);
 	return kept;
+}
+
 /* Removes a file the manifest lists: 0 removed, 1 nothing to remove (gone,
  * or no longer a regular file: left alone with a warning), -1 error (logged). */
 static int remove_owned(const char *path, const char *why)

@@ -646,6 +646,8 @@ static void check_trust_roots(struct doctor *d, const struct config *cfg)
 		bloblist_free(&d->dir.root_cas);
 		d->dir.root_cas = kept;
 	}
+}
+
 /* ------------------------------------------------------------------ Group Policy */
 
 static void check_group_policy(struct doctor *d, const struct config *cfg, enum adenroll_mode mode)

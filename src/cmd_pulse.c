@@ -237,6 +237,8 @@ static EVP_PKEY *load_held_key(const struct config *cfg, enum adenroll_mode mode
 		log_warn("%s: cannot read the held key to reuse it (see above); generating a new key", t->cn);
 	store_close(s);
 	return key;
+}
+
 /* OfflineExpirationPercent: a certificate with less than that share of its
  * lifetime left is worth a warning (renewal should have replaced it by now). */
 static bool offline_expiring(const struct ae_policy *aep, const struct template *t, const struct store_item *it,

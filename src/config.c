@@ -482,6 +482,8 @@ static int parse_fingerprints(struct parser *p, const struct key_def *k, const c
 out:
 	strlist_free(&items);
 	return ret;
+}
+
 /* A user or group: a name as useradd(8) allows it, or a number. */
 static int parse_owner(struct parser *p, const struct key_def *k, const char *v, char **dst)
 {

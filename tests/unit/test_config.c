@@ -156,7 +156,7 @@ static const struct bad_case bad_cases[] = {
 	{ "unknown key names the section and lists the known keys",
 	  "[store]\nfoo = 1\n", 0,
 	  "t.conf:2: unknown key 'foo' in [store]; known keys: types, pem_dir, nss_db, archive_dir, "
-	  "archive_retention_days, anchors_dir, update_system_trust, state_dir, cert_owner, cert_group, "
+	  "archive_retention_days, anchors_dir, update_system_trust, state_dir, pinned_dcs, root_fingerprints, cert_owner, cert_group, "
 	  "cert_mode, key_owner, key_group, key_mode, chain_owner, chain_group, chain_mode" },
 	{ "unknown section lists the known ones",
 	  "# c\n[bogus]\n", 0,
