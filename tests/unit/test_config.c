@@ -161,7 +161,7 @@ static const struct bad_case bad_cases[] = {
 	{ "unknown section lists the known ones",
 	  "# c\n[bogus]\n", 0,
 	  "t.conf:2: unknown section [bogus]; known sections: [general], [domain], [machine], [enroll], "
-	  "[store], [user], [template NAME]" },
+	  "[store], [user], [policy], [template NAME]" },
 	{ "key before any section", "realm = X\n", 0, "t.conf:1: key 'realm' is outside any section" },
 	{ "bad boolean", "[enroll]\nreuse_key = maybe\n", 0,
 	  "t.conf:2: 'reuse_key' must be yes or no (also true/false, on/off, 1/0), got 'maybe'" },
