@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "certsrv_page.h"
+#include "hresult.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -30,6 +31,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	certsrv_parse_retrieve(status, ct, (const char *)data, size, &r);
 	if (memchr(r.message, '\0', sizeof r.message) == NULL)
 		__builtin_trap();
-	(void)certsrv_hresult_name(r.hresult);
+	(void)hresult_name(r.hresult);
 	return 0;
 }

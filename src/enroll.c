@@ -19,6 +19,7 @@
 #include "csr.h"
 #include "discovery.h"
 #include "fsutil.h"
+#include "hresult.h"
 #include "log.h"
 #include "policy.h"
 #include "state.h"
@@ -96,8 +97,8 @@ static void hresult_words(const struct certsrv_result *r, char *out, size_t outl
 	out[0] = '\0';
 	if (!r->has_hresult || r->hresult == 0)
 		return;
-	const char *name = certsrv_hresult_name(r->hresult);
-	const char *why = certsrv_hresult_explain(r->hresult);
+	const char *name = hresult_name(r->hresult);
+	const char *why = hresult_explain(r->hresult);
 	snprintf(out, outlen, " (0x%08X%s%s%s%s)", (unsigned)r->hresult, name ? " " : "", name ? name : "",
 		 why ? ": " : "", why ? why : "");
 }
@@ -354,7 +355,7 @@ int enroll_template(struct discovery *disc, const struct config *cfg, enum adenr
 		}
 		case CERTSRV_DENIED:
 			set_message(rep, &r);
-			if (r.has_hresult && r.hresult == 0x80094800u && i + 1 < n) {
+			if (r.has_hresult && r.hresult == HRESULT_UNSUPPORTED_CERT_TYPE && i + 1 < n) {
 				/* Not issued by this CA after all (stale publication):
 				 * another CA may. */
 				log_warn("%s: %s does not issue it: %s; trying the next CA", t->cn, ca->cn, rep->message);
@@ -468,11 +469,23 @@ int enroll_poll_pending(struct discovery *disc, const struct config *cfg, enum a
 		state_pending_remove(cfg, mode, t->cn);
 		*had_pending = false; /* the caller enrolls anew */
 		break;
-	default:
+	default: {
+		/* Transient (the CA not answering, an HTTP error, a page we cannot
+		 * classify): the request stays recorded and is asked about again;
+		 * it is never dropped nor submitted a second time. */
+		char why[sizeof rep->message];
 		set_message(rep, &r);
+		snprintf(why, sizeof why, "%s", rep->message);
+		int k = snprintf(rep->message, sizeof rep->message,
+				 "request %ld at %.60s is kept and asked about again on the next run: ", pr.request_id,
+				 rep->ca);
+		if (k > 0 && (size_t)k < sizeof rep->message)
+			memcpy(rep->message + k, why, strnlen(why, sizeof rep->message - (size_t)k - 1) + 1);
+		rep->message[sizeof rep->message - 1] = '\0';
 		log_event(LOG_EV_FAILED, t->cn, "%s: cannot ask %s about request %ld: %s", t->cn, rep->ca,
-			  pr.request_id, rep->message);
+			  pr.request_id, why);
 		break;
+	}
 	}
 out:
 	free(pem);

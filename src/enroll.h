@@ -40,7 +40,8 @@ size_t enroll_ca_order(const struct directory *dir, const struct config *cfg, co
  * only the logged event differs).  The key is fresh unless reuse_key_path
  * names the held key to sign the new request with (renewal with
  * [enroll] reuse_key or CT_FLAG_REQUIRE_SAME_KEY_RENEWAL).  Tries each CA of
- * enroll_ca_order: transport errors, 5xx, 401, unrecognised pages and
+ * enroll_ca_order: transient answers (transport errors, 5xx, 401, a CA not
+ * answering such as RPC 0x800706BA, unclassifiable pages; see hresult.h) and
  * 0x80094800 (template not on that CA) fail over to the next; issued, pending
  * and denied end the loop.  An issued certificate is installed only when it
  * carries our key, chains to a directory root and is of template t.  Logs
@@ -54,8 +55,9 @@ int enroll_template(struct discovery *disc, const struct config *cfg, enum adenr
  * certnew.cer (never resubmits).  Issued => the same checks, install, forget
  * the state; still pending => rep PENDING; denied => rep DENIED, forget;
  * unknown to the CA (0x80094004) => forget and set *had_pending false so the
- * caller enrolls anew in the same run; transport errors => rep FAILED, state
- * kept.  *had_pending is false when no request was recorded for t (rep
+ * caller enrolls anew in the same run; anything transient (transport errors,
+ * the CA not answering, an unclassifiable page) => rep FAILED, state kept, so
+ * the next run asks again and nothing is submitted twice.  *had_pending is false when no request was recorded for t (rep
  * untouched).  Returns -1 only when the recorded state cannot be read. */
 int enroll_poll_pending(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
 			const struct template *t, bool dry_run, bool *had_pending, struct enroll_report *rep);

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "certsrv_page.h"
+#include "hresult.h"
 
 struct buf {
 	char *p;
@@ -214,9 +215,16 @@ static void test_submit_cert_body(void **state)
 	parse_exact(true, 200, "application/pkix-cert", pem, strlen(pem), &r);
 	assert_int_equal(r.disposition, CERTSRV_ISSUED);
 	assert_true(r.body_is_cert);
-	parse_exact(true, 200, "Application/PKIX-Cert; charset=binary", "\x30\x82", 2, &r);
+	/* DER is recognised by its bytes: a SEQUENCE holding a SEQUENCE whose
+	 * declared length fits the body. */
+	static const char der[] = "\x30\x82\x00\x03\x30\x01\x00";
+	parse_exact(true, 200, "Application/PKIX-Cert; charset=binary", der, sizeof der - 1, &r);
 	assert_int_equal(r.disposition, CERTSRV_ISSUED);
 	assert_true(r.body_is_cert);
+	/* Two bytes labelled as a certificate are not one (and not a page). */
+	parse_exact(true, 200, "Application/PKIX-Cert; charset=binary", "\x30\x82", 2, &r);
+	assert_int_equal(r.disposition, CERTSRV_ERROR);
+	assert_false(r.body_is_cert);
 	parse_exact(false, 200, NULL, pem, strlen(pem), &r);
 	assert_int_equal(r.disposition, CERTSRV_ISSUED);
 }
@@ -370,12 +378,15 @@ static void test_retrieve_emulator_lines(void **state)
 	parse_exact(false, 200, "text/html", p, strlen(p), &r);
 	assert_int_equal(r.disposition, CERTSRV_PENDING);
 	assert_string_equal(r.message, "Taken Under Submission");
+	/* English prose alone never denies nor forgets a request: without an
+	 * HRESULT, a disposition number or an element ID it is transient. */
 	const char *d = "<P>Disposition message:\t\tDenied by Policy Module</P>";
 	parse_exact(false, 200, "text/html", d, strlen(d), &r);
-	assert_int_equal(r.disposition, CERTSRV_DENIED);
+	assert_int_equal(r.disposition, CERTSRV_ERROR);
+	assert_true(certsrv_disposition_is_transient(r.disposition));
 	const char *u = "<P>Disposition message:\t\tThe request ID is invalid</P>";
 	parse_exact(false, 200, "text/html", u, strlen(u), &r);
-	assert_int_equal(r.disposition, CERTSRV_UNKNOWN_REQUEST);
+	assert_int_equal(r.disposition, CERTSRV_ERROR);
 	parse_exact(false, 200, "text/html", "garbage", 7, &r);
 	assert_int_equal(r.disposition, CERTSRV_ERROR);
 	parse_exact(false, 503, "text/html", "", 0, &r);
@@ -467,13 +478,13 @@ static void test_entities_and_case(void **state)
 static void test_hresult_names(void **state)
 {
 	(void)state;
-	assert_string_equal(certsrv_hresult_name(0x80094812u), "CERTSRV_E_SUBJECT_EMAIL_REQUIRED");
-	assert_string_equal(certsrv_hresult_name(0x80094012u), "CERTSRV_E_TEMPLATE_DENIED");
-	assert_string_equal(certsrv_hresult_name(0x80094800u), "CERTSRV_E_UNSUPPORTED_CERT_TYPE");
-	assert_string_equal(certsrv_hresult_name(0x80094004u), "CERTSRV_E_PROPERTY_EMPTY");
-	assert_non_null(strstr(certsrv_hresult_explain(0x80094812u), "e-mail"));
-	assert_null(certsrv_hresult_name(0x12345678u));
-	assert_null(certsrv_hresult_explain(0));
+	assert_string_equal(hresult_name(0x80094812u), "CERTSRV_E_SUBJECT_EMAIL_REQUIRED");
+	assert_string_equal(hresult_name(0x80094012u), "CERTSRV_E_TEMPLATE_DENIED");
+	assert_string_equal(hresult_name(0x80094800u), "CERTSRV_E_UNSUPPORTED_CERT_TYPE");
+	assert_string_equal(hresult_name(0x80094004u), "CERTSRV_E_PROPERTY_EMPTY");
+	assert_non_null(strstr(hresult_explain(0x80094812u), "e-mail"));
+	assert_null(hresult_name(0x12345678u));
+	assert_null(hresult_explain(0));
 	assert_string_equal(certsrv_disposition_name(CERTSRV_PENDING), "pending");
 	assert_string_equal(certsrv_disposition_name(CERTSRV_UNKNOWN_REQUEST), "unknown request");
 }
