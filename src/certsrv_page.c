@@ -679,6 +679,39 @@ static void text_around(struct span b, const char *at, char *out, size_t outlen)
 	plain_text(s, e, out, outlen);
 }
 
+/* The first quoted text of the page outside markup, in ASCII quotes,
+ * guillemets, corner brackets or typographic double quotes: the disposition
+ * message of a certfnsh.asp page in any language. */
+static bool quoted_message(struct span b, char *out, size_t outlen)
+{
+	static const struct { const char *open, *close; } quotes[] = {
+		{ "\"", "\"" }, { "\xC2\xAB", "\xC2\xBB" }, { "\xE3\x80\x8C", "\xE3\x80\x8D" },
+		{ "\xE2\x80\x9C", "\xE2\x80\x9D" },
+	};
+	const char *p = b.p;
+	while (p < b.end) {
+		const char *q = skip_markup(p, b.end);
+		if (q != p) {
+			p = q;
+			continue;
+		}
+		for (size_t i = 0; i < sizeof quotes / sizeof quotes[0]; i++) {
+			const char *a = match_at(p, b.end, quotes[i].open), *e;
+			if (!a)
+				continue;
+			for (e = a; e < b.end && *e != '<' && !match_at(e, b.end, quotes[i].close); e++)
+				;
+			if (e < b.end && *e != '<' && e > a) {
+				plain_text(a, e, out, outlen);
+				if (out[0])
+					return true;
+			}
+		}
+		p++;
+	}
+	return false;
+}
+
 /* certnew.cer?ReqID=<digits> followed by & or &amp; anywhere in the page (the
  * links and the location= script lines): the CACert install link that may
  * come first is skipped. */
@@ -715,7 +748,7 @@ static bool first_number(const char *p, const char *end, long *id)
 
 /* The request id of a certfnsh.asp page: the locReqID element, the English
  * "Request Id is N", or, in any language, the digits after the ASCII "ID" of
- * a sentence ("Anforderungs-ID ist 42", "ID de demande est 42", "要求 ID は 42"). */
+ * a sentence ("Anforderungs-ID ist 42", "ID de demande est 42", Japanese "ID ha 42"). */
 static bool find_request_id(struct span b, long *id)
 {
 	const char *a = find_id(b, "locReqID", false);
@@ -852,6 +885,8 @@ static void classify(enum page_kind kind, struct span b, struct certsrv_result *
 			e++;
 		plain_text(a, e, out->message, sizeof out->message);
 	}
+	if (!out->message[0] && kind == PAGE_SUBMIT)
+		quoted_message(b, out->message, sizeof out->message);
 
 	long disp = -1;
 	if (field(b, "locDispLabel", "Disposition:", &f)) {
