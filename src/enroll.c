@@ -249,6 +249,32 @@ static EVP_PKEY *load_held_key(const char *path, const char *template_cn)
 	return key;
 }
 
+/* Records request r->request_id at ca as pending for t, with its key and
+ * request, so later runs poll it and never submit again. */
+static void record_pending(const struct config *cfg, enum adenroll_mode mode, const struct template *t,
+			   const struct enrollment_service *ca, const struct certsrv_result *r, EVP_PKEY *key,
+			   const char *csr, struct enroll_report *rep)
+{
+	struct pending_request pr = { 0 };
+	pr.template_cn = t->cn;
+	pr.ca_name = ca->cn;
+	pr.ca_host = ca->dns_host_name;
+	pr.request_id = r->request_id;
+	pr.submitted = time(NULL);
+	if (r->request_id < 0 || state_pending_save(cfg, mode, &pr, key, csr) < 0) {
+		rep->outcome = ENROLL_FAILED;
+		snprintf(rep->message, sizeof rep->message,
+			 "request%s is pending at %s but cannot be recorded: it will be submitted again",
+			 r->request_id < 0 ? " (without a request id)" : "", ca->cn);
+		log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
+		return;
+	}
+	rep->outcome = ENROLL_PENDING;
+	set_message(rep, r);
+	log_event(LOG_EV_PENDING, t->cn, "%s: request %ld pending at %s: %s", t->cn, r->request_id, ca->cn,
+		  rep->message);
+}
+
 int enroll_template(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
 		    const struct template *t, bool renewal, const char *reuse_key_path, bool dry_run,
 		    struct enroll_report *rep)
@@ -332,27 +358,9 @@ int enroll_template(struct discovery *disc, const struct config *cfg, enum adenr
 				log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
 			}
 			break;
-		case CERTSRV_PENDING: {
-			struct pending_request pr = { 0 };
-			pr.template_cn = t->cn;
-			pr.ca_name = ca->cn;
-			pr.ca_host = ca->dns_host_name;
-			pr.request_id = r.request_id;
-			pr.submitted = time(NULL);
-			if (r.request_id < 0 || state_pending_save(cfg, mode, &pr, key, csr) < 0) {
-				rep->outcome = ENROLL_FAILED;
-				snprintf(rep->message, sizeof rep->message,
-					 "request%s is pending at %s but cannot be recorded: it will be submitted again",
-					 r.request_id < 0 ? " (without a request id)" : "", ca->cn);
-				log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
-				break;
-			}
-			rep->outcome = ENROLL_PENDING;
-			set_message(rep, &r);
-			log_event(LOG_EV_PENDING, t->cn, "%s: request %ld pending at %s: %s", t->cn, r.request_id,
-				  ca->cn, rep->message);
+		case CERTSRV_PENDING:
+			record_pending(cfg, mode, t, ca, &r, key, csr, rep);
 			break;
-		}
 		case CERTSRV_DENIED:
 			set_message(rep, &r);
 			if (r.has_hresult && r.hresult == HRESULT_UNSUPPORTED_CERT_TYPE && i + 1 < n) {
@@ -366,6 +374,17 @@ int enroll_template(struct discovery *disc, const struct config *cfg, enum adenr
 			log_event(LOG_EV_DENIED, t->cn, "%s: denied by %s: %s", t->cn, ca->cn, rep->message);
 			break;
 		default:
+			if (r.request_id >= 0) {
+				/* The CA holds request N (issued, or taken in) but its
+				 * answer could not be read: collect that one on the next
+				 * run rather than submit a second request here or at
+				 * another CA. */
+				log_warn("%s: %s (%s) holds request %ld but its answer could not be read: %s; "
+					 "asking about it on the next run", t->cn, ca->cn, ca->dns_host_name,
+					 r.request_id, r.message);
+				record_pending(cfg, mode, t, ca, &r, key, csr, rep);
+				break;
+			}
 			set_message(rep, &r);
 			log_warn("%s: %s (%s): %s%s", t->cn, ca->cn, ca->dns_host_name, rep->message,
 				 i + 1 < n ? "; trying the next CA" : "");

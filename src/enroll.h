@@ -43,7 +43,9 @@ size_t enroll_ca_order(const struct directory *dir, const struct config *cfg, co
  * enroll_ca_order: transient answers (transport errors, 5xx, 401, a CA not
  * answering such as RPC 0x800706BA, unclassifiable pages; see hresult.h) and
  * 0x80094800 (template not on that CA) fail over to the next; issued, pending
- * and denied end the loop.  An issued certificate is installed only when it
+ * and denied end the loop, and so does a transient answer that names a
+ * request id (issued, but certnew.cer could not be read): that request is
+ * recorded as pending and collected by a later run, never submitted twice.  An issued certificate is installed only when it
  * carries our key, chains to a directory root and is of template t.  Logs
  * the lifecycle event.  Returns 0 when rep says what happened (any outcome),
  * -1 on a local error before anything was sent (rep->outcome FAILED). */

@@ -48,20 +48,20 @@ static const struct {
 	{ 0x8009310Bu, "CRYPT_E_ASN1_BADTAG", "the CA could not parse the request (bad ASN.1)" },
 	/* the CA service is not answering the web enrollment server */
 	{ 0x800706BAu, "RPC_S_SERVER_UNAVAILABLE",
-	  "the CA service does not answer the web enrollment server (stopped or unreachable); asked again on the next run" },
-	{ 0x800706BBu, "RPC_S_SERVER_TOO_BUSY", "the CA service is too busy; asked again on the next run" },
-	{ 0x800706BEu, "RPC_S_CALL_FAILED", "the call to the CA service failed; asked again on the next run" },
-	{ 0x800706BFu, "RPC_S_CALL_FAILED_DNE", "the call to the CA service failed; asked again on the next run" },
+	  "the CA service does not answer the web enrollment server (stopped or unreachable); the next run tries again" },
+	{ 0x800706BBu, "RPC_S_SERVER_TOO_BUSY", "the CA service is too busy; the next run tries again" },
+	{ 0x800706BEu, "RPC_S_CALL_FAILED", "the call to the CA service failed; the next run tries again" },
+	{ 0x800706BFu, "RPC_S_CALL_FAILED_DNE", "the call to the CA service failed; the next run tries again" },
 	{ 0x800706D9u, "EPT_S_NOT_REGISTERED",
-	  "the CA service is not registered with the RPC endpoint mapper (not running); asked again on the next run" },
+	  "the CA service is not registered with the RPC endpoint mapper (not running); the next run tries again" },
 	{ 0x80070005u, "E_ACCESSDENIED",
-	  "the web enrollment server was denied access to the CA service (its account or delegation); asked again on "
-	  "the next run" },
-	{ 0x8007000Eu, "E_OUTOFMEMORY", "the CA server ran out of memory; asked again on the next run" },
+	  "the web enrollment server was denied access to the CA service (its account or delegation); the next "
+	  "run tries again" },
+	{ 0x8007000Eu, "E_OUTOFMEMORY", "the CA server ran out of memory; the next run tries again" },
 	{ 0x80070422u, "ERROR_SERVICE_DISABLED", "the Certification Authority service is disabled" },
 	{ 0x80070426u, "ERROR_SERVICE_NOT_ACTIVE",
-	  "the Certification Authority service has not been started; asked again on the next run" },
-	{ 0x800705B4u, "ERROR_TIMEOUT", "the CA service did not answer in time; asked again on the next run" },
+	  "the Certification Authority service has not been started; the next run tries again" },
+	{ 0x800705B4u, "ERROR_TIMEOUT", "the CA service did not answer in time; the next run tries again" },
 };
 
 static int find(uint32_t hr)

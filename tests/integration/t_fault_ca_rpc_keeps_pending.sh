@@ -4,7 +4,9 @@
 # 0x80070426) is transient, never a denial: a pending request survives it
 # (in Japanese pages too) and is collected on the run after, with no second
 # submission; a new submission fails cleanly without a request at the CA, and
-# tries the next CA when another one publishes the template.
+# tries the next CA when another one publishes the template; a certificate
+# issued but not readable (certnew.cer answers 0x800706BA) is collected on
+# the next run, not requested again.
 . "$TESTS_LIB"
 
 CONF=$SCRATCH/adenroll.conf
@@ -43,11 +45,9 @@ assert_not_contains "$OUT" "denied" "enroll output"
 assert_file "$SCRATCH/state/pending/PendingApproval.key"
 assert_file "$SCRATCH/state/pending/PendingApproval.req"
 assert_eq "$count" "$(ca_count)" "requests at the CA after run 2"
-# pulse takes the same path
-assert_exit 1 "$ADENROLL" "${C[@]}" pulse
-assert_contains "$OUT" "PendingApproval: failed: request $req at $ADCS_CA_NAME is kept" "pulse output"
-assert_file "$SCRATCH/state/pending/PendingApproval.key"
-assert_eq "$count" "$(ca_count)" "requests at the CA after the pulse"
+assert_exit 1 "$ADENROLL" "${C[@]}" enroll PendingApproval
+assert_contains "$OUT" "PendingApproval: failed: request $req at $ADCS_CA_NAME is kept" "enroll output"
+assert_eq "$count" "$(ca_count)" "requests at the CA after run 2"
 
 note "run 3: too busy, then the service not started (German)"
 domain fault busy --path certnew.cer --count 1 > /dev/null || fail "domain.sh fault busy failed"
@@ -74,12 +74,26 @@ note "a new submission while the CA does not answer: failed, nothing at the CA, 
 domain lang en > /dev/null
 domain fault rpc --path certfnsh.asp --count -1 > /dev/null
 assert_exit 1 "$ADENROLL" "${C[@]}" enroll LinuxWorkstation
-assert_contains "$OUT" "LinuxWorkstation: failed: no CA issued it" "enroll output"
+assert_contains "$OUT" "LinuxWorkstation: failed: the CA is not answering: The RPC server is unavailable. 0x800706ba" "enroll output"
 assert_contains "$OUT" "(0x800706BA RPC_S_SERVER_UNAVAILABLE: " "enroll output"
 assert_eq "$count" "$(ca_count)" "requests at the CA"
 assert_no_file "$SCRATCH/certs/LinuxWorkstation.crt"
 assert_no_leftovers "$SCRATCH/certs" "$SCRATCH/state"
 domain fault off > /dev/null
+
+note "issued, but certnew.cer answers 0x800706BA: the request is kept and collected, not submitted again"
+domain fault rpc --path certnew.cer --count 1 > /dev/null
+assert_exit 3 "$ADENROLL" "${C[@]}" enroll LinuxWorkstation
+assert_contains "$OUT" "holds request" "enroll output"
+lw=$(printf '%s\n' "$OUT" | sed -n "s/^LinuxWorkstation: pending (request \\([0-9]*\\) at $ADCS_CA_NAME).*/\\1/p")
+[ -n "$lw" ] || fail "LinuxWorkstation is not recorded as pending; output: $OUT"
+domain requests | grep -q "^$lw issued LinuxWorkstation " || fail "request $lw is not issued at the CA"
+assert_eq $((count + 1)) "$(ca_count)" "requests at the CA"
+assert_exit 3 "$ADENROLL" "${C[@]}" enroll LinuxWorkstation
+assert_match "$OUT" '^LinuxWorkstation: enrolled \(serial [0-9A-F]+' "enroll output"
+assert_eq $((count + 1)) "$(ca_count)" "requests at the CA after collecting"
+pair_files "$SCRATCH/certs/LinuxWorkstation.crt" "$SCRATCH/certs/LinuxWorkstation.key" > /dev/null
+count=$(ca_count)
 
 note "the next CA is tried: $BK (the same host) answers 0x800706BA once"
 cader=$(openssl x509 -in "$ADCS_CA_CERT" -outform DER | base64 -w0)
@@ -97,7 +111,7 @@ nTSecurityDescriptor: O:EAG:EAD:PAI(OA;;CR;0e10c968-78fb-11d2-90d4-00c04f79dc55;
 certificateTemplates: LinuxWorkstation
 LDIF
 domain fault rpc --path certfnsh.asp --count 1 > /dev/null
-assert_exit 3 "$ADENROLL" "${C[@]}" enroll LinuxWorkstation
+assert_exit 3 "$ADENROLL" "${C[@]}" --force enroll LinuxWorkstation
 assert_match "$OUT" "LinuxWorkstation: $BK \\($ADCS_CA_HOST\\): the CA is not answering: .*0x800706BA.*; trying the next CA" "failover line"
 assert_contains "$OUT" "LinuxWorkstation: submitting a request to $ADCS_CA_NAME " "enroll output"
 assert_match "$OUT" '^LinuxWorkstation: enrolled \(serial [0-9A-F]+' "enroll output"
