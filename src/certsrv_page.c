@@ -600,11 +600,14 @@ static const char *skip_markup(const char *p, const char *end)
 
 /* Every HRESULT in the page text (not in comments, scripts or tags), sorted
  * by hresult_classify: the first of each class and where it stands. */
+struct hresult_seen {
+	bool seen;
+	uint32_t hr;
+	const char *at;
+};
 struct hresults {
-	int n;
-	bool has_success, has_verdict, has_transient, has_property_empty;
-	uint32_t success, verdict, transient;
-	const char *verdict_at, *transient_at;
+	struct hresult_seen by_class[3]; /* indexed by enum hresult_class */
+	bool has_property_empty;
 };
 
 static void scan_hresults(struct span b, struct hresults *h)
@@ -619,30 +622,13 @@ static void scan_hresults(struct span b, struct hresults *h)
 		}
 		uint32_t v;
 		if (*p == '0' && hresult_at(b.p, p, b.end, &v)) {
-			h->n++;
 			if (v == HRESULT_PROPERTY_EMPTY)
 				h->has_property_empty = true;
-			switch (hresult_classify(v)) {
-			case HRESULT_SUCCESS:
-				if (!h->has_success) {
-					h->has_success = true;
-					h->success = v;
-				}
-				break;
-			case HRESULT_VERDICT:
-				if (!h->has_verdict) {
-					h->has_verdict = true;
-					h->verdict = v;
-					h->verdict_at = p;
-				}
-				break;
-			case HRESULT_TRANSIENT:
-				if (!h->has_transient) {
-					h->has_transient = true;
-					h->transient = v;
-					h->transient_at = p;
-				}
-				break;
+			struct hresult_seen *c = &h->by_class[hresult_classify(v)];
+			if (!c->seen) {
+				c->seen = true;
+				c->hr = v;
+				c->at = p;
 			}
 			p += 3;
 			continue;
@@ -907,28 +893,31 @@ static void classify(enum page_kind kind, struct span b, struct certsrv_result *
 				 "The requested property value is empty (the CA has no such request)");
 		return;
 	}
-	if (h.has_transient) {
+	const struct hresult_seen *transient = &h.by_class[HRESULT_TRANSIENT];
+	const struct hresult_seen *verdict = &h.by_class[HRESULT_VERDICT];
+	const struct hresult_seen *success = &h.by_class[HRESULT_SUCCESS];
+	if (transient->seen) {
 		/* The CA could not be asked: whatever else the page says, it is no
 		 * verdict on this request. */
 		out->disposition = CERTSRV_UNAVAILABLE;
 		out->has_hresult = true;
-		out->hresult = h.transient;
+		out->hresult = transient->hr;
 		char t[400];
-		text_around(b, h.transient_at, t, sizeof t);
+		text_around(b, transient->at, t, sizeof t);
 		snprintf(out->message, sizeof out->message, "the CA is not answering: %s", t);
 		return;
 	}
-	if (h.has_verdict) {
+	if (verdict->seen) {
 		out->disposition = CERTSRV_DENIED;
 		out->has_hresult = true;
-		out->hresult = h.verdict;
+		out->hresult = verdict->hr;
 		if (!out->message[0])
-			text_around(b, h.verdict_at, out->message, sizeof out->message);
+			text_around(b, verdict->at, out->message, sizeof out->message);
 		return;
 	}
-	if (h.has_success) {
+	if (success->seen) {
 		out->has_hresult = true;
-		out->hresult = h.success;
+		out->hresult = success->hr;
 	}
 	if (disp == 2 || find_id(b, "locDenied", true)) {
 		out->disposition = CERTSRV_DENIED;
