@@ -355,12 +355,16 @@ static void fail_result(struct certsrv_result *out, long status, const char *msg
 	snprintf(out->message, sizeof out->message, "%s", msg);
 }
 
-/* A certificate answer (PEM or DER) as canonical PEM; NULL when it is not one. */
+/* A certificate answer as canonical PEM, recognised by its bytes (DER, PEM or
+ * bare base64 under whatever Content-Type); NULL when it is not one. */
 static char *body_to_pem(const struct response *r)
 {
-	X509 *x = cert_from_buffer(r->data, r->len);
+	unsigned char *der = NULL;
+	size_t n = 0;
+	X509 *x = certsrv_cert_der(r->data, r->len, &der, &n) == 0 ? cert_from_der(der, n) : NULL;
 	char *pem = x ? cert_to_pem(x) : NULL;
 	X509_free(x);
+	free(der);
 	return pem;
 }
 

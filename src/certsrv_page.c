@@ -1,9 +1,15 @@
-/* Classification of /certsrv answers (docs/protocol.md 6.3, 6.4).  Every scan is
- * bounded by [body, body+len): the body is untrusted and not NUL-terminated. */
+/* Classification of /certsrv answers by structure (see certsrv_page.h and
+ * docs/web-enrollment.md).  Every scan is bounded by [body, body+len): the
+ * body is untrusted and not NUL-terminated. */
 #include "certsrv_page.h"
 
+#include <errno.h>
+#include <iconv.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "hresult.h"
 
 struct span {
 	const char *p;
@@ -20,9 +26,25 @@ static char lower(char c)
 	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
+static bool is_alpha(char c)
+{
+	c = lower(c);
+	return c >= 'a' && c <= 'z';
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool is_ident(char c)
+{
+	return is_alpha(c) || is_digit(c) || c == '_';
+}
+
 static int hexval(char c)
 {
-	if (c >= '0' && c <= '9')
+	if (is_digit(c))
 		return c - '0';
 	c = lower(c);
 	if (c >= 'a' && c <= 'f')
@@ -95,7 +117,7 @@ static bool parse_digits(const char *p, const char *end, long *out, const char *
 {
 	long v = 0;
 	int n = 0;
-	while (p < end && *p >= '0' && *p <= '9') {
+	while (p < end && is_digit(*p)) {
 		if (++n > 18)
 			return false;
 		v = v * 10 + (*p - '0');
@@ -109,38 +131,27 @@ static bool parse_digits(const char *p, const char *end, long *out, const char *
 	return true;
 }
 
-/* "0x" followed by 1..8 hex digits and no ninth one. */
-static bool parse_hresult(const char *p, const char *end, uint32_t *out)
+/* "0x" and 1..8 hex digits, not glued to a longer word on either side. */
+static bool hresult_at(const char *start, const char *q, const char *end, uint32_t *out)
 {
+	if (end - q < 3 || q[0] != '0' || lower(q[1]) != 'x')
+		return false;
+	if (q > start && (is_ident(q[-1])))
+		return false;
+	const char *p = q + 2;
 	uint32_t v = 0;
 	int n = 0;
-	if (end - p < 3 || p[0] != '0' || lower(p[1]) != 'x')
-		return false;
-	p += 2;
 	while (p < end && hexval(*p) >= 0) {
 		if (++n > 8)
 			return false;
 		v = (v << 4) | (uint32_t)hexval(*p);
 		p++;
 	}
-	if (n == 0)
+	/* a body cut inside the number must not yield a shorter code */
+	if (n == 0 || p >= end || is_ident(*p))
 		return false;
 	*out = v;
 	return true;
-}
-
-/* The first well-formed 0x... in [p, end) that is not part of a longer word. */
-static bool find_hresult(const char *p, const char *end, uint32_t *out)
-{
-	for (const char *q = p; q + 2 < end; q++) {
-		if (q[0] != '0' || lower(q[1]) != 'x')
-			continue;
-		if (q > p && ((q[-1] >= '0' && q[-1] <= '9') || hexval(q[-1]) >= 0 || q[-1] == '_'))
-			continue;
-		if (parse_hresult(q, end, out))
-			return true;
-	}
-	return false;
 }
 
 /* Appends the text of [p, end) to out as plain text: tags dropped, the common
@@ -196,30 +207,343 @@ static void plain_text(const char *p, const char *end, char *out, size_t outlen)
 		out[o++] = c;
 		space = false;
 	}
+	/* never end inside a UTF-8 sequence cut by the buffer size */
+	size_t k = o;
+	while (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0x80)
+		k--;
+	if (k > 0 && (unsigned char)out[k - 1] >= 0xC0) {
+		unsigned char lead = (unsigned char)out[k - 1];
+		size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+		if (o - (k - 1) < need)
+			o = k - 1;
+	}
 	while (o > 0 && out[o - 1] == ' ')
 		o--;
 	out[o] = '\0';
 }
 
-/* The disposition message of a certfnsh.asp page: `The disposition message
- * is "..."` (docs/protocol.md 6.3 step 5).  The message itself contains no quote; it
- * ends at the closing quote, a tag or the end of the body. */
-static bool submit_message(struct span b, char *out, size_t outlen)
+/* ------------------------------------------------------------------ charset */
+
+/* Valid UTF-8, except that a sequence cut by the end of the body is allowed. */
+static bool utf8_valid(const unsigned char *p, size_t n)
 {
-	const char *a;
-	if (!find(b.p, b.end, "disposition message is \"", &a))
-		return false;
-	const char *e = a;
-	while (e < b.end && *e != '"' && *e != '<')
-		e++;
-	plain_text(a, e, out, outlen);
+	size_t i = 0;
+	while (i < n) {
+		unsigned char c = p[i];
+		size_t k;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF)
+			k = 1;
+		else if (c >= 0xE0 && c <= 0xEF)
+			k = 2;
+		else if (c >= 0xF0 && c <= 0xF4)
+			k = 3;
+		else
+			return false;
+		for (size_t j = 1; j <= k; j++) {
+			if (i + j >= n)
+				return true;
+			if ((p[i + j] & 0xC0) != 0x80)
+				return false;
+		}
+		i += k + 1;
+	}
 	return true;
 }
 
-/* A `<label>` field of the certnew.cer Error page: the label is followed by
- * closing tags and whitespace (`</B></Font></DT><DD>\n\t\t`), then the value
- * up to the end of its line or the next tag (docs/protocol.md 6.4). */
-static bool field_value(struct span b, const char *label, struct span *val)
+static bool is_sjis_name(const char *v, size_t n)
+{
+	static const char *const names[] = { "shift_jis", "shift-jis", "sjis", "x-sjis", "ms_kanji",
+					     "windows-31j", "cp932", "csshiftjis", "ms932" };
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		size_t l = strlen(names[i]);
+		if (n != l)
+			continue;
+		size_t j = 0;
+		while (j < l && lower(v[j]) == names[i][j])
+			j++;
+		if (j == l)
+			return true;
+	}
+	return false;
+}
+
+enum charset { CS_NONE, CS_UTF8, CS_SJIS, CS_OTHER };
+
+/* The charset parameter of a Content-Type (NUL-terminated header value). */
+static enum charset header_charset(const char *ct)
+{
+	if (!ct)
+		return CS_NONE;
+	const char *end = ct + strlen(ct), *a;
+	if (!find_in(ct, end, "charset=", &a, false))
+		return CS_NONE;
+	if (a < end && (*a == '"' || *a == '\''))
+		a++;
+	const char *e = a;
+	while (e < end && *e != ';' && *e != '"' && *e != '\'' && !is_ws(*e))
+		e++;
+	if (is_sjis_name(a, (size_t)(e - a)))
+		return CS_SJIS;
+	if (e - a == 5 && match_at(a, e, "utf-8"))
+		return CS_UTF8;
+	return e > a ? CS_OTHER : CS_NONE;
+}
+
+/* Shift_JIS (as Windows writes it, CP932) to UTF-8 in a new buffer; bytes
+ * that do not convert become '?'.  NULL when iconv cannot (then the raw
+ * bytes are classified: every structural marker is ASCII in both). */
+static char *sjis_to_utf8(const char *body, size_t len, size_t *out_len)
+{
+	iconv_t cd = iconv_open("UTF-8", "CP932");
+	if (cd == (iconv_t)-1)
+		cd = iconv_open("UTF-8", "SHIFT_JIS");
+	if (cd == (iconv_t)-1)
+		return NULL;
+	size_t cap = len * 3 + 1; /* a half-width kana byte becomes 3 bytes */
+	char *out = malloc(cap);
+	if (!out) {
+		iconv_close(cd);
+		return NULL;
+	}
+	char *in = (char *)body, *o = out;
+	size_t inleft = len, oleft = cap - 1;
+	while (inleft > 0) {
+		if (iconv(cd, &in, &inleft, &o, &oleft) != (size_t)-1)
+			break;
+		if (errno == EILSEQ && oleft > 0) {
+			*o++ = '?';
+			oleft--;
+			in++;
+			inleft--;
+			iconv(cd, NULL, NULL, NULL, NULL);
+			continue;
+		}
+		break; /* EINVAL: cut inside a character at the end; E2BIG cannot happen */
+	}
+	iconv_close(cd);
+	*o = '\0';
+	*out_len = (size_t)(o - out);
+	return out;
+}
+
+/* The body as UTF-8 when it is Shift_JIS (by the header, or because it is
+ * not UTF-8 and the header names no other charset); *owned is what to free. */
+static struct span normalise(const char *content_type, const char *body, size_t len, char **owned)
+{
+	struct span b = { body ? body : "", body ? body + len : "" };
+	*owned = NULL;
+	if (!body || len == 0)
+		return b;
+	enum charset cs = header_charset(content_type);
+	bool sjis = cs == CS_SJIS ||
+		    ((cs == CS_NONE || cs == CS_UTF8) && !utf8_valid((const unsigned char *)body, len));
+	if (!sjis)
+		return b;
+	size_t n = 0;
+	char *u = sjis_to_utf8(body, len, &n);
+	if (!u)
+		return b;
+	*owned = u;
+	b.p = u;
+	b.end = u + n;
+	return b;
+}
+
+/* ------------------------------------------------------------------ certificate bytes */
+
+static bool is_b64(char c)
+{
+	return is_alpha(c) || is_digit(c) || c == '+' || c == '/' || c == '=';
+}
+
+static const char *skip_ws(const char *p, const char *end)
+{
+	if (end - p >= 3 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF)
+		p += 3; /* a UTF-8 byte order mark from a text/plain proxy */
+	while (p < end && is_ws(*p))
+		p++;
+	return p;
+}
+
+/* A DER SEQUENCE whose declared length fits the body: its total size. */
+static size_t der_size(const unsigned char *p, size_t n)
+{
+	if (n < 4 || p[0] != 0x30)
+		return 0;
+	size_t hdr, body;
+	if (p[1] == 0x82) {
+		hdr = 4;
+		body = ((size_t)p[2] << 8) | p[3];
+	} else if (p[1] == 0x83 && n >= 5) {
+		hdr = 5;
+		body = ((size_t)p[2] << 16) | ((size_t)p[3] << 8) | p[4];
+	} else {
+		return 0;
+	}
+	/* a certificate: SEQUENCE { tbsCertificate SEQUENCE ... } */
+	if (hdr + body > n || body < 2 || p[hdr] != 0x30)
+		return 0;
+	return hdr + body;
+}
+
+static const char *const pem_begin[] = { "-----BEGIN CERTIFICATE-----", "-----BEGIN X509 CERTIFICATE-----" };
+
+enum certsrv_cert_form certsrv_cert_form(const char *body, size_t len)
+{
+	if (!body || len == 0)
+		return CERTSRV_CERT_NONE;
+	const char *end = body + len;
+	if (der_size((const unsigned char *)body, len))
+		return CERTSRV_CERT_DER;
+	const char *p = skip_ws(body, end);
+	for (size_t i = 0; i < sizeof pem_begin / sizeof pem_begin[0]; i++)
+		if (match_at(p, end, pem_begin[i]))
+			return CERTSRV_CERT_PEM;
+	/* bare base64 of a DER certificate: "MII" is 30 82 / 30 83 */
+	if (!match_at(p, end, "MII") || p[0] != 'M' || p[1] != 'I' || p[2] != 'I')
+		return CERTSRV_CERT_NONE;
+	for (const char *q = p; q < end; q++)
+		if (!is_b64(*q) && !is_ws(*q))
+			return CERTSRV_CERT_NONE;
+	return CERTSRV_CERT_BASE64;
+}
+
+static int b64val(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (is_digit(c))
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Base64 of [p, end) up to '=' or '-' (the END line), whitespace skipped. */
+static int b64_decode(const char *p, const char *end, unsigned char **der, size_t *der_len)
+{
+	unsigned char *out = malloc((size_t)(end - p) / 4 * 3 + 3);
+	if (!out)
+		return -1;
+	size_t o = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+	for (; p < end && *p != '=' && *p != '-'; p++) {
+		if (is_ws(*p))
+			continue;
+		int v = b64val(*p);
+		if (v < 0) {
+			free(out);
+			return -1;
+		}
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	*der = out;
+	*der_len = o;
+	return 0;
+}
+
+int certsrv_cert_der(const char *body, size_t len, unsigned char **der, size_t *der_len)
+{
+	*der = NULL;
+	*der_len = 0;
+	enum certsrv_cert_form f = certsrv_cert_form(body, len);
+	const char *end = body + len, *p = skip_ws(body, end), *a = NULL;
+	switch (f) {
+	case CERTSRV_CERT_NONE:
+		return -1;
+	case CERTSRV_CERT_DER: {
+		size_t n = der_size((const unsigned char *)body, len);
+		if (!(*der = malloc(n)))
+			return -1;
+		memcpy(*der, body, n);
+		*der_len = n;
+		return 0;
+	}
+	case CERTSRV_CERT_PEM:
+		for (size_t i = 0; i < sizeof pem_begin / sizeof pem_begin[0] && !a; i++)
+			a = match_at(p, end, pem_begin[i]);
+		p = a;
+		break;
+	case CERTSRV_CERT_BASE64:
+		break;
+	}
+	if (b64_decode(p, end, der, der_len) < 0)
+		return -1;
+	size_t n = der_size(*der, *der_len);
+	if (n == 0) {
+		free(*der);
+		*der = NULL;
+		*der_len = 0;
+		return -1;
+	}
+	*der_len = n;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ page structure */
+
+/* An element ID attribute ID=name (quoted or not, any case): position after
+ * the name, NULL when absent.  prefix: the name only begins there. */
+static const char *find_id(struct span b, const char *name, bool prefix)
+{
+	const char *p = b.p, *a;
+	while (find(p, b.end, "ID=", &a)) {
+		const char *start = a - 3;
+		p = a;
+		if (start > b.p && is_ident(start[-1]))
+			continue; /* ReqID= in a link */
+		if (a < b.end && (*a == '"' || *a == '\''))
+			a++;
+		const char *e = match_at(a, b.end, name);
+		if (!e)
+			continue;
+		if (!prefix && e < b.end && is_ident(*e))
+			continue;
+		return e;
+	}
+	return NULL;
+}
+
+/* The value of a <DT ID=label>...</DT><DD>value</DD> field of the Error page:
+ * the label is translated, the ID is not. */
+static bool field_by_id(struct span b, const char *id, struct span *val)
+{
+	const char *a = find_id(b, id, false), *dd;
+	if (!a || !find(a, b.end, "<DD", &dd))
+		return false;
+	const char *dt = find(a, b.end, "<DT", NULL);
+	if (dt && dt < dd)
+		return false;
+	while (dd < b.end && *dd != '>')
+		dd++;
+	if (dd < b.end)
+		dd++;
+	const char *e = dd;
+	while (e < b.end && !match_at(e, b.end, "</DD") && !match_at(e, b.end, "<DT") && !match_at(e, b.end, "</DL"))
+		e++;
+	val->p = dd;
+	val->end = e;
+	return true;
+}
+
+/* A `<label>` field found by its English label: the label is followed by
+ * closing tags and whitespace, then the value up to the end of its line or
+ * the next tag.  For pages without IDs. */
+static bool field_by_label(struct span b, const char *label, struct span *val)
 {
 	const char *a;
 	if (!find(b.p, b.end, label, &a))
@@ -245,67 +569,138 @@ static bool field_value(struct span b, const char *label, struct span *val)
 	return true;
 }
 
-static bool content_type_is(const char *ct, const char *want)
+static bool field(struct span b, const char *id, const char *label, struct span *val)
 {
-	if (!ct)
-		return false;
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	size_t n = strlen(want);
-	for (size_t i = 0; i < n; i++)
-		if (lower(ct[i]) != lower(want[i]))
-			return false; /* ct[i] == '\0' also ends here */
-	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t';
+	return field_by_id(b, id, val) || field_by_label(b, label, val);
 }
 
-/* The answer is the certificate itself: Content-Type application/pkix-cert,
- * or (Certipy's check) a PEM certificate body. */
-static bool body_is_certificate(const char *content_type, struct span b)
+/* Skips a comment, a script or a tag starting at p; returns where the text
+ * goes on, or p when p starts none of them. */
+static const char *skip_markup(const char *p, const char *end)
 {
-	if (content_type_is(content_type, "application/pkix-cert") ||
-	    content_type_is(content_type, "application/x-x509-user-cert") ||
-	    content_type_is(content_type, "application/x-x509-ca-cert"))
-		return true;
-	const char *p = b.p;
-	while (p < b.end && is_ws(*p))
+	if (*p != '<')
+		return p;
+	const char *a;
+	if ((a = match_at(p, end, "<!--"))) {
+		if (!find_in(a, end, "-->", &a, false))
+			return end;
+		return a;
+	}
+	if ((a = match_at(p, end, "<script")) && (a >= end || !is_ident(*a))) {
+		if (!find_in(a, end, "</script", &a, false))
+			return end;
+		p = a;
+	} else if (p + 1 < end && !(is_alpha(p[1]) || p[1] == '/' || p[1] == '!' || p[1] == '?')) {
+		return p; /* a lone '<' in text */
+	}
+	while (p < end && *p != '>')
 		p++;
-	return match_at(p, b.end, "-----BEGIN CERTIFICATE-----") != NULL;
+	return p < end ? p + 1 : end;
 }
 
-static void init_result(struct certsrv_result *out, long http_status)
+/* Every HRESULT in the page text (not in comments, scripts or tags), sorted
+ * by hresult_classify: the first of each class and where it stands. */
+struct hresult_seen {
+	bool seen;
+	uint32_t hr;
+	const char *at;
+};
+struct hresults {
+	struct hresult_seen by_class[3]; /* indexed by enum hresult_class */
+	bool has_property_empty;
+};
+
+static void scan_hresults(struct span b, struct hresults *h)
 {
-	memset(out, 0, sizeof *out);
-	out->disposition = CERTSRV_ERROR;
-	out->request_id = -1;
-	out->http_status = http_status;
+	memset(h, 0, sizeof *h);
+	const char *p = b.p;
+	while (p < b.end) {
+		const char *q = skip_markup(p, b.end);
+		if (q != p) {
+			p = q;
+			continue;
+		}
+		uint32_t v;
+		if (*p == '0' && hresult_at(b.p, p, b.end, &v)) {
+			if (v == HRESULT_PROPERTY_EMPTY)
+				h->has_property_empty = true;
+			struct hresult_seen *c = &h->by_class[hresult_classify(v)];
+			if (!c->seen) {
+				c->seen = true;
+				c->hr = v;
+				c->at = p;
+			}
+			p += 3;
+			continue;
+		}
+		p++;
+	}
 }
 
-/* Shared first steps (docs/protocol.md 6.3 steps 1-2, 6.4 first bullet).  True when
- * out is decided. */
-static bool classify_transport(long http_status, const char *content_type, struct span b,
-			       struct certsrv_result *out)
+/* The run of text around at (between the tags before and after it), as
+ * plain text; when at stands between ASCII double quotes, only the quoted
+ * part (`... message is "Denied by Policy Module  0x80094012, ..."`). */
+static void text_around(struct span b, const char *at, char *out, size_t outlen)
 {
-	if (http_status == 401) {
-		out->disposition = CERTSRV_UNAUTHORIZED;
-		snprintf(out->message, sizeof out->message,
-			 "HTTP 401: the CA web server did not accept our Kerberos credentials");
-		return true;
+	const char *s = at, *e = at;
+	while (s > b.p && s[-1] != '>' && at - s < 1024)
+		s--;
+	while (e < b.end && *e != '<' && e - at < 1024)
+		e++;
+	const char *q1 = NULL, *q2 = NULL;
+	for (const char *p = at; p > s; p--)
+		if (p[-1] == '"') {
+			q1 = p;
+			break;
+		}
+	for (const char *p = at; p < e; p++)
+		if (*p == '"') {
+			q2 = p;
+			break;
+		}
+	if (q1 && q2) {
+		s = q1;
+		e = q2;
 	}
-	if (http_status != 200) {
-		out->disposition = CERTSRV_ERROR;
-		snprintf(out->message, sizeof out->message, "HTTP status %ld", http_status);
-		return true;
-	}
-	if (body_is_certificate(content_type, b)) {
-		out->disposition = CERTSRV_ISSUED;
-		out->body_is_cert = true;
-		return true;
+	plain_text(s, e, out, outlen);
+}
+
+/* The first quoted text of the page outside markup, in ASCII quotes,
+ * guillemets, corner brackets or typographic double quotes: the disposition
+ * message of a certfnsh.asp page in any language. */
+static bool quoted_message(struct span b, char *out, size_t outlen)
+{
+	static const struct { const char *open, *close; } quotes[] = {
+		{ "\"", "\"" }, { "\xC2\xAB", "\xC2\xBB" }, { "\xE3\x80\x8C", "\xE3\x80\x8D" },
+		{ "\xE2\x80\x9C", "\xE2\x80\x9D" },
+	};
+	const char *p = b.p;
+	while (p < b.end) {
+		const char *q = skip_markup(p, b.end);
+		if (q != p) {
+			p = q;
+			continue;
+		}
+		for (size_t i = 0; i < sizeof quotes / sizeof quotes[0]; i++) {
+			const char *a = match_at(p, b.end, quotes[i].open), *e;
+			if (!a)
+				continue;
+			for (e = a; e < b.end && *e != '<' && !match_at(e, b.end, quotes[i].close); e++)
+				;
+			if (e < b.end && *e != '<' && e > a) {
+				plain_text(a, e, out, outlen);
+				if (out[0])
+					return true;
+			}
+		}
+		p++;
 	}
 	return false;
 }
 
-/* certnew.cer?ReqID=<digits> followed by & or &amp; anywhere in the page:
- * the CACert install link that may come first is skipped (docs/protocol.md 6.3 step 3). */
+/* certnew.cer?ReqID=<digits> followed by & or &amp; anywhere in the page (the
+ * links and the location= script lines): the CACert install link that may
+ * come first is skipped. */
 static bool find_issued_reqid(struct span b, long *id)
 {
 	const char *p = b.p, *a;
@@ -322,18 +717,56 @@ static bool find_issued_reqid(struct span b, long *id)
 	return false;
 }
 
-static bool find_request_id_text(struct span b, long *id)
+/* The first digit run in [p, end) that is complete (something follows it)
+ * and no HRESULT. */
+static bool first_number(const char *p, const char *end, long *id)
 {
-	const char *p = b.p, *a;
-	while (find(p, b.end, "Request Id is", &a)) {
-		while (a < b.end && is_ws(*a))
-			a++;
-		/* The digits must be followed by something ("." on real pages):
-		 * a body cut inside the number must not yield a shorter ReqID. */
+	for (; p < end && *p != '<'; p++) {
+		if (!is_digit(*p))
+			continue;
 		const char *d;
-		if (parse_digits(a, b.end, id, &d) && d < b.end)
+		if (p + 1 < end && lower(p[1]) == 'x')
+			return false;
+		return parse_digits(p, end, id, &d) && d < end && !is_ident(*d);
+	}
+	return false;
+}
+
+/* The request id of a certfnsh.asp page: the locReqID element, the English
+ * "Request Id is N", or, in any language, the digits after the ASCII "ID" of
+ * a sentence ("Anforderungs-ID ist 42", "ID de demande est 42", Japanese "ID ha 42"). */
+static bool find_request_id(struct span b, long *id)
+{
+	const char *a = find_id(b, "locReqID", false);
+	if (a) {
+		while (a < b.end && *a != '>')
+			a++;
+		if (a < b.end && first_number(a + 1, b.end, id))
+			return true;
+	}
+	const char *p = b.p;
+	while (find(p, b.end, "Request Id is", &a)) {
+		if (first_number(a, b.end, id))
 			return true;
 		p = a;
+	}
+	p = b.p;
+	while (p < b.end) {
+		const char *q = skip_markup(p, b.end);
+		if (q != p) {
+			p = q;
+			continue;
+		}
+		if (p[0] == 'I' && p + 1 < b.end && lower(p[1]) == 'd' && (p == b.p || !is_alpha(p[-1])) &&
+		    (p + 2 >= b.end || !is_alpha(p[2]))) {
+			/* the digits of the same sentence: no tag, at most 64 bytes on */
+			const char *e = p + 2;
+			while (e < b.end && e - p < 66 && *e != '<' && !is_digit(*e) && *e != '.')
+				e++;
+			if (e < b.end && is_digit(*e) && first_number(e, b.end, id))
+				return true;
+		}
+		p++;
 	}
 	return false;
 }
@@ -355,221 +788,201 @@ static void excerpt(struct span b, char *out, size_t outlen)
 	plain_text(b.p, end, out, outlen);
 }
 
-int certsrv_parse_submit(long http_status, const char *content_type, const char *body, size_t len,
-			 struct certsrv_result *out)
+static bool content_type_is(const char *ct, const char *want)
 {
-	if (!out)
-		return -1;
-	init_result(out, http_status);
-	struct span b = { body ? body : "", body ? body + len : "" };
-
-	if (classify_transport(http_status, content_type, b, out))
-		return 0;
-
-	long id = -1;
-	if (find_issued_reqid(b, &id)) {
-		out->disposition = CERTSRV_ISSUED;
-		out->request_id = id;
-		return 0;
-	}
-
-	bool has_id = find_request_id_text(b, &id);
-	if (has_id)
-		out->request_id = id;
-	bool has_msg = submit_message(b, out->message, sizeof out->message) && out->message[0];
-
-	/* HRESULT: in the disposition message ("Denied by Policy Module  0x...,"),
-	 * "Error Number: 0x...", or a LastStatus-style " 0x... (". */
-	if (has_msg && find_hresult(out->message, out->message + strlen(out->message), &out->hresult))
-		out->has_hresult = true;
-	else {
-		const char *a;
-		if (find(b.p, b.end, "Error Number:", &a)) {
-			while (a < b.end && is_ws(*a))
-				a++;
-			out->has_hresult = parse_hresult(a, b.end, &out->hresult);
-		}
-	}
-
-	bool pending = contains(b, "Certificate Pending") || contains(b, "Taken Under Submission") ||
-		       contains(b, "wait for an administrator");
-	bool denied = contains(b, "Denied by") || contains(b, "request was denied") ||
-		      contains(b, "Request Denied") || contains(b, "template that is not supported");
-	bool parse_error = contains(b, "Error Parsing Request");
-
-	if (pending && !denied) {
-		out->disposition = CERTSRV_PENDING;
-		if (!has_msg)
-			snprintf(out->message, sizeof out->message,
-				 "taken under submission: a CA manager must approve the request");
-		return 0;
-	}
-	if (parse_error) {
-		out->disposition = CERTSRV_ERROR;
-		if (!has_msg)
-			snprintf(out->message, sizeof out->message, "Error Parsing Request");
-		return 0;
-	}
-	if (denied || (out->has_hresult && out->hresult != 0)) {
-		out->disposition = CERTSRV_DENIED;
-		if (!out->message[0])
-			snprintf(out->message, sizeof out->message, "the CA denied the request");
-		return 0;
-	}
-	if (has_id) {
-		/* A ReqID without a marker we know (localised page): the caller
-		 * confirms with certnew.cer (docs/protocol.md 6.3 "Localisation"). */
-		out->disposition = CERTSRV_PENDING;
-		if (!has_msg)
-			snprintf(out->message, sizeof out->message,
-				 "the CA answered with request %ld but no certificate", id);
-		return 0;
-	}
-	out->disposition = CERTSRV_ERROR;
-	char ex[200];
-	excerpt(b, ex, sizeof ex);
-	if (!out->message[0])
-		snprintf(out->message, sizeof out->message, "unrecognised answer from certfnsh.asp%s%s",
-			 ex[0] ? ": " : "", ex);
-	return 0;
+	if (!ct)
+		return false;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	size_t n = strlen(want);
+	for (size_t i = 0; i < n; i++)
+		if (lower(ct[i]) != lower(want[i]))
+			return false; /* ct[i] == '\0' also ends here */
+	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t';
 }
 
-int certsrv_parse_retrieve(long http_status, const char *content_type, const char *body, size_t len,
-			   struct certsrv_result *out)
+static void init_result(struct certsrv_result *out, long http_status)
 {
-	if (!out)
-		return -1;
-	init_result(out, http_status);
-	struct span b = { body ? body : "", body ? body + len : "" };
+	memset(out, 0, sizeof *out);
+	out->disposition = CERTSRV_ERROR;
+	out->request_id = -1;
+	out->http_status = http_status;
+}
 
-	if (classify_transport(http_status, content_type, b, out))
-		return 0;
-
-	struct span msg = { NULL, NULL }, last = { NULL, NULL };
-	bool has_msg = field_value(b, "Disposition message:", &msg);
-	bool has_last = field_value(b, "LastStatus:", &last);
-	if (has_msg)
-		plain_text(msg.p, msg.end, out->message, sizeof out->message);
-	has_msg = has_msg && out->message[0];
-
-	/* LastStatus "<text> 0x80094014 (-2146877420 CERTSRV_E_ADMIN_DENIED_REQUEST)". */
-	if (has_last && find_hresult(last.p, last.end, &out->hresult))
-		out->has_hresult = true;
-	else if (has_msg && find_hresult(msg.p, msg.end, &out->hresult))
-		out->has_hresult = true;
-
-	struct span m = has_msg ? msg : (struct span){ b.p, b.p };
-	if (contains(m, "Taken Under Submission")) {
-		out->disposition = CERTSRV_PENDING;
-		return 0;
+/* HTTP status and certificate bytes.  True when out is decided. */
+static bool classify_transport(long http_status, const char *content_type, struct span raw,
+			       struct certsrv_result *out)
+{
+	if (http_status == 401) {
+		out->disposition = CERTSRV_UNAUTHORIZED;
+		snprintf(out->message, sizeof out->message,
+			 "HTTP 401: the CA web server did not accept our Kerberos credentials");
+		return true;
 	}
-	if (contains(m, "Denied by") || contains(m, "denied")) {
-		out->disposition = CERTSRV_DENIED;
-		return 0;
+	if (http_status != 200) {
+		out->disposition = CERTSRV_ERROR;
+		snprintf(out->message, sizeof out->message, "HTTP status %ld", http_status);
+		return true;
 	}
-	if (contains(b, "The requested property value is empty") ||
-	    (out->has_hresult && out->hresult == 0x80094004u) ||
-	    contains(m, "request ID is invalid") || contains(m, "Invalid ReqID")) {
+	if (certsrv_cert_form(raw.p, (size_t)(raw.end - raw.p)) != CERTSRV_CERT_NONE) {
+		out->disposition = CERTSRV_ISSUED;
+		out->body_is_cert = true;
+		return true;
+	}
+	if (content_type_is(content_type, "application/pkix-cert") ||
+	    content_type_is(content_type, "application/x-x509-user-cert") ||
+	    content_type_is(content_type, "application/x-x509-ca-cert")) {
+		out->disposition = CERTSRV_ERROR;
+		snprintf(out->message, sizeof out->message,
+			 "the answer is labelled %.100s but is no certificate (%zu bytes)", content_type,
+			 (size_t)(raw.end - raw.p));
+		return true;
+	}
+	return false;
+}
+
+enum page_kind { PAGE_SUBMIT, PAGE_RETRIEVE };
+
+static void classify(enum page_kind kind, struct span b, struct certsrv_result *out)
+{
+	const char *what = kind == PAGE_SUBMIT ? "certfnsh.asp" : "certnew.cer";
+	long id = -1;
+
+	if (kind == PAGE_SUBMIT && find_issued_reqid(b, &id)) {
+		out->disposition = CERTSRV_ISSUED;
+		out->request_id = id;
+		return;
+	}
+	if (kind == PAGE_SUBMIT && find_request_id(b, &id))
+		out->request_id = id;
+
+	struct hresults h;
+	scan_hresults(b, &h);
+
+	/* The CA's own message: the Error page's disposition message field, or
+	 * the quoted message of a certfnsh.asp page. */
+	struct span f;
+	const char *a;
+	if (field(b, "locDispMsgLabel", "Disposition message:", &f))
+		plain_text(f.p, f.end, out->message, sizeof out->message);
+	if (!out->message[0] && find(b.p, b.end, "disposition message is \"", &a)) {
+		const char *e = a;
+		while (e < b.end && *e != '"' && *e != '<')
+			e++;
+		plain_text(a, e, out->message, sizeof out->message);
+	}
+	if (!out->message[0] && kind == PAGE_SUBMIT)
+		quoted_message(b, out->message, sizeof out->message);
+
+	long disp = -1;
+	if (field(b, "locDispLabel", "Disposition:", &f)) {
+		const char *p = f.p;
+		while (p < f.end && is_ws(*p))
+			p++;
+		const char *d;
+		if (!parse_digits(p, f.end, &disp, &d) || d >= b.end || is_digit(*d))
+			disp = -1;
+	}
+
+	if (kind == PAGE_RETRIEVE && h.has_property_empty) {
 		out->disposition = CERTSRV_UNKNOWN_REQUEST;
+		out->has_hresult = true;
+		out->hresult = HRESULT_PROPERTY_EMPTY;
 		if (!out->message[0])
 			snprintf(out->message, sizeof out->message,
 				 "The requested property value is empty (the CA has no such request)");
-		return 0;
+		return;
 	}
-	if (out->has_hresult && out->hresult != 0) {
+	const struct hresult_seen *transient = &h.by_class[HRESULT_TRANSIENT];
+	const struct hresult_seen *verdict = &h.by_class[HRESULT_VERDICT];
+	const struct hresult_seen *success = &h.by_class[HRESULT_SUCCESS];
+	if (transient->seen) {
+		/* The CA could not be asked: whatever else the page says, it is no
+		 * verdict on this request. */
+		out->disposition = CERTSRV_UNAVAILABLE;
+		out->has_hresult = true;
+		out->hresult = transient->hr;
+		char t[400];
+		text_around(b, transient->at, t, sizeof t);
+		snprintf(out->message, sizeof out->message, "the CA is not answering: %s", t);
+		return;
+	}
+	if (verdict->seen) {
 		out->disposition = CERTSRV_DENIED;
-		return 0;
+		out->has_hresult = true;
+		out->hresult = verdict->hr;
+		if (!out->message[0])
+			text_around(b, verdict->at, out->message, sizeof out->message);
+		return;
 	}
-	/* Localised page: the numeric disposition (CR_DISP_*) still tells. */
-	struct span d;
-	long n;
-	if (field_value(b, "Disposition:", &d) && parse_digits(d.p, d.end, &n, NULL)) {
-		if (n == 5) {
-			out->disposition = CERTSRV_PENDING;
-			return 0;
-		}
-		if (n == 2) {
-			out->disposition = CERTSRV_DENIED;
-			return 0;
-		}
+	if (success->seen) {
+		out->has_hresult = true;
+		out->hresult = success->hr;
+	}
+	if (disp == 2 || find_id(b, "locDenied", true)) {
+		out->disposition = CERTSRV_DENIED;
+		if (!out->message[0])
+			snprintf(out->message, sizeof out->message, "the CA denied the request");
+		return;
+	}
+	bool pending_id = disp == 5 || find_id(b, "locInfoNewReq", false) ||
+			  find_id(b, "locInfoStillPending", false) || find_id(b, "locPending", true);
+	/* English prose may only decide towards keeping a request. */
+	bool pending_prose = contains(b, "Taken Under Submission") || contains(b, "Certificate Pending") ||
+			     contains(b, "wait for an administrator");
+	if (pending_id || pending_prose || (kind == PAGE_SUBMIT && out->request_id >= 0)) {
+		out->disposition = CERTSRV_PENDING;
+		if (!out->message[0])
+			snprintf(out->message, sizeof out->message,
+				 "taken under submission: a CA manager must approve the request");
+		return;
+	}
+	if (contains(b, "has not been started") || contains(b, "RPC server is unavailable")) {
+		out->disposition = CERTSRV_UNAVAILABLE;
+		if (!out->message[0])
+			excerpt(b, out->message, sizeof out->message);
+		return;
 	}
 	out->disposition = CERTSRV_ERROR;
 	if (!out->message[0]) {
 		char ex[200];
 		excerpt(b, ex, sizeof ex);
-		snprintf(out->message, sizeof out->message, "unrecognised answer from certnew.cer%s%s",
+		snprintf(out->message, sizeof out->message, "unrecognised answer from %s%s%s", what,
 			 ex[0] ? ": " : "", ex);
 	}
+}
+
+static int parse(enum page_kind kind, long http_status, const char *content_type, const char *body, size_t len,
+		 struct certsrv_result *out)
+{
+	if (!out)
+		return -1;
+	init_result(out, http_status);
+	struct span raw = { body ? body : "", body ? body + len : "" };
+	if (classify_transport(http_status, content_type, raw, out))
+		return 0;
+	char *owned;
+	struct span b = normalise(content_type, body, len, &owned);
+	classify(kind, b, out);
+	free(owned);
 	return 0;
 }
 
-static const struct {
-	uint32_t code;
-	const char *name;
-	const char *explain;
-} hresults[] = {
-	{ 0x80094001u, "CERTSRV_E_BAD_REQUESTSUBJECT",
-	  "the request's subject is invalid or too long" },
-	{ 0x80094004u, "CERTSRV_E_PROPERTY_EMPTY",
-	  "the CA has no such request (its database may have been reset)" },
-	{ 0x8009400Eu, "CERTSRV_E_BAD_RENEWAL_CERT_ATTRIBUTE",
-	  "the renewal certificate attribute in the request is invalid" },
-	{ 0x80094011u, "CERTSRV_E_ENROLL_DENIED",
-	  "the CA's own permissions do not allow this account to enroll" },
-	{ 0x80094012u, "CERTSRV_E_TEMPLATE_DENIED",
-	  "the template's permissions do not allow this account to enroll; ask an administrator to grant Enroll" },
-	{ 0x80094014u, "CERTSRV_E_ADMIN_DENIED_REQUEST",
-	  "a CA manager or administrator denied the request" },
-	{ 0x80094800u, "CERTSRV_E_UNSUPPORTED_CERT_TYPE",
-	  "this CA does not issue the template (not published on it)" },
-	{ 0x80094801u, "CERTSRV_E_NO_CERT_TYPE",
-	  "the request named no certificate template" },
-	{ 0x80094802u, "CERTSRV_E_TEMPLATE_CONFLICT",
-	  "the request carries conflicting template information" },
-	{ 0x80094803u, "CERTSRV_E_SUBJECT_ALT_NAME_REQUIRED",
-	  "the template requires a subject alternative name the request lacks" },
-	{ 0x80094804u, "CERTSRV_E_ARCHIVED_KEY_REQUIRED",
-	  "the template requires private key archival, which adenroll does not do" },
-	{ 0x80094806u, "CERTSRV_E_BAD_RENEWAL_SUBJECT",
-	  "a renewal was made on behalf of another subject" },
-	{ 0x80094807u, "CERTSRV_E_BAD_TEMPLATE_VERSION",
-	  "the template changed and the CA has not refreshed its cache yet; retry later" },
-	{ 0x8009480Au, "CERTSRV_E_SIGNATURE_COUNT",
-	  "the template requires enrollment agent signatures" },
-	{ 0x8009480Du, "CERTSRV_E_SUBJECT_UPN_REQUIRED",
-	  "the account has no userPrincipalName in the directory, which the template requires" },
-	{ 0x8009480Eu, "CERTSRV_E_SUBJECT_DIRECTORY_GUID_REQUIRED",
-	  "the account's objectGUID is required by the template" },
-	{ 0x8009480Fu, "CERTSRV_E_SUBJECT_DNS_REQUIRED",
-	  "the account has no dNSHostName in the directory, which the template requires" },
-	{ 0x80094810u, "CERTSRV_E_ARCHIVED_KEY_UNEXPECTED",
-	  "the request contains an archived key the template does not expect" },
-	{ 0x80094811u, "CERTSRV_E_KEY_LENGTH",
-	  "the key is shorter than the template's minimum key size" },
-	{ 0x80094812u, "CERTSRV_E_SUBJECT_EMAIL_REQUIRED",
-	  "the account has no e-mail address (mail) in the directory, which the template requires" },
-	{ 0x80094814u, "CERTSRV_E_CERT_TYPE_OVERLAP",
-	  "the template's renewal period is longer than the certificate's validity" },
-	{ 0x80094816u, "CERTSRV_E_RENEWAL_BAD_PUBLIC_KEY",
-	  "the renewal request's key does not match the certificate being renewed" },
-	{ 0x8009310Bu, "CRYPT_E_ASN1_BADTAG",
-	  "the CA could not parse the request (bad ASN.1)" },
-};
-
-const char *certsrv_hresult_name(uint32_t hresult)
+int certsrv_parse_submit(long http_status, const char *content_type, const char *body, size_t len,
+			 struct certsrv_result *out)
 {
-	for (size_t i = 0; i < sizeof hresults / sizeof hresults[0]; i++)
-		if (hresults[i].code == hresult)
-			return hresults[i].name;
-	return NULL;
+	return parse(PAGE_SUBMIT, http_status, content_type, body, len, out);
 }
 
-const char *certsrv_hresult_explain(uint32_t hresult)
+int certsrv_parse_retrieve(long http_status, const char *content_type, const char *body, size_t len,
+			   struct certsrv_result *out)
 {
-	for (size_t i = 0; i < sizeof hresults / sizeof hresults[0]; i++)
-		if (hresults[i].code == hresult)
-			return hresults[i].explain;
-	return NULL;
+	return parse(PAGE_RETRIEVE, http_status, content_type, body, len, out);
+}
+
+bool certsrv_disposition_is_transient(enum certsrv_disposition d)
+{
+	return d == CERTSRV_ERROR || d == CERTSRV_UNAVAILABLE || d == CERTSRV_UNAUTHORIZED;
 }
 
 const char *certsrv_disposition_name(enum certsrv_disposition d)
@@ -581,6 +994,7 @@ const char *certsrv_disposition_name(enum certsrv_disposition d)
 	case CERTSRV_ERROR: return "error";
 	case CERTSRV_UNAUTHORIZED: return "unauthorized";
 	case CERTSRV_UNKNOWN_REQUEST: return "unknown request";
+	case CERTSRV_UNAVAILABLE: return "CA not answering";
 	}
 	return "?";
 }

@@ -17,6 +17,7 @@
 #include "discovery.h"
 #include "eligibility.h"
 #include "enroll.h"
+#include "hresult.h"
 #include "json.h"
 #include "ldap_conn.h"
 #include "log.h"
@@ -150,7 +151,7 @@ static void print_json(const struct pulse_line *lines, size_t n, const struct ae
 				char hex[16];
 				snprintf(hex, sizeof hex, "0x%08X", (unsigned)l->rep.hresult);
 				json_string(&w, "hresult", hex);
-				json_string(&w, "hresult_name", certsrv_hresult_name(l->rep.hresult));
+				json_string(&w, "hresult_name", hresult_name(l->rep.hresult));
 			}
 			json_string(&w, "message", l->rep.message);
 		} else {

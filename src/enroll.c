@@ -20,6 +20,7 @@
 #include "discovery.h"
 #include "fsutil.h"
 #include "hooks.h"
+#include "hresult.h"
 #include "log.h"
 #include "policy.h"
 #include "safetext.h"
@@ -100,8 +101,8 @@ static void hresult_words(const struct certsrv_result *r, char *out, size_t outl
 	out[0] = '\0';
 	if (!r->has_hresult || r->hresult == 0)
 		return;
-	const char *name = certsrv_hresult_name(r->hresult);
-	const char *why = certsrv_hresult_explain(r->hresult);
+	const char *name = hresult_name(r->hresult);
+	const char *why = hresult_explain(r->hresult);
 	snprintf(out, outlen, " (0x%08X%s%s%s%s)", (unsigned)r->hresult, name ? " " : "", name ? name : "",
 		 why ? ": " : "", why ? why : "");
 }
@@ -263,6 +264,32 @@ static int stores_writable(const struct config *cfg, char *why, size_t whylen)
 	return state_dirs_trusted(cfg, why, whylen);
 }
 
+/* Records request r->request_id at ca as pending for t, with its key and
+ * request, so later runs poll it and never submit again. */
+static void record_pending(const struct config *cfg, enum adenroll_mode mode, const struct template *t,
+			   const struct enrollment_service *ca, const struct certsrv_result *r, EVP_PKEY *key,
+			   const char *csr, struct enroll_report *rep)
+{
+	struct pending_request pr = { 0 };
+	pr.template_cn = t->cn;
+	pr.ca_name = ca->cn;
+	pr.ca_host = ca->dns_host_name;
+	pr.request_id = r->request_id;
+	pr.submitted = time(NULL);
+	if (r->request_id < 0 || state_pending_save(cfg, mode, &pr, key, csr) < 0) {
+		rep->outcome = ENROLL_FAILED;
+		snprintf(rep->message, sizeof rep->message,
+			 "request%s is pending at %s but cannot be recorded: it will be submitted again",
+			 r->request_id < 0 ? " (without a request id)" : "", ca->cn);
+		log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
+		return;
+	}
+	rep->outcome = ENROLL_PENDING;
+	set_message(rep, r);
+	log_event_facts(LOG_EV_PENDING, t->cn, &(struct log_event_facts){ ca->cn, NULL, r->request_id, 0 },
+			"%s: request %ld pending at %s: %s", t->cn, r->request_id, ca->cn, rep->message);
+}
+
 int enroll_template(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
 		    const struct template *t, bool renewal, EVP_PKEY *reuse_key, bool dry_run,
 		    struct enroll_report *rep)
@@ -355,30 +382,12 @@ int enroll_template(struct discovery *disc, const struct config *cfg, enum adenr
 				log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
 			}
 			break;
-		case CERTSRV_PENDING: {
-			struct pending_request pr = { 0 };
-			pr.template_cn = t->cn;
-			pr.ca_name = ca->cn;
-			pr.ca_host = ca->dns_host_name;
-			pr.request_id = r.request_id;
-			pr.submitted = time(NULL);
-			if (r.request_id < 0 || state_pending_save(cfg, mode, &pr, key, csr) < 0) {
-				rep->outcome = ENROLL_FAILED;
-				snprintf(rep->message, sizeof rep->message,
-					 "request%s is pending at %s but cannot be recorded: it will be submitted again",
-					 r.request_id < 0 ? " (without a request id)" : "", ca->cn);
-				log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
-				break;
-			}
-			rep->outcome = ENROLL_PENDING;
-			set_message(rep, &r);
-			log_event_facts(LOG_EV_PENDING, t->cn, &(struct log_event_facts){ ca->cn, NULL, r.request_id, 0 },
-					"%s: request %ld pending at %s: %s", t->cn, r.request_id, ca->cn, rep->message);
+		case CERTSRV_PENDING:
+			record_pending(cfg, mode, t, ca, &r, key, csr, rep);
 			break;
-		}
 		case CERTSRV_DENIED:
 			set_message(rep, &r);
-			if (r.has_hresult && r.hresult == 0x80094800u && i + 1 < n) {
+			if (r.has_hresult && r.hresult == HRESULT_UNSUPPORTED_CERT_TYPE && i + 1 < n) {
 				/* Not issued by this CA after all (stale publication):
 				 * another CA may. */
 				log_warn("%s: %s does not issue it: %s; trying the next CA", t->cn, ca->cn, rep->message);
@@ -390,6 +399,17 @@ int enroll_template(struct discovery *disc, const struct config *cfg, enum adenr
 					"%s: denied by %s: %s", t->cn, ca->cn, rep->message);
 			break;
 		default:
+			if (r.request_id >= 0) {
+				/* The CA holds request N (issued, or taken in) but its
+				 * answer could not be read: collect that one on the next
+				 * run rather than submit a second request here or at
+				 * another CA. */
+				log_warn("%s: %s (%s) holds request %ld but its answer could not be read: %s; "
+					 "asking about it on the next run", t->cn, ca->cn, ca->dns_host_name,
+					 r.request_id, r.message);
+				record_pending(cfg, mode, t, ca, &r, key, csr, rep);
+				break;
+			}
 			set_message(rep, &r);
 			log_warn("%s: %s (%s): %s%s", t->cn, ca->cn, ca->dns_host_name, rep->message,
 				 i + 1 < n ? "; trying the next CA" : "");
@@ -493,11 +513,23 @@ int enroll_poll_pending(struct discovery *disc, const struct config *cfg, enum a
 		state_pending_remove(cfg, mode, t->cn);
 		*had_pending = false; /* the caller enrolls anew */
 		break;
-	default:
+	default: {
+		/* Transient (the CA not answering, an HTTP error, a page we cannot
+		 * classify): the request stays recorded and is asked about again;
+		 * it is never dropped nor submitted a second time. */
+		char why[sizeof rep->message];
 		set_message(rep, &r);
+		snprintf(why, sizeof why, "%s", rep->message);
+		int k = snprintf(rep->message, sizeof rep->message,
+				 "request %ld at %.60s is kept and asked about again on the next run: ", pr.request_id,
+				 rep->ca);
+		if (k > 0 && (size_t)k < sizeof rep->message)
+			memcpy(rep->message + k, why, strnlen(why, sizeof rep->message - (size_t)k - 1) + 1);
+		rep->message[sizeof rep->message - 1] = '\0';
 		log_event(LOG_EV_FAILED, t->cn, "%s: cannot ask %s about request %ld: %s", t->cn, rep->ca,
-			  pr.request_id, rep->message);
+			  pr.request_id, why);
 		break;
+	}
 	}
 out:
 	free(pem);

@@ -42,9 +42,12 @@ size_t enroll_ca_order(const struct directory *dir, const struct config *cfg, co
  * only the logged event differs).  The key is fresh unless reuse_key is
  * the held key (store_load_key) to sign the new request with (renewal with
  * [enroll] reuse_key or CT_FLAG_REQUIRE_SAME_KEY_RENEWAL; borrowed).  Tries each CA of
- * enroll_ca_order: transport errors, 5xx, 401, unrecognised pages and
+ * enroll_ca_order: transient answers (transport errors, 5xx, 401, a CA not
+ * answering such as RPC 0x800706BA, unclassifiable pages; see hresult.h) and
  * 0x80094800 (template not on that CA) fail over to the next; issued, pending
- * and denied end the loop.  An issued certificate is installed only when it
+ * and denied end the loop, and so does a transient answer that names a
+ * request id (issued, but certnew.cer could not be read): that request is
+ * recorded as pending and collected by a later run, never submitted twice.  An issued certificate is installed only when it
  * carries our key, chains to a directory root and is of template t.  Logs
  * the lifecycle event.  Returns 0 when rep says what happened (any outcome),
  * -1 on a local error before anything was sent (rep->outcome FAILED). */
@@ -56,8 +59,9 @@ int enroll_template(struct discovery *disc, const struct config *cfg, enum adenr
  * certnew.cer (never resubmits).  Issued => the same checks, install, forget
  * the state; still pending => rep PENDING; denied => rep DENIED, forget;
  * unknown to the CA (0x80094004) => forget and set *had_pending false so the
- * caller enrolls anew in the same run; transport errors => rep FAILED, state
- * kept.  *had_pending is false when no request was recorded for t (rep
+ * caller enrolls anew in the same run; anything transient (transport errors,
+ * the CA not answering, an unclassifiable page) => rep FAILED, state kept, so
+ * the next run asks again and nothing is submitted twice.  *had_pending is false when no request was recorded for t (rep
  * untouched).  Returns -1 only when the recorded state cannot be read. */
 int enroll_poll_pending(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
 			const struct template *t, bool dry_run, bool *had_pending, struct enroll_report *rep);

@@ -154,6 +154,7 @@ for t in "${tests[@]}"; do
   esac
   # leave the domain as the next test expects it
   bash "$DOMAIN_SH" fault off > /dev/null 2>&1
+  bash "$DOMAIN_SH" lang auto > /dev/null 2>&1
   if [ -e "$TESTENV_DIR/srv-dead-first" ]; then bash "$DOMAIN_SH" srv-dead-first off > /dev/null 2>&1; fi
   if [ -e "$TESTENV_DIR/ca-stopped" ]; then bash "$DOMAIN_SH" ca start > /dev/null 2>&1; fi
   # a request a fault delayed past its client's timeout is still being

@@ -48,7 +48,26 @@ fault.json  {"mode": M, "count": N, "seconds": S, "path": "substring"}
     badchain  sign the certificate with the rogue CA (same name, other key)
     future    issue the certificate valid from an hour ahead (the CA's clock is
               ahead of the client's: clock skew)
-  wrongkey, badchain and future count issuances, not HTTP requests.
+    rpc       the Error page a web enrollment server shows when it cannot reach
+              the CA service: 0x800706BA RPC_S_SERVER_UNAVAILABLE in Result, COM
+              Error Info and LastStatus, and the suggested cause "The
+              Certification Authority Service has not been started"; no request
+              is made (use path certfnsh.asp for submissions, certnew.cer for polls)
+    busy      the same with 0x800706BB RPC_S_SERVER_TOO_BUSY
+    notstarted the same with 0x80070426 ERROR_SERVICE_NOT_ACTIVE
+    certtype  certnew.cer answers an issued certificate with Content-Type
+              "ctype" (default application/octet-stream) and body "body":
+              pem (default), der, or base64 (bare, no armour)
+  wrongkey, badchain and future count issuances, certtype certificate answers,
+  not HTTP requests.
+
+lang.json  {"lang": "auto"|"en"|"ja"|"de"|"fr"|"zh", "charset": "utf-8"|"shift_jis"}
+  The language of the pages (written by `domain.sh lang`): auto (or no file)
+  follows the client's Accept-Language, as IIS does; the others pin a culture
+  as a site can.  Prose, labels and the CA's disposition messages are
+  translated; element IDs, links, script lines, numbers and HRESULTs are not.
+  charset shift_jis re-encodes the HTML answers as a transcoding proxy would
+  (Content-Type charset=shift_jis; the page's <Meta> still says UTF-8).
 """
 import base64
 import datetime
@@ -841,6 +860,227 @@ def revoke(rid, reason):
 
 
 # ------------------------------------------------------------------ pages
+# ------------------------------------------------------------------ localized pages
+# IIS serves certsrv from System32\certsrv\<culture>\ by the browser's
+# Accept-Language (or a culture the site pinned): all prose is translated,
+# the structure (element IDs, links, script lines, HRESULT formats, numbers)
+# is not.  lang.json (written by `domain.sh lang`) pins the language and the
+# charset: {"lang": "auto"|"en"|"ja"|"de"|"fr"|"zh", "charset": "utf-8"|"shift_jis"};
+# shift_jis re-encodes every HTML answer as a transcoding proxy would (the
+# header says charset=shift_jis, the page's own <Meta> still says UTF-8).
+LANGS = ("en", "ja", "de", "fr", "zh")
+L10N = {
+    "ja": {
+        "Microsoft": "Microsoft", "Active Directory Certificate Services": "Active Directory 証明書サービス",
+        "Home": "ホーム", "Welcome": "ようこそ",
+        "Certificate Issued": "証明書は発行されました",
+        "The certificate you requested was issued to you.": "要求した証明書は発行されました。",
+        "install this CA certificate": "この CA 証明書をインストールする",
+        "DER encoded": "DER エンコード", "Base 64 encoded": "Base 64 エンコード",
+        "Download certificate": "証明書のダウンロード", "Download certificate chain": "証明書チェーンのダウンロード",
+        "Certificate Pending": "証明書の保留中",
+        "Your certificate request has been received. However, you must wait for an administrator to issue the "
+        "certificate you requested.": "証明書要求を受け取りました。ただし、要求した証明書が発行されるまで管理者を待つ必要があります。",
+        "Your certificate request is still pending. You must wait for an administrator to issue the certificate "
+        "you requested.": "証明書要求はまだ保留中です。要求した証明書が発行されるまで管理者を待つ必要があります。",
+        "Your Request Id is %d.": "要求 ID は %d です。",
+        "Certificate Request Denied": "証明書要求は拒否されました",
+        "Your certificate request was denied.": "証明書要求は拒否されました。",
+        "Contact your administrator for further information.": "詳細については、管理者に問い合わせてください。",
+        'The disposition message is "%s".': '処理メッセージは "%s" です。',
+        "Error Number: 0x%x": "エラー番号: 0x%x",
+        "Error": "エラー",
+        "Contact your administrator for further assistance.": "サポートについては、管理者に問い合わせてください。",
+        "Request Mode:": "要求モード:", "Disposition:": "処理:", "Disposition message:": "処理メッセージ:",
+        "Result:": "結果:", "COM Error Info:": "COM エラー情報:", "LastStatus:": "最終状態:",
+        "Suggested Cause:": "考えられる原因:", "(unknown)": "(不明)", "No suggestions.": "推奨事項はありません。",
+        "(certnew.cer/certnew.p7b/certcrl.crl certificate/crl fetch)":
+            "(certnew.cer/certnew.p7b/certcrl.crl 証明書/CRL の取得)",
+        "(certfnsh.asp new request)": "(certfnsh.asp 新しい要求)",
+        "The operation completed successfully.": "この操作を正しく終了しました。",
+        "Taken Under Submission": "保留中として受け付けました",
+        "Denied by Policy Module": "ポリシー モジュールにより拒否されました",
+        "Denied by CA Administrator": "CA 管理者により拒否されました",
+        "Error retrieving request": "要求の取得中にエラーが発生しました",
+        "The RPC server is unavailable.": "RPC サーバーを利用できません。",
+        "The server is too busy to complete this operation.": "サーバーはビジー状態のため、この操作を完了できません。",
+        "The service has not been started.": "サービスは開始されていません。",
+        "The Certification Authority Service has not been started.": "証明機関サービスが開始されていません。",
+    },
+    "de": {
+        "Microsoft": "Microsoft", "Active Directory Certificate Services": "Active Directory-Zertifikatdienste",
+        "Home": "Startseite", "Welcome": "Willkommen",
+        "Certificate Issued": "Zertifikat wurde ausgestellt",
+        "The certificate you requested was issued to you.": "Das angeforderte Zertifikat wurde für Sie ausgestellt.",
+        "install this CA certificate": "Dieses Zertifizierungsstellenzertifikat installieren",
+        "DER encoded": "DER-codiert", "Base 64 encoded": "Base64-codiert",
+        "Download certificate": "Zertifikat herunterladen", "Download certificate chain": "Zertifikatkette herunterladen",
+        "Certificate Pending": "Ausstehendes Zertifikat",
+        "Your certificate request has been received. However, you must wait for an administrator to issue the "
+        "certificate you requested.": "Ihre Zertifikatanforderung wurde empfangen. Sie müssen jedoch warten, bis ein "
+        "Administrator das angeforderte Zertifikat ausstellt.",
+        "Your certificate request is still pending. You must wait for an administrator to issue the certificate "
+        "you requested.": "Ihre Zertifikatanforderung ist noch ausstehend. Sie müssen warten, bis ein Administrator "
+        "das angeforderte Zertifikat ausstellt.",
+        "Your Request Id is %d.": "Ihre Anforderungs-ID ist %d.",
+        "Certificate Request Denied": "Zertifikatanforderung verweigert",
+        "Your certificate request was denied.": "Ihre Zertifikatanforderung wurde verweigert.",
+        "Contact your administrator for further information.": "Wenden Sie sich an den Administrator, um weitere "
+        "Informationen zu erhalten.",
+        'The disposition message is "%s".': 'Die Dispositionsmeldung lautet "%s".',
+        "Error Number: 0x%x": "Fehlernummer: 0x%x",
+        "Error": "Fehler",
+        "Contact your administrator for further assistance.": "Wenden Sie sich an den Administrator, um weitere "
+        "Unterstützung zu erhalten.",
+        "Request Mode:": "Anforderungsmodus:", "Disposition:": "Verfügung:",
+        "Disposition message:": "Dispositionsmeldung:", "Result:": "Ergebnis:",
+        "COM Error Info:": "COM-Fehlerinformationen:", "LastStatus:": "Letzter Status:",
+        "Suggested Cause:": "Mögliche Ursache:", "(unknown)": "(unbekannt)", "No suggestions.": "Keine Vorschläge.",
+        "(certnew.cer/certnew.p7b/certcrl.crl certificate/crl fetch)":
+            "(certnew.cer/certnew.p7b/certcrl.crl Abruf von Zertifikat/Sperrliste)",
+        "(certfnsh.asp new request)": "(certfnsh.asp neue Anforderung)",
+        "The operation completed successfully.": "Der Vorgang wurde erfolgreich beendet.",
+        "Taken Under Submission": "Zur Bearbeitung angenommen",
+        "Denied by Policy Module": "Vom Richtlinienmodul verweigert",
+        "Denied by CA Administrator": "Vom Zertifizierungsstellenadministrator verweigert",
+        "Error retrieving request": "Fehler beim Abrufen der Anforderung",
+        "The RPC server is unavailable.": "Der RPC-Server ist nicht verfügbar.",
+        "The server is too busy to complete this operation.": "Der Server ist zu beschäftigt, um den Vorgang "
+        "auszuführen.",
+        "The service has not been started.": "Der Dienst wurde nicht gestartet.",
+        "The Certification Authority Service has not been started.": "Der Zertifizierungsstellendienst wurde nicht "
+        "gestartet.",
+    },
+    "fr": {
+        "Microsoft": "Microsoft", "Active Directory Certificate Services": "Services de certificats Active Directory",
+        "Home": "Accueil", "Welcome": "Bienvenue",
+        "Certificate Issued": "Certificat émis",
+        "The certificate you requested was issued to you.": "Le certificat que vous avez demandé vous a été délivré.",
+        "install this CA certificate": "installer ce certificat d'autorité de certification",
+        "DER encoded": "Codé DER", "Base 64 encoded": "Codé en base 64",
+        "Download certificate": "Télécharger le certificat",
+        "Download certificate chain": "Télécharger la chaîne de certificats",
+        "Certificate Pending": "Certificat en attente",
+        "Your certificate request has been received. However, you must wait for an administrator to issue the "
+        "certificate you requested.": "Votre demande de certificat a été reçue. Cependant, vous devez attendre "
+        "qu'un administrateur délivre le certificat demandé.",
+        "Your certificate request is still pending. You must wait for an administrator to issue the certificate "
+        "you requested.": "Votre demande de certificat est toujours en attente. Vous devez attendre qu'un "
+        "administrateur délivre le certificat demandé.",
+        "Your Request Id is %d.": "Votre ID de demande est %d.",
+        "Certificate Request Denied": "Demande de certificat refusée",
+        "Your certificate request was denied.": "Votre demande de certificat a été refusée.",
+        "Contact your administrator for further information.": "Contactez votre administrateur pour obtenir plus "
+        "d'informations.",
+        # French typography: guillemets, no ASCII quote around the message
+        'The disposition message is "%s".': "Le message de décision est « %s ».",
+        "Error Number: 0x%x": "Numéro d'erreur : 0x%x",
+        "Error": "Erreur",
+        "Contact your administrator for further assistance.": "Contactez votre administrateur pour obtenir de l'aide.",
+        "Request Mode:": "Mode de demande :", "Disposition:": "Décision :",
+        "Disposition message:": "Message de décision :", "Result:": "Résultat :",
+        "COM Error Info:": "Informations d'erreur COM :", "LastStatus:": "Dernier état :",
+        "Suggested Cause:": "Cause probable :", "(unknown)": "(inconnu)", "No suggestions.": "Aucune suggestion.",
+        "(certnew.cer/certnew.p7b/certcrl.crl certificate/crl fetch)":
+            "(certnew.cer/certnew.p7b/certcrl.crl récupération de certificat/liste de révocation)",
+        "(certfnsh.asp new request)": "(certfnsh.asp nouvelle demande)",
+        "The operation completed successfully.": "L'opération a réussi.",
+        "Taken Under Submission": "Soumis pour traitement",
+        "Denied by Policy Module": "Refusé par le module de stratégie",
+        "Denied by CA Administrator": "Refusé par l'administrateur de l'autorité de certification",
+        "Error retrieving request": "Erreur lors de la récupération de la demande",
+        "The RPC server is unavailable.": "Le serveur RPC n'est pas disponible.",
+        "The server is too busy to complete this operation.": "Le serveur est trop occupé pour terminer cette "
+        "opération.",
+        "The service has not been started.": "Le service n'a pas été démarré.",
+        "The Certification Authority Service has not been started.": "Le service d'autorité de certification n'a "
+        "pas été démarré.",
+    },
+    "zh": {
+        "Microsoft": "Microsoft", "Active Directory Certificate Services": "Active Directory 证书服务",
+        "Home": "主页", "Welcome": "欢迎",
+        "Certificate Issued": "证书已颁发",
+        "The certificate you requested was issued to you.": "你申请的证书已颁发给你。",
+        "install this CA certificate": "安装此 CA 证书",
+        "DER encoded": "DER 编码", "Base 64 encoded": "Base 64 编码",
+        "Download certificate": "下载证书", "Download certificate chain": "下载证书链",
+        "Certificate Pending": "证书挂起",
+        "Your certificate request has been received. However, you must wait for an administrator to issue the "
+        "certificate you requested.": "已收到你的证书申请。但是，你必须等待管理员颁发你申请的证书。",
+        "Your certificate request is still pending. You must wait for an administrator to issue the certificate "
+        "you requested.": "你的证书申请仍处于挂起状态。你必须等待管理员颁发你申请的证书。",
+        "Your Request Id is %d.": "你的申请 ID 为 %d。",
+        "Certificate Request Denied": "证书申请被拒绝",
+        "Your certificate request was denied.": "你的证书申请被拒绝。",
+        "Contact your administrator for further information.": "请与管理员联系以获取详细信息。",
+        'The disposition message is "%s".': "处理消息为“%s”。",
+        "Error Number: 0x%x": "错误号: 0x%x",
+        "Error": "错误",
+        "Contact your administrator for further assistance.": "请与管理员联系以获得进一步帮助。",
+        "Request Mode:": "申请模式:", "Disposition:": "处理:", "Disposition message:": "处理消息:",
+        "Result:": "结果:", "COM Error Info:": "COM 错误信息:", "LastStatus:": "上次状态:",
+        "Suggested Cause:": "建议的原因:", "(unknown)": "(未知)", "No suggestions.": "无建议。",
+        "(certnew.cer/certnew.p7b/certcrl.crl certificate/crl fetch)": "(certnew.cer/certnew.p7b/certcrl.crl 证书/CRL 获取)",
+        "(certfnsh.asp new request)": "(certfnsh.asp 新申请)",
+        "The operation completed successfully.": "操作成功完成。",
+        "Taken Under Submission": "已提交待处理",
+        "Denied by Policy Module": "被策略模块拒绝",
+        "Denied by CA Administrator": "被 CA 管理员拒绝",
+        "Error retrieving request": "检索申请时出错",
+        "The RPC server is unavailable.": "RPC 服务器不可用。",
+        "The server is too busy to complete this operation.": "服务器太忙，无法完成此操作。",
+        "The service has not been started.": "服务尚未启动。",
+        "The Certification Authority Service has not been started.": "证书颁发机构服务尚未启动。",
+    },
+}
+PAGE = threading.local()      # the language and charset of the request being answered
+
+
+def lang_settings():
+    try:
+        with open(os.path.join(BASE, "lang.json")) as f:
+            s = json.load(f)
+    except (OSError, ValueError):
+        s = {}
+    return s.get("lang", "auto"), s.get("charset", "utf-8")
+
+
+def pick_lang(accept_language):
+    """The first supported language of an Accept-Language header, by q."""
+    best, best_q = "en", -1.0
+    for i, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        m = re.search(r"q=([0-9.]+)", params)
+        if m:
+            try:
+                q = float(m.group(1))
+            except ValueError:
+                q = 0.0
+        base = tag.strip().lower().split("-")[0]
+        if base in LANGS and q > best_q and q > 0:
+            best, best_q = base, q
+    return best
+
+
+def T(s):
+    """s in the language of the page being answered."""
+    return L10N.get(getattr(PAGE, "lang", "en"), {}).get(s, s)
+
+
+def localize_template(text):
+    """The English sample templates with their prose translated (IDs, links
+    and values untouched): each known phrase between tags or at a line's start."""
+    table = L10N.get(getattr(PAGE, "lang", "en"))
+    if not table:
+        return text
+    for en in sorted(table, key=len, reverse=True):
+        if "%" in en:
+            continue
+        text = re.sub(r"(?<=[>\t ])" + re.escape(en) + r"(?=[\s<&])", lambda m, t=table[en]: t, text)
+    return text
+
+
 def chrome(cfg, title, body):
     """The page frame of the real certsrv pages (teal title bar with the CA name)."""
     lines = [
@@ -848,20 +1088,21 @@ def chrome(cfg, title, body):
         "<Head>",
         '    <Meta HTTP-Equiv="Content-Type" Content="text/html; charset=UTF-8">',
         '    <Meta HTTP-Equiv="X-UA-Compatible" Content="IE=7">',
-        "    <Title>Microsoft Active Directory Certificate Services</Title>",
+        "    <Title>Microsoft %s</Title>" % T("Active Directory Certificate Services"),
         "</Head>",
         '<Body BgColor=#FFFFFF Link=#0000FF VLink=#0000FF ALink=#0000FF><Font ID=locPageFont Face="Arial">',
         "",
         "<Table Border=0 CellSpacing=0 CellPadding=4 Width=100% BgColor=#008080>",
         "<TR>",
         '\t<TD><Font Color=#FFFFFF><LocID ID=locMSCertSrv><Font Face="Arial" Size=-1><B><I>Microsoft</I></B> '
-        "Active Directory Certificate Services &nbsp;--&nbsp; %s &nbsp;</Font></LocID></Font></TD>" % cfg["ca_name"],
+        "%s &nbsp;--&nbsp; %s &nbsp;</Font></LocID></Font></TD>" % (T("Active Directory Certificate Services"),
+                                                                    cfg["ca_name"]),
         '\t<TD ID=locHomeAlign Align=Right><A Href="/certsrv"><Font Color=#FFFFFF><LocID ID=locHomeLink>'
-        '<Font Face="Arial" Size=-1><B>Home</B></Font></LocID></Font></A></TD>',
+        '<Font Face="Arial" Size=-1><B>%s</B></Font></LocID></Font></A></TD>' % T("Home"),
         "</TR>",
         "</Table>",
         "",
-        "<P ID=locPageTitle> <B> %s </B>" % title,
+        "<P ID=locPageTitle> <B> %s </B>" % T(title),
         '<!-- Green HR --><Table Border=0 CellSpacing=0 CellPadding=0 Width=100%><TR><TD BgColor=#008080>'
         '<Img Src="certspc.gif" Alt="" Height=2 Width=1></TD></TR></Table>',
         "",
@@ -885,15 +1126,18 @@ def page_home(cfg, user):
 
 def page_issued(cfg, rid):
     return chrome(cfg, "Certificate Issued", [
-        "<P ID=locInfo> The certificate you requested was issued to you.</P>",
+        "<P ID=locInfo> %s</P>" % T("The certificate you requested was issued to you."),
         # the CA link comes first, as on the real page when the CA is not yet trusted
-        '<P><A Href="certnew.cer?ReqID=CACert&amp;Renewal=0&amp;Mode=inst&amp;Enc=b64">install this CA certificate</A></P>',
+        '<P><A Href="certnew.cer?ReqID=CACert&amp;Renewal=0&amp;Mode=inst&amp;Enc=b64">%s</A></P>'
+        % T("install this CA certificate"),
         "<P>",
-        "<Input Type=Radio Name=rbEncoding ID=rbDerEnc onClick=\"handleEncoding();\"><Label For=rbDerEnc>DER encoded</Label> or",
-        "<Input Type=Radio Name=rbEncoding ID=rbB64Enc Checked onClick=\"handleEncoding();\"><Label For=rbB64Enc>Base 64 encoded</Label>",
+        "<Input Type=Radio Name=rbEncoding ID=rbDerEnc onClick=\"handleEncoding();\"><Label For=rbDerEnc>%s</Label> or"
+        % T("DER encoded"),
+        "<Input Type=Radio Name=rbEncoding ID=rbB64Enc Checked onClick=\"handleEncoding();\"><Label For=rbB64Enc>%s"
+        "</Label>" % T("Base 64 encoded"),
         "</P>",
-        '<P><A Href="certnew.cer?ReqID=%d&amp;Enc=b64">Download certificate</A><BR>' % rid,
-        '<A Href="certnew.p7b?ReqID=%d&amp;Enc=b64">Download certificate chain</A></P>' % rid,
+        '<P><A Href="certnew.cer?ReqID=%d&amp;Enc=b64">%s</A><BR>' % (rid, T("Download certificate")),
+        '<A Href="certnew.p7b?ReqID=%d&amp;Enc=b64">%s</A></P>' % (rid, T("Download certificate chain")),
         '<Script Language="JavaScript">',
         "\tfunction getEncoding() {",
         '\t\tif (true==document.all.rbB64Enc.checked) { return "Enc=b64"; } else { return "Enc=bin"; }',
@@ -909,38 +1153,48 @@ def page_issued(cfg, rid):
 
 def page_pending(cfg, rid, recheck=False):
     if recheck:
-        info = ("<P ID=locInfoStillPending> Your certificate request is still pending. You must wait for an "
-                "administrator to issue the certificate you requested. </P>")
+        info = "<P ID=locInfoStillPending> %s </P>" % T(
+            "Your certificate request is still pending. You must wait for an administrator to issue the certificate "
+            "you requested.")
     else:
-        info = ("<P ID=locInfoNewReq> Your certificate request has been received. However, you must wait for an "
-                "administrator to issue the certificate you requested. </P>")
-    return chrome(cfg, "Certificate Pending", [info, "<P ID=locReqID> Your Request Id is %d.</P>" % rid])
+        info = "<P ID=locInfoNewReq> %s </P>" % T(
+            "Your certificate request has been received. However, you must wait for an administrator to issue the "
+            "certificate you requested.")
+    return chrome(cfg, "Certificate Pending", [info, "<P ID=locReqID> %s</P>" % (T("Your Request Id is %d.") % rid)])
 
 
 def page_denied(cfg, meta):
     hr = int(meta["hresult"], 16)
     if hr == 0x80094014:
-        msg = "%s  0x%x, %s" % (meta["disposition_message"], hr, meta["status_text"])
+        msg = "%s  0x%x, %s" % (T(meta["disposition_message"]), hr, meta["status_text"])
     else:
-        msg = "Denied by Policy Module  0x%x, %s" % (hr, meta["status_text"])
+        msg = "%s  0x%x, %s" % (T("Denied by Policy Module"), hr, meta["status_text"])
     return chrome(cfg, "Certificate Request Denied", [
-        "<P ID=locDenied> Your certificate request was denied.</P>",
-        "<P ID=locContactAdmin>Contact your administrator for further information.</P>",
-        '<P>Your Request Id is %d. The disposition message is "%s".</P>' % (meta["id"], msg)])
+        "<P ID=locDenied> %s</P>" % T("Your certificate request was denied."),
+        "<P ID=locContactAdmin>%s</P>" % T("Contact your administrator for further information."),
+        "<P>%s %s</P>" % (T("Your Request Id is %d.") % meta["id"], T('The disposition message is "%s".') % msg)])
 
 
 def page_error(cfg, fail):
     # no request row: no Request Id on this page
     return chrome(cfg, "Certificate Request Denied", [
-        "<P ID=locDenied> Your certificate request was denied.</P>",
-        '<P>The disposition message is "%s".</P>' % fail.message(),
-        "<P>Error Number: 0x%x</P>" % fail.hr])
+        "<P ID=locDenied> %s</P>" % T("Your certificate request was denied."),
+        "<P>%s</P>" % (T('The disposition message is "%s".') % fail.message()),
+        "<P>%s</P>" % (T("Error Number: 0x%x") % fail.hr)])
 
 
-def page_disposition(cfg, disposition, message, last):
-    """certnew.cer for a request that has no certificate: the real "Error" page
+def set_field(page, loc_id, value):
+    """The value of the Error page's <DT ID=loc_id>...</DT><DD> field."""
+    return re.sub(r"(<DT ID=%s>.*?</DT><DD>\n).*?(\n\s*</DD>)" % loc_id,
+                  lambda m: m.group(1) + "\t\t" + value + m.group(2), page, count=1, flags=re.S)
+
+
+def page_disposition(cfg, disposition, message, last, result=None, com_info=None, cause=None, newreq=False):
+    """certnew.cer for a request that has no certificate, and any answer the
+    CA could not give: the real "Error" page
     (tests/samples/certsrv/nokia-adcs-sim_certnew.cer-disposition.tmpl.html),
-    whose values follow two TABs."""
+    whose values follow two TABs.  Labels and prose in the page's language,
+    IDs and values as they are."""
     try:
         with open(os.path.join(BASE, "pages", "nokia-adcs-sim_certnew.cer-disposition.tmpl.html")) as f:
             tmpl = f.read()
@@ -949,10 +1203,42 @@ def page_disposition(cfg, disposition, message, last):
                 "<DD>\n\t\t5 - (unknown)\n</DD>\n<DT ID=locDispMsgLabel><B>Disposition message:</B></DT><DD>\n"
                 "\t\t{{ .DispositionMessage }}\n\t</DD>\n<DT ID=locLastStatLabel><B>LastStatus:</B></DT><DD>\n"
                 "\t\t{{ .LastStatus }}\n\t</DD></DL></Body></HTML>\n")
-    out = (tmpl.replace("{{ .DispositionMessage }}", message).replace("{{ .LastStatus }}", last)
+    tmpl = tmpl.replace("\r\n", "\n")
+    if newreq:
+        tmpl = tmpl.replace("<LocID ID=locModeCertFetch>(certnew.cer/certnew.p7b/certcrl.crl certificate/crl fetch)",
+                            "<LocID ID=locModeNewReq>(certfnsh.asp new request)")
+    if cause:
+        tmpl = re.sub(r"<LocID ID=locSugCauseUnknown>\s*No suggestions.\s*</LocID>",
+                      "<LocID ID=locSugCauseNoService>%s</LocID>" % cause, tmpl)
+    tmpl = localize_template(tmpl)
+    out = (tmpl.replace("{{ .DispositionMessage }}", T(message)).replace("{{ .LastStatus }}", last)
            .replace("NokiaInternalSubCA07", cfg["ca_name"]))
     out = re.sub(r"(<DT ID=locDispLabel>.*?<DD>\n\t\t)5 ", r"\g<1>%d " % disposition, out, flags=re.S)
-    return out.replace("\r\n", "\n").replace("\n", CRLF).encode("utf-8")
+    if result is not None:
+        out = set_field(out, "locResultLabel", result)
+    if com_info is not None:
+        out = set_field(out, "locComInfoLabel", com_info)
+    return out.replace("\n", CRLF).encode("utf-8")
+
+
+# Faults that make the CA unreachable for the web server: (HRESULT, message, WIN32 name)
+UNAVAILABLE = {
+    "rpc": (0x800706BA, "The RPC server is unavailable.", "1722 RPC_S_SERVER_UNAVAILABLE"),
+    "busy": (0x800706BB, "The server is too busy to complete this operation.", "1723 RPC_S_SERVER_TOO_BUSY"),
+    "notstarted": (0x80070426, "The service has not been started.", "1062 ERROR_SERVICE_NOT_ACTIVE"),
+}
+
+
+def page_unavailable(cfg, mode, newreq):
+    """What certsrv shows when its call to the CA service fails: the Error
+    page with the Win32/RPC HRESULT in Result, COM Error Info and LastStatus,
+    and "The Certification Authority Service has not been started" as the
+    suggested cause."""
+    hr, text, win32 = UNAVAILABLE[mode]
+    line = "%s 0x%x (WIN32: %s)" % (T(text), hr, win32)
+    call = "CCertRequest::Submit" if newreq else "CCertRequest::RetrievePending"
+    return page_disposition(cfg, 0, "", line, result=line, com_info="%s: %s" % (call, line),
+                            cause=T("The Certification Authority Service has not been started."), newreq=newreq)
 
 
 def page_certcarc(cfg):
@@ -1040,23 +1326,42 @@ def handle(method, path, query, body, remote_user):
         if meta["status"] == "issued":
             cert, cert_d = cert_der(req_path(meta["id"], "cer"))
             if lpath == "/certnew.cer":
+                variant = take_fault(path, ("certtype",))
+                if variant:
+                    return cert_variant(variant, cert_d)
                 return 200, "application/pkix-cert", cert_d if enc == "bin" else pem_crlf(cert_d)
             ca, _ = cert_der(os.path.join(BASE, "ca.pem"))
             return 200, "application/x-pkcs7-certificates", p7b([cert, ca], enc)
         if meta["status"] == "pending":
             return 200, "text/html", page_disposition(cfg, DISP_PENDING, "Taken Under Submission",
-                                                      "The operation completed successfully. 0x0 (WIN32: 0)")
+                                                      T("The operation completed successfully.") + " 0x0 (WIN32: 0)")
         return 200, "text/html", page_disposition(cfg, DISP_DENIED, meta.get("disposition_message", "Denied"),
                                                   laststatus(int(meta.get("hresult", "0x80094012"), 16)))
     return 404, "text/html", b"<HTML><Body>404 - File or directory not found.</Body></HTML>\r\n"
 
 
+def cert_variant(fault, cert_d):
+    """certnew.cer with the Content-Type and encoding a proxy or another
+    server version uses (fault certtype --ctype T --body pem|der|base64)."""
+    body = fault.get("body") or "pem"
+    if body == "der":
+        data = cert_d
+    elif body == "base64":        # bare base64, no armour
+        b = base64.b64encode(cert_d).decode()
+        data = ("\r\n".join(b[i:i + 64] for i in range(0, len(b), 64)) + "\r\n").encode()
+    else:
+        data = pem_crlf(cert_d)
+    return 200, fault.get("ctype") or "application/octet-stream", data
+
+
 def apply_fault(path):
     """HTTP-level faults.  Returns (status, ctype, body|generator) or None."""
-    fault = take_fault(path, ("http500", "garbage", "huge", "empty", "delay"))
+    fault = take_fault(path, ("http500", "garbage", "huge", "empty", "delay") + tuple(UNAVAILABLE))
     if not fault:
         return None
     mode = fault["mode"]
+    if mode in UNAVAILABLE:
+        return 200, "text/html", page_unavailable(settings(), mode, "certfnsh" in path.lower())
     if mode == "delay":
         time.sleep(float(fault.get("seconds", 5)))
         return None
@@ -1074,7 +1379,7 @@ def apply_fault(path):
         return 200, "text/html", (chunk for _ in range(50))
 
 
-def process(method, path, query, body, user):
+def process(method, path, query, body, user, accept_language=None):
     """One HTTP request: faults first, then the pages.  Logs it to
     state/access.jsonl and returns (status, content type, bytes or chunks).
     While it runs, state/inflight/<pid>-<thread> exists: a request delayed by
@@ -1088,6 +1393,8 @@ def process(method, path, query, body, user):
         open(marker, "w").close()
     except OSError:
         marker = None
+    lang, charset = lang_settings()
+    PAGE.lang = pick_lang(accept_language) if lang == "auto" else lang
     try:
         res = apply_fault(path)
         if res is None:
@@ -1103,9 +1410,12 @@ def process(method, path, query, body, user):
                 os.unlink(marker)
             except OSError:
                 pass
+    if charset.lower() in ("shift_jis", "sjis") and res[1] == "text/html" and isinstance(res[2], bytes):
+        # a transcoding proxy: the body and the header change, the page's <Meta> does not
+        res = res[0], "text/html; charset=shift_jis", res[2].decode("utf-8").encode("cp932", "replace")
     status = res[0]
     log = {"t": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "method": method, "path": path,
-           "query": query, "user": user, "status": status, "ms": int((time.time() - start) * 1000)}
+           "query": query, "user": user, "status": status, "lang": PAGE.lang, "ms": int((time.time() - start) * 1000)}
     if method == "POST":
         form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
         log["mode"] = form.get("Mode", [""])[0]
@@ -1124,7 +1434,8 @@ def cgi_main():
     status, ctype, out = process(os.environ.get("REQUEST_METHOD", "GET"),
                                  "/certsrv" + os.environ.get("PATH_INFO", "/"),
                                  os.environ.get("QUERY_STRING", ""),
-                                 sys.stdin.buffer.read(n) if n else b"", os.environ.get("REMOTE_USER"))
+                                 sys.stdin.buffer.read(n) if n else b"", os.environ.get("REMOTE_USER"),
+                                 os.environ.get("HTTP_ACCEPT_LANGUAGE"))
     w = sys.stdout.buffer
     if isinstance(out, bytes):
         w.write(("Status: %d\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
@@ -1151,7 +1462,8 @@ def serve_main(listen, pidfile):
             n = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(n) if n else b""
             status, ctype, out = process(method, urllib.parse.unquote(u.path), u.query, body,
-                                         self.headers.get("X-Remote-User") or None)
+                                         self.headers.get("X-Remote-User") or None,
+                                         self.headers.get("Accept-Language"))
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             if isinstance(out, bytes):

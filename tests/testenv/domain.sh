@@ -18,6 +18,15 @@
 #                                and publishes the new CRL at its CDP object
 #   domain.sh fault MODE [--count N] [--seconds S] [--path SUBSTR] | fault off | fault show
 #                                MODE: http500 garbage huge empty delay wrongkey badchain future
+#                                rpc busy notstarted (the Error page of a CA that does not answer:
+#                                0x800706BA, 0x800706BB, 0x80070426; --path certfnsh.asp for
+#                                submissions, certnew.cer for polls; --count -1 until `fault off`)
+#                                certtype [--ctype TYPE] [--body pem|der|base64] (how certnew.cer
+#                                sends an issued certificate; default application/octet-stream, pem)
+#   domain.sh lang ja|de|fr|zh|en|auto [--charset utf-8|shift_jis] | lang show
+#                                the language of the web enrollment pages: pinned (as a site can pin
+#                                a culture), or auto = by the client's Accept-Language (the default);
+#                                shift_jis re-encodes the pages as a transcoding proxy would
 #   domain.sh srv-dead-first on|off
 #                                put dc2 (an address where nothing listens) first in the
 #                                LDAP SRV records, or restore the normal order
@@ -716,20 +725,23 @@ fault() {
   case "$mode" in
     off) rm -f "$EMU/fault.json"; return 0 ;;
     show) cat "$EMU/fault.json" 2>/dev/null || echo "no fault"; return 0 ;;
-    http500|garbage|huge|empty|delay|wrongkey|badchain|future) ;;
-    *) die "unknown fault $mode (http500 garbage huge empty delay wrongkey badchain future)" ;;
+    http500|garbage|huge|empty|delay|wrongkey|badchain|future|rpc|busy|notstarted|certtype) ;;
+    *) die "unknown fault $mode (http500 garbage huge empty delay wrongkey badchain future rpc busy notstarted certtype)" ;;
   esac
+  local ctype="" body=""
   while [ $# -gt 0 ]; do
     case "$1" in
       --count) count=$2; shift 2 ;;
       --seconds) seconds=$2; shift 2 ;;
       --path) path=$2; shift 2 ;;
+      --ctype) ctype=$2; shift 2 ;;
+      --body) case "$2" in pem|der|base64) body=$2 ;; *) die "fault: --body pem|der|base64" ;; esac; shift 2 ;;
       *) die "fault: unknown option $1" ;;
     esac
   done
   [ "$mode" = delay ] && [ "$seconds" = 0 ] && seconds=5
-  printf '{"mode": "%s", "count": %d, "seconds": %s, "path": "%s"}\n' "$mode" "$count" "$seconds" "$path" \
-    > "$EMU/fault.json.tmp"
+  printf '{"mode": "%s", "count": %d, "seconds": %s, "path": "%s", "ctype": "%s", "body": "%s"}\n' \
+    "$mode" "$count" "$seconds" "$path" "$ctype" "$body" > "$EMU/fault.json.tmp"
   chown www-data:www-data "$EMU/fault.json.tmp"
   mv "$EMU/fault.json.tmp" "$EMU/fault.json"
 }
@@ -941,6 +953,30 @@ PYEOF
       esac ;;
     *) die "unknown gpo subcommand '$sub' (see the header of $SELF)" ;;
   esac
+# ------------------------------------------------------------------ page language
+# lang LANG [--charset C]: pin the emulator's page language (lang.json, read at
+# every request); auto (no lang.json) follows Accept-Language.
+page_lang() {
+  local lang=${1:-} charset=utf-8
+  case "$lang" in
+    show) cat "$EMU/lang.json" 2>/dev/null || echo '{"lang": "auto", "charset": "utf-8"}'; return 0 ;;
+    ja|de|fr|zh|en|auto) ;;
+    *) die "usage: lang ja|de|fr|zh|en|auto [--charset utf-8|shift_jis] | lang show" ;;
+  esac
+  shift
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --charset) case "$2" in utf-8|shift_jis) charset=$2 ;; *) die "lang: --charset utf-8|shift_jis" ;; esac; shift 2 ;;
+      *) die "lang: unknown option $1" ;;
+    esac
+  done
+  if [ "$lang" = auto ] && [ "$charset" = utf-8 ]; then
+    rm -f "$EMU/lang.json"
+    return 0
+  fi
+  printf '{"lang": "%s", "charset": "%s"}\n' "$lang" "$charset" > "$EMU/lang.json.tmp"
+  chown www-data:www-data "$EMU/lang.json.tmp"
+  mv "$EMU/lang.json.tmp" "$EMU/lang.json"
 }
 
 need_up() { [ -r "$D/settings" ] || die "no domain in $D: run '$0 up' first (or set TESTENV_DIR)"; }
@@ -963,6 +999,7 @@ case "$cmd" in
   requests) need_up; emu_cli list ;;
   revoke) need_up; revoke "$@" ;;
   fault) need_up; fault "$@" ;;
+  lang) need_up; page_lang "$@" ;;
   srv-dead-first) need_up; srv_dead_first "$@" ;;
   ca) need_up; ca_web "$@" ;;
   gpo) need_up; gpo_cmd "$@" ;;
