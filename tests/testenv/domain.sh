@@ -953,6 +953,8 @@ PYEOF
       esac ;;
     *) die "unknown gpo subcommand '$sub' (see the header of $SELF)" ;;
   esac
+}
+
 # ------------------------------------------------------------------ page language
 # lang LANG [--charset C]: pin the emulator's page language (lang.json, read at
 # every request); auto (no lang.json) follows Accept-Language.
