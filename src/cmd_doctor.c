@@ -637,12 +637,12 @@ static void trust_for(const struct directory *dir, const struct enrollment_servi
 
 /* Extended Protection (KB5005413): was the token bound to the TLS
  * certificate, did the CA accept it, and does the CA refuse one without?
- * bound is the answer to the token enrollment sends; a second probe without
- * bindings tells "Required" from "Accept/Off" and a binding mismatch (the
- * CA sees another certificate: TLS terminated before it) from a Kerberos
- * failure. */
-static void check_channel_binding(struct doctor *d, const struct enrollment_service *ca, const struct bloblist *trust,
-				  long timeout, const struct certsrv_probe *bound)
+ * bound is the answer to the token enrollment sends; unbound, the answer to
+ * the same without bindings, tells "Required" from "Accept/Off" and a
+ * binding mismatch (the CA sees another certificate: TLS terminated before
+ * it) from a Kerberos failure. */
+static void check_channel_binding(struct doctor *d, const struct enrollment_service *ca,
+				  const struct certsrv_probe *bound, int unbound_rc, const struct certsrv_probe *unbound)
 {
 	char name[300];
 	const char *host = ca->dns_host_name;
@@ -662,12 +662,8 @@ static void check_channel_binding(struct doctor *d, const struct enrollment_serv
 		d->v[d->n - 1].binding = f;
 		return;
 	}
-	struct certsrv_probe u;
-	begin(d);
-	int rc = certsrv_probe(host, trust, timeout, CERTSRV_PROBE_KERBEROS_UNBOUND, &u);
-	end();
-	bool unbound_ok = rc == 0 && u.http_status == 200;
-	bool unbound_refused = rc == 0 && u.http_status == 401;
+	bool unbound_ok = unbound_rc == 0 && unbound->http_status == 200;
+	bool unbound_refused = unbound_rc == 0 && unbound->http_status == 401;
 	if (unbound_ok)
 		f.required = "no";
 	else if (unbound_refused)
@@ -690,7 +686,7 @@ static void check_channel_binding(struct doctor *d, const struct enrollment_serv
 		       "ticket without channel binding: the CA sees another TLS certificate than this host does",
 		       f.hash);
 	} else if (bound->http_status == 401) {
-		report(d, ST_SKIP, name, NULL, "sent (tls-server-end-point, %s); the CA refuses Kerberos with and "
+		report(d, ST_SKIP, name, NULL, "sent (tls-server-end-point, %s); the CA refuses the ticket with and "
 		       "without channel binding (see the kerberos check)", f.hash);
 	} else {
 		report(d, ST_SKIP, name, NULL, "sent (tls-server-end-point, %s); GET /certsrv/ answered HTTP %ld",
@@ -759,22 +755,35 @@ static void check_ca(struct doctor *d, const struct config *cfg, const struct en
 	begin(d);
 	rc = certsrv_probe(host, &trust, timeout, CERTSRV_PROBE_KERBEROS, &p);
 	end();
+	struct certsrv_probe u;
+	int urc = -1;
+	memset(&u, 0, sizeof u);
+	if (rc == 0 && p.auth.binding_sent && (p.http_status == 200 || p.http_status == 401)) {
+		begin(d);
+		urc = certsrv_probe(host, &trust, timeout, CERTSRV_PROBE_KERBEROS_UNBOUND, &u);
+		end();
+	}
 	if (rc != 0)
 		report(d, ST_FAIL, name, "see the message; retry with -v for libcurl's details", "%s",
 		       p.message[0] ? p.message : why(d, "no HTTP answer"));
 	else if (p.http_status == 200)
 		report(d, ST_OK, name, NULL, "GET /certsrv/ with a ticket for HTTP/%s: HTTP 200, mutual authentication "
 		       "verified", host);
+	else if (p.http_status == 401 && urc == 0 && u.http_status == 200)
+		report(d, ST_FAIL, name, "see the channel binding check",
+		       "GET /certsrv/ with a Kerberos ticket bound to the TLS certificate was refused (HTTP 401); "
+		       "the same ticket without channel binding is accepted");
 	else if (p.http_status == 401) {
 		char *fix = xasprintf("check the SPN HTTP/%s (setspn -Q HTTP/%s) and that the web server's key is "
-				      "current; see the channel binding check", host, host);
+				      "current; if Extended Protection is Required, TLS must end on that web server (not on a "
+				      "proxy or load balancer before it), or the channel binding cannot match", host, host);
 		report(d, ST_FAIL, name, fix, "GET /certsrv/ with a Kerberos ticket was refused (HTTP 401)");
 		free(fix);
 	} else
 		report(d, ST_WARN, name, "check the /certsrv application on the web server",
 		       "GET /certsrv/ with a Kerberos ticket answered HTTP %ld", p.http_status);
 	if (rc == 0)
-		check_channel_binding(d, ca, &trust, timeout, &p);
+		check_channel_binding(d, ca, &p, urc, &u);
 	bloblist_free(&trust);
 }
 
