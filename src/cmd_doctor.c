@@ -680,8 +680,9 @@ static void check_channel_binding(struct doctor *d, const struct enrollment_serv
 				      "got no clear answer)");
 	} else if (bound->http_status == 401 && unbound_ok) {
 		report(d, ST_FAIL, name, "terminate TLS on the CA's web server itself, or make the proxy, load balancer "
-					 "or TLS-inspecting firewall in front of it pass TLS through; only if that device "
-					 "is trusted, set Extended Protection on /certsrv to Accept",
+					 "or TLS-inspecting firewall in front of it pass TLS through; if TLS must end on "
+					 "that device, configure IIS Extended Protection for a proxy (flags \"Proxy\" with "
+					 "the device's HTTP/ name in its SPN list: service binding instead of channel binding)",
 		       "sent (tls-server-end-point, %s) but refused by the CA (HTTP 401), which accepts the same "
 		       "ticket without channel binding: the CA sees another TLS certificate than this host does",
 		       f.hash);

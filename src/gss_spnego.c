@@ -147,7 +147,9 @@ int gss_spnego_start(const char *host, const void *binding, size_t binding_len, 
 	major = gss_import_name(&minor, &name, GSS_C_NT_HOSTBASED_SERVICE, &g->target);
 	free(service);
 	if (GSS_ERROR(major)) {
-		gss_error(err, errlen, "cannot name the service HTTP@", major, minor, GSS_C_NO_OID);
+		char what[300];
+		snprintf(what, sizeof what, "cannot name the service HTTP@%s", host);
+		gss_error(err, errlen, what, major, minor, GSS_C_NO_OID);
 		gss_spnego_free(g);
 		return -1;
 	}
