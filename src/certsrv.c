@@ -410,7 +410,8 @@ static int make_token(struct certsrv_client *c, struct gss_spnego **g, char **to
  * known certificate at once.  The answer must come over a connection with
  * that certificate and carry the server's token that completes mutual
  * authentication; otherwise the answer is not trusted (-1).  A 401 to our
- * token is returned (0) for the caller to report. */
+ * token, and an error status without a token, are returned (0) for the
+ * caller to report. */
 static int perform(struct certsrv_client *c, const char *path, const char *post, char *msg, size_t msglen)
 {
 	if (!c->kerberos)
@@ -469,6 +470,10 @@ static int perform(struct certsrv_client *c, const char *path, const char *post,
 				 "the Kerberos token was bound to: answer discarded", c->host);
 		} else if (r->status == 401) {
 			c->auth.refused = true;
+			ret = 0;
+		} else if (r->status >= 300 && !r->negotiate) {
+			/* an error page without the server's token: it can only be
+			 * classified as an error, so it needs no proof of origin */
 			ret = 0;
 		} else if (gss_spnego_finish(g, r->negotiate, msg, msglen) == 0) {
 			c->auth.accepted = true;
