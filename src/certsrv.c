@@ -82,12 +82,10 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
-/* Each status line starts a response (the 401 leg of SPNEGO included): count
- * it and drop the previous response's body so only the final one is kept. */
 static void capture_peer_certificate(struct response *r)
 {
 	/* CURLINFO_TLS_SSL_PTR is only valid while the transfer runs: after
-	 * curl_easy_perform the connection may already be gone (PROTOCOL 10.4). */
+	 * curl_easy_perform the connection may already be gone. */
 	X509_free(r->peer);
 	r->peer = NULL;
 	const struct curl_tlssessioninfo *ti = NULL;
@@ -121,6 +119,8 @@ static void capture_negotiate_token(struct response *r, const char *v, size_t n)
 	}
 }
 
+/* Each status line starts a response (the 401 leg of SPNEGO included): count
+ * it and drop the previous response's body so only the final one is kept. */
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	struct response *r = userdata;
@@ -403,7 +403,7 @@ static int make_token(struct certsrv_client *c, struct gss_spnego **g, char **to
 	return 0;
 }
 
-/* A request authenticated with our own Negotiate token (PROTOCOL 10.4):
+/* A request authenticated with our own Negotiate token (RFC 4559; RFC 5929):
  * the first request of a client goes without a token; its 401 shows the
  * certificate of the connection, and the token, bound to that certificate,
  * goes on the same connection.  Later requests send a token bound to the

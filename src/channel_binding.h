@@ -1,8 +1,9 @@
 /* RFC 5929 "tls-server-end-point" channel binding data for the Negotiate
  * token sent to a CA whose web server enforces Extended Protection (EPA):
  * the hash of the server's TLS certificate, so a token captured on one TLS
- * connection cannot be relayed to another server (MS-KILE 3.2.5.8,
- * KB5005413).  OpenSSL does the hashing; GSS-API is gss_spnego's. */
+ * connection cannot be relayed to another server (the binding travels in
+ * the Kerberos authenticator checksum, RFC 4121 4.1.1; KB5005413).  OpenSSL
+ * does the hashing; GSS-API is gss_spnego's. */
 #ifndef ADENROLL_CHANNEL_BINDING_H
 #define ADENROLL_CHANNEL_BINDING_H
 
