@@ -486,11 +486,6 @@ static int perform(struct certsrv_client *c, const char *path, const char *post,
 	return -1;
 }
 
-void certsrv_client_auth(const struct certsrv_client *c, struct certsrv_auth *out)
-{
-	*out = c->auth;
-}
-
 /* 401 after the Negotiate exchange: say what usually causes it (PROTOCOL 6.7). */
 static void explain_unauthorized(const struct certsrv_client *c, struct certsrv_result *out)
 {

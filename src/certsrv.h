@@ -42,7 +42,7 @@ int certsrv_retrieve(struct certsrv_client *c, long req_id, struct certsrv_resul
 /* GET certnew.p7b?ReqID=N&Enc=b64: the issued certificate and its chain. */
 int certsrv_fetch_chain(struct certsrv_client *c, long req_id, STACK_OF(X509) **chain);
 
-/* How the Kerberos authentication of a client's last request went.  Every
+/* How the Kerberos authentication of a request went.  Every
  * token is bound (RFC 5929 tls-server-end-point) to the certificate of the
  * TLS connection it is sent on, unless that certificate's signature algorithm
  * defines no binding; an answer is only used when it comes over a connection
@@ -56,7 +56,6 @@ struct certsrv_auth {
 	bool accepted;            /* the server authenticated us and proved its own identity */
 	bool refused;             /* the server answered 401 to the token */
 };
-void certsrv_client_auth(const struct certsrv_client *c, struct certsrv_auth *out);
 
 /* `adenroll doctor`: one GET of https://<ca_host>/certsrv/ without
  * credentials (which authentication schemes the server offers), with a
