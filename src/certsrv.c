@@ -1,5 +1,8 @@
 /* AD CS web enrollment over libcurl (docs/protocol.md 6.1, 6.2, 6.7): SPNEGO with the
- * process's Kerberos ccache, TLS trusting only the directory's CA certificates. */
+ * process's Kerberos ccache, TLS trusting only the directory's CA certificates.
+ * The Negotiate token is made here (gss_spnego) rather than by libcurl so it
+ * carries channel bindings for the certificate of the very connection it is
+ * sent on (Extended Protection), whatever the libcurl version. */
 #include "adenroll-build.h"
 
 #include "certsrv.h"
@@ -14,6 +17,8 @@
 #include <openssl/x509.h>
 
 #include "cert.h"
+#include "channel_binding.h"
+#include "gss_spnego.h"
 #include "log.h"
 #include "runlimit.h"
 
@@ -28,6 +33,9 @@ struct response {
 	long status;
 	char content_type[128];
 	char auth[128];               /* WWW-Authenticate schemes (certsrv_probe) */
+	char *negotiate;              /* token of "WWW-Authenticate: Negotiate <token>" */
+	X509 *peer;                   /* TLS certificate of the connection the answer came over */
+	CURL *curl;                   /* to read that certificate while the connection is live */
 };
 
 struct certsrv_client {
@@ -39,6 +47,11 @@ struct certsrv_client {
 	long timeout;
 	char errbuf[CURL_ERROR_SIZE];
 	struct response resp;
+	bool kerberos;                /* authenticate (certsrv_probe can do without) */
+	bool no_binding;              /* certsrv_probe: a token without channel bindings */
+	X509 *bound;                  /* the certificate the next token is bound to */
+	char token_error[300];        /* why no token could be made for the last 401 */
+	struct certsrv_auth auth;     /* how the last authenticated request went */
 };
 
 static struct certsrv_stats stats;
@@ -71,6 +84,43 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+static void capture_peer_certificate(struct response *r)
+{
+	/* CURLINFO_TLS_SSL_PTR is only valid while the transfer runs: after
+	 * curl_easy_perform the connection may already be gone. */
+	X509_free(r->peer);
+	r->peer = NULL;
+	const struct curl_tlssessioninfo *ti = NULL;
+	if (curl_easy_getinfo(r->curl, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK || !ti ||
+	    ti->backend != CURLSSLBACKEND_OPENSSL || !ti->internals)
+		return;
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+	r->peer = SSL_get1_peer_certificate((SSL *)ti->internals);
+#else
+	r->peer = SSL_get_peer_certificate((SSL *)ti->internals);
+#endif
+}
+
+/* The token of a "Negotiate <base64>" challenge (RFC 4559 section 5). */
+static void capture_negotiate_token(struct response *r, const char *v, size_t n)
+{
+	size_t i = 0;
+	while (i < n && (v[i] == ' ' || v[i] == '\t'))
+		i++;
+	if (n - i < 10 || strncasecmp(v + i, "Negotiate", 9) != 0 || (v[i + 9] != ' ' && v[i + 9] != '\t'))
+		return;
+	i += 9;
+	while (i < n && (v[i] == ' ' || v[i] == '\t'))
+		i++;
+	size_t k = i;
+	while (k < n && v[k] != ' ' && v[k] != '\t' && v[k] != '\r' && v[k] != '\n' && v[k] != ',')
+		k++;
+	if (k > i) {
+		free(r->negotiate);
+		r->negotiate = xstrndup(v + i, k - i);
+	}
+}
+
 /* Each status line starts a response (the 401 leg of SPNEGO included): count
  * it and drop the previous response's body so only the final one is kept. */
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -83,7 +133,11 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 		if (r->data)
 			r->data[0] = '\0';
 		r->auth[0] = '\0';
+		free(r->negotiate);
+		r->negotiate = NULL;
+		capture_peer_certificate(r);
 	} else if (n > 17 && strncasecmp(ptr, "WWW-Authenticate:", 17) == 0) {
+		capture_negotiate_token(r, ptr + 17, n - 17);
 		/* the scheme is the first token of the value */
 		size_t i = 17, len = strlen(r->auth);
 		while (i < n && (ptr[i] == ' ' || ptr[i] == '\t'))
@@ -197,6 +251,8 @@ struct certsrv_client *certsrv_client_new(const char *ca_host, const struct blob
 			X509_free(x);
 	}
 	c->timeout = timeout_seconds > 0 ? timeout_seconds : 60;
+	c->kerberos = true;
+	c->resp.curl = c->curl;
 
 	CURL *h = c->curl;
 	CURLcode rc = CURLE_OK;
@@ -207,9 +263,8 @@ struct certsrv_client *certsrv_client_new(const char *ca_host, const struct blob
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
 	SET(CURLOPT_USERAGENT, CERTSRV_USER_AGENT);
-	/* SPNEGO/Kerberos only, with the ticket of our ccache (docs/protocol.md 6.7). */
-	SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_NEGOTIATE);
-	SET(CURLOPT_USERPWD, ":");
+	/* No HTTP authentication by libcurl: perform() sends our own Negotiate
+	 * token; never NTLM or Basic. */
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	SET(CURLOPT_SSL_OPTIONS, (long)CURLSSLOPT_NO_PARTIALCHAIN);
@@ -248,12 +303,17 @@ void certsrv_client_free(struct certsrv_client *c)
 	bloblist_free(&c->trust);
 	sk_X509_pop_free(c->intermediates, X509_free);
 	free(c->resp.data);
+	free(c->resp.negotiate);
+	X509_free(c->resp.peer);
+	X509_free(c->bound);
 	free(c);
 }
 
-/* One request on the shared handle.  0 when an HTTP answer arrived (any
- * status), -1 with a sentence in msg otherwise. */
-static int perform(struct certsrv_client *c, const char *path, const char *post, char *msg, size_t msglen)
+/* One request on the shared handle, with "Authorization: Negotiate <token>"
+ * when token is not NULL.  0 when an HTTP answer arrived (any status), -1
+ * with a sentence in msg otherwise. */
+static int perform_once(struct certsrv_client *c, const char *path, const char *post, const char *token,
+			char *msg, size_t msglen)
 {
 	char *url = xasprintf("%s%s", c->base, path);
 	struct response *r = &c->resp;
@@ -261,6 +321,11 @@ static int perform(struct certsrv_client *c, const char *path, const char *post,
 	r->too_big = false;
 	r->status = 0;
 	r->content_type[0] = '\0';
+	r->auth[0] = '\0';
+	free(r->negotiate);
+	r->negotiate = NULL;
+	X509_free(r->peer);
+	r->peer = NULL;
 	c->errbuf[0] = '\0';
 	curl_easy_setopt(c->curl, CURLOPT_URL, url);
 	if (post) {
@@ -270,8 +335,17 @@ static int perform(struct certsrv_client *c, const char *path, const char *post,
 	} else {
 		curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
 	}
+	/* no "Expect: 100-continue": the first leg of a POST is answered 401 */
+	struct curl_slist *headers = curl_slist_append(NULL, "Expect:");
+	char *authz = token ? xasprintf("Authorization: Negotiate %s", token) : NULL;
+	if (authz)
+		headers = curl_slist_append(headers, authz);
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
 	double t0 = monotonic_seconds();
 	CURLcode rc = curl_easy_perform(c->curl);
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+	curl_slist_free_all(headers);
+	free(authz);
 	long connects = 0;
 	stats.seconds += monotonic_seconds() - t0;
 	if (curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0)
@@ -335,15 +409,158 @@ out:
 	return ret;
 }
 
+static bool offers_scheme(const char *schemes, const char *scheme)
+{
+	size_t sl = strlen(scheme);
+	for (const char *p = schemes; *p;) {
+		size_t l = strcspn(p, ",");
+		if (l == sl && strncasecmp(p, scheme, l) == 0)
+			return true;
+		p += l;
+		while (*p == ',' || *p == ' ')
+			p++;
+	}
+	return false;
+}
+
+/* A Negotiate token for the certificate c->bound: with channel bindings
+ * unless its signature algorithm defines none (or the probe asks for none). */
+static int make_token(struct certsrv_client *c, struct gss_spnego **g, char **token, char *msg, size_t msglen)
+{
+	struct channel_binding cb;
+	char why[256];
+	bool bind = false;
+	memset(&c->auth, 0, sizeof c->auth);
+	if (!c->no_binding) {
+		switch (channel_binding_from_cert(c->bound, &cb, why, sizeof why)) {
+		case CHANNEL_BINDING_OK:
+			bind = true;
+			break;
+		case CHANNEL_BINDING_UNDEFINED:
+			c->auth.binding_undefined = true;
+			log_debug("https://%s/: %s; sending the Negotiate token without channel binding", c->host, why);
+			break;
+		case CHANNEL_BINDING_ERROR:
+			snprintf(msg, msglen, "https://%s/: %s", c->host, why);
+			return -1;
+		}
+	}
+	if (gss_spnego_start(c->host, bind ? cb.data : NULL, bind ? cb.len : 0, g, token, msg, msglen) < 0)
+		return -1;
+	c->auth.token_sent = true;
+	c->auth.binding_sent = bind;
+	if (bind) {
+		snprintf(c->auth.binding_hash, sizeof c->auth.binding_hash, "%s", cb.hash_name);
+		log_debug("https://%s/: Negotiate token bound to the TLS certificate (tls-server-end-point, %s)",
+			  c->host, cb.hash_name);
+	}
+	return 0;
+}
+
+/* A request authenticated with our own Negotiate token (RFC 4559; RFC 5929):
+ * the first request of a client goes without a token; its 401 shows the
+ * certificate of the connection, and the token, bound to that certificate,
+ * goes on the same connection.  Later requests send a token bound to the
+ * known certificate at once.  The answer must come over a connection with
+ * that certificate and carry the server's token that completes mutual
+ * authentication; otherwise the answer is not trusted (-1).  A 401 to our
+ * token, and an error status without a token, are returned (0) for the
+ * caller to report. */
+static int perform(struct certsrv_client *c, const char *path, const char *post, char *msg, size_t msglen)
+{
+	if (!c->kerberos)
+		return perform_once(c, path, post, NULL, msg, msglen);
+	struct response *r = &c->resp;
+	int ret = -1;
+	memset(&c->auth, 0, sizeof c->auth);
+	c->token_error[0] = '\0';
+	for (int leg = 0; leg < 3; leg++) {
+		struct gss_spnego *g = NULL;
+		char *token = NULL;
+		if (c->bound && make_token(c, &g, &token, msg, msglen) < 0) {
+			if (leg == 0)
+				return -1;
+			/* no ticket for HTTP/host: the server's 401 is the answer */
+			snprintf(c->token_error, sizeof c->token_error, "%s", msg);
+			return 0;
+		}
+		int rc = perform_once(c, path, post, token, msg, msglen);
+		free(token);
+		if (rc < 0) {
+			gss_spnego_free(g);
+			return -1;
+		}
+		bool negotiate = r->status == 401 && offers_scheme(r->auth, "Negotiate");
+		if (!g) {
+			/* the 401 that shows the connection's certificate */
+			if (negotiate && r->peer) {
+				X509_up_ref(r->peer);
+				c->bound = r->peer;
+				continue;
+			}
+			if (negotiate) {
+				snprintf(msg, msglen, "cannot read the TLS certificate of the connection to %s from "
+					 "libcurl (a libcurl built with OpenSSL is needed)", c->host);
+				return -1;
+			}
+			return 0; /* an answer without authentication (a 401 without Negotiate included) */
+		}
+		bool same_cert = r->peer && X509_cmp(r->peer, c->bound) == 0;
+		if (!same_cert && negotiate && leg < 2) {
+			/* a new connection with a renewed certificate: bind to that one */
+			log_debug("https://%s/: the server certificate changed; binding the next token to the new one",
+				  c->host);
+			X509_free(c->bound);
+			c->bound = NULL;
+			if (r->peer) {
+				X509_up_ref(r->peer);
+				c->bound = r->peer;
+			}
+			gss_spnego_free(g);
+			continue;
+		}
+		if (!same_cert) {
+			snprintf(msg, msglen, "https://%s/ answered over a connection whose certificate is not the one "
+				 "the Kerberos token was bound to: answer discarded", c->host);
+		} else if (r->status == 401) {
+			c->auth.refused = true;
+			ret = 0;
+		} else if (r->status >= 300 && !r->negotiate) {
+			/* an error page without the server's token: it can only be
+			 * classified as an error, so it needs no proof of origin */
+			ret = 0;
+		} else if (gss_spnego_finish(g, r->negotiate, msg, msglen) == 0) {
+			c->auth.accepted = true;
+			ret = 0;
+		}
+		gss_spnego_free(g);
+		return ret;
+	}
+	snprintf(msg, msglen, "https://%s/ kept asking for authentication with another certificate", c->host);
+	return -1;
+}
+
 /* 401 after the Negotiate exchange: say what usually causes it (docs/protocol.md 6.7). */
 static void explain_unauthorized(const struct certsrv_client *c, struct certsrv_result *out)
 {
 	if (out->disposition != CERTSRV_UNAUTHORIZED)
 		return;
-	snprintf(out->message, sizeof out->message,
-		 "HTTP 401 from %s: Kerberos authentication was refused (no ticket for HTTP/%s, a clock "
-		 "skew, or the server requires Extended Protection / channel binding; run `adenroll doctor`)",
-		 c->host, c->host);
+	if (c->token_error[0])
+		snprintf(out->message, sizeof out->message, "HTTP 401 from %s and no Kerberos token to answer it: %s",
+			 c->host, c->token_error);
+	else if (c->auth.binding_sent)
+		snprintf(out->message, sizeof out->message,
+			 "HTTP 401 from %s: Kerberos authentication with channel binding (tls-server-end-point, %s) "
+			 "was refused (the web server's key for HTTP/%s is not current, a clock skew, or TLS is "
+			 "terminated before the CA so the binding names another certificate; run `adenroll doctor`)",
+			 c->host, c->auth.binding_hash, c->host);
+	else
+		snprintf(out->message, sizeof out->message,
+			 "HTTP 401 from %s: Kerberos authentication was refused (the web server's key for HTTP/%s "
+			 "is not current, a clock skew, or the server requires Extended Protection / channel "
+			 "binding%s; run `adenroll doctor`)",
+			 c->host, c->host, c->auth.binding_undefined ? ", which its certificate's signature "
+								 "algorithm does not allow" : "");
 }
 
 static void fail_result(struct certsrv_result *out, long status, const char *msg)
@@ -483,29 +700,22 @@ int certsrv_fetch_chain(struct certsrv_client *c, long req_id, STACK_OF(X509) **
 	return 0;
 }
 
-const char *certsrv_curl_channel_binding_support(void)
+void certsrv_library_info(struct certsrv_library_info *out)
 {
-	static char buf[400];
+	memset(out, 0, sizeof *out);
 	curl_init_once();
 	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-	bool gss = v->features & CURL_VERSION_GSSAPI;
-	bool spnego = v->features & CURL_VERSION_SPNEGO;
-	bool openssl = v->ssl_version && strncmp(v->ssl_version, "OpenSSL", 7) == 0;
-	/* GSS channel bindings for the OpenSSL backend: curl PR #13098, first in
-	 * 8.10.0; SPNEGO forwards them only with MIT krb5 >= 1.19 (docs/protocol.md 6.7). */
-	bool cb = v->version_num >= 0x080a00 && openssl && gss;
-	snprintf(buf, sizeof buf,
-		 "libcurl %s (%s%s%s): %s", v->version, v->ssl_version ? v->ssl_version : "no TLS",
-		 gss ? ", GSS-API" : ", no GSS-API", spnego ? ", SPNEGO" : ", no SPNEGO",
-		 cb ? "can send GSS channel bindings (needs MIT krb5 >= 1.19), so CAs enforcing Extended "
-		      "Protection work"
-		    : "cannot send GSS channel bindings: a CA with Extended Protection (EPA) set to Required "
-		      "will answer 401; curl >= 8.10 with OpenSSL is needed");
-	return buf;
+	snprintf(out->curl_version, sizeof out->curl_version, "%s", v->version);
+	snprintf(out->tls_library, sizeof out->tls_library, "%s", v->ssl_version ? v->ssl_version : "");
+	out->curl_gssapi = v->features & CURL_VERSION_GSSAPI;
+	out->curl_spnego = v->features & CURL_VERSION_SPNEGO;
+	/* the connection's certificate is read from OpenSSL's SSL object */
+	out->openssl = v->ssl_version && strncmp(v->ssl_version, "OpenSSL", 7) == 0;
+	out->gss_forwards_bindings = gss_spnego_forwards_bindings();
 }
 
 int certsrv_probe(const char *ca_host, const struct bloblist *trust_ders,
-		  const struct bloblist *intermediate_ders, long timeout_seconds, bool with_kerberos,
+		  const struct bloblist *intermediate_ders, long timeout_seconds, enum certsrv_probe_auth auth,
 		  struct certsrv_probe *out)
 {
 	memset(out, 0, sizeof *out);
@@ -515,26 +725,16 @@ int certsrv_probe(const char *ca_host, const struct bloblist *trust_ders,
 			 ca_host ? ca_host : "");
 		return -1;
 	}
-	if (!with_kerberos) {
-		/* no credentials: the server's 401 lists what it would accept */
-		curl_easy_setopt(c->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(c->curl, CURLOPT_USERPWD, (char *)NULL);
-	}
+	/* without credentials the server's 401 lists what it would accept */
+	c->kerberos = auth != CERTSRV_PROBE_ANONYMOUS;
+	c->no_binding = auth == CERTSRV_PROBE_KERBEROS_UNBOUND;
 	int rc = perform(c, "", NULL, out->message, sizeof out->message);
+	out->auth = c->auth;
 	if (rc == 0) {
 		out->http_status = c->resp.status;
 		snprintf(out->auth_schemes, sizeof out->auth_schemes, "%s", c->resp.auth);
-		/* token match: "Negotiate" and "NTLM" as whole schemes */
-		for (const char *p = c->resp.auth; *p;) {
-			size_t l = strcspn(p, ",");
-			if (l == 9 && strncasecmp(p, "Negotiate", 9) == 0)
-				out->negotiate_offered = true;
-			if (l == 4 && strncasecmp(p, "NTLM", 4) == 0)
-				out->ntlm_offered = true;
-			p += l;
-			while (*p == ',' || *p == ' ')
-				p++;
-		}
+		out->negotiate_offered = offers_scheme(c->resp.auth, "Negotiate");
+		out->ntlm_offered = offers_scheme(c->resp.auth, "NTLM");
 	}
 	certsrv_client_free(c);
 	return rc;

@@ -47,19 +47,43 @@ int certsrv_retrieve(struct certsrv_client *c, long req_id, struct certsrv_resul
 /* GET certnew.p7b?ReqID=N&Enc=b64: the issued certificate and its chain. */
 int certsrv_fetch_chain(struct certsrv_client *c, long req_id, STACK_OF(X509) **chain);
 
-/* `adenroll doctor`: one GET of https://<ca_host>/certsrv/, either without
- * credentials (with_kerberos false: which authentication schemes the server
- * offers) or with SPNEGO from the process's ccache.  Same TLS trust rule as
+/* How the Kerberos authentication of a request went.  Every
+ * token is bound (RFC 5929 tls-server-end-point) to the certificate of the
+ * TLS connection it is sent on, unless that certificate's signature algorithm
+ * defines no binding; an answer is only used when it comes over a connection
+ * with that same certificate and its token completes mutual authentication
+ * (otherwise the request fails with the reason). */
+struct certsrv_auth {
+	bool token_sent;          /* a Negotiate token was sent */
+	bool binding_sent;        /* ... with channel bindings */
+	char binding_hash[16];    /* their hash: "SHA256", "SHA384", "SHA512" */
+	bool binding_undefined;   /* the certificate's algorithm has none (Ed25519) */
+	bool accepted;            /* the server authenticated us and proved its own identity */
+	bool refused;             /* the server answered 401 to the token */
+};
+
+/* `adenroll doctor`: one GET of https://<ca_host>/certsrv/ without
+ * credentials (which authentication schemes the server offers), with a
+ * Kerberos token bound to the TLS certificate (what enrollment sends), or
+ * with one without channel bindings (whether the server requires them:
+ * Extended Protection "Required" refuses it).  Same TLS trust rule as
  * certsrv_client_new.  0 when an HTTP answer arrived (the TLS handshake
+ * verified; with Kerberos, a 200 also had its mutual authentication
  * verified), -1 otherwise with out->message saying why. */
+enum certsrv_probe_auth {
+	CERTSRV_PROBE_ANONYMOUS = 0,
+	CERTSRV_PROBE_KERBEROS = 1,
+	CERTSRV_PROBE_KERBEROS_UNBOUND = 2,
+};
 struct certsrv_probe {
 	long http_status;
 	bool negotiate_offered, ntlm_offered;
 	char auth_schemes[128];   /* WWW-Authenticate schemes of the last answer: "Negotiate, NTLM" */
+	struct certsrv_auth auth;
 	char message[512];
 };
 int certsrv_probe(const char *ca_host, const struct bloblist *trust_ders,
-		  const struct bloblist *intermediate_ders, long timeout_seconds, bool with_kerberos,
+		  const struct bloblist *intermediate_ders, long timeout_seconds, enum certsrv_probe_auth auth,
 		  struct certsrv_probe *out);
 
 /* Process-wide counters (all clients) for tests and benchmarks. */
@@ -71,9 +95,17 @@ struct certsrv_stats {
 };
 void certsrv_get_stats(struct certsrv_stats *out);
 
-/* Whether this libcurl can send GSS channel bindings (EPA, docs/protocol.md 6.7):
- * a sentence for `adenroll doctor`. */
-const char *certsrv_curl_channel_binding_support(void);
+/* The libraries web enrollment runs on, for `adenroll doctor`.  libcurl's
+ * own GSS-API/SPNEGO are not used (the token is made with GSS-API directly),
+ * but its TLS must be OpenSSL: the connection's certificate is read there. */
+struct certsrv_library_info {
+	char curl_version[32];
+	char tls_library[64];        /* "OpenSSL/3.0.19" */
+	bool curl_gssapi, curl_spnego;
+	bool openssl;
+	bool gss_forwards_bindings;  /* GSS-API passes channel bindings through SPNEGO */
+};
+void certsrv_library_info(struct certsrv_library_info *out);
 
 /* Maximum accepted response body (bytes); larger answers abort the transfer. */
 #define CERTSRV_MAX_RESPONSE (1024 * 1024)

@@ -52,9 +52,19 @@
 enum status { ST_OK, ST_WARN, ST_FAIL, ST_SKIP };
 static const char *const status_name[] = { "ok", "warn", "fail", "skip" };
 
+/* What the channel binding check found, for --json (typed, so scripts need
+ * not read the sentence). */
+struct binding_facts {
+	bool present;             /* this check is a channel binding check */
+	bool sent, accepted;
+	char hash[16];
+	const char *required;     /* "yes", "no" or "unknown": does the CA refuse a token without? */
+};
+
 struct check {
 	enum status st;
 	char *name, *detail, *fix;
+	struct binding_facts binding;
 };
 
 struct doctor {
@@ -89,6 +99,7 @@ static void report(struct doctor *d, enum status st, const char *name, const cha
 	c->name = safetext_dup(name);
 	c->detail = xstrdup(detail);
 	c->fix = (st == ST_WARN || st == ST_FAIL) && fix ? safetext_dup(fix) : NULL;
+	memset(&c->binding, 0, sizeof c->binding);
 	if (st == ST_FAIL)
 		d->fails++;
 	if (st == ST_WARN)
@@ -754,8 +765,68 @@ static void intermediates_for(const struct directory *dir, const struct enrollme
 			bloblist_add(out, src[s]->v[i].data, src[s]->v[i].len);
 }
 
-static void check_ca(struct doctor *d, const struct config *cfg, const struct enrollment_service *ca,
-		     bool cb_supported)
+/* Extended Protection (KB5005413): was the token bound to the TLS
+ * certificate, did the CA accept it, and does the CA refuse one without?
+ * bound is the answer to the token enrollment sends; unbound, the answer to
+ * the same without bindings, tells "Required" from "Accept/Off" and a
+ * binding mismatch (the CA sees another certificate: TLS terminated before
+ * it) from a Kerberos failure. */
+static void check_channel_binding(struct doctor *d, const struct enrollment_service *ca,
+				  const struct certsrv_probe *bound, int unbound_rc, const struct certsrv_probe *unbound)
+{
+	char name[300];
+	const char *host = ca->dns_host_name;
+	snprintf(name, sizeof name, "ca %s channel binding", ca->cn);
+	struct binding_facts f = { true, bound->auth.binding_sent, false, "", "unknown" };
+	snprintf(f.hash, sizeof f.hash, "%s", bound->auth.binding_hash);
+	if (!bound->auth.token_sent) {
+		report(d, ST_SKIP, name, NULL, "no Kerberos token was sent (see the kerberos check)");
+		d->v[d->n - 1].binding = f;
+		return;
+	}
+	if (bound->auth.binding_undefined) {
+		report(d, ST_WARN, name, "give the web server a certificate signed with RSA or ECDSA",
+		       "https://%s/ has a certificate whose signature algorithm (such as Ed25519) defines no "
+		       "tls-server-end-point binding: the token went without one, and a CA with Extended Protection "
+		       "Required refuses it", host);
+		d->v[d->n - 1].binding = f;
+		return;
+	}
+	bool unbound_ok = unbound_rc == 0 && unbound->http_status == 200;
+	bool unbound_refused = unbound_rc == 0 && unbound->http_status == 401;
+	if (unbound_ok)
+		f.required = "no";
+	else if (unbound_refused)
+		f.required = "yes";
+	if (bound->http_status == 200 && bound->auth.accepted) {
+		f.accepted = true;
+		report(d, ST_OK, name, NULL, "sent (tls-server-end-point, %s of the TLS certificate) and accepted by the "
+		       "CA; %s", f.hash,
+		       unbound_refused ? "the CA requires it (Extended Protection Required: a token without "
+					 "channel binding is refused)"
+		       : unbound_ok ? "the CA does not require it (a token without channel binding is accepted "
+				      "too: Extended Protection Off or Accept)"
+				    : "whether the CA requires it is unknown (the request without channel binding "
+				      "got no clear answer)");
+	} else if (bound->http_status == 401 && unbound_ok) {
+		report(d, ST_FAIL, name, "terminate TLS on the CA's web server itself, or make the proxy, load balancer "
+					 "or TLS-inspecting firewall in front of it pass TLS through; if TLS must end on "
+					 "that device, configure IIS Extended Protection for a proxy (flags \"Proxy\" with "
+					 "the device's HTTP/ name in its SPN list: service binding instead of channel binding)",
+		       "sent (tls-server-end-point, %s) but refused by the CA (HTTP 401), which accepts the same "
+		       "ticket without channel binding: the CA sees another TLS certificate than this host does",
+		       f.hash);
+	} else if (bound->http_status == 401) {
+		report(d, ST_SKIP, name, NULL, "sent (tls-server-end-point, %s); the CA refuses the ticket with and "
+		       "without channel binding (see the kerberos check)", f.hash);
+	} else {
+		report(d, ST_SKIP, name, NULL, "sent (tls-server-end-point, %s); GET /certsrv/ answered HTTP %ld",
+		       f.hash, bound->http_status);
+	}
+	d->v[d->n - 1].binding = f;
+}
+
+static void check_ca(struct doctor *d, const struct config *cfg, const struct enrollment_service *ca)
 {
 	char name[300], err[512];
 	const char *host = ca->dns_host_name;
@@ -778,7 +849,7 @@ static void check_ca(struct doctor *d, const struct config *cfg, const struct en
 	intermediates_for(&d->dir, ca, &inter);
 	struct certsrv_probe p;
 	begin(d);
-	int rc = certsrv_probe(host, &d->dir.root_cas, &inter, timeout, false, &p);
+	int rc = certsrv_probe(host, &d->dir.root_cas, &inter, timeout, CERTSRV_PROBE_ANONYMOUS, &p);
 	end();
 	snprintf(name, sizeof name, "ca %s tls", ca->cn);
 	if (rc != 0) {
@@ -814,43 +885,59 @@ static void check_ca(struct doctor *d, const struct config *cfg, const struct en
 		return;
 	}
 	begin(d);
-	rc = certsrv_probe(host, &d->dir.root_cas, &inter, timeout, true, &p);
+	rc = certsrv_probe(host, &d->dir.root_cas, &inter, timeout, CERTSRV_PROBE_KERBEROS, &p);
 	end();
+	struct certsrv_probe u;
+	int urc = -1;
+	memset(&u, 0, sizeof u);
+	if (rc == 0 && p.auth.binding_sent && (p.http_status == 200 || p.http_status == 401)) {
+		begin(d);
+		urc = certsrv_probe(host, &d->dir.root_cas, &inter, timeout, CERTSRV_PROBE_KERBEROS_UNBOUND, &u);
+		end();
+	}
 	if (rc != 0)
 		report(d, ST_FAIL, name, "see the message; retry with -v for libcurl's details", "%s",
 		       p.message[0] ? p.message : why(d, "no HTTP answer"));
 	else if (p.http_status == 200)
-		report(d, ST_OK, name, NULL, "GET /certsrv/ with a ticket for HTTP/%s: HTTP 200", host);
+		report(d, ST_OK, name, NULL, "GET /certsrv/ with a ticket for HTTP/%s: HTTP 200, mutual authentication "
+		       "verified", host);
+	else if (p.http_status == 401 && urc == 0 && u.http_status == 200)
+		report(d, ST_FAIL, name, "see the channel binding check",
+		       "GET /certsrv/ with a Kerberos ticket bound to the TLS certificate was refused (HTTP 401); "
+		       "the same ticket without channel binding is accepted");
 	else if (p.http_status == 401) {
 		char *fix = xasprintf("check the SPN HTTP/%s (setspn -Q HTTP/%s) and that the web server's key is "
-				      "current; %s", host, host,
-				      cb_supported ? "if Extended Protection (EPA) is Required, check the TLS terminates "
-						     "on that server"
-						   : "this libcurl sends no channel binding, so EPA set to Required refuses "
-						     "it: set EPA to Accept or use curl >= 8.10");
+				      "current; if Extended Protection is Required, TLS must end on that web server (not on a "
+				      "proxy or load balancer before it), or the channel binding cannot match", host, host);
 		report(d, ST_FAIL, name, fix, "GET /certsrv/ with a Kerberos ticket was refused (HTTP 401)");
 		free(fix);
 	} else
 		report(d, ST_WARN, name, "check the /certsrv application on the web server",
 		       "GET /certsrv/ with a Kerberos ticket answered HTTP %ld", p.http_status);
+	if (rc == 0)
+		check_channel_binding(d, ca, &p, urc, &u);
 	bloblist_free(&inter);
 }
 
-static void check_curl(struct doctor *d, bool *cb)
+static void check_curl(struct doctor *d)
 {
-	const char *s = certsrv_curl_channel_binding_support();
-	bool no_gss = strstr(s, "no GSS-API") != NULL, no_spnego = strstr(s, "no SPNEGO") != NULL;
-	*cb = strstr(s, "cannot send") == NULL;
-	if (no_gss || no_spnego)
-		report(d, ST_FAIL, "libcurl", "install a libcurl built with GSS-API (Debian: libcurl4 / "
-					      "libcurl4-openssl-dev with MIT krb5)", "%s", s);
-	else if (!*cb)
-		report(d, ST_WARN, "libcurl", "use libcurl >= 8.10 with OpenSSL and MIT krb5 >= 1.19, or set the CA's "
-					      "Extended Protection for Authentication to Accept (not Required)",
-		       "%s. EPA (channel binding) ties the Kerberos authenticator to the TLS certificate so it "
-		       "cannot be relayed (KB5005413); Windows Server 2025 enables it", s);
+	struct certsrv_library_info li;
+	certsrv_library_info(&li);
+	char *s = xasprintf("libcurl %s (%s%s%s)", li.curl_version, li.tls_library[0] ? li.tls_library : "no TLS",
+			    li.curl_gssapi ? ", GSS-API" : ", no GSS-API", li.curl_spnego ? ", SPNEGO" : ", no SPNEGO");
+	if (!li.openssl)
+		report(d, ST_FAIL, "libcurl", "install a libcurl built with OpenSSL (Debian: libcurl4, RHEL: libcurl)",
+		       "%s: adenroll reads the CA's TLS certificate from OpenSSL to bind its Kerberos token to it",
+		       s);
+	else if (!li.gss_forwards_bindings)
+		report(d, ST_WARN, "libcurl", "build adenroll against MIT Kerberos >= 1.19, or set the CA's Extended "
+					      "Protection for Authentication to Accept (not Required)",
+		       "%s; this GSS-API library drops channel bindings inside SPNEGO, so a CA with Extended "
+		       "Protection (EPA) Required refuses the token (KB5005413)", s);
 	else
-		report(d, ST_OK, "libcurl", NULL, "%s", s);
+		report(d, ST_OK, "libcurl", NULL, "%s; Kerberos tokens are made with GSS-API and bound to the CA's TLS "
+		       "certificate (channel binding for Extended Protection) whatever the libcurl version", s);
+	free(s);
 }
 
 /* ------------------------------------------------------------------ stores */
@@ -1160,6 +1247,15 @@ static void print_json(const struct doctor *d)
 		json_string(&w, "status", status_name[d->v[i].st]);
 		json_string(&w, "detail", d->v[i].detail);
 		json_string(&w, "fix", d->v[i].fix);
+		const struct binding_facts *b = &d->v[i].binding;
+		if (b->present) {
+			json_begin_object(&w, "channel_binding");
+			json_bool(&w, "sent", b->sent);
+			json_string(&w, "hash", b->hash[0] ? b->hash : NULL);
+			json_bool(&w, "accepted", b->accepted);
+			json_string(&w, "required_by_ca", b->required);
+			json_end_object(&w);
+		}
 		json_end_object(&w);
 	}
 	json_end_array(&w);
@@ -1185,7 +1281,6 @@ int cmd_doctor(const struct cli_options *opt, struct config *cfg, int argc, char
 	(void)argc;
 	(void)argv;
 	struct doctor d;
-	bool cb = false;
 	memset(&d, 0, sizeof d);
 	d.json = opt->json;
 	/* Every finding is a check line; progress messages would only repeat them. */
@@ -1207,10 +1302,10 @@ int cmd_doctor(const struct cli_options *opt, struct config *cfg, int argc, char
 	if (d.have_dir)
 		check_trust_roots(&d, cfg);
 	check_group_policy(&d, cfg, opt->mode);
-	check_curl(&d, &cb);
+	check_curl(&d);
 	if (d.have_dir)
 		for (size_t i = 0; i < d.dir.n_cas; i++)
-			check_ca(&d, cfg, &d.dir.cas[i], cb);
+			check_ca(&d, cfg, &d.dir.cas[i]);
 	check_writable_dir(&d, "pem_dir", cfg->pem_dir);
 	check_writable_dir(&d, "archive_dir", cfg->archive_dir);
 	check_writable_dir(&d, "state_dir", cfg->state_dir);

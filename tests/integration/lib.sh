@@ -326,3 +326,16 @@ gpo_cleanup() {
   domain gpo smb start > /dev/null 2>&1
   return 0
 }
+# ---- the channel-binding front (domain.sh epa; tests/integration/epa_client.py)
+# epa_client right|corrupt|none [HASH]: the HTTP status of GET $ADCS_EPA_URL/
+# with a Kerberos token from the current ccache whose tls-server-end-point
+# binding is right, has one bit flipped, or is absent (HASH: the binding's
+# hash for the served certificate, default sha256)
+epa_client() {
+  /usr/bin/python3 "$(dirname "$TESTS_LIB")/epa_client.py" --cafile "$ADCS_CA_CERT" --binding "$1" \
+    --hash "${2:-sha256}" "$ADCS_EPA_URL/" 2> "$SCRATCH/epa_client.err" || cat "$SCRATCH/epa_client.err" >&2
+}
+# epa_auth_lines: how many decisions the front has logged; epa_auth_since N:
+# the decisions after the first N, one JSON object a line
+epa_auth_lines() { if [ -f "$ADCS_EPA_AUTH_LOG" ]; then wc -l < "$ADCS_EPA_AUTH_LOG"; else echo 0; fi; }
+epa_auth_since() { tail -n +"$(($1 + 1))" "$ADCS_EPA_AUTH_LOG" 2>/dev/null; }

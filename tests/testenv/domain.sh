@@ -50,6 +50,19 @@
 #     gpo move-user DN                       move alice into DN; prints her new DN
 #     gpo smb stop|start                     freeze the DC's smbd (SIGSTOP: SMB connections
 #                                            hang, SYSVOL unreachable) or let it run again
+#   domain.sh epa required|accept|off [--cert sha256|sha512|pss] [--proxied] | epa stop | epa show
+#                                put the channel-binding front (epa_front.py, Extended
+#                                Protection as IIS does it) on the CA's HTTPS port in
+#                                place of Apache: "required" refuses a Kerberos token
+#                                without or with wrong channel bindings, "accept" checks
+#                                them when present, "off" ignores them.  --cert picks
+#                                the server certificate: signed with SHA-256 (default),
+#                                SHA-512, or RSASSA-PSS (SHA-384).  --proxied: bindings are
+#                                checked against another certificate than the one served,
+#                                as IIS behind a TLS-terminating proxy.  Apache keeps port 80.
+#                                Each authentication is a JSON line in $ADCS_EPA_AUTH_LOG.
+#                                "stop" gives HTTPS back to Apache (mod_auth_gssapi, no
+#                                bindings checked: the default)
 #
 # Needs root and tests/install-deps.sh.  Knobs (environment):
 #   TESTENV_DIR      state directory (default /tmp/adenroll-testenv)
@@ -217,6 +230,12 @@ make_pki() {
     done
     openssl x509 -in ca.pem -outform DER -out ca.der
     tls_cert tls "$CA" "DNS:$CA" serverAuth
+    # the same key and names signed with SHA-512 and with RSASSA-PSS (SHA-384) for the
+    # channel-binding front: the binding's hash follows the signature (RFC 5929 4.1)
+    openssl x509 -req -in tls.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 365 -sha512 \
+      -extfile tls.ext -out tls-sha512.pem 2>/dev/null
+    openssl x509 -req -in tls.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 365 -sha384 \
+      -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest -extfile tls.ext -out tls-pss.pem 2>/dev/null
     tls_cert dc-tls "$DC" "DNS:$DC,DNS:$DNSDOMAIN" serverAuth,clientAuth
     chmod 600 ./*.key
   )
@@ -504,7 +523,10 @@ CustomLog $D/apache/log/access.log basic
 User www-data
 Group www-data
 Listen $CA_IP:80
+# EPA_FRONT: the channel-binding front has HTTPS (domain.sh epa)
+<IfDefine !EPA_FRONT>
 Listen $CA_IP:443
+</IfDefine>
 Timeout 300
 LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
 LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
@@ -547,15 +569,27 @@ Alias /adcs-errors $EMU/pages
 $emu_loc
 </Location>
 SSLSessionCache shmcb:$D/apache/run/ssl_scache(512000)
+<IfDefine !EPA_FRONT>
 <VirtualHost $CA_IP:443>
     ServerName $CA
     SSLEngine on
     SSLCertificateFile $D/pki/tls.pem
     SSLCertificateKeyFile $D/pki/tls.key
 </VirtualHost>
+</IfDefine>
 EOF
-  nsx apache2 -f "$D/apache/httpd.conf" -k start < /dev/null > "$D/logs/apache.out" 2>&1
-  wait_tcp "$CA_IP" 443; wait_tcp "$CA_IP" 80
+  : > "$D/logs/apache.out"
+  apache_start
+}
+# apache_start: Apache with HTTPS, or without it while the channel-binding front has it
+apache_start() {
+  if [ -s "$D/epa/mode" ]; then
+    nsx apache2 -f "$D/apache/httpd.conf" -D EPA_FRONT -k start < /dev/null >> "$D/logs/apache.out" 2>&1
+  else
+    nsx apache2 -f "$D/apache/httpd.conf" -k start < /dev/null >> "$D/logs/apache.out" 2>&1
+    wait_tcp "$CA_IP" 443
+  fi
+  wait_tcp "$CA_IP" 80
 }
 
 # ------------------------------------------------------------------ env.sh
@@ -599,6 +633,15 @@ export ADCS_ADMIN_PASSWORD='$ADMINPW'
 export ADCS_SMB_CONF='$SMBCONF'
 export ADCS_EMU_DIR='$EMU'
 export ADCS_TEMPLATE_OID_PREFIX='$OID_PREFIX'
+# the channel-binding front (domain.sh epa): where it listens, its certificates and key
+export ADCS_EPA_URL='https://$CA/certsrv'
+export ADCS_EPA_LISTEN='$CA_IP:443'
+export ADCS_EPA_PORT=443
+export ADCS_EPA_AUTH_LOG='$D/epa/auth.jsonl'
+export ADCS_TLS_KEY='$D/pki/tls.key'
+export ADCS_TLS_CERT_SHA256='$D/pki/tls.pem'
+export ADCS_TLS_CERT_SHA512='$D/pki/tls-sha512.pem'
+export ADCS_TLS_CERT_PSS='$D/pki/tls-pss.pem'     # RSASSA-PSS with SHA-384
 EOF
 }
 
@@ -668,6 +711,7 @@ down_quiet() {
   trap - ERR
   set +e
   stop_pidfile "$D/apache/run/httpd.pid" 10
+  stop_pidfile "$D/epa/epa.pid" 5
   stop_pidfile "$EMU/emu.pid" 5
   # a frozen smbd (gpo smb stop) would hold the DC's shutdown
   pkill -CONT -f "smbd.*$D/samba" 2>/dev/null
@@ -830,15 +874,17 @@ ca_web() {
   case "${1:-}" in
     stop)
       stop_pidfile "$pidf" 15
+      stop_pidfile "$D/epa/epa.pid" 10
       for i in $(seq 1 200); do
         "${NSEXEC[@]}" bash -c "exec 3<>/dev/tcp/$CA_IP/443" 2>/dev/null || break
         sleep 0.05
       done
       : > "$D/ca-stopped" ;;
     start)
+      [ -s "$D/epa/mode" ] && epa_front_start
       if ! { [ -s "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; }; then
         rm -f "$pidf"
-        nsx apache2 -f "$D/apache/httpd.conf" -k start < /dev/null >> "$D/logs/apache.out" 2>&1
+        apache_start
       fi
       wait_tcp "$CA_IP" 443; wait_tcp "$CA_IP" 80
       rm -f "$D/ca-stopped" ;;
@@ -981,6 +1027,75 @@ page_lang() {
   mv "$EMU/lang.json.tmp" "$EMU/lang.json"
 }
 
+# ------------------------------------------------------------------ channel-binding front
+# epa_front.py on the CA's HTTPS port in Apache's place ($D/epa/mode and
+# $D/epa/cert say how; run.sh gives HTTPS back to Apache after each test).
+epa_front_start() {
+  local mode cert other=()
+  mode=$(cat "$D/epa/mode") cert=$(cat "$D/epa/cert")
+  if [ -e "$D/epa/proxied" ]; then
+    if [ -z "$cert" ]; then other=(--binding-cert "$D/pki/tls-sha512.pem"); else other=(--binding-cert "$D/pki/tls.pem"); fi
+  fi
+  stop_pidfile "$D/epa/epa.pid" 10
+  rm -f "$D/epa/epa.pid"
+  install -m 755 "$HERE/epa_front.py" "$D/epa/epa_front.py"
+  touch "$D/epa/auth.jsonl"
+  nsx "$PY" "$D/epa/epa_front.py" --listen "$CA_IP:443" --cert "$D/pki/tls$cert.pem" --key "$D/pki/tls.key" \
+    --keytab "$EMU/ca.keytab" --backend "$EMU_LISTEN" --mode "$mode" --error-page "$EMU/pages/401.html" \
+    --auth-log "$D/epa/auth.jsonl" --pidfile "$D/epa/epa.pid" --user www-data "${other[@]}" \
+    < /dev/null >> "$D/logs/epa.log" 2>&1 &
+  local i
+  for i in $(seq 1 200); do
+    grep -q "^epa_front: $mode on " "$D/logs/epa.log" 2>/dev/null && [ -s "$D/epa/epa.pid" ] && break
+    kill -0 $! 2>/dev/null || break
+    sleep 0.05
+  done
+  wait_tcp "$CA_IP" 443 && kill -0 $! 2>/dev/null || { tail -n 20 "$D/logs/epa.log" >&2; return 1; }
+}
+epa() {
+  local mode=${1:-} cert=sha256 proxied=0
+  [ $# -gt 0 ] && shift
+  case "$mode" in
+    required|accept|off) ;;
+    show) if [ -s "$D/epa/mode" ]; then
+            echo "$(cat "$D/epa/mode") tls$(cat "$D/epa/cert").pem$([ -e "$D/epa/proxied" ] && echo " proxied")"
+          else echo "apache"; fi
+          return 0 ;;
+    stop)
+      [ -s "$D/epa/mode" ] || return 0
+      stop_pidfile "$D/epa/epa.pid" 10
+      rm -f "$D/epa/mode" "$D/epa/cert" "$D/epa/epa.pid" "$D/epa/proxied"
+      stop_pidfile "$D/apache/run/httpd.pid" 15
+      apache_start
+      return 0 ;;
+    *) die "usage: epa required|accept|off [--cert sha256|sha512|pss] [--proxied] | epa stop | epa show" ;;
+  esac
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --cert) cert=${2:-}; shift 2 || die "--cert needs sha256, sha512 or pss" ;;
+      --proxied) proxied=1; shift ;;
+      *) die "epa: unknown option $1" ;;
+    esac
+  done
+  case "$cert" in sha256) cert="" ;; sha512|pss) cert=-$cert ;; *) die "--cert: sha256, sha512 or pss" ;; esac
+  mkdir -p "$D/epa"
+  local was_front=0
+  [ -s "$D/epa/mode" ] && was_front=1
+  echo "$mode" > "$D/epa/mode"
+  echo "$cert" > "$D/epa/cert"
+  if [ $proxied = 1 ]; then : > "$D/epa/proxied"; else rm -f "$D/epa/proxied"; fi
+  if [ $was_front = 0 ]; then
+    # Apache gives up HTTPS (port 80 stays)
+    stop_pidfile "$D/apache/run/httpd.pid" 15
+    apache_start
+  fi
+  if ! epa_front_start; then
+    rm -f "$D/epa/mode" "$D/epa/cert" "$D/epa/proxied"
+    stop_pidfile "$D/apache/run/httpd.pid" 15
+    apache_start
+    die "the channel-binding front did not start (see $D/logs/epa.log); Apache has HTTPS again"
+  fi
+}
 need_up() { [ -r "$D/settings" ] || die "no domain in $D: run '$0 up' first (or set TESTENV_DIR)"; }
 
 cmd=${1:-}; shift || true
@@ -1005,5 +1120,6 @@ case "$cmd" in
   srv-dead-first) need_up; srv_dead_first "$@" ;;
   ca) need_up; ca_web "$@" ;;
   gpo) need_up; gpo_cmd "$@" ;;
+  epa) need_up; epa "$@" ;;
   *) sed -n '2,/^set -E/{/^set -E/!p}' "$SELF" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
