@@ -605,10 +605,16 @@ bad:
 		problem = "not owned by the user adenroll runs as";
 	else
 		problem = "readable or writable by group or others";
-	snprintf(why, whylen, "%s is %s (owner uid %ld, mode %04o), so other users could read or replace "
-		 "the private keys in it; make it private: chown %ld %s %s && chmod 700 %s && chmod 600 %s",
-		 what, problem, (long)st.st_uid, (unsigned)(st.st_mode & 07777), (long)geteuid(), dir, kp,
-		 dir, kp);
+	/* kept short: callers quote it in a one-line report */
+	if (st.st_uid != geteuid())
+		snprintf(why, whylen, "%s is %s (uid %ld, mode %04o), so others could read or replace its keys; "
+			 "fix: chmod 700 %s && chmod 600 %s/%s && chown %ld %s %s/%s", what, problem,
+			 (long)st.st_uid, (unsigned)(st.st_mode & 07777), dir, dir, key_leaf, (long)geteuid(),
+			 dir, dir, key_leaf);
+	else
+		snprintf(why, whylen, "%s is %s (uid %ld, mode %04o), so others could read or replace its keys; "
+			 "fix: chmod 700 %s && chmod 600 %s/%s", what, problem, (long)st.st_uid,
+			 (unsigned)(st.st_mode & 07777), dir, dir, key_leaf);
 out:
 	free(kp);
 	return ret;

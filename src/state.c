@@ -4,9 +4,10 @@
  *   pending/<name>.key   the key waiting for its certificate (0600)
  *   pending/<name>.csr   the request as submitted
  *   last-run             facts about the last pulse, for metrics
- * <name> is state_file_stem(cn): a short readable prefix and a hash of the
- * whole cn, so it fits NAME_MAX for any cn and two cns never share files;
- * the full cn is recorded inside the .req file.  Earlier versions named
+ * <name> is state_file_stem(cn): the cn itself when it is short and made of
+ * [A-Za-z0-9_-], else a short readable prefix, '~' and a hash of the whole
+ * cn, so it fits NAME_MAX for any cn and two cns never share files; the
+ * full cn is recorded inside the .req file.  Earlier versions named
  * the files with every byte outside [A-Za-z0-9_-] as %XX; such files are
  * still read and removed.  The .req file is written last and removed first:
  * it is what makes a request pending. */
@@ -18,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,25 +62,29 @@ char *state_file_stem(const char *cn)
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, i;
 	char prefix[STATE_STEM_PREFIX_MAX + 1], hex[2 * 16 + 1];
-	size_t o = 0;
+	size_t o = 0, len = strlen(cn);
+	bool plain = len > 0 && len <= STATE_STEM_PLAIN_MAX;
 	const char *p;
 
-	for (p = cn; *p != '\0' && o < STATE_STEM_PREFIX_MAX; p++) {
+	for (p = cn; *p != '\0'; p++) {
 		unsigned char c = (unsigned char)*p;
+		bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			    c == '_' || c == '-';
 
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '_' || c == '-')
-			prefix[o++] = (char)c;
-		else if (c < 0x80)
-			prefix[o++] = '_';
+		plain = plain && safe;
+		if (o < STATE_STEM_PREFIX_MAX && (safe || c < 0x80))
+			prefix[o++] = safe ? (char)c : '_';
 		/* bytes of non-ASCII characters leave no trace in the prefix */
 	}
+	if (plain)
+		return xstrdup(cn);
 	prefix[o] = '\0';
-	if (EVP_Digest(cn, strlen(cn), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 16)
+	if (EVP_Digest(cn, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 16)
 		abort();   /* SHA-256 is always there; nothing sensible to do without it */
 	for (i = 0; i < 16; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	return xasprintf("%s%s%s", prefix, o > 0 ? "-" : "", hex);
+	/* '~' is never in a plain stem: a hashed stem cannot equal another cn's plain one */
+	return xasprintf("%s~%s", prefix, hex);
 }
 
 static char *pending_dir(const struct config *cfg)

@@ -22,11 +22,14 @@ struct pending_request {
 	char *csr_path;
 };
 
-/* The file-name stem for state kept per template cn: at most
- * STATE_STEM_PREFIX_MAX bytes of the cn's ASCII letters, digits, '-' and '_'
- * (other ASCII as '_'), then '-' and 32 hex digits of the SHA-256 of the
- * whole cn.  Bounded (fits NAME_MAX with any extension) and, for any two
- * cns, different; the cn itself is recorded inside the file.  Caller frees. */
+/* The file-name stem for state kept per template cn: the cn itself when it
+ * is at most STATE_STEM_PLAIN_MAX bytes of ASCII letters, digits, '-' and
+ * '_' (the name earlier versions gave it too); otherwise at most
+ * STATE_STEM_PREFIX_MAX bytes of those (other ASCII as '_', non-ASCII left
+ * out), '~' and 32 hex digits of the SHA-256 of the whole cn.  Bounded (fits
+ * NAME_MAX with any extension and temp suffix) and, for any two cns,
+ * different; the cn itself is recorded inside the file.  Caller frees. */
+#define STATE_STEM_PLAIN_MAX 64
 #define STATE_STEM_PREFIX_MAX 40
 char *state_file_stem(const char *cn);
 

@@ -8,7 +8,9 @@
 # The next plain pulse completes every step: the <T>.crt/.key/-chain.pem
 # links exist and hold the pair that was committed, and the `enrolled` hook
 # the killed run owed runs exactly once, with that certificate's serial and
-# paths.  Then a renewal killed the same way owes, and gets, `renewed`.
+# paths.  Then a renewal killed the same way owes, and gets, `renewed`; and
+# an NSS-only first install killed after its certificate went in gets its
+# `enrolled` hook from the next pulse too.
 . "$TESTS_LIB"
 
 CONF=$SCRATCH/adenroll.conf
@@ -86,4 +88,19 @@ assert_eq 137 "$?" "exit status of the run killed before the commit"
 pulse_after_kill meta
 assert_eq 00 "$(hook_lines enrolled)$(hook_lines renewed)" "hooks run for $T after a kill before the commit"
 [ -z "$(ls -A "$SCRATCH/state/hooks-owed" 2>/dev/null)" ] || fail "a record for a never-live certificate stays"
+if "$ADENROLL" --version 2>&1 | grep -q "NSS database stores: yes"; then
+  note "NSS-only store: first install killed after the certificate went in (nss-chain)"
+  rm -rf "$SCRATCH/state" "$SCRATCH/archive" "$LOG"
+  NCONF=$SCRATCH/adenroll-nss.conf
+  write_config "$NCONF" "general.hooks_dir=$HOOKS" "store.types=nss" "store.nss_db=sql:$SCRATCH/nssdb"
+  ADENROLL_TEST_CRASH_AT=nss-chain "$ADENROLL" --config "$NCONF" enroll $T > "$SCRATCH/crash-nss.out" 2>&1
+  assert_eq 137 "$?" "exit status of the NSS install killed after the commit"
+  assert_eq 0 "$(hook_lines enrolled)" "enrolled hooks run by the killed NSS run"
+  "$ADENROLL" --config "$NCONF" pulse > "$SCRATCH/pulse-nss.out" 2>&1
+  rc=$?
+  [ $rc = 0 ] || [ $rc = 3 ] || [ $rc = 4 ] || fail "pulse after the NSS kill exited $rc: $(tail -n 30 "$SCRATCH/pulse-nss.out")"
+  assert_match "$(cat "$SCRATCH/pulse-nss.out")" "^$T: valid until " "pulse after the NSS kill"
+  assert_eq 1 "$(hook_lines enrolled)" "enrolled hooks run by the pulse after the NSS kill ($(cat "$LOG" 2>/dev/null))"
+  assert_contains "$(grep "^enrolled|$T|" "$LOG")" "sql:$SCRATCH/nssdb:adenroll-$T" "ADENROLL_CERT of the owed NSS hook"
+fi
 exit 0
