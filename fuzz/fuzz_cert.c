@@ -4,7 +4,7 @@
  * dates, fingerprint, subject) and checks:
  *   - PEM and DER written back parse to the same certificate;
  *   - the subject, once escaped for a terminal (safetext.h), is safe;
- *   - the template extensions keep the invariants of fuzz_template_check.h. */
+ *   - the template extensions keep the invariants of template_invariants.h. */
 #include "adenroll-build.h"
 
 #include <stddef.h>
@@ -15,7 +15,7 @@
 #include <openssl/x509.h>
 
 #include "cert.h"
-#include "fuzz_template_check.h"
+#include "template_invariants.h"
 #include "safetext.h"
 #include "template.h"
 #include "util.h"

@@ -4,7 +4,7 @@
  * SEQUENCE around it), which decide whether a certificate belongs to a
  * template (cert.h).  Byte 0 picks where the rest goes: bit 0 the 21.7
  * value, bit 1 the 20.2 value (both: split at byte 1's value).  Besides
- * memory safety: the invariants of fuzz_template_check.h. */
+ * memory safety: the invariants of template_invariants.h. */
 #include "adenroll-build.h"
 
 #include <stddef.h>
@@ -16,7 +16,7 @@
 #include <openssl/x509.h>
 
 #include "cert.h"
-#include "fuzz_template_check.h"
+#include "template_invariants.h"
 #include "template.h"
 #include "util.h"
 
