@@ -216,10 +216,12 @@ static char *parent_of(const char *path)
 }
 
 /* A root file of ours the directory no longer lists, read from a DC that is
- * not pinned: when root_fingerprints still lists it, that DC must not be
- * able to take it out of the trust store by leaving it out (a denial of
- * service any rogue DC could mount).  1 kept (its PEM appended to
- * *bundle), 0 not kept. */
+ * not pinned: that DC must not be able to take it out of the trust store by
+ * leaving it out (a denial of service any rogue DC could mount).  It goes
+ * only when root_fingerprints is set and does not list it (the admin named
+ * the complete list), or when a pinned DC's directory drops it.  With
+ * neither key set, roots written before stay (only new ones need them).
+ * 1 kept (its PEM appended to *bundle), 0 not kept. */
 static int keep_listed_root(const struct config *cfg, const char *path, char **bundle)
 {
 	const char *base = strrchr(path, '/');
@@ -237,10 +239,11 @@ static int keep_listed_root(const struct config *cfg, const char *path, char **b
 	if (fs_read_file(path, MAX_FILE, &buf, &len) != 0 || (x = cert_from_buffer(buf, len)) == NULL)
 		goto out;
 	trust_policy_decide(cfg, NULL, x, &v);
-	if (!v.by_fingerprint || (pem = cert_to_pem(x)) == NULL)
+	if ((cfg->root_fingerprints.n > 0 && !v.by_fingerprint) || (pem = cert_to_pem(x)) == NULL)
 		goto out;
-	log_warn("keeping %s: the directory no longer lists this root CA, but root_fingerprints does and the "
-		 "DC that answered is not in pinned_dcs", path);
+	log_warn("keeping %s: the directory no longer lists this root CA, but the DC that answered is not in "
+		 "pinned_dcs%s", path, v.by_fingerprint ? " and root_fingerprints lists it"
+						 : "; set pinned_dcs or root_fingerprints to let it be removed");
 	bundle_append(bundle, pem);
 	kept = 1;
 out:

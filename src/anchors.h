@@ -14,9 +14,9 @@
  * files adenroll wrote earlier for CAs no longer in d.  Roots are written
  * only when the trust policy allows them (trust_policy.h: root_fingerprints
  * or a DC in pinned_dcs); the others are logged with what to set.  A root
- * file that root_fingerprints lists is kept even when d no longer has it,
- * unless d came from a DC in pinned_dcs: a DC found through DNS cannot take
- * a root out of the trust store.  Ownership is kept in
+ * file written earlier is kept when d no longer has it, unless d came from
+ * a DC in pinned_dcs or root_fingerprints is set without it: a DC found
+ * through DNS cannot take a root out of the trust store.  Ownership is kept in
  * <state_dir>/anchors.manifest: a file adenroll did not write is never
  * changed or removed.  *changed: whether any file was written or removed.
  * With cfg->update_system_trust, a change also runs the system trust

@@ -860,7 +860,7 @@ static void check_ca(struct doctor *d, const struct config *cfg, const struct en
 		bloblist_free(&inter);
 		return;
 	}
-	report(d, ST_OK, name, NULL, "https://%s/ certificate chains to a root CA of the directory and names the host",
+	report(d, ST_OK, name, NULL, "https://%s/ certificate verifies against the directory's root CAs and names the host",
 	       host);
 
 	snprintf(name, sizeof name, "ca %s negotiate", ca->cn);

@@ -1017,14 +1017,17 @@ static int import_chain(struct nss_store *ns, X509 *leaf, STACK_OF(X509) *chain)
 			CERT_DestroyCertificate(c);
 			continue;
 		}
+		/* Not added untrusted either: once allowed, the next install adds
+		 * and trusts it (certificates already present are never touched). */
+		if (x == root && !root_trust_allowed(ns, x)) {
+			CERT_DestroyCertificate(c);
+			continue;
+		}
 		nick = CERT_MakeCANickname(c);
 		if (PK11_ImportCert(ns->slot, c, CK_INVALID_HANDLE, nick, PR_FALSE) != SECSuccess) {
 			log_warn("cannot add the CA certificate %s to %s: %s", nick != NULL ? nick : "",
 				 ns->db, nss_err());
 			ret = -1;
-		} else if (x == root && !root_trust_allowed(ns, x)) {
-			log_info("added the root CA %s to %s without trust (see the warning above)",
-				 nick != NULL ? nick : "", ns->db);
 		} else if (x == root) {
 			CERTCertTrust trust;
 

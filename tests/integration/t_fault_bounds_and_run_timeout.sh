@@ -42,7 +42,8 @@ assert_no_leftovers "$SCRATCH/certs"
 domain fault off
 trap - EXIT
 
-note "the next run, with the CA answering again, enrolls"
+note "the next run, with the CA answering again and the default run_timeout, enrolls"
+write_config "$CONF"
 "$ADENROLL" --config "$CONF" pulse > "$SCRATCH/pulse2.out" 2>&1
 rc=$?
 [ $rc = 3 ] || [ $rc = 4 ] || fail "pulse after the fault exited $rc: $(tail -n 30 "$SCRATCH/pulse2.out")"

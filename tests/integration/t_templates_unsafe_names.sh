@@ -27,9 +27,11 @@ print(base64.b64encode(b"CN=" + out + b"," + sys.argv[1].encode()).decode())' "C
 # ldb_ok: ldbmodify exits 0 even when it modified nothing
 ldb_ok() { grep -q "Modified 1 records" "$SCRATCH/ldb.out"; }
 
-# add_raw_template NAME-ESCAPES OID DISPLAY-ESCAPES: like ad_template_add, but
-# cn, displayName, the DN and the OID are given as printf %b escapes and sent
-# base64-encoded, so any byte reaches the directory as it is.
+# add_raw_template NAME-ESCAPES OID DISPLAY-ESCAPES: the template ad_template_add
+# (lib.sh) makes, but with cn, displayName, the DN and the OID given as printf
+# %b escapes and sent base64-encoded, so any byte reaches the directory as it
+# is.  Its own LDIF: Samba refuses to rename (or change the cn of) an object
+# of the configuration partition, so a template cannot be made clean first.
 add_raw_template() {
   local cn=$1 oid=$2 disp=$3 exp ovl
   exp=$(ad_period 31536000) && ovl=$(ad_period 3628800) || return 1

@@ -393,7 +393,31 @@ static void test_unpinned_dc_cannot_remove_a_listed_root(void **state)
 	assert_true(bundle_verifies(leaf1));
 	assert_true(bundle_verifies(leaf2));
 
-	d.dc = (char *)"dc.example.test";    /* pinned: its directory decides */
+	/* no policy at all (an upgrade): roots written before stay */
+	strlist_free(&cfg.root_fingerprints);
+	strlist_free(&cfg.pinned_dcs);
+	assert_int_equal(anchors_write(&cfg, &d, &changed), 0);
+	assert_int_equal(count_files(anchors), 3);
+	assert_true(bundle_verifies(leaf1));
+
+	/* root_fingerprints names only r2: r1 goes */
+	fingerprint_of(r2.cert, fp);
+	strlist_add(&cfg.root_fingerprints, fp);
+	assert_int_equal(anchors_write(&cfg, &d, &changed), 0);
+	assert_int_equal(count_files(anchors), 2);
+	assert_false(bundle_verifies(leaf1));
+
+	/* a pinned DC listing r1 has it written again ... */
+	strlist_add(&cfg.pinned_dcs, "dc.example.test");
+	d.dc = (char *)"dc.example.test";
+	free_dir(&d);
+	add_der(&d.root_cas, r1.cert);
+	add_der(&d.root_cas, r2.cert);
+	assert_int_equal(anchors_write(&cfg, &d, &changed), 0);
+	assert_int_equal(count_files(anchors), 3);
+	/* ... and removed when the pinned DC's directory drops it */
+	free_dir(&d);
+	add_der(&d.root_cas, r2.cert);
 	assert_int_equal(anchors_write(&cfg, &d, &changed), 0);
 	assert_true(changed);
 	assert_int_equal(count_files(anchors), 2);
