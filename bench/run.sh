@@ -190,6 +190,31 @@ measure noop-vv 0 "$BIN" --config "$CONF" -vv pulse
 read -r n_ops _ n_req _ <<< "$(cost "$BOUT/noop-vv.out")"
 n_kept=$(grep -c "renewal from" "$BOUT/noop-vv.out")
 
+# ------------------------------------------------------------ Group Policy
+# The no-op pulse above reads Group Policy ([policy] source = gpo, the
+# default; the domain links only the Default Domain Policy, version 0).  Here:
+# the same pulse reading no Group Policy (source = local), with a GPO that
+# sets AEPolicy 7 at the domain (its Registry.pol cached after the first
+# run), and the policy-change check when nothing changed (adenroll-policy.timer).
+export ADENROLL_GPO_FETCH=$ADENROLL_BENCH_BUILDDIR/adenroll-gpo-fetch
+write_config "$SCRATCH/local.conf" policy.source=local
+say "Group Policy: no-op pulse with source = local, with an AEPolicy GPO, and check-policy: $R runs each"
+for i in $(seq 1 "$R"); do measure noop-local 0 "$BIN" --config "$SCRATCH/local.conf" pulse; done
+measure noop-local-vv 0 "$BIN" --config "$SCRATCH/local.conf" -vv pulse
+read -r l_ops _ <<< "$(cost "$BOUT/noop-local-vv.out")"
+G_BENCH=$(bash "$DOMAIN_SH" gpo create "bench autoenrollment") && [ -n "$G_BENCH" ] \
+  && bash "$DOMAIN_SH" gpo set "$G_BENCH" machine 7 && bash "$DOMAIN_SH" gpo link "$G_BENCH" "$ADCS_DOMAIN_DN" \
+  || die "cannot create the benchmark GPO"
+measure noop-gpo-warm 0 "$BIN" --config "$CONF" pulse   # reads its Registry.pol once
+for i in $(seq 1 "$R"); do measure noop-gpo 0 "$BIN" --config "$CONF" pulse; done
+measure noop-gpo-vv 0 "$BIN" --config "$CONF" -vv pulse
+read -r g_ops _ <<< "$(cost "$BOUT/noop-gpo-vv.out")"
+grep -q "from GPO bench autoenrollment" "$BOUT/noop-gpo-vv.out" || die "no-op with GPO: the GPO did not decide"
+for i in $(seq 1 "$R"); do measure check 0 "$BIN" --config "$CONF" check-policy; done
+measure check-vv 0 "$BIN" --config "$CONF" -vv check-policy
+grep -q "running a pulse" "$BOUT/check-vv.out" && die "check-policy: pulsed although nothing changed"
+k_ops=$(sed -n 's/.*policy check cost: \([0-9]*\) LDAP operations.*/\1/p' "$BOUT/check-vv.out" | tail -n1)
+
 # ------------------------------------------------------------ Samba
 say "Samba gp_cert_auto_enroll_ext: $R runs"
 for i in $(seq 1 "$R"); do
@@ -292,6 +317,13 @@ cat <<EOF
 | LDAP operations after the bind | $((n_ops - 1)) | <= 4 |
 | HTTP requests | $n_req | 0 |
 | bytes on the wire (DNS+Kerberos+LDAP, both ways) | $nb ($(kib "$nb")) | |
+
+### Group Policy (no SYSVOL read in any of these: the Registry.pol is cached)
+| run | wall | CPU | peak RSS | LDAP operations after the bind |
+|---|---|---|---|---|
+| no-op pulse, source = local (no Group Policy read) | $(field "$BOUT/noop-local.m" wall_ms) ms | $(field "$BOUT/noop-local.m" cpu_ms) ms | $(field "$BOUT/noop-local.m" rss_kib) KiB | $((l_ops - 1)) |
+| no-op pulse, source = gpo, AEPolicy 7 GPO at the domain | $(field "$BOUT/noop-gpo.m" wall_ms) ms | $(field "$BOUT/noop-gpo.m" cpu_ms) ms | $(field "$BOUT/noop-gpo.m" rss_kib) KiB | $((g_ops - 1)) |
+| \`check-policy\`, nothing changed (no pulse, no SMB) | $(field "$BOUT/check.m" wall_ms) ms | $(field "$BOUT/check.m" cpu_ms) ms | $(field "$BOUT/check.m" rss_kib) KiB | $((k_ops - 1)) |
 
 ### Enrollment (first pulse: $e_issued issued + $e_pending pending = $e_sub requests)
 | figure | value |

@@ -39,10 +39,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		return 0;
 	}
-	for (int r = SD_RIGHT_ENROLL; r <= SD_RIGHT_AUTOENROLL; r++) {
+	for (int r = SD_RIGHT_ENROLL; r <= SD_RIGHT_APPLY_GROUP_POLICY + 1; r++) {
 		struct sd_verdict v;
 
-		sd_check_right(sd, token, n_token, (enum sd_right)r, &v);
+		/* one past the rights: the Read check of GPO security filtering */
+		if (r > SD_RIGHT_APPLY_GROUP_POLICY)
+			sd_check_read(sd, token, n_token, &v);
+		else
+			sd_check_right(sd, token, n_token, (enum sd_right)r, &v);
 		if (memchr(v.reason, '\0', sizeof(v.reason)) == NULL || v.reason[0] == '\0')
 			abort();
 		if (v.ace_index >= (int)sd_ace_count(sd) || (v.by_deny && v.granted))

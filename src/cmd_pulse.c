@@ -47,7 +47,7 @@ struct pulse_line {
 };
 
 struct pulse_totals {
-	unsigned enrolled, renewed, pending, failed, denied;
+	unsigned enrolled, renewed, pending, failed, denied, offline_expiring;
 	bool changed;
 };
 
@@ -474,6 +474,7 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 		struct pulse_line *l = &lines[n_lines++];
 		process(&disc, opt, cfg, &aep, rev, el[i].template, items, n_items, l);
 		count(&tot, l);
+		tot.offline_expiring += l->offline_expiring;
 		/* hooks after a change or a verdict; a request still pending is neither */
 		if (!opt->dry_run && l->acted && !(l->rep.outcome == ENROLL_PENDING && !l->new_pending))
 			hooks_run_for_report(cfg, opt->mode, l->template_cn, &l->rep, strcmp(l->action, "renew") == 0,
@@ -525,6 +526,9 @@ out:
 		mr.pending = tot.pending;
 		mr.denied = tot.denied;
 		mr.failed = tot.failed;
+		mr.offline_expiring = tot.offline_expiring;
+		mr.policy_disabled = ae_disabled(&aep);
+		mr.policy_degraded = aep.degraded;
 		metrics_write_for_run(cfg, opt->mode, &mr);
 	}
 	/* What the run cost on the wire and where the time went (bench/run.sh parses this line). */

@@ -282,6 +282,21 @@ out:
 	return ret;
 }
 
+/* The cached values over the local switches in p (what a GPO did not set stays local). */
+static void take_cached(struct ae_policy *p, const struct cached_policy *c)
+{
+	p->cached_at = c->read_at;
+	if (c->ae_set) {
+		p->aepolicy = c->aepolicy;
+		p->setter = c->setter;
+	}
+	if (c->pct_set) {
+		p->offline_pct = c->pct;
+		p->offline_pct_from_gpo = true;
+		p->offline_setter = c->pct_setter;
+	}
+}
+
 /* Policy from the cache when SYSVOL (or the GPO objects) could not be read. */
 static void use_cache(const struct config *cfg, enum adenroll_mode mode, struct ae_policy *p, const char *why)
 {
@@ -297,16 +312,7 @@ static void use_cache(const struct config *cfg, enum adenroll_mode mode, struct 
 		return;
 	}
 	p->origin = AE_FROM_CACHE;
-	p->cached_at = c.read_at;
-	if (c.ae_set) {
-		p->aepolicy = c.aepolicy;
-		p->setter = c.setter;
-	}
-	if (c.pct_set) {
-		p->offline_pct = c.pct;
-		p->offline_pct_from_gpo = true;
-		p->offline_setter = c.pct_setter;
-	}
+	take_cached(p, &c);
 	p->servers = c.servers;
 	p->n_servers = c.n_servers;
 	c.servers = NULL;
@@ -892,17 +898,9 @@ int gpo_policy_cached(const struct config *cfg, enum adenroll_mode mode, struct 
 		return 0;
 	if (cache_load(cfg, mode, &c) != 0)
 		return -1;
-	p->cached_at = c.read_at;
-	if (c.ae_set) {
+	if (c.ae_set)
 		p->origin = AE_FROM_CACHE;
-		p->aepolicy = c.aepolicy;
-		p->setter = c.setter;
-	}
-	if (c.pct_set) {
-		p->offline_pct = c.pct;
-		p->offline_pct_from_gpo = true;
-		p->offline_setter = c.pct_setter;
-	}
+	take_cached(p, &c);
 	cached_free(&c);
 	return 0;
 }

@@ -199,6 +199,15 @@ char *metrics_format(const struct store_item *items, size_t n, const time_t *ren
 	const unsigned counts[] = { run->enrolled, run->renewed, run->pending, run->denied, run->failed };
 	for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
 		fprintf(f, "adenroll_last_run_certificates{result=\"%s\"} %u\n", results[i], counts[i]);
+	family(f, "adenroll_last_run_offline_expiring_certificates", "gauge",
+	       "Certificates with less than OfflineExpirationPercent of their lifetime left in the last run.");
+	fprintf(f, "adenroll_last_run_offline_expiring_certificates %u\n", run->offline_expiring);
+	family(f, "adenroll_autoenrollment_disabled", "gauge",
+	       "1 when the autoenrollment policy (AEPolicy 0x8000, or no readable policy) stopped the last run.");
+	fprintf(f, "adenroll_autoenrollment_disabled %d\n", run->policy_disabled ? 1 : 0);
+	family(f, "adenroll_policy_degraded", "gauge",
+	       "1 when Group Policy could not be read in the last run (cached policy used, exit status 5).");
+	fprintf(f, "adenroll_policy_degraded %d\n", run->policy_degraded ? 1 : 0);
 	if (run->last_success > 0) {
 		family(f, "adenroll_last_success_timestamp_seconds", "gauge",
 		       "When a run last succeeded (exit status 0 or 3), Unix time.");

@@ -5,6 +5,7 @@
 #ifndef ADENROLL_METRICS_H
 #define ADENROLL_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -21,6 +22,11 @@ struct metrics_run {
 	int exit_code;             /* enum adenroll_exit */
 	time_t last_success;       /* last run ending 0 or 3 (this one included); 0 = never */
 	unsigned enrolled, renewed, pending, denied, failed;   /* outcomes of this run */
+	/* Group Policy (aepolicy.h): certificates with less than
+	 * OfflineExpirationPercent of their lifetime left, the policy
+	 * switched autoenrollment off, Group Policy could not be read */
+	unsigned offline_expiring;
+	bool policy_disabled, policy_degraded;
 };
 
 /* Pure formatter (exposition format 0.0.4): one family per metric with HELP

@@ -354,6 +354,26 @@ static void describe_ace(const struct sd_ace *a, enum sd_right right, char *out,
 		out[0] = '\0';
 }
 
+/* No descriptor denies, a NULL DACL grants: true when that decided (out filled). */
+static bool verdict_without_aces(const struct sd *sd, const char *rname, struct sd_verdict *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->ace_index = -1;
+	if (sd == NULL) {
+		snprintf(out->reason, sizeof(out->reason), "%s not granted: no security descriptor",
+			 rname);
+		return true;
+	}
+	if (!sd->has_dacl) {
+		out->granted = true;
+		snprintf(out->reason, sizeof(out->reason),
+			 "%s granted: the security descriptor has a NULL DACL, which allows everyone",
+			 rname);
+		return true;
+	}
+	return false;
+}
+
 void sd_check_right(const struct sd *sd, const struct sid *token, size_t n_token,
 		    enum sd_right right, struct sd_verdict *out)
 {
@@ -363,20 +383,8 @@ void sd_check_right(const struct sd *sd, const struct sid *token, size_t n_token
 	const char *rname = sd_right_name(right);
 	char desc[160];
 
-	memset(out, 0, sizeof(*out));
-	out->ace_index = -1;
-	if (sd == NULL) {
-		snprintf(out->reason, sizeof(out->reason), "%s not granted: no security descriptor",
-			 rname);
+	if (verdict_without_aces(sd, rname, out))
 		return;
-	}
-	if (!sd->has_dacl) {
-		out->granted = true;
-		snprintf(out->reason, sizeof(out->reason),
-			 "%s granted: the security descriptor has a NULL DACL, which allows everyone",
-			 rname);
-		return;
-	}
 	/* MS-DTYP 2.5.3.2: ACEs are evaluated in order and the first one that
 	 * speaks about the requested right for a SID of the token decides.  AD
 	 * stores DACLs in canonical order (explicit deny first). */
@@ -418,17 +426,8 @@ void sd_check_read(const struct sd *sd, const struct sid *token, size_t n_token,
 {
 	char sidstr[SID_STRING_MAX];
 
-	memset(out, 0, sizeof(*out));
-	out->ace_index = -1;
-	if (sd == NULL) {
-		snprintf(out->reason, sizeof(out->reason), "Read not granted: no security descriptor");
+	if (verdict_without_aces(sd, "Read", out))
 		return;
-	}
-	if (!sd->has_dacl) {
-		out->granted = true;
-		snprintf(out->reason, sizeof(out->reason), "Read granted: NULL DACL");
-		return;
-	}
 	for (size_t i = 0; i < sd->n_aces; i++) {
 		const struct sd_ace *a = &sd->aces[i];
 		bool object, deny;

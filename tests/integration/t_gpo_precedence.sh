@@ -56,6 +56,15 @@ note "the enforced domain link beats the OU's"
 gpo_link "$G_ON" "$ADCS_DOMAIN_DN" enforce
 assert_exit 0 "$ADENROLL" --config "$CONF" --dry-run pulse
 assert_contains "$(policy_line)" "from GPO adenroll AE on ($G_ON) linked at $ADCS_DOMAIN_DN (enforced)" "policy origin"
+note "OfflineExpirationPercent from the GPO: a warning (event and metric) below that share of the lifetime"
+gpo_set "$G_ON" machine 7 99
+write_config "$CONF" policy.source=gpo general.metrics_file="$SCRATCH/adenroll.prom"
+assert_exit 4 "$ADENROLL" --config "$CONF" pulse      # NeedsEmail is denied again
+assert_contains "$OUT" "ShortLived: the certificate expires at" "expiring warning (10-minute certificate)"
+assert_contains "$OUT" "less than 99% of its lifetime left (OfflineExpirationPercent from GPO adenroll AE on ($G_ON)" "expiring warning"
+grep -q '^adenroll_last_run_offline_expiring_certificates [1-9]' "$SCRATCH/adenroll.prom" \
+  || fail "no offline-expiring count in the metrics: $(grep offline "$SCRATCH/adenroll.prom")"
+write_config "$CONF" policy.source=gpo
 gpo_link "$G_ON" "$ADCS_DOMAIN_DN"
 assert_exit 0 "$ADENROLL" --config "$CONF" --dry-run pulse
 assert_contains "$OUT" "$disabled" "not enforced any more"
