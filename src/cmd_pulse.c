@@ -51,7 +51,9 @@ static void print_line(const struct pulse_line *l, bool dry_run)
 	if (!l->acted) {
 		policy_format_time(l->not_after, when, sizeof when);
 		policy_format_time(l->renew_at, renew, sizeof renew);
-		if (strcmp(l->action, "skip") == 0)
+		if (l->not_after == 0) /* none held: kept or skipped for the reason given */
+			printf("%s: not enrolled: %s\n", l->template_cn, l->rule);
+		else if (strcmp(l->action, "skip") == 0)
 			printf("%s: not renewed: %s\n", l->template_cn, l->rule);
 		else
 			printf("%s: valid until %s, renewal from %s\n", l->template_cn, when, renew);
@@ -191,8 +193,8 @@ static void check_revocation(struct revocation_ctx *rev, const struct template *
 }
 
 static void process(struct discovery *disc, const struct cli_options *opt, const struct config *cfg,
-		    struct revocation_ctx *rev, const struct template *t, const struct store_item *items,
-		    size_t n_items, struct pulse_line *l)
+		    struct revocation_ctx *rev, const struct template *t, bool renewal_only,
+		    const struct store_item *items, size_t n_items, struct pulse_line *l)
 {
 	bool had_pending = false;
 	memset(l, 0, sizeof *l);
@@ -246,6 +248,13 @@ static void process(struct discovery *disc, const struct cli_options *opt, const
 		a = POLICY_REENROLL;
 		snprintf(l->rule, sizeof l->rule, "--force, although: %.200s", dec.rule);
 	}
+	enum policy_action fa = enroll_final_action(&disc->dir, opt->mode, t, renewal_only, it != NULL, a, in.now,
+						    l->rule, sizeof l->rule);
+	if (fa != a && fa == POLICY_SKIP)
+		log_warn("%s: %s", t->cn, l->rule);
+	else if (fa != a)
+		log_info("%s: %s", t->cn, l->rule);
+	a = fa;
 	switch (a) {
 	case POLICY_KEEP:
 	case POLICY_WAIT_PENDING:
@@ -270,8 +279,11 @@ static void process(struct discovery *disc, const struct cli_options *opt, const
 	 * revoked (possibly compromised) key or another template's. */
 	bool keep_key = a == POLICY_RENEW && !superseded_cn && it && it->key_path &&
 			(cfg->reuse_key || (t->private_key_flag & CT_PK_REQUIRE_SAME_KEY_RENEWAL));
-	enroll_template(disc, cfg, opt->mode, t, a == POLICY_RENEW, keep_key ? it->key_path : NULL, opt->dry_run,
-			&l->rep);
+	if (a == POLICY_RENEW && !superseded_cn && it)
+		enroll_renew_template(disc, cfg, opt->mode, t, it->cert, it->key_path, keep_key, opt->dry_run, &l->rep);
+	else
+		enroll_template(disc, cfg, opt->mode, t, a == POLICY_RENEW, keep_key ? it->key_path : NULL,
+				opt->dry_run, &l->rep);
 	l->new_pending = l->rep.outcome == ENROLL_PENDING;
 	if (l->rep.outcome == ENROLL_ISSUED && superseded_cn)
 		retire_superseded(cfg, opt->mode, it->template_cn ? it->template_cn : superseded_cn);
@@ -330,12 +342,12 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 	rev = revocation_ctx_for_run(disc.ldap, &disc.dir, cfg->state_dir, !opt->dry_run);
 	lines = xcalloc(disc.dir.n_templates + 1, sizeof *lines);
 	for (size_t i = 0; i < disc.dir.n_templates; i++) {
-		if (el[i].code != ELIG_OK) {
+		if (el[i].code != ELIG_OK && !el[i].renewal_only) {
 			log_debug("%s: %s", el[i].template->cn, el[i].reason);
 			continue;
 		}
 		struct pulse_line *l = &lines[n_lines++];
-		process(&disc, opt, cfg, rev, el[i].template, items, n_items, l);
+		process(&disc, opt, cfg, rev, el[i].template, el[i].renewal_only, items, n_items, l);
 		count(&tot, l);
 		/* hooks after a change or a verdict; a request still pending is neither */
 		if (!opt->dry_run && l->acted && !(l->rep.outcome == ENROLL_PENDING && !l->new_pending))

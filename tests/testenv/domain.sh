@@ -17,7 +17,7 @@
 #   domain.sh revoke N [REASON]  the CA revokes request N's certificate (default keyCompromise)
 #                                and publishes the new CRL at its CDP object
 #   domain.sh fault MODE [--count N] [--seconds S] [--path SUBSTR] | fault off | fault show
-#                                MODE: http500 garbage huge empty delay wrongkey badchain future
+#                                MODE: http500 garbage huge empty delay wrongkey badchain future tamper
 #   domain.sh srv-dead-first on|off
 #                                put dc2 (an address where nothing listens) first in the
 #                                LDAP SRV records, or restore the normal order
@@ -685,8 +685,8 @@ fault() {
   case "$mode" in
     off) rm -f "$EMU/fault.json"; return 0 ;;
     show) cat "$EMU/fault.json" 2>/dev/null || echo "no fault"; return 0 ;;
-    http500|garbage|huge|empty|delay|wrongkey|badchain|future) ;;
-    *) die "unknown fault $mode (http500 garbage huge empty delay wrongkey badchain future)" ;;
+    http500|garbage|huge|empty|delay|wrongkey|badchain|future|tamper) ;;
+    *) die "unknown fault $mode (http500 garbage huge empty delay wrongkey badchain future tamper)" ;;
   esac
   while [ $# -gt 0 ]; do
     case "$1" in
