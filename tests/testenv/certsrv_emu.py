@@ -644,7 +644,8 @@ def verify_renewal(cms_der, rid_path):
         with open(os.path.join(tmp, "content.der"), "rb") as f:
             content = f.read()
         with open(os.path.join(tmp, "signer.pem"), "rb") as f:
-            signers = x509.load_pem_x509_certificates(f.read())
+            signers = [x509.load_pem_x509_certificate(m.group(0)) for m in re.finditer(
+                rb"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", f.read(), re.S)]
     finally:
         subprocess.run(["rm", "-rf", tmp])
     try:
@@ -662,13 +663,18 @@ def verify_renewal(cms_der, rid_path):
     signer = signers[0]
     if attr != signer.public_bytes(serialization.Encoding.DER):
         raise Fail(0x8009400E)
-    _, ca_cert = signing_pair("ca")
+    ca_key, ca_cert = signing_pair("ca")
     try:
-        signer.verify_directly_issued_by(ca_cert)
+        from cryptography.hazmat.primitives.asymmetric import padding
+        if signer.issuer != ca_cert.subject:
+            raise ValueError("issuer")
+        ca_cert.public_key().verify(signer.signature, signer.tbs_certificate_bytes, padding.PKCS1v15(),
+                                    signer.signature_hash_algorithm)
     except Exception:
         raise Fail(0x800B0109, "the certificate being renewed was not issued by this CA")
     now = datetime.datetime.now(datetime.timezone.utc)
-    if not signer.not_valid_before_utc <= now < signer.not_valid_after_utc:
+    utc = datetime.timezone.utc
+    if not signer.not_valid_before.replace(tzinfo=utc) <= now < signer.not_valid_after.replace(tzinfo=utc):
         raise Fail(0x800B0101)
     if ("%x" % signer.serial_number) in load_revoked():
         raise Fail(0x80092010)
