@@ -12,6 +12,18 @@ and the requester's account (dNSHostName, mail, userPrincipalName, objectSid,
 tokenGroups) from the DC over LDAP, authenticated with the CA host's machine
 keytab (a FILE ccache it owns, renewed when older than 4 hours).
 
+Renewals (MS-WCCE 3.2.1.4.2.1.4.2.1): a CertRequest that is CMS SignedData
+is checked as an enterprise CA does: the signature (openssl cms), the signer
+issued by this CA, not expired, not revoked, named by the inner PKCS#10's
+szOID_RENEWAL_CERTIFICATE attribute (else 0x8009400E) and issued to the
+requester (else 0x80094806); CT_FLAG_REQUIRE_SAME_KEY_RENEWAL keeps the key
+(else 0x80094816).  With CT_FLAG_PREVIOUS_APPROVAL_VALIDATE_REENROLLMENT and
+a signer of the same template the renewal skips PEND_ALL_REQUESTS and counts
+as the one signature msPKI-RA-Signature may ask for (3.2.2.6.2.1.4.8); an
+unsigned request for a template that needs signatures gets 0x8009480A.  The
+CA's own permissions are its enrollment service's nTSecurityDescriptor
+(Enroll, else 0x80094011).
+
 Pages follow the captures and markers in tests/samples/certsrv/; lines end
 in CRLF like IIS.
 
