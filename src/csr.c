@@ -18,7 +18,7 @@
  * that would make key generation run for hours. */
 #define CSR_MAX_RSA_BITS 16384u
 
-static void openssl_reason(char *err, size_t errlen, const char *what)
+void csr_openssl_error(char *err, size_t errlen, const char *what)
 {
 	unsigned long e = ERR_get_error();
 	char buf[256] = "";
@@ -74,7 +74,7 @@ EVP_PKEY *csr_generate_key(const struct template *t, const struct config *cfg, c
 	stats.keys++;
 	stats.seconds += monotonic_seconds() - t0;
 	if (!key)
-		openssl_reason(err, errlen, "key generation failed");
+		csr_openssl_error(err, errlen, "key generation failed");
 	return key;
 }
 
@@ -276,7 +276,7 @@ static int build_request(EVP_PKEY *key, const struct template *t, const struct a
 		goto out;
 	}
 	if (X509_REQ_set_version(req, 0) != 1 || X509_REQ_set_pubkey(req, key) != 1) {
-		openssl_reason(err, errlen, "cannot set the request's key");
+		csr_openssl_error(err, errlen, "cannot set the request's key");
 		goto out;
 	}
 
@@ -322,19 +322,19 @@ static int build_request(EVP_PKEY *key, const struct template *t, const struct a
 	}
 
 	if (old_cert && add_renewal_attribute(req, old_cert) < 0) {
-		openssl_reason(err, errlen, "cannot add the renewal certificate attribute");
+		csr_openssl_error(err, errlen, "cannot add the renewal certificate attribute");
 		goto out;
 	}
 	const EVP_MD *md = csr_signature_md(t, err, errlen);
 	if (!md)
 		goto out;
 	if (X509_REQ_sign(req, key, md) <= 0) {
-		openssl_reason(err, errlen, "cannot sign the request");
+		csr_openssl_error(err, errlen, "cannot sign the request");
 		goto out;
 	}
 	bio = BIO_new(BIO_s_mem());
 	if (!bio || PEM_write_bio_X509_REQ(bio, req) != 1) {
-		openssl_reason(err, errlen, "cannot encode the request");
+		csr_openssl_error(err, errlen, "cannot encode the request");
 		goto out;
 	}
 	char *p;
@@ -343,7 +343,7 @@ static int build_request(EVP_PKEY *key, const struct template *t, const struct a
 	ret = 0;
 	goto out;
 name_err:
-	openssl_reason(err, errlen, "cannot build the request's subject or subject alternative name");
+	csr_openssl_error(err, errlen, "cannot build the request's subject or subject alternative name");
 out:
 	BIO_free(bio);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);

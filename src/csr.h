@@ -48,6 +48,9 @@ int csr_build_renewal(EVP_PKEY *key, const struct template *t, const struct acco
  * NULL with the reason in err for a hash adenroll does not support. */
 const EVP_MD *csr_signature_md(const struct template *t, char *err, size_t errlen);
 
+/* "what: <OpenSSL's first queued error>" into err; clears the queue. */
+void csr_openssl_error(char *err, size_t errlen, const char *what);
+
 /* PEM private key (PKCS#8, unencrypted) for the store/state (caller frees; the
  * caller wipes it with OPENSSL_cleanse(p, strlen(p)) before free()). NULL on failure. */
 char *csr_key_to_pem(EVP_PKEY *key);

@@ -12,17 +12,8 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "csr.h"
 #include "util.h"
-
-static void openssl_reason(char *err, size_t errlen, const char *what)
-{
-	unsigned long e = ERR_get_error();
-	char buf[256] = "";
-	if (e)
-		ERR_error_string_n(e, buf, sizeof buf);
-	snprintf(err, errlen, "%s%s%s", what, buf[0] ? ": " : "", buf);
-	ERR_clear_error();
-}
 
 const char *renewal_signer_problem(X509 *old_cert, EVP_PKEY *old_key, time_t now)
 {
@@ -61,22 +52,22 @@ int renewal_wrap(const char *csr_pem, X509 *old_cert, EVP_PKEY *old_key, const E
 	}
 	in = BIO_new_mem_buf(csr_pem, -1);
 	if (!in || !(req = PEM_read_bio_X509_REQ(in, NULL, NULL, NULL))) {
-		openssl_reason(err, errlen, "the renewal's request does not parse");
+		csr_openssl_error(err, errlen, "the renewal's request does not parse");
 		goto out;
 	}
 	if ((der_len = i2d_X509_REQ(req, &der)) <= 0 || !(content = BIO_new_mem_buf(der, der_len))) {
-		openssl_reason(err, errlen, "cannot encode the renewal's request");
+		csr_openssl_error(err, errlen, "cannot encode the renewal's request");
 		goto out;
 	}
 	cms = CMS_sign(NULL, NULL, NULL, NULL, flags | CMS_PARTIAL);
 	if (!cms || !CMS_add1_signer(cms, old_cert, old_key, md, flags) || CMS_final(cms, content, NULL, flags) != 1) {
-		openssl_reason(err, errlen, "cannot sign the renewal with the held key");
+		csr_openssl_error(err, errlen, "cannot sign the renewal with the held key");
 		goto out;
 	}
 	out = BIO_new(BIO_s_mem());
 	b64 = BIO_new(BIO_f_base64());
 	if (!out || !b64) {
-		openssl_reason(err, errlen, "out of memory");
+		csr_openssl_error(err, errlen, "out of memory");
 		goto out;
 	}
 	BIO *chain = BIO_push(b64, out);
@@ -84,7 +75,7 @@ int renewal_wrap(const char *csr_pem, X509 *old_cert, EVP_PKEY *old_key, const E
 	if (i2d_CMS_bio(chain, cms) != 1 || BIO_flush(chain) != 1) {
 		BIO_pop(chain);
 		BIO_free(chain);
-		openssl_reason(err, errlen, "cannot encode the renewal");
+		csr_openssl_error(err, errlen, "cannot encode the renewal");
 		goto out;
 	}
 	BIO_pop(chain);

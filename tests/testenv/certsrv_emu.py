@@ -899,6 +899,17 @@ def load_csr(text_in):
         return None
 
 
+def cert_attrib(form):
+    """CertAttrib ("Name:Value" lines) as (text, {name: value})."""
+    attrib = form.get("CertAttrib", [""])[0]
+    attributes = {}
+    for line in re.split(r"\r?\n", attrib):
+        k, sep, v = line.partition(":")
+        if sep:
+            attributes[k.strip()] = v.strip()
+    return attrib, attributes
+
+
 def request_der(text_in):
     """CertRequest as certfnsh.asp takes it (CR_IN_ENCODEANY | CR_IN_FORMATANY):
     base64 with or without a BEGIN line; None when it is not base64."""
@@ -915,12 +926,7 @@ def submit(cfg, form, remote_user):
     raw_req = request_der(csr_text)
     if raw_req is not None and is_cms(raw_req):
         return submit_renewal(cfg, form, remote_user, csr_text, raw_req)
-    attrib = form.get("CertAttrib", [""])[0]
-    attributes = {}
-    for line in re.split(r"\r?\n", attrib):
-        k, sep, v = line.partition(":")
-        if sep:
-            attributes[k.strip()] = v.strip()
+    attrib, attributes = cert_attrib(form)
     template_name = attributes.get("CertificateTemplate", "")
     csr = load_csr(csr_text)
     if csr is None:
@@ -953,12 +959,7 @@ def submit_renewal(cfg, form, remote_user, req_text, cms_der):
     "renewal": {"signer_serial", "signer_template_oid", "attribute"} or an
     error."""
     from cryptography.hazmat.primitives import serialization
-    attrib = form.get("CertAttrib", [""])[0]
-    attributes = {}
-    for line in re.split(r"\r?\n", attrib):
-        k, sep, v = line.partition(":")
-        if sep:
-            attributes[k.strip()] = v.strip()
+    attrib, attributes = cert_attrib(form)
     template_name = attributes.get("CertificateTemplate", "")
     if not template_name:
         return "error", Fail(0x80094801)
