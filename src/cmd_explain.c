@@ -16,6 +16,7 @@
 #include "eligibility.h"
 #include "aepolicy.h"
 #include "gpo_policy.h"
+#include "enroll.h"
 #include "json.h"
 #include "log.h"
 #include "policy.h"
@@ -49,8 +50,8 @@ static const struct pending_request *find_pending(const struct pending_request *
 	return NULL;
 }
 
-static void explain_one(const struct config *cfg, const struct ae_policy *aep, const struct directory *dir,
-			time_t now, struct revocation_ctx *rev, const struct eligibility *e,
+static void explain_one(const struct config *cfg, enum adenroll_mode mode, const struct ae_policy *aep,
+			const struct directory *dir, time_t now, struct revocation_ctx *rev, const struct eligibility *e,
 			const struct store_item *items, size_t n, const struct pending_request *p, size_t np,
 			struct explained *x)
 {
@@ -60,7 +61,7 @@ static void explain_one(const struct config *cfg, const struct ae_policy *aep, c
 	memset(x, 0, sizeof(*x));
 	x->e = e;
 	x->pending = find_pending(p, np, t->cn);
-	if (e->code == ELIG_OK)
+	if (e->code == ELIG_OK || e->renewal_only)
 		x->held = store_find_held(items, n, t, dir, &x->superseded_cn);
 	else
 		x->held = store_find(items, n, t);
@@ -68,7 +69,7 @@ static void explain_one(const struct config *cfg, const struct ae_policy *aep, c
 		x->not_before = cert_not_before(x->held->cert);
 		x->not_after = cert_not_after(x->held->cert);
 	}
-	if (e->code != ELIG_OK)
+	if (e->code != ELIG_OK && !e->renewal_only)
 		return;
 	store_policy_input(&in, now, cfg, t, x->held, x->superseded_cn, x->pending != NULL);
 	/* the AEPolicy bits pulse uses (Group Policy or the [policy] switches) */
@@ -79,11 +80,41 @@ static void explain_one(const struct config *cfg, const struct ae_policy *aep, c
 		in.revocation = x->revocation = revocation_check(rev, x->held->cert, NULL, x->revocation_detail,
 								 sizeof(x->revocation_detail));
 	policy_decide(&in, &x->d);
+	x->d.action = enroll_final_action(dir, mode, t, e->renewal_only, x->held != NULL, x->d.action, now,
+					  x->d.rule, sizeof(x->d.rule));
 	if (ae_disabled(aep)) {
 		x->d.action = POLICY_SKIP;
 		ae_disabled_text(aep, x->d.rule, sizeof(x->d.rule));
 	}
 	x->decided = true;
+}
+
+/* Which request the decision sends (MS-WCCE 3.1.1.4.3): a renewal signed by
+ * the held certificate, or a new enrollment and why. */
+static const char *request_form(const struct explained *x)
+{
+	switch (x->d.action) {
+	case POLICY_RENEW:
+		return x->superseded_cn ? "new enrollment (the held certificate is of another template)" :
+		       "renewal: PKCS#10 with the held certificate in szOID_RENEWAL_CERTIFICATE, in CMS "
+		       "signed by the held certificate and key";
+	case POLICY_ENROLL:
+		return x->held ? "new enrollment: an expired certificate cannot sign a renewal" :
+				 "new enrollment: no certificate held";
+	case POLICY_REENROLL:
+		return x->revocation == REVOCATION_REVOKED ?
+		       "new enrollment: a revoked certificate cannot sign a renewal" :
+		       "new enrollment (unsigned PKCS#10)";
+	default:
+		return NULL;
+	}
+}
+
+static void print_cas(const struct eligibility *e)
+{
+	for (size_t i = 0; i < e->n_cas; i++)
+		printf("  %s %s: %s: %s\n", i == 0 ? "CAs:          " : "              ", e->cas[i]->cn,
+		       e->ca_enroll[i].granted ? "tried" : "skipped", e->ca_enroll[i].reason);
 }
 
 static void json_time(struct json_writer *w, const char *key, time_t t)
@@ -120,6 +151,15 @@ static void print_json(const struct explained *xs, size_t nx, const struct ae_po
 		json_string(&w, "eligibility_code", eligibility_code_name(x->e->code));
 		json_string(&w, "eligibility_reason", x->e->reason);
 		gpo_policy_json(&w, "policy", aep);
+		json_begin_array(&w, "cas");
+		for (size_t k = 0; k < x->e->n_cas; k++) {
+			json_begin_object(&w, NULL);
+			json_string(&w, "name", x->e->cas[k]->cn);
+			json_bool(&w, "enroll_granted", x->e->ca_enroll[k].granted);
+			json_string(&w, "reason", x->e->ca_enroll[k].reason);
+			json_end_object(&w);
+		}
+		json_end_array(&w);
 		if (t->has_validity)
 			json_int(&w, "validity_seconds", t->validity_seconds);
 		else
@@ -163,6 +203,7 @@ static void print_json(const struct explained *xs, size_t nx, const struct ae_po
 			json_begin_object(&w, "decision");
 			json_string(&w, "action", policy_action_name(x->d.action));
 			json_string(&w, "rule", x->d.rule);
+			json_string(&w, "request", request_form(x));
 			json_string(&w, "note", x->d.note[0] ? x->d.note : NULL);
 			json_time(&w, "renew_at", x->d.renew_at);
 			json_string(&w, "renew_basis", policy_renew_basis_name(x->d.renew_basis));
@@ -278,8 +319,11 @@ static void print_text(const struct explained *xs, size_t nx, bool verbose_ineli
 			printf("  pending:       request %ld at %s, submitted %s\n", x->pending->request_id,
 			       x->pending->ca_name ? safetext(x->pending->ca_name) : "?", when);
 		}
+		print_cas(x->e);
 		if (x->decided) {
 			printf("  decision:      %s: %s\n", policy_action_name(x->d.action), safetext(x->d.rule));
+			if (request_form(x))
+				printf("  request:       %s\n", request_form(x));
 			if (x->d.note[0] != '\0')
 				printf("  note:          %s\n", safetext(x->d.note));
 		} else {
@@ -334,7 +378,7 @@ int cmd_explain(const struct cli_options *opt, struct config *cfg, int argc, cha
 		if (only != NULL && !str_eq_ci(t->cn, only) &&
 		    !(t->display_name != NULL && str_eq_ci(t->display_name, only)))
 			continue;
-		explain_one(cfg, &aep, &disc.dir, now, rev, &el[i], items, n, pending, np, &xs[nx++]);
+		explain_one(cfg, opt->mode, &aep, &disc.dir, now, rev, &el[i], items, n, pending, np, &xs[nx++]);
 	}
 	if (only != NULL && nx == 0) {
 		log_error("no template named \"%s\" in the directory (%s); `adenroll templates` lists them",

@@ -77,8 +77,10 @@ static void print_line(const struct pulse_line *l, bool dry_run)
 	if (!l->acted) {
 		policy_format_time(l->not_after, when, sizeof when);
 		policy_format_time(l->renew_at, renew, sizeof renew);
-		if (strcmp(l->action, "skip") == 0)
-			line_out("%s: not %s: %s\n", l->template_cn, l->not_after ? "renewed" : "enrolled", l->rule);
+		if (l->not_after == 0) /* none held: kept or skipped for the reason given */
+			line_out("%s: not enrolled: %s\n", l->template_cn, l->rule);
+		else if (strcmp(l->action, "skip") == 0)
+			line_out("%s: not renewed: %s\n", l->template_cn, l->rule);
 		else
 			line_out("%s: valid until %s, renewal from %s\n", l->template_cn, when, renew);
 		return;
@@ -266,7 +268,7 @@ static bool offline_expiring(const struct ae_policy *aep, const struct template 
 }
 
 static void process(struct discovery *disc, const struct cli_options *opt, const struct config *cfg,
-		    const struct ae_policy *aep, struct revocation_ctx *rev, const struct template *t,
+		    const struct ae_policy *aep, struct revocation_ctx *rev, const struct template *t, bool renewal_only,
 		    const struct store_item *items, size_t n_items, struct pulse_line *l)
 {
 	bool had_pending = false;
@@ -346,6 +348,13 @@ static void process(struct discovery *disc, const struct cli_options *opt, const
 		a = POLICY_REENROLL;
 		snprintf(l->rule, sizeof l->rule, "--force, although: %.200s", dec.rule);
 	}
+	enum policy_action fa = enroll_final_action(&disc->dir, opt->mode, t, renewal_only, it != NULL, a, in.now,
+						    l->rule, sizeof l->rule);
+	if (fa != a && fa == POLICY_SKIP)
+		log_warn("%s: %s", t->cn, l->rule);
+	else if (fa != a)
+		log_info("%s: %s", t->cn, l->rule);
+	a = fa;
 	switch (a) {
 	case POLICY_KEEP:
 	case POLICY_WAIT_PENDING:
@@ -373,8 +382,15 @@ static void process(struct discovery *disc, const struct cli_options *opt, const
 	 * revoked (possibly compromised) key or another template's. */
 	bool keep_key = a == POLICY_RENEW && !superseded_cn && it && it->key_path &&
 			(cfg->reuse_key || (t->private_key_flag & CT_PK_REQUIRE_SAME_KEY_RENEWAL));
-	EVP_PKEY *held_key = keep_key ? load_held_key(cfg, opt->mode, t, it) : NULL;
-	enroll_template(disc, cfg, opt->mode, t, a == POLICY_RENEW, held_key, opt->dry_run, &l->rep);
+	EVP_PKEY *held_key = NULL;
+	if (a == POLICY_RENEW && !superseded_cn && it) {
+		/* signs the renewal (MS-WCCE 3.1.1.4.3.2.1), and is its key when kept */
+		held_key = load_held_key(cfg, opt->mode, t, it);
+		enroll_renew_template(disc, cfg, opt->mode, t, it->cert, held_key, keep_key, opt->dry_run, &l->rep);
+	} else {
+		held_key = keep_key ? load_held_key(cfg, opt->mode, t, it) : NULL;
+		enroll_template(disc, cfg, opt->mode, t, a == POLICY_RENEW, held_key, opt->dry_run, &l->rep);
+	}
 	EVP_PKEY_free(held_key);
 	l->new_pending = l->rep.outcome == ENROLL_PENDING;
 	if (l->rep.outcome == ENROLL_ISSUED && superseded_cn)
@@ -460,7 +476,7 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 	lines = xcalloc(disc.dir.n_templates + 1, sizeof *lines);
 	bool timed_out = false;
 	for (size_t i = 0; i < disc.dir.n_templates; i++) {
-		if (el[i].code != ELIG_OK) {
+		if (el[i].code != ELIG_OK && !el[i].renewal_only) {
 			log_debug("%s: %s", el[i].template->cn, el[i].reason);
 			continue;
 		}
@@ -472,7 +488,7 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 			break;
 		}
 		struct pulse_line *l = &lines[n_lines++];
-		process(&disc, opt, cfg, &aep, rev, el[i].template, items, n_items, l);
+		process(&disc, opt, cfg, &aep, rev, el[i].template, el[i].renewal_only, items, n_items, l);
 		count(&tot, l);
 		tot.offline_expiring += l->offline_expiring;
 		/* hooks after a change or a verdict; a request still pending is neither */

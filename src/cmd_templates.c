@@ -35,6 +35,7 @@ static const char *key_alg_name(enum template_key_alg a)
 	case TEMPLATE_KEY_RSA: return "rsa";
 	case TEMPLATE_KEY_EC_P256: return "ec-p256";
 	case TEMPLATE_KEY_EC_P384: return "ec-p384";
+	case TEMPLATE_KEY_EC_P521: return "ec-p521";
 	default: return "unsupported";
 	}
 }
@@ -63,6 +64,16 @@ static void print_json(const struct discovery *d, const struct eligibility *el, 
 		json_begin_array(&w, "cas");
 		for (size_t k = 0; k < e->n_cas; k++)
 			json_string(&w, NULL, e->cas[k]->cn);
+		json_end_array(&w);
+		/* the Enroll verdict of each CA's own security descriptor (same order) */
+		json_begin_array(&w, "ca_access");
+		for (size_t k = 0; k < e->n_cas; k++) {
+			json_begin_object(&w, NULL);
+			json_string(&w, "name", e->cas[k]->cn);
+			json_bool(&w, "enroll_granted", e->ca_enroll[k].granted);
+			json_string(&w, "reason", e->ca_enroll[k].reason);
+			json_end_object(&w);
+		}
 		json_end_array(&w);
 		if (t->has_validity)
 			json_int(&w, "validity_seconds", t->validity_seconds);

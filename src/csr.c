@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -17,7 +18,7 @@
  * that would make key generation run for hours. */
 #define CSR_MAX_RSA_BITS 16384u
 
-static void openssl_reason(char *err, size_t errlen, const char *what)
+void csr_openssl_error(char *err, size_t errlen, const char *what)
 {
 	unsigned long e = ERR_get_error();
 	char buf[256] = "";
@@ -29,7 +30,8 @@ static void openssl_reason(char *err, size_t errlen, const char *what)
 
 unsigned csr_key_bits(const struct template *t, const struct config *cfg)
 {
-	if (t && (t->key_alg == TEMPLATE_KEY_EC_P256 || t->key_alg == TEMPLATE_KEY_EC_P384))
+	if (t && (t->key_alg == TEMPLATE_KEY_EC_P256 || t->key_alg == TEMPLATE_KEY_EC_P384 ||
+		  t->key_alg == TEMPLATE_KEY_EC_P521))
 		return 0;
 	unsigned bits = 2048;
 	if (t && t->minimal_key_size > bits)
@@ -58,6 +60,8 @@ EVP_PKEY *csr_generate_key(const struct template *t, const struct config *cfg, c
 		key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	} else if (t && t->key_alg == TEMPLATE_KEY_EC_P384) {
 		key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	} else if (t && t->key_alg == TEMPLATE_KEY_EC_P521) {
+		key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
 	} else {
 		unsigned bits = csr_key_bits(t, cfg);
 		if (bits > CSR_MAX_RSA_BITS) {
@@ -70,7 +74,7 @@ EVP_PKEY *csr_generate_key(const struct template *t, const struct config *cfg, c
 	stats.keys++;
 	stats.seconds += monotonic_seconds() - t0;
 	if (!key)
-		openssl_reason(err, errlen, "key generation failed");
+		csr_openssl_error(err, errlen, "key generation failed");
 	return key;
 }
 
@@ -187,8 +191,73 @@ bad:
 	return -1;
 }
 
+const EVP_MD *csr_signature_md(const struct template *t, char *err, size_t errlen)
+{
+	char name[32];
+	static const struct {
+		const char *cng;
+		const EVP_MD *(*md)(void);
+	} known[] = { { "SHA256", EVP_sha256 }, { "SHA384", EVP_sha384 }, { "SHA512", EVP_sha512 },
+		      { "SHA1", EVP_sha1 } };
+
+	if (t && template_ra_value(t->ra_app_policies, "msPKI-Hash-Algorithm", name, sizeof name) && name[0]) {
+		for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+			if (strcasecmp(name, known[i].cng) == 0)
+				return known[i].md();
+		snprintf(err, errlen, "template %s asks for hash algorithm %s (msPKI-Hash-Algorithm), which "
+			 "adenroll does not support (SHA256, SHA384, SHA512, SHA1)", t->cn, name);
+		return NULL;
+	}
+	/* No template choice: the hash matching the curve's strength (NIST
+	 * SP 800-57), SHA-256 for RSA as Windows clients send. */
+	if (t && t->key_alg == TEMPLATE_KEY_EC_P384)
+		return EVP_sha384();
+	if (t && t->key_alg == TEMPLATE_KEY_EC_P521)
+		return EVP_sha512();
+	return EVP_sha256();
+}
+
+/* szOID_RENEWAL_CERTIFICATE (MS-WCCE 2.2.2.7.1): the certificate being
+ * renewed, as the value of a PKCS#10 attribute. */
+#define OID_RENEWAL_CERTIFICATE "1.3.6.1.4.1.311.13.1"
+
+static int add_renewal_attribute(X509_REQ *req, X509 *old_cert)
+{
+	unsigned char *der = NULL;
+	int len = i2d_X509(old_cert, &der);
+	ASN1_OBJECT *oid = OBJ_txt2obj(OID_RENEWAL_CERTIFICATE, 1);
+	int ok = len > 0 && oid &&
+		 X509_REQ_add1_attr_by_OBJ(req, oid, V_ASN1_SEQUENCE, der, len) == 1;
+	OPENSSL_free(der);
+	ASN1_OBJECT_free(oid);
+	return ok ? 0 : -1;
+}
+
+static int build_request(EVP_PKEY *key, const struct template *t, const struct account *acct,
+			 const char *host_fqdn, enum adenroll_mode mode, X509 *old_cert, char **pem_out,
+			 char *err, size_t errlen);
+
 int csr_build(EVP_PKEY *key, const struct template *t, const struct account *acct,
 	      const char *host_fqdn, enum adenroll_mode mode, char **pem_out, char *err, size_t errlen)
+{
+	return build_request(key, t, acct, host_fqdn, mode, NULL, pem_out, err, errlen);
+}
+
+int csr_build_renewal(EVP_PKEY *key, const struct template *t, const struct account *acct,
+		      const char *host_fqdn, enum adenroll_mode mode, X509 *old_cert, char **pem_out,
+		      char *err, size_t errlen)
+{
+	if (!old_cert) {
+		*pem_out = NULL;
+		snprintf(err, errlen, "a renewal request needs the certificate it renews");
+		return -1;
+	}
+	return build_request(key, t, acct, host_fqdn, mode, old_cert, pem_out, err, errlen);
+}
+
+static int build_request(EVP_PKEY *key, const struct template *t, const struct account *acct,
+			 const char *host_fqdn, enum adenroll_mode mode, X509 *old_cert, char **pem_out,
+			 char *err, size_t errlen)
 {
 	int ret = -1;
 	X509_REQ *req = X509_REQ_new();
@@ -207,7 +276,7 @@ int csr_build(EVP_PKEY *key, const struct template *t, const struct account *acc
 		goto out;
 	}
 	if (X509_REQ_set_version(req, 0) != 1 || X509_REQ_set_pubkey(req, key) != 1) {
-		openssl_reason(err, errlen, "cannot set the request's key");
+		csr_openssl_error(err, errlen, "cannot set the request's key");
 		goto out;
 	}
 
@@ -252,14 +321,20 @@ int csr_build(EVP_PKEY *key, const struct template *t, const struct account *acc
 			goto name_err;
 	}
 
-	const EVP_MD *md = (t->key_alg == TEMPLATE_KEY_EC_P384) ? EVP_sha384() : EVP_sha256();
+	if (old_cert && add_renewal_attribute(req, old_cert) < 0) {
+		csr_openssl_error(err, errlen, "cannot add the renewal certificate attribute");
+		goto out;
+	}
+	const EVP_MD *md = csr_signature_md(t, err, errlen);
+	if (!md)
+		goto out;
 	if (X509_REQ_sign(req, key, md) <= 0) {
-		openssl_reason(err, errlen, "cannot sign the request");
+		csr_openssl_error(err, errlen, "cannot sign the request");
 		goto out;
 	}
 	bio = BIO_new(BIO_s_mem());
 	if (!bio || PEM_write_bio_X509_REQ(bio, req) != 1) {
-		openssl_reason(err, errlen, "cannot encode the request");
+		csr_openssl_error(err, errlen, "cannot encode the request");
 		goto out;
 	}
 	char *p;
@@ -268,7 +343,7 @@ int csr_build(EVP_PKEY *key, const struct template *t, const struct account *acc
 	ret = 0;
 	goto out;
 name_err:
-	openssl_reason(err, errlen, "cannot build the request's subject or subject alternative name");
+	csr_openssl_error(err, errlen, "cannot build the request's subject or subject alternative name");
 out:
 	BIO_free(bio);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);

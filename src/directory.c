@@ -83,6 +83,8 @@ static int account_cb(struct ldap_conn *c, const struct ldap_entry *e, void *ctx
 		free(a->sam_account_name);
 		a->sam_account_name = sam;
 	}
+	bloblist_free(&a->user_certificates);
+	ldap_entry_blobs(e, "userCertificate", &a->user_certificates);
 	ldap_entry_blobs(e, "tokenGroups", &x->token_groups);
 	ldap_entry_blobs(e, "sIDHistory", &x->sid_history);
 	ldap_entry_blobs(e, "objectSid", &sid);
@@ -108,7 +110,7 @@ static int read_account(struct ldap_conn *conn, const char *default_nc, const ch
 {
 	static const char *const dn_attrs[] = { "1.1", NULL };
 	static const char *const attrs[] = { "objectSid", "tokenGroups", "primaryGroupID", "sIDHistory",
-		"dNSHostName", "userPrincipalName", "mail", "sAMAccountName", NULL };
+		"dNSHostName", "userPrincipalName", "mail", "sAMAccountName", "userCertificate", NULL };
 	static const char *const nogc_attrs[] = { "tokenGroupsNoGCAcceptable", NULL };
 	struct dn_ctx dns = { { 0 } };
 	struct account_ctx x = { .a = a };
@@ -430,6 +432,16 @@ static int enrollment_service_cb(struct ldap_conn *c, const struct ldap_entry *e
 	s->dns_host_name = ldap_entry_string(e, "dNSHostName");
 	ldap_entry_strings(e, "certificateTemplates", &s->templates);
 	ldap_entry_blobs(e, "cACertificate", &s->ca_certs);
+	/* The CA's own Enroll permission (MS-CRTD 2.5.1 rules on the service
+	 * object): same SD flags control as the templates' search. */
+	struct bloblist sd = { NULL, 0 };
+	ldap_entry_blobs(e, "nTSecurityDescriptor", &sd);
+	if (sd.n == 1) {
+		s->security_descriptor = sd.v[0];
+		sd.v[0].data = NULL;
+		sd.v[0].len = 0;
+	}
+	bloblist_free(&sd);
 	if (!s->dns_host_name)
 		log_warn("enrollment service %s has no dNSHostName: it cannot be used", s->cn);
 	return 0;
@@ -560,6 +572,7 @@ out:
 		free(px.cx.v[i].dns_host_name);
 		strlist_free(&px.cx.v[i].templates);
 		bloblist_free(&px.cx.v[i].ca_certs);
+		free(px.cx.v[i].security_descriptor.data);
 	}
 	free(px.cx.v);
 	if (ret != 0)
@@ -580,6 +593,7 @@ void directory_free(struct directory *d)
 	free(d->account.user_principal_name);
 	free(d->account.mail);
 	free(d->account.token);
+	bloblist_free(&d->account.user_certificates);
 	for (size_t i = 0; i < d->n_templates; i++)
 		template_free_contents(&d->templates[i]);
 	free(d->templates);
@@ -589,6 +603,7 @@ void directory_free(struct directory *d)
 		free(d->cas[i].dns_host_name);
 		strlist_free(&d->cas[i].templates);
 		bloblist_free(&d->cas[i].ca_certs);
+		free(d->cas[i].security_descriptor.data);
 	}
 	free(d->cas);
 	bloblist_free(&d->root_cas);

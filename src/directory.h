@@ -17,6 +17,7 @@ struct enrollment_service {
 	char *dns_host_name;      /* certsrv host, HTTP/<this> SPN */
 	struct strlist templates; /* certificateTemplates: published template cns */
 	struct bloblist ca_certs; /* cACertificate, DER */
+	struct blob security_descriptor; /* nTSecurityDescriptor (SD flags control), may be empty */
 };
 
 struct account {
@@ -28,6 +29,7 @@ struct account {
 	struct sid sid;
 	struct sid *token;        /* objectSid, tokenGroups, primary group, well-known SIDs */
 	size_t n_token;
+	struct bloblist user_certificates; /* userCertificate (DER): what CAs published to DS */
 };
 
 struct directory {

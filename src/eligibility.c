@@ -38,6 +38,7 @@ static const char *const code_names[] = {
 	[ELIG_NOT_PUBLISHED] = "not_published",
 	[ELIG_BAD_SD] = "bad_security_descriptor",
 	[ELIG_NO_ENROLL_RIGHT] = "no_enroll_right",
+	[ELIG_NO_CA_ENROLL_RIGHT] = "no_ca_enroll_right",
 	[ELIG_NO_AUTOENROLL_RIGHT] = "no_autoenroll_right",
 	[ELIG_SUPERSEDED] = "superseded",
 };
@@ -104,6 +105,47 @@ static void find_cas(const struct directory *d, const struct template *t, struct
 	}
 }
 
+void eligibility_ca_enroll(const struct enrollment_service *ca, const struct account *acct,
+			   struct sd_verdict *out)
+{
+	struct sd *sd = NULL;
+	char err[200];
+
+	memset(out, 0, sizeof(*out));
+	out->ace_index = -1;
+	if (ca->security_descriptor.data == NULL || ca->security_descriptor.len == 0) {
+		out->granted = true;
+		snprintf(out->reason, sizeof(out->reason), "no nTSecurityDescriptor returned: tried, the CA decides");
+		return;
+	}
+	if (sd_parse(ca->security_descriptor.data, ca->security_descriptor.len, &sd, err, sizeof(err)) < 0) {
+		snprintf(out->reason, sizeof(out->reason), "its nTSecurityDescriptor does not parse: %s", err);
+		return;
+	}
+	sd_check_right(sd, acct->token, acct->n_token, SD_RIGHT_ENROLL, out);
+	sd_free(sd);
+}
+
+static void evaluate_cas(const struct directory *d, struct eligibility *e)
+{
+	e->n_cas_granted = 0;
+	for (size_t i = 0; i < e->n_cas; i++) {
+		eligibility_ca_enroll(e->cas[i], &d->account, &e->ca_enroll[i]);
+		if (e->ca_enroll[i].granted)
+			e->n_cas_granted++;
+	}
+}
+
+/* "EXAMPLE-CA, OTHER-CA (skipped: Enroll denied by ACE #1 (...))" */
+static void append_cas(struct eligibility *e)
+{
+	for (size_t i = 0; i < e->n_cas; i++) {
+		append(e->reason, sizeof(e->reason), "%s%s", i ? ", " : "", e->cas[i]->cn);
+		if (!e->ca_enroll[i].granted)
+			append(e->reason, sizeof(e->reason), " (skipped: %s)", e->ca_enroll[i].reason);
+	}
+}
+
 /* Fills e->enroll / e->autoenroll; returns -1 with the reason set when the
  * descriptor cannot be used. */
 static int evaluate_acl(const struct directory *d, const struct template *t, struct eligibility *e,
@@ -133,9 +175,12 @@ static void evaluate_one(const struct directory *d, const struct eligibility_opt
 	bool machine_mode = opt->mode == ADENROLL_MODE_MACHINE;
 	uint32_t client_version;
 
+	bool ra_renewal = false;
+
 	memset(e, 0, sizeof(*e));
 	e->template = t;
 	find_cas(d, t, e);
+	evaluate_cas(d, e);
 	if (t->invalid_reason != NULL) {
 		set_reason(e, ELIG_INVALID_TEMPLATE, "template is invalid: %s", t->invalid_reason);
 		return;
@@ -187,10 +232,16 @@ static void evaluate_one(const struct directory *d, const struct eligibility_opt
 			   "adenroll runs unattended");
 		return;
 	}
-	if (t->ra_signatures > 0) {
+	/* One signature with "valid existing certificate" for reenrollment
+	 * (CT_FLAG_PREVIOUS_APPROVAL_VALIDATE_REENROLLMENT): a renewal signed
+	 * by a held certificate of the template provides it (MS-WCCE
+	 * 3.2.2.6.2.1.4.8); the other checks still decide. */
+	ra_renewal = t->ra_signatures == 1 && (t->enrollment_flag & CT_EF_PREVIOUS_APPROVAL_VALIDATE);
+	if (t->ra_signatures > 0 && !ra_renewal) {
 		set_reason(e, ELIG_RA_SIGNATURES, "requires %u enrollment-agent signature%s "
-			   "(msPKI-RA-Signature)", (unsigned)t->ra_signatures,
-			   t->ra_signatures == 1 ? "" : "s");
+			   "(msPKI-RA-Signature)%s", (unsigned)t->ra_signatures, t->ra_signatures == 1 ? "" : "s",
+			   t->ra_signatures == 1 ? " and does not accept a valid existing certificate for "
+			   "reenrollment (CT_FLAG_PREVIOUS_APPROVAL_VALIDATE_REENROLLMENT)" : "");
 		return;
 	}
 	if (t->private_key_flag & CT_PK_REQUIRE_KEY_ARCHIVAL) {
@@ -223,7 +274,7 @@ static void evaluate_one(const struct directory *d, const struct eligibility_opt
 		set_reason(e, ELIG_KEY_ALGORITHM, "no key algorithm adenroll can generate: %s",
 			   t->ra_app_policies && strstr(t->ra_app_policies, "msPKI-Asymmetric-Algorithm") ?
 			   "msPKI-Asymmetric-Algorithm in msPKI-RA-Application-Policies is not RSA, "
-			   "ECDH/ECDSA P-256 or P-384" :
+			   "ECDH/ECDSA P-256, P-384 or P-521" :
 			   "pKIDefaultCSPs lists only DSS / Diffie-Hellman providers");
 		return;
 	}
@@ -248,12 +299,25 @@ static void evaluate_one(const struct directory *d, const struct eligibility_opt
 			   "; allow Autoenroll for one of its groups on the template's Security tab");
 		return;
 	}
+	if (e->n_cas_granted == 0) {
+		set_reason(e, ELIG_NO_CA_ENROLL_RIGHT, "no enrollment service publishing it grants Enroll "
+			   "(\"Request Certificates\" on the CA's Security tab): ");
+		append_cas(e);
+		return;
+	}
+	if (ra_renewal) {
+		set_reason(e, ELIG_RA_SIGNATURES, "requires 1 enrollment-agent signature (msPKI-RA-Signature): "
+			   "no first enrollment; a held valid certificate of this template is renewed (the "
+			   "renewal's signature counts); published by ");
+		append_cas(e);
+		e->renewal_only = true;
+		return;
+	}
 	e->code = ELIG_OK;
 	e->reason[0] = '\0';
 	append(e->reason, sizeof(e->reason), "eligible: %s, %s; published by ", e->enroll.reason,
 	       e->autoenroll.reason);
-	for (size_t i = 0; i < e->n_cas; i++)
-		append(e->reason, sizeof(e->reason), "%s%s", i ? ", " : "", e->cas[i]->cn);
+	append_cas(e);
 }
 
 static bool names_template(const struct template *by, const struct template *t)

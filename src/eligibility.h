@@ -32,6 +32,7 @@ enum elig_code {
 	ELIG_NO_ENROLL_RIGHT,
 	ELIG_NO_AUTOENROLL_RIGHT,
 	ELIG_SUPERSEDED,          /* an eligible template supersedes it */
+	ELIG_NO_CA_ENROLL_RIGHT,  /* no publishing CA grants Enroll in its nTSecurityDescriptor */
 };
 
 /* The client version we declare against msPKI-Private-Key-Flag bits 24-27
@@ -56,8 +57,26 @@ struct eligibility {
 	struct sd_verdict enroll, autoenroll;
 	const struct enrollment_service *cas[ELIG_MAX_CAS]; /* publishing CAs, sorted by cn */
 	size_t n_cas;
+	/* Enroll on each CA's enrollment service object (same index as cas):
+	 * only CAs that grant it are tried (eligibility_ca_enroll). */
+	struct sd_verdict ca_enroll[ELIG_MAX_CAS];
+	size_t n_cas_granted;
+	/* msPKI-RA-Signature = 1 with CT_FLAG_PREVIOUS_APPROVAL_VALIDATE_REENROLLMENT
+	 * and every other check passed: a renewal signed
+	 * by a held, valid certificate of the template is the one signature the
+	 * CA needs (MS-WCCE 3.2.2.6.2.1.4.8), so pulse renews such a
+	 * certificate; code stays ELIG_RA_SIGNATURES (no first enrollment). */
+	bool renewal_only;
 	const char *superseded_by;  /* cn of the eligible template superseding this one */
 };
+
+/* Enroll ("Request Certificates") on an enrollment service's own
+ * nTSecurityDescriptor for the account's token, with the template rule
+ * (MS-CRTD 2.5.1 evaluation, sd_check_right).  A descriptor that was not
+ * returned grants (the CA then decides, 0x80094011 if it refuses); one that
+ * does not parse refuses.  out->reason says which ACE decided. */
+void eligibility_ca_enroll(const struct enrollment_service *ca, const struct account *acct,
+			   struct sd_verdict *out);
 
 /* Stable snake_case name for --json: "ok", "no_autoenroll_right", ... */
 const char *eligibility_code_name(enum elig_code c);

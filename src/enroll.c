@@ -18,12 +18,15 @@
 #include "certsrv.h"
 #include "csr.h"
 #include "discovery.h"
+#include "ds_certificate.h"
+#include "eligibility.h"
 #include "fsutil.h"
 #include "hooks.h"
 #include "hresult.h"
 #include "log.h"
 #include "policy.h"
 #include "safetext.h"
+#include "renewal.h"
 #include "state.h"
 #include "store.h"
 
@@ -42,6 +45,18 @@ const char *enroll_outcome_name(enum enroll_outcome o)
 static bool publishes(const struct enrollment_service *ca, const struct template *t)
 {
 	return ca->dns_host_name && *ca->dns_host_name && strlist_contains_ci(&ca->templates, t->cn);
+}
+
+/* Windows asks only CAs whose enrollment service grants the account
+ * Enroll; a CA that refuses would answer 0x80094011 anyway. */
+static bool grants_enroll(const struct directory *dir, const struct enrollment_service *ca,
+			  const struct template *t)
+{
+	struct sd_verdict v;
+	eligibility_ca_enroll(ca, &dir->account, &v);
+	if (!v.granted)
+		log_info("%s: not asking %s: %s", t->cn, ca->cn, v.reason);
+	return v.granted;
 }
 
 /* AD compares names without case; eligibility.c lists the publishing CAs
@@ -69,13 +84,13 @@ size_t enroll_ca_order(const struct directory *dir, const struct config *cfg, co
 				bool dup = false;
 				for (size_t k = 0; k < n; k++)
 					dup = dup || v[k] == ca;
-				if (named && !dup && publishes(ca, t))
+				if (named && !dup && publishes(ca, t) && grants_enroll(dir, ca, t))
 					v[n++] = ca;
 			}
 		}
 	} else {
 		for (size_t j = 0; j < dir->n_cas; j++)
-			if (publishes(&dir->cas[j], t))
+			if (publishes(&dir->cas[j], t) && grants_enroll(dir, &dir->cas[j], t))
 				v[n++] = &dir->cas[j];
 		qsort(v, n, sizeof *v, by_cn);
 	}
@@ -105,6 +120,19 @@ static void hresult_words(const struct certsrv_result *r, char *out, size_t outl
 	const char *why = hresult_explain(r->hresult);
 	snprintf(out, outlen, " (0x%08X%s%s%s%s)", (unsigned)r->hresult, name ? " " : "", name ? name : "",
 		 why ? ": " : "", why ? why : "");
+}
+
+bool enroll_refusal_is_about_ca(uint32_t hresult)
+{
+	switch (hresult) {
+	case 0x80094011u: /* CERTSRV_E_ENROLL_DENIED: this CA's own permissions */
+	case 0x80094800u: /* CERTSRV_E_UNSUPPORTED_CERT_TYPE: not issued by this CA (stale publication) */
+	case 0x80094807u: /* CERTSRV_E_BAD_TEMPLATE_VERSION: this CA's template cache is behind */
+	case 0x800706BAu: /* RPC_S_SERVER_UNAVAILABLE: the CA service behind the web pages is down */
+	case 0x80070015u: /* ERROR_NOT_READY: the CA service is starting or paused */
+		return true;
+	}
+	return false;
 }
 
 static void set_message(struct enroll_report *rep, const struct certsrv_result *r)
@@ -290,9 +318,36 @@ static void record_pending(const struct config *cfg, enum adenroll_mode mode, co
 			"%s: request %ld pending at %s: %s", t->cn, r->request_id, ca->cn, rep->message);
 }
 
+static int enroll_run(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
+		      const struct template *t, bool renewal, EVP_PKEY *reuse_key, X509 *signer_cert,
+		      EVP_PKEY *signer_key, bool dry_run, struct enroll_report *rep);
+
 int enroll_template(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
 		    const struct template *t, bool renewal, EVP_PKEY *reuse_key, bool dry_run,
 		    struct enroll_report *rep)
+{
+	return enroll_run(disc, cfg, mode, t, renewal, reuse_key, NULL, NULL, dry_run, rep);
+}
+
+int enroll_renew_template(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
+			  const struct template *t, X509 *held_cert, EVP_PKEY *held_key, bool keep_key,
+			  bool dry_run, struct enroll_report *rep)
+{
+	const char *why = renewal_signer_problem(held_cert, held_key, time(NULL));
+
+	if (why) {
+		/* MS-WCCE 3.1.1.4.3.2: only a valid certificate signs its
+		 * renewal; anything else is a new enrollment, as on Windows. */
+		log_warn("%s: %s: cannot sign a renewal with it; enrolling anew", t->cn, why);
+		return enroll_run(disc, cfg, mode, t, true, NULL, NULL, NULL, dry_run, rep);
+	}
+	log_info("%s: renewal request signed by the held certificate", t->cn);
+	return enroll_run(disc, cfg, mode, t, true, keep_key ? held_key : NULL, held_cert, held_key, dry_run, rep);
+}
+
+static int enroll_run(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
+		      const struct template *t, bool renewal, EVP_PKEY *reuse_key, X509 *signer_cert,
+		      EVP_PKEY *signer_key, bool dry_run, struct enroll_report *rep)
 {
 	const struct enrollment_service **cas = NULL;
 	EVP_PKEY *key = NULL;
@@ -335,7 +390,20 @@ int enroll_template(struct discovery *disc, const struct config *cfg, enum adenr
 		log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, err);
 		goto out;
 	}
-	if (csr_build(key, t, &disc->dir.account, disc->host_fqdn, mode, &csr, err, sizeof err) < 0) {
+	if (signer_cert) {
+		char *inner = NULL;
+		const EVP_MD *md = csr_signature_md(t, err, sizeof err);
+		int rc = md ? csr_build_renewal(key, t, &disc->dir.account, disc->host_fqdn, mode, signer_cert, &inner,
+						err, sizeof err) : -1;
+		if (rc == 0)
+			rc = renewal_wrap(inner, signer_cert, signer_key, md, &csr, err, sizeof err);
+		wipe_free(inner);
+		if (rc < 0) {
+			snprintf(rep->message, sizeof rep->message, "cannot build the renewal request: %.400s", err);
+			log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
+			goto out;
+		}
+	} else if (csr_build(key, t, &disc->dir.account, disc->host_fqdn, mode, &csr, err, sizeof err) < 0) {
 		snprintf(rep->message, sizeof rep->message, "cannot build the request: %.400s", err);
 		log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
 		goto out;
@@ -349,8 +417,10 @@ int enroll_template(struct discovery *disc, const struct config *cfg, enum adenr
 		if (bits)
 			snprintf(alg, sizeof alg, "RSA %u", bits);
 		else
-			snprintf(alg, sizeof alg, "%s", t->key_alg == TEMPLATE_KEY_EC_P384 ? "EC P-384" : "EC P-256");
-		snprintf(rep->message, sizeof rep->message, "would submit a request (%s key) to %s (%s)", alg,
+			snprintf(alg, sizeof alg, "%s", t->key_alg == TEMPLATE_KEY_EC_P384 ? "EC P-384" :
+					 t->key_alg == TEMPLATE_KEY_EC_P521 ? "EC P-521" : "EC P-256");
+		snprintf(rep->message, sizeof rep->message, "would submit a %s (%s key) to %s (%s)",
+			 signer_cert ? "renewal request signed by the held certificate" : "request", alg,
 			 cas[0]->cn, cas[0]->dns_host_name);
 		goto out;
 	}
@@ -387,10 +457,10 @@ int enroll_template(struct discovery *disc, const struct config *cfg, enum adenr
 			break;
 		case CERTSRV_DENIED:
 			set_message(rep, &r);
-			if (r.has_hresult && r.hresult == HRESULT_UNSUPPORTED_CERT_TYPE && i + 1 < n) {
-				/* Not issued by this CA after all (stale publication):
-				 * another CA may. */
-				log_warn("%s: %s does not issue it: %s; trying the next CA", t->cn, ca->cn, rep->message);
+			if (r.has_hresult && enroll_refusal_is_about_ca(r.hresult) && i + 1 < n) {
+				/* About this CA (its permissions, its state), not the
+				 * request: another CA publishing the template may issue. */
+				log_warn("%s: %s refused: %s; trying the next CA", t->cn, ca->cn, rep->message);
 				next = true;
 				break;
 			}
@@ -428,6 +498,32 @@ out:
 	EVP_PKEY_free(key);
 	free(cas);
 	return ret;
+}
+
+enum policy_action enroll_final_action(const struct directory *dir, enum adenroll_mode mode,
+				      const struct template *t, bool renewal_only, bool held,
+				      enum policy_action a, time_t now, char *rule, size_t rulelen)
+{
+	char why[200];
+
+	if (a == POLICY_ENROLL && !held && mode == ADENROLL_MODE_USER &&
+	    (t->enrollment_flag & CT_EF_CHECK_USER_DS_CERTIFICATE) &&
+	    ds_certificate_valid(dir, t, now, why, sizeof why)) {
+		/* MS-CRTD 2.26: the user already has one (enrolled on another host) */
+		snprintf(rule, rulelen, "a valid certificate of this template is in the user's userCertificate "
+			 "(%.100s; CT_FLAG_AUTO_ENROLLMENT_CHECK_USER_DS_CERTIFICATE): not enrolled", why);
+		return POLICY_KEEP;
+	}
+	if (renewal_only && a != POLICY_RENEW && a != POLICY_KEEP && a != POLICY_WAIT_PENDING) {
+		/* msPKI-RA-Signature = 1: only a renewal signed by a valid
+		 * certificate of the template carries the signature the CA needs. */
+		snprintf(rule, rulelen, "the template requires 1 enrollment-agent signature (msPKI-RA-Signature) "
+			 "and %s: only a renewal signed by a valid certificate of it provides that; have an "
+			 "enrollment agent enroll this %s first", !held ? "no certificate of it is held" :
+			 "the held certificate cannot sign a renewal", mode == ADENROLL_MODE_USER ? "user" : "host");
+		return POLICY_SKIP;
+	}
+	return a;
 }
 
 int enroll_poll_pending(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,

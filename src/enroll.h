@@ -12,7 +12,10 @@
 #include "adenroll.h"
 #include "config.h"
 #include "directory.h"
+#include "policy.h"
 #include "template.h"
+
+#include <openssl/x509.h>
 
 struct discovery;
 
@@ -31,9 +34,10 @@ struct enroll_report {
 	char archived[4096];      /* ISSUED: where the replaced certificate was archived, "" if none */
 };
 
-/* CAs (enrollment services) publishing t, in the order they are tried:
- * cfg->cas (by cn or host name) when set, else all publishers sorted by cn
- * without case (the order eligibility lists them in).
+/* CAs (enrollment services) publishing t whose nTSecurityDescriptor grants
+ * the account Enroll (eligibility_ca_enroll; the others are logged and
+ * skipped), in the order they are tried: cfg->cas (by cn or host name) when
+ * set, else sorted by cn without case (the order eligibility lists them in).
  * Returns the count; *out (caller frees the array only) points into dir. */
 size_t enroll_ca_order(const struct directory *dir, const struct config *cfg, const struct template *t,
 		       const struct enrollment_service ***out);
@@ -44,16 +48,47 @@ size_t enroll_ca_order(const struct directory *dir, const struct config *cfg, co
  * [enroll] reuse_key or CT_FLAG_REQUIRE_SAME_KEY_RENEWAL; borrowed).  Tries each CA of
  * enroll_ca_order: transient answers (transport errors, 5xx, 401, a CA not
  * answering such as RPC 0x800706BA, unclassifiable pages; see hresult.h) and
- * 0x80094800 (template not on that CA) fail over to the next; issued, pending
- * and denied end the loop, and so does a transient answer that names a
- * request id (issued, but certnew.cer could not be read): that request is
- * recorded as pending and collected by a later run, never submitted twice.  An issued certificate is installed only when it
+ * refusals about that CA (enroll_refusal_is_about_ca) fail over to the next;
+ * issued, pending and denied end the loop, and so does a transient answer
+ * that names a request id (issued, but certnew.cer could not be read): that
+ * request is recorded as pending and collected by a later run, never
+ * submitted twice.  An issued certificate is installed only when it
  * carries our key, chains to a directory root and is of template t.  Logs
  * the lifecycle event.  Returns 0 when rep says what happened (any outcome),
  * -1 on a local error before anything was sent (rep->outcome FAILED). */
 int enroll_template(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
 		    const struct template *t, bool renewal, EVP_PKEY *reuse_key, bool dry_run,
 		    struct enroll_report *rep);
+
+/* Renewal as Windows sends it (MS-WCCE 3.1.1.4.3.2.1): a PKCS#10 carrying
+ * held_cert in szOID_RENEWAL_CERTIFICATE, wrapped in CMS SignedData signed
+ * with the held key (held_key, from store_load_key; borrowed, may be NULL
+ * when it could not be read) and carrying held_cert.  The request
+ * has a new key unless keep_key (then the held key).  A held certificate
+ * that cannot sign (expired, not yet valid, key unreadable or not its key)
+ * makes it a new enrollment, logged with the reason.  Otherwise as
+ * enroll_template. */
+int enroll_renew_template(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
+			  const struct template *t, X509 *held_cert, EVP_PKEY *held_key, bool keep_key,
+			  bool dry_run, struct enroll_report *rep);
+
+/* A refusal that is about the CA that gave it, not about the request or the
+ * template: its permissions (0x80094011), the template not on it
+ * (0x80094800), its template cache behind (0x80094807), its service down
+ * (0x800706BA, 0x80070015).  enroll_template moves on to the next CA on
+ * these; any other denial ends the loop. */
+bool enroll_refusal_is_about_ca(uint32_t hresult);
+
+/* What pulse (and explain) do beyond policy_decide's action a, for the
+ * facts policy.c does not see: in user mode a template with
+ * CT_FLAG_AUTO_ENROLLMENT_CHECK_USER_DS_CERTIFICATE and a valid certificate
+ * of it in userCertificate is not enrolled (KEEP); a renewal-only template
+ * (eligibility renewal_only: msPKI-RA-Signature = 1) is never enrolled anew
+ * (SKIP).  held: a certificate of t is held locally.  When the action
+ * changes, rule receives the reason. */
+enum policy_action enroll_final_action(const struct directory *dir, enum adenroll_mode mode,
+				      const struct template *t, bool renewal_only, bool held,
+				      enum policy_action a, time_t now, char *rule, size_t rulelen);
 
 /* A pending request recorded for t by an earlier run: poll it with
  * certnew.cer (never resubmits).  Issued => the same checks, install, forget

@@ -141,8 +141,11 @@ void policy_decide(const struct policy_input *in, struct policy_decision *out)
 		return;
 	}
 	if (in->revocation == REVOCATION_REVOKED) {
-		if (in->renew_expiring)
+		if (in->renew_expiring) {
 			set(out, POLICY_REENROLL, "certificate revoked: re-enroll");
+			/* MS-WCCE 3.1.1.4.3.2: a revoked certificate cannot sign its renewal */
+			note_add(out, "a revoked certificate cannot sign a renewal: new enrollment");
+		}
 		else
 			set(out, POLICY_SKIP, "certificate revoked, but renew_and_remove_revoked (AEPolicy 0x2) is off");
 		return;
@@ -176,7 +179,8 @@ void policy_decide(const struct policy_input *in, struct policy_decision *out)
 			set(out, POLICY_SKIP, "renewal due since %s (%s), but renew_and_remove_revoked (AEPolicy 0x2) is off",
 			    when, basis);
 		else
-			set(out, POLICY_RENEW, "renewal due since %s (%s): renew", when, basis);
+			set(out, POLICY_RENEW, "renewal due since %s (%s): renew with a request signed by the held "
+			    "certificate", when, basis);
 		return;
 	}
 	set(out, POLICY_KEEP, "certificate good; renewal at %s (%s)", when,

@@ -173,6 +173,30 @@ static bool asymmetric_algorithm(const char *ra, char *out, size_t outlen)
 	return true;
 }
 
+bool template_ra_value(const char *ra, const char *name, char *out, size_t outlen)
+{
+	size_t kl = name ? strlen(name) : 0;
+
+	if (ra == NULL || kl == 0 || outlen == 0)
+		return false;
+	for (const char *p = ra; *p != '\0'; p++) {
+		if (strncasecmp(p, name, kl) != 0 || strncmp(p + kl, "`PZPWSTR`", 9) != 0)
+			continue;
+		/* a whole field name: at the start or after a separator */
+		if (p != ra && p[-1] != '`' && p[-1] != '\n')
+			continue;
+		p += kl + 9;
+		const char *end = strchr(p, '`');
+		size_t n = end ? (size_t)(end - p) : strcspn(p, "\n");
+		if (n >= outlen)
+			n = outlen - 1;
+		memcpy(out, p, n);
+		out[n] = '\0';
+		return true;
+	}
+	return false;
+}
+
 enum template_key_alg template_key_alg_from(const struct strlist *csps, const char *ra_app_policies)
 {
 	char alg[64];
@@ -185,6 +209,8 @@ enum template_key_alg template_key_alg_from(const struct strlist *csps, const ch
 			return TEMPLATE_KEY_EC_P256;
 		if (strcasecmp(alg, "ECDH_P384") == 0 || strcasecmp(alg, "ECDSA_P384") == 0)
 			return TEMPLATE_KEY_EC_P384;
+		if (strcasecmp(alg, "ECDH_P521") == 0 || strcasecmp(alg, "ECDSA_P521") == 0)
+			return TEMPLATE_KEY_EC_P521;
 		return TEMPLATE_KEY_UNSUPPORTED;
 	}
 	/* No CSP list means "any provider": we choose RSA. */

@@ -47,7 +47,7 @@
 /* Key algorithm a template asks for, derived from pKIDefaultCSPs and (v3+)
  * msPKI-RA-Application-Policies' msPKI-Asymmetric-Algorithm. */
 enum template_key_alg { TEMPLATE_KEY_RSA = 0, TEMPLATE_KEY_EC_P256, TEMPLATE_KEY_EC_P384,
-			TEMPLATE_KEY_UNSUPPORTED };
+			TEMPLATE_KEY_UNSUPPORTED, TEMPLATE_KEY_EC_P521 };
 
 struct template {
 	char *dn;
@@ -92,6 +92,10 @@ int template_parse_period(const unsigned char *val, size_t len, int64_t *seconds
 int template_parse_u32(const char *val, size_t len, uint32_t *out, char *err, size_t errlen);
 /* Picks the key algorithm from pKIDefaultCSPs and msPKI-RA-Application-Policies. */
 enum template_key_alg template_key_alg_from(const struct strlist *csps, const char *ra_app_policies);
+/* MS-CRTD 2.23.2: the value of one "name`PZPWSTR`value`" field of a v3+
+ * template's msPKI-RA-Application-Policies (msPKI-Hash-Algorithm,
+ * msPKI-Asymmetric-Algorithm ...).  False when absent. */
+bool template_ra_value(const char *ra_app_policies, const char *name, char *out, size_t outlen);
 /* "1 year", "6 weeks", "5 minutes" ... for display. */
 void template_format_period(int64_t seconds, char *out, size_t outlen);
 /* Comma-separated flag names for display ("PUBLISH_TO_DS,AUTO_ENROLLMENT"),

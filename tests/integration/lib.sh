@@ -339,3 +339,60 @@ epa_client() {
 # the decisions after the first N, one JSON object a line
 epa_auth_lines() { if [ -f "$ADCS_EPA_AUTH_LOG" ]; then wc -l < "$ADCS_EPA_AUTH_LOG"; else echo 0; fi; }
 epa_auth_since() { tail -n +"$(($1 + 1))" "$ADCS_EPA_AUTH_LOG" 2>/dev/null; }
+# ---- renewals signed by the old certificate (MS-WCCE 3.1.1.4.3.2.1)
+
+# emu_requests_for TEMPLATE: the CA's request ids for TEMPLATE, ascending
+emu_requests_for() {
+  /usr/bin/python3 - "$ADCS_EMU_DIR/state" "$1" <<'PY'
+import glob, json, os, re, sys
+ids = []
+for p in glob.glob(os.path.join(sys.argv[1], "req-*.json")):
+    try:
+        m = json.load(open(p))
+    except (OSError, ValueError):
+        continue
+    if m.get("template", "").lower() == sys.argv[2].lower():
+        ids.append(m["id"])
+print("\n".join(str(i) for i in sorted(ids)))
+PY
+}
+# emu_renewal_check ID OLDCERT: the CA kept request ID as a CMS SignedData
+# (state/req-ID.p7) whose signature verifies, whose signer is OLDCERT and
+# whose inner PKCS#10 carries OLDCERT in szOID_RENEWAL_CERTIFICATE
+# (1.3.6.1.4.1.311.13.1); read with openssl cms and asn1parse, as a CA
+# administrator would.  Prints "signer <serial>".
+emu_renewal_check() {
+  local id=$1 old=$2 p7=$ADCS_EMU_DIR/state/req-$1.p7 d
+  [ -s "$p7" ] || fail "the CA kept no CMS request for request $id (state/req-$id.p7): not a signed renewal"
+  d=$(mktemp -d "$SCRATCH/p7.XXXXXX")
+  openssl cms -verify -noverify -binary -inform DER -in "$p7" -signer "$d/signer.pem" -out "$d/inner.der" \
+    > /dev/null 2>&1 || fail "the signature of request $id does not verify (openssl cms -verify)"
+  assert_eq "$(cert_serial "$old")" "$(cert_serial "$d/signer.pem")" "signer of request $id"
+  openssl asn1parse -inform DER -in "$d/inner.der" > "$d/asn1.txt" 2>&1 || fail "request $id: inner PKCS#10 does not parse"
+  grep -q "1.3.6.1.4.1.311.13.1" "$d/asn1.txt" || fail "request $id: no szOID_RENEWAL_CERTIFICATE attribute: $(cat "$d/asn1.txt")"
+  openssl x509 -in "$old" -outform DER -out "$d/old.der"
+  /usr/bin/python3 -c 'import sys; sys.exit(0 if open(sys.argv[1],"rb").read() in open(sys.argv[2],"rb").read() else 1)' \
+    "$d/old.der" "$d/inner.der" || fail "request $id: the renewal attribute is not the old certificate"
+  openssl req -inform DER -in "$d/inner.der" -noout -verify > /dev/null 2>&1 || fail "request $id: the inner PKCS#10's own signature does not verify"
+  echo "signer $(cert_serial "$d/signer.pem")"
+}
+# template_set CN ATTRIBUTE VALUE: replace one attribute of template CN
+template_set() {
+  domain ldbmodify > /dev/null <<LDIF
+dn: CN=$1,CN=Certificate Templates,$ADCS_PKS_DN
+changetype: modify
+replace: $2
+$2: $3
+LDIF
+}
+# renew_due_wait CERT RENEWAL-SECONDS: sleep until a pulse renews CERT (renew_at
+# of PROTOCOL 5.4 from its own dates), plus a second
+renew_due_wait() {
+  local nb na by80 byp at now
+  nb=$(cert_time "$1" startdate) na=$(cert_time "$1" enddate)
+  by80=$(( nb + (na - nb) * 4 / 5 )) byp=$(( na - $2 ))
+  at=$by80; [ "$byp" -gt "$at" ] && at=$byp
+  now=$(date +%s)
+  [ $(( at + 1 - now )) -gt 0 ] && sleep $(( at + 1 - now ))
+  return 0
+}

@@ -12,6 +12,18 @@ and the requester's account (dNSHostName, mail, userPrincipalName, objectSid,
 tokenGroups) from the DC over LDAP, authenticated with the CA host's machine
 keytab (a FILE ccache it owns, renewed when older than 4 hours).
 
+Renewals (MS-WCCE 3.2.1.4.2.1.4.2.1): a CertRequest that is CMS SignedData
+is checked as an enterprise CA does: the signature (openssl cms), the signer
+issued by this CA, not expired, not revoked, named by the inner PKCS#10's
+szOID_RENEWAL_CERTIFICATE attribute (else 0x8009400E) and issued to the
+requester (else 0x80094806); CT_FLAG_REQUIRE_SAME_KEY_RENEWAL keeps the key
+(else 0x80094816).  With CT_FLAG_PREVIOUS_APPROVAL_VALIDATE_REENROLLMENT and
+a signer of the same template the renewal skips PEND_ALL_REQUESTS and counts
+as the one signature msPKI-RA-Signature may ask for (3.2.2.6.2.1.4.8); an
+unsigned request for a template that needs signatures gets 0x8009480A.  The
+CA's own permissions are its enrollment service's nTSecurityDescriptor
+(Enroll, else 0x80094011).
+
 Pages follow the captures and markers in tests/samples/certsrv/; lines end
 in CRLF like IIS.
 
@@ -23,7 +35,9 @@ Directory ($ADCS_EMU_DIR, owned by the web server user):
   fault.json               optional, see below
   emu.pid                  pid of the `serve` process
   state/next_id            next request id
-  state/req-N.csr          the CSR as received (PEM)
+  state/req-N.csr          the CSR as received (PEM); for a CMS renewal the inner PKCS#10
+  state/req-N.p7           a CMS (renewal) request as received (DER): a test reads the
+                           signer and the renewal attribute from it (openssl cms / asn1parse)
   state/req-N.cer          the issued certificate (PEM)
   state/req-N.json         requester, template, attributes, status, disposition, hresult ...
   state/access.jsonl       one line per HTTP request: time, method, path, query, user, status
@@ -58,8 +72,11 @@ fault.json  {"mode": M, "count": N, "seconds": S, "path": "substring"}
     certtype  certnew.cer answers an issued certificate with Content-Type
               "ctype" (default application/octet-stream) and body "body":
               pem (default), der, or base64 (bare, no armour)
+    tamper    a CMS (renewal) request arrives with the last byte of its
+              signature flipped, as if changed on the way: the CA refuses it
+              (0x80090006); req-N.p7 keeps what arrived
   wrongkey, badchain and future count issuances, certtype certificate answers,
-  not HTTP requests.
+  tamper CMS requests, not HTTP requests.
 
 lang.json  {"lang": "auto"|"en"|"ja"|"de"|"fr"|"zh", "charset": "utf-8"|"shift_jis"}
   The language of the pages (written by `domain.sh lang`): auto (or no file)
@@ -105,7 +122,13 @@ SUBJECT_REQUIRE_COMMON_NAME = 0x40000000
 SUBJECT_REQUIRE_DIRECTORY_PATH = 0x80000000
 # msPKI-Enrollment-Flag (MS-CRTD 2.26)
 PEND_ALL_REQUESTS = 0x00000002
+PREVIOUS_APPROVAL_VALIDATE_REENROLLMENT = 0x00000040
 NO_SECURITY_EXTENSION = 0x00080000
+# msPKI-Private-Key-Flag (MS-CRTD 2.27)
+REQUIRE_SAME_KEY_RENEWAL = 0x00000080
+OID_RENEWAL_CERTIFICATE = "1.3.6.1.4.1.311.13.1"
+OID_CERTIFICATE_TEMPLATE = "1.3.6.1.4.1.311.21.7"
+OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
 
 # HRESULT -> (symbol, winerror text)
 HRESULTS = {
@@ -128,6 +151,22 @@ HRESULTS = {
     0x80094812: ("CERTSRV_E_SUBJECT_EMAIL_REQUIRED", "The email name is unavailable and cannot be added "
                  "to the Subject or Subject Alternate name."),
     0x8009310B: ("CRYPT_E_ASN1_BADTAG", "ASN1 bad tag value met."),
+    # renewals (MS-WCCE 3.2.1.4.2.1.4.2.1, 3.2.2.6.2.1.4.8) and the CA's own permissions
+    0x80090006: ("NTE_BAD_SIGNATURE", "Invalid Signature."),
+    0x80092010: ("CRYPT_E_REVOKED", "The certificate is revoked."),
+    0x800B0101: ("CERT_E_EXPIRED", "A required certificate is not within its validity period when verifying "
+                 "against the current system clock or the timestamp in the signed file."),
+    0x800B0109: ("CERT_E_UNTRUSTEDROOT", "A certificate chain processed, but terminated in a root certificate "
+                 "which is not trusted by the trust provider."),
+    0x8009400E: ("CERTSRV_E_BAD_RENEWAL_CERT_ATTRIBUTE", "An attempt was made to renew a certificate that "
+                 "is not the one the renewal certificate attribute names."),
+    0x80094011: ("CERTSRV_E_ENROLL_DENIED", "The permissions on this certification authority do not allow "
+                 "the current user to enroll for certificates."),
+    0x80094806: ("CERTSRV_E_BAD_RENEWAL_SUBJECT", "The request was made on behalf of a subject other than "
+                 "the caller."),
+    0x8009480A: ("CERTSRV_E_SIGNATURE_COUNT", "The request is missing one or more required signatures."),
+    0x80094816: ("CERTSRV_E_RENEWAL_BAD_PUBLIC_KEY", "The public key in the renewal request does not "
+                 "match the key of the certificate being renewed."),
 }
 
 # request dispositions (CR_DISP_*)
@@ -469,9 +508,10 @@ def read_ad(cfg, template_name, remote_user):
     return template, service, account
 
 
-def decide(cfg, template_name, template, service, account, csr, ignore_pending=False):
+def decide(cfg, template_name, template, service, account, csr, ignore_pending=False, renewal=None):
     """Returns ("issue"|"pending", profile) or raises Fail.  Mirrors what the
-    enterprise policy module checks, in its order."""
+    enterprise policy module checks, in its order.  renewal: the verified
+    facts of a CMS renewal (verify_renewal), None for a plain PKCS#10."""
     published = [text(t) for t in (service or {}).get("certificatetemplates", [])]
     if template is None or template_name.lower() not in (t.lower() for t in published):
         raise Fail(0x80094800, template_name)
@@ -484,8 +524,14 @@ def decide(cfg, template_name, template, service, account, csr, ignore_pending=F
         token.add(sid_from_bytes(sidb)[0])
     for g in acc.get("tokengroups", []):
         token.add(sid_from_bytes(g if isinstance(g, bytes) else g.encode())[0])
+    # the CA's own permissions (a real CA keeps them in its registry; here
+    # its enrollment service object's descriptor stands for them)
+    if service is not None and raw(service, "nTSecurityDescriptor") is not None \
+            and not has_right(raw(service, "nTSecurityDescriptor"), token, ENROLL_GUID):
+        raise Fail(0x80094011)
     if not has_right(raw(template, "nTSecurityDescriptor"), token, ENROLL_GUID):
         raise Fail(0x80094012)
+    approved = check_renewal(template, renewal, dn, acc, csr)
     from cryptography.hazmat.primitives.asymmetric import rsa
     minbits = first_int(template, "msPKI-Minimal-Key-Size", 0)
     pub = csr.public_key()
@@ -505,9 +551,193 @@ def decide(cfg, template_name, template, service, account, csr, ignore_pending=F
     profile = {"dn": dn, "dns": dns, "mail": mail, "upn": upn, "cn": first(acc, "cn"),
                "sid": sid_from_bytes(sidb)[0] if sidb else None,
                "guid": raw(acc, "objectGUID").hex() if raw(acc, "objectGUID") else None}
-    if eflag & PEND_ALL_REQUESTS and not ignore_pending:
+    if eflag & PEND_ALL_REQUESTS and not ignore_pending and not approved:
         return "pending", profile
     return "issue", profile
+
+
+def check_renewal(template, renewal, dn, acc, csr):
+    """The renewal rules of an enterprise policy module (MS-WCCE
+    3.2.2.6.2.1.4.8): raises Fail, or returns True when a previous approval
+    stands for this one (the request then skips PEND_ALL_REQUESTS) and
+    counts the renewal signature as the one RA signature msPKI-RA-Signature
+    may ask for."""
+    eflag = first_int(template, "msPKI-Enrollment-Flag")
+    pkflag = first_int(template, "msPKI-Private-Key-Flag")
+    ra = first_int(template, "msPKI-RA-Signature")
+    if renewal is None:
+        if ra > 0:
+            raise Fail(0x8009480A, "the template needs %d signature%s" % (ra, "" if ra == 1 else "s"))
+        return False
+    old = renewal["cert"]
+    # same requester: the certificate being renewed carries the account's
+    # SID (szOID_NTDS_CA_SECURITY_EXT) or its DNS name / UPN
+    sidb = raw(acc, "objectSid")
+    who = {v for v in (sid_from_bytes(sidb)[0] if sidb else None, first(acc, "dNSHostName"),
+                       first(acc, "userPrincipalName")) if v}
+    if not who & renewal["names"]:
+        raise Fail(0x80094806, "the certificate being renewed was issued to %s"
+                   % (", ".join(sorted(renewal["names"])) or "someone else"))
+    if pkflag & REQUIRE_SAME_KEY_RENEWAL and renewal["old_key_der"] != renewal["new_key_der"]:
+        raise Fail(0x80094816)
+    same_template = renewal.get("template_oid") == first(template, "msPKI-Cert-Template-OID")
+    approved = bool(eflag & PREVIOUS_APPROVAL_VALIDATE_REENROLLMENT) and same_template
+    if ra > 1 or (ra == 1 and not approved):
+        raise Fail(0x8009480A, "the template needs %d signature%s; a renewal counts as one only with "
+                   "CT_FLAG_PREVIOUS_APPROVAL_VALIDATE_REENROLLMENT and a certificate of this template"
+                   % (ra, "" if ra == 1 else "s"))
+    return approved
+
+
+def der_read(b, off):
+    """One DER TLV at off: (tag, content start, content end)."""
+    tag = b[off]
+    n = b[off + 1]
+    off += 2
+    if n & 0x80:
+        k = n & 0x7F
+        if k == 0 or k > 4:
+            raise ValueError("bad length")
+        n = int.from_bytes(b[off:off + k], "big")
+        off += k
+    if off + n > len(b):
+        raise ValueError("truncated")
+    return tag, off, off + n
+
+
+def der_children(b, start, end):
+    out = []
+    while start < end:
+        tag, s0, e0 = der_read(b, start)
+        out.append((tag, start, s0, e0))
+        start = e0
+    return out
+
+
+def oid_text(content):
+    arcs, v = [], 0
+    for i, c in enumerate(content):
+        v = (v << 7) | (c & 0x7F)
+        if not c & 0x80:
+            arcs.append(v)
+            v = 0
+    first_arc = min(arcs[0] // 40, 2)
+    return ".".join(str(a) for a in [first_arc, arcs[0] - 40 * first_arc] + arcs[1:])
+
+
+def is_cms(derbytes):
+    """ContentInfo { id-signedData, ... }: a renewal (or CMC) rather than a bare PKCS#10."""
+    try:
+        tag, s0, e0 = der_read(derbytes, 0)
+        kids = der_children(derbytes, s0, e0)
+        return tag == 0x30 and kids[0][0] == 0x06 and oid_text(derbytes[kids[0][2]:kids[0][3]]) == OID_SIGNED_DATA
+    except (ValueError, IndexError):
+        return False
+
+
+def renewal_attribute(csr_der):
+    """The szOID_RENEWAL_CERTIFICATE value of a PKCS#10 (DER bytes), or None."""
+    _, s0, e0 = der_read(csr_der, 0)                    # CertificationRequest
+    _, s1, e1 = der_read(csr_der, s0)                   # CertificationRequestInfo
+    info = der_children(csr_der, s1, e1)
+    attrs = [k for k in info if k[0] == 0xA0]
+    if not attrs:
+        return None
+    for _, _, s2, e2 in der_children(csr_der, attrs[0][2], attrs[0][3]):
+        kids = der_children(csr_der, s2, e2)
+        if kids and oid_text(csr_der[kids[0][2]:kids[0][3]]) == OID_RENEWAL_CERTIFICATE:
+            values = der_children(csr_der, kids[1][2], kids[1][3])
+            return csr_der[values[0][1]:values[0][3]] if values else b""
+    return None
+
+
+def verify_renewal(cms_der, rid_path):
+    """Checks a CMS renewal as an enterprise CA does (MS-WCCE
+    3.2.1.4.2.1.4.2.1): the signature by the certificate it carries, that
+    certificate issued by this CA, not expired, not revoked, and named by
+    the inner PKCS#10's renewal attribute.  Returns (csr, facts) or raises
+    Fail; facts is None when the PKCS#10 has no renewal attribute (then it
+    is a new request, as the spec says)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    tmp = rid_path + ".verify"
+    os.makedirs(tmp, exist_ok=True)
+    try:
+        with open(os.path.join(tmp, "in.der"), "wb") as f:
+            f.write(cms_der)
+        # the signature only (-noverify: the chain is checked below against
+        # this CA, as the policy module does)
+        r = subprocess.run(["openssl", "cms", "-verify", "-noverify", "-binary", "-inform", "DER",
+                            "-in", os.path.join(tmp, "in.der"), "-out", os.path.join(tmp, "content.der"),
+                            "-signer", os.path.join(tmp, "signer.pem")], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise Fail(0x80090006, "the renewal's signature does not verify")
+        with open(os.path.join(tmp, "content.der"), "rb") as f:
+            content = f.read()
+        with open(os.path.join(tmp, "signer.pem"), "rb") as f:
+            signers = [x509.load_pem_x509_certificate(m.group(0)) for m in re.finditer(
+                rb"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", f.read(), re.S)]
+    finally:
+        subprocess.run(["rm", "-rf", tmp])
+    try:
+        csr = x509.load_der_x509_csr(content)
+        ok = csr.is_signature_valid
+    except Exception:
+        raise Fail(0x8009310B)
+    if not ok:
+        raise Fail(0x80090006, "the inner request's signature does not verify")
+    attr = renewal_attribute(content)
+    if attr is None:
+        return csr, None
+    if len(signers) != 1:
+        raise Fail(0x8009400E, "one signer expected")
+    signer = signers[0]
+    if attr != signer.public_bytes(serialization.Encoding.DER):
+        raise Fail(0x8009400E)
+    ca_key, ca_cert = signing_pair("ca")
+    try:
+        from cryptography.hazmat.primitives.asymmetric import padding
+        if signer.issuer != ca_cert.subject:
+            raise ValueError("issuer")
+        ca_cert.public_key().verify(signer.signature, signer.tbs_certificate_bytes, padding.PKCS1v15(),
+                                    signer.signature_hash_algorithm)
+    except Exception:
+        raise Fail(0x800B0109, "the certificate being renewed was not issued by this CA")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    utc = datetime.timezone.utc
+    if not signer.not_valid_before.replace(tzinfo=utc) <= now < signer.not_valid_after.replace(tzinfo=utc):
+        raise Fail(0x800B0101)
+    if ("%x" % signer.serial_number) in load_revoked():
+        raise Fail(0x80092010)
+    names = set()
+    try:
+        for gn in signer.extensions.get_extension_for_class(x509.SubjectAlternativeName).value:
+            if isinstance(gn, x509.DNSName):
+                names.add(gn.value)
+            elif isinstance(gn, x509.OtherName) and gn.type_id.dotted_string == "1.3.6.1.4.1.311.20.2.3":
+                names.add(gn.value[2:].decode("utf-8", "replace"))
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        sidext = signer.extensions.get_extension_for_oid(x509.ObjectIdentifier("1.3.6.1.4.1.311.25.2")).value.value
+        m = re.search(rb"S-1-[0-9-]+", sidext)
+        if m:
+            names.add(m.group(0).decode())
+    except x509.ExtensionNotFound:
+        pass
+    template_oid = None
+    try:
+        ext = signer.extensions.get_extension_for_oid(x509.ObjectIdentifier(OID_CERTIFICATE_TEMPLATE)).value.value
+        _, s0, e0 = der_read(ext, 0)
+        kid = der_children(ext, s0, e0)[0]
+        template_oid = oid_text(ext[kid[2]:kid[3]])
+    except (x509.ExtensionNotFound, ValueError, IndexError):
+        pass
+    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    return csr, {"cert": signer, "names": names, "template_oid": template_oid,
+                 "serial": "%x" % signer.serial_number,
+                 "old_key_der": signer.public_key().public_bytes(*spki),
+                 "new_key_der": csr.public_key().public_bytes(*spki)}
 
 
 def period_seconds(b, default):
@@ -688,15 +918,34 @@ def load_csr(text_in):
         return None
 
 
-def submit(cfg, form, remote_user):
-    """Mode=newreq.  Returns (kind, meta|Fail)."""
-    csr_text = form.get("CertRequest", [""])[0]
+def cert_attrib(form):
+    """CertAttrib ("Name:Value" lines) as (text, {name: value})."""
     attrib = form.get("CertAttrib", [""])[0]
     attributes = {}
     for line in re.split(r"\r?\n", attrib):
         k, sep, v = line.partition(":")
         if sep:
             attributes[k.strip()] = v.strip()
+    return attrib, attributes
+
+
+def request_der(text_in):
+    """CertRequest as certfnsh.asp takes it (CR_IN_ENCODEANY | CR_IN_FORMATANY):
+    base64 with or without a BEGIN line; None when it is not base64."""
+    t = re.sub(r"-----(BEGIN|END)[A-Z0-9 #]*-----", "", text_in)
+    try:
+        return base64.b64decode(re.sub(r"\s+", "", t), validate=True)
+    except Exception:
+        return None
+
+
+def submit(cfg, form, remote_user):
+    """Mode=newreq.  Returns (kind, meta|Fail)."""
+    csr_text = form.get("CertRequest", [""])[0]
+    raw_req = request_der(csr_text)
+    if raw_req is not None and is_cms(raw_req):
+        return submit_renewal(cfg, form, remote_user, csr_text, raw_req)
+    attrib, attributes = cert_attrib(form)
     template_name = attributes.get("CertificateTemplate", "")
     csr = load_csr(csr_text)
     if csr is None:
@@ -715,6 +964,54 @@ def submit(cfg, form, remote_user):
         save_req(meta)
         return "denied", meta
     meta = new_request(cfg, csr_text, remote_user, template_name, attrib, attributes)
+    if action == "pending":
+        meta.update(status="pending", disposition=DISP_PENDING, disposition_message="Taken Under Submission")
+    else:
+        issue(cfg, meta, template, csr, profile)
+    save_req(meta)
+    return meta["status"], meta
+
+
+def submit_renewal(cfg, form, remote_user, req_text, cms_der):
+    """A CMS-wrapped request (renewal).  Kept as received in state/req-N.p7
+    (DER) with the inner PKCS#10 in req-N.csr; req-N.json records
+    "renewal": {"signer_serial", "signer_template_oid", "attribute"} or an
+    error."""
+    from cryptography.hazmat.primitives import serialization
+    attrib, attributes = cert_attrib(form)
+    template_name = attributes.get("CertificateTemplate", "")
+    if not template_name:
+        return "error", Fail(0x80094801)
+    rid = next_id(cfg)
+    fault = take_fault("submit", ("tamper",))
+    if fault:
+        # SignerInfo is the last element of SignedData and its signature
+        # its last field: the final byte is the signature's
+        cms_der = cms_der[:-1] + bytes([cms_der[-1] ^ 0x01])
+    with open(req_path(rid, "p7"), "wb") as f:
+        f.write(cms_der)
+    meta = {"id": rid, "requester": remote_user, "template": template_name, "attrib": attrib,
+            "attributes": attributes, "format": "cms", "fault": "tamper" if fault else None,
+            "submitted": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    try:
+        csr, facts = verify_renewal(cms_der, req_path(rid, "p7"))
+        with open(req_path(rid, "csr"), "wb") as f:
+            f.write(csr.public_bytes(serialization.Encoding.PEM))
+        meta["renewal"] = None if facts is None else {
+            "signer_serial": facts["serial"], "signer_template_oid": facts["template_oid"],
+            "attribute": True, "previous_approval": False}
+        template, service, account = read_ad(cfg, template_name, remote_user)
+        action, profile = decide(cfg, template_name, template, service, account, csr, renewal=facts)
+    except Fail as f:
+        if f.hr == 0x80094800:
+            return "error", f
+        meta.update(status="denied", disposition=DISP_DENIED, hresult="0x%08x" % f.hr,
+                    disposition_message="Denied by Policy Module", status_text=f.message())
+        save_req(meta)
+        return "denied", meta
+    if facts is not None:
+        meta["renewal"]["previous_approval"] = action == "issue" and bool(
+            first_int(template, "msPKI-Enrollment-Flag") & PEND_ALL_REQUESTS)
     if action == "pending":
         meta.update(status="pending", disposition=DISP_PENDING, disposition_message="Taken Under Submission")
     else:

@@ -17,7 +17,7 @@
 #   domain.sh revoke N [REASON]  the CA revokes request N's certificate (default keyCompromise)
 #                                and publishes the new CRL at its CDP object
 #   domain.sh fault MODE [--count N] [--seconds S] [--path SUBSTR] | fault off | fault show
-#                                MODE: http500 garbage huge empty delay wrongkey badchain future
+#                                MODE: http500 garbage huge empty delay wrongkey badchain future tamper
 #                                rpc busy notstarted (the Error page of a CA that does not answer:
 #                                0x800706BA, 0x800706BB, 0x80070426; --path certfnsh.asp for
 #                                submissions, certnew.cer for polls; --count -1 until `fault off`)
@@ -769,8 +769,8 @@ fault() {
   case "$mode" in
     off) rm -f "$EMU/fault.json"; return 0 ;;
     show) cat "$EMU/fault.json" 2>/dev/null || echo "no fault"; return 0 ;;
-    http500|garbage|huge|empty|delay|wrongkey|badchain|future|rpc|busy|notstarted|certtype) ;;
-    *) die "unknown fault $mode (http500 garbage huge empty delay wrongkey badchain future rpc busy notstarted certtype)" ;;
+    http500|garbage|huge|empty|delay|wrongkey|badchain|future|rpc|busy|notstarted|certtype|tamper) ;;
+    *) die "unknown fault $mode (http500 garbage huge empty delay wrongkey badchain future rpc busy notstarted certtype tamper)" ;;
   esac
   local ctype="" body=""
   while [ $# -gt 0 ]; do

@@ -290,6 +290,71 @@ static void test_acl_reported_when_other_rule_decides(void **state)
 	free_directory(&d);
 }
 
+/* msPKI-RA-Signature = 1 with PREVIOUS_APPROVAL_VALIDATE_REENROLLMENT (0x40):
+ * renewal only (no first enrollment), still ELIG_RA_SIGNATURES; without 0x40,
+ * or with 2 signatures, not even that. */
+static void test_ra_signature_renewal_only(void **state)
+{
+	struct tmpl_spec s[3] = { { .cn = "A", .ra_signatures = 1, .ef_set = 0x40 },
+				  { .cn = "B", .ra_signatures = 1 },
+				  { .cn = "C", .ra_signatures = 2, .ef_set = 0x40 } };
+	struct directory d;
+	struct eligibility out[3];
+	struct eligibility_options opt = { ADENROLL_MODE_MACHINE, false, 0 };
+
+	(void)state;
+	build_directory(s, 3, false, &d);
+	eligibility_evaluate_all(&d, &opt, out);
+	assert_int_equal(out[0].code, ELIG_RA_SIGNATURES);
+	assert_true(out[0].renewal_only);
+	assert_non_null(strstr(out[0].reason, "renewed"));
+	assert_int_equal(out[1].code, ELIG_RA_SIGNATURES);
+	assert_false(out[1].renewal_only);
+	assert_non_null(strstr(out[1].reason, "CT_FLAG_PREVIOUS_APPROVAL_VALIDATE_REENROLLMENT"));
+	assert_int_equal(out[2].code, ELIG_RA_SIGNATURES);
+	assert_false(out[2].renewal_only);
+	free_directory(&d);
+}
+
+/* The CAs' own descriptors: one denying CA is listed as skipped; when every
+ * publishing CA denies, the template is not eligible. */
+static void test_ca_enroll_rights(void **state)
+{
+	struct tmpl_spec s = { .cn = "Tmpl" };
+	struct directory d;
+	struct eligibility out[1];
+	struct eligibility_options opt = { ADENROLL_MODE_MACHINE, false, 0 };
+	uint8_t deny[512], allow[512];
+	size_t nd = sddl_to_sd("D:(OD;;CR;" ENROLL ";;DC)(OA;;CR;" ENROLL ";;AU)", deny, sizeof(deny));
+	size_t na = sddl_to_sd("D:(OA;;CR;" ENROLL ";;AU)", allow, sizeof(allow));
+
+	(void)state;
+	assert_true(nd > 0 && na > 0);
+	build_directory(&s, 1, false, &d);
+	/* cas[1] ANOTHER-CA sorts first: it denies; EXAMPLE-CA grants */
+	d.cas[1].security_descriptor.data = deny;
+	d.cas[1].security_descriptor.len = nd;
+	d.cas[0].security_descriptor.data = allow;
+	d.cas[0].security_descriptor.len = na;
+	eligibility_evaluate_all(&d, &opt, out);
+	assert_int_equal(out[0].code, ELIG_OK);
+	assert_int_equal(out[0].n_cas, 2);
+	assert_int_equal(out[0].n_cas_granted, 1);
+	assert_string_equal(out[0].cas[0]->cn, "ANOTHER-CA");
+	assert_false(out[0].ca_enroll[0].granted);
+	assert_true(out[0].ca_enroll[0].by_deny);
+	assert_true(out[0].ca_enroll[1].granted);
+	assert_non_null(strstr(out[0].reason, "ANOTHER-CA (skipped: Enroll denied by ACE #1"));
+	d.cas[0].security_descriptor.data = deny;
+	d.cas[0].security_descriptor.len = nd;
+	eligibility_evaluate_all(&d, &opt, out);
+	assert_int_equal(out[0].code, ELIG_NO_CA_ENROLL_RIGHT);
+	assert_string_equal(eligibility_code_name(out[0].code), "no_ca_enroll_right");
+	d.cas[0].security_descriptor.data = NULL;
+	d.cas[1].security_descriptor.data = NULL;
+	free_directory(&d);
+}
+
 /* ------------------------------------------------------------------ supersedence */
 
 static void evaluate(const struct tmpl_spec *specs, size_t n, struct eligibility *out,
@@ -432,7 +497,7 @@ static void test_every_code_reachable(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[7 + sizeof(cases) / sizeof(cases[0])];
+	struct CMUnitTest tests[9 + sizeof(cases) / sizeof(cases[0])];
 	size_t n = 0;
 
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_acl_reported_when_other_rule_decides);
@@ -442,6 +507,8 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_supersede_chain_and_cycle);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_code_names);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_every_code_reachable);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_ra_signature_renewal_only);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_ca_enroll_rights);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		tests[n++] = (struct CMUnitTest){ cases[i].name, run_case, NULL, NULL, (void *)&cases[i] };
 	return _cmocka_run_group_tests("eligibility", tests, n, NULL, NULL);

@@ -438,6 +438,27 @@ static void test_format_flags(void **state)
 
 /* ------------------------------------------------------------------ key algorithm */
 
+/* msPKI-Hash-Algorithm and friends: whole field names only, up to the next backquote. */
+static void test_ra_value(void **state)
+{
+	static const char ra[] = "msPKI-Asymmetric-Algorithm`PZPWSTR`ECDSA_P521`msPKI-Hash-Algorithm`PZPWSTR`SHA512`"
+				 "msPKI-Key-Usage`DWORD`16777215`";
+	char v[32];
+
+	(void)state;
+	assert_true(template_ra_value(ra, "msPKI-Hash-Algorithm", v, sizeof(v)));
+	assert_string_equal(v, "SHA512");
+	assert_true(template_ra_value(ra, "msPKI-Asymmetric-Algorithm", v, sizeof(v)));
+	assert_string_equal(v, "ECDSA_P521");
+	assert_false(template_ra_value(ra, "Hash-Algorithm", v, sizeof(v)));
+	assert_false(template_ra_value(ra, "msPKI-Symmetric-Algorithm", v, sizeof(v)));
+	assert_false(template_ra_value(NULL, "msPKI-Hash-Algorithm", v, sizeof(v)));
+	assert_false(template_ra_value("1.3.6.1.4.1.311.10.3.10", "msPKI-Hash-Algorithm", v, sizeof(v)));
+	/* truncated to the buffer, never overrun */
+	assert_true(template_ra_value("msPKI-Hash-Algorithm`PZPWSTR`SHA256", "msPKI-Hash-Algorithm", v, 4));
+	assert_string_equal(v, "SHA");
+}
+
 static void test_key_alg(void **state)
 {
 	static const struct {
@@ -469,7 +490,8 @@ static void test_key_alg(void **state)
 		{ { NULL }, "msPKI-Asymmetric-Algorithm`PZPWSTR`ECDSA_P256`", TEMPLATE_KEY_EC_P256 },
 		{ { NULL }, "msPKI-Asymmetric-Algorithm`PZPWSTR`ECDSA_P384`", TEMPLATE_KEY_EC_P384 },
 		{ { NULL }, "msPKI-Asymmetric-Algorithm`PZPWSTR`ECDH_P384", TEMPLATE_KEY_EC_P384 },
-		{ { NULL }, "msPKI-Asymmetric-Algorithm`PZPWSTR`ECDSA_P521`", TEMPLATE_KEY_UNSUPPORTED },
+		{ { NULL }, "msPKI-Asymmetric-Algorithm`PZPWSTR`ECDSA_P521`", TEMPLATE_KEY_EC_P521 },
+		{ { NULL }, "msPKI-Asymmetric-Algorithm`PZPWSTR`ECDH_P521`", TEMPLATE_KEY_EC_P521 },
 		{ { NULL }, "msPKI-Asymmetric-Algorithm`PZPWSTR`DSA`", TEMPLATE_KEY_UNSUPPORTED },
 		{ { NULL }, "msPKI-Asymmetric-Algorithm`PZPWSTR`", TEMPLATE_KEY_UNSUPPORTED },
 		/* the CNG setting wins over a legacy CSP list */
@@ -538,6 +560,7 @@ int main(void)
 		cmocka_unit_test(test_format_period),
 		cmocka_unit_test(test_format_flags),
 		cmocka_unit_test(test_key_alg),
+		cmocka_unit_test(test_ra_value),
 		cmocka_unit_test(test_machine_and_free),
 	};
 
