@@ -385,8 +385,9 @@ replace: $2
 $2: $3
 LDIF
 }
-# renew_due_wait CERT RENEWAL-SECONDS: sleep until a pulse renews CERT (renew_at
-# of PROTOCOL 5.4 from its own dates), plus a second
+# renew_due_wait CERT RENEWAL-SECONDS: sleep until a pulse renews CERT (renew_at,
+# the later of notAfter - renewal period and notBefore + 80% of the lifetime,
+# from its own dates), plus a second
 renew_due_wait() {
   local nb na by80 byp at now
   nb=$(cert_time "$1" startdate) na=$(cert_time "$1" enddate)
