@@ -46,6 +46,11 @@ static const struct {
 	{ 0x80092013u, "CRYPT_E_REVOCATION_OFFLINE",
 	  "the CA could not check revocation (its CRL is not reachable or expired); the CA administrator must fix it" },
 	{ 0x8009310Bu, "CRYPT_E_ASN1_BADTAG", "the CA could not parse the request (bad ASN.1)" },
+	/* NTE_*: the CA's cryptographic provider rejected what the request carries */
+	{ 0x80090003u, "NTE_BAD_KEY", "the CA rejected the request's key" },
+	{ 0x80090005u, "NTE_BAD_DATA", "the CA found the request's signed data invalid" },
+	{ 0x80090006u, "NTE_BAD_SIGNATURE", "a signature in the request does not verify (changed on the way, or the wrong key)" },
+	{ 0x80090008u, "NTE_BAD_ALGID", "the CA does not accept an algorithm the request uses" },
 	/* the CA service is not answering the web enrollment server */
 	{ 0x800706BAu, "RPC_S_SERVER_UNAVAILABLE",
 	  "the CA service does not answer the web enrollment server (stopped or unreachable); the next run tries again" },
@@ -76,6 +81,15 @@ enum hresult_class hresult_classify(uint32_t hr)
 {
 	if (!(hr & 0x80000000u))
 		return HRESULT_SUCCESS;
+	switch (hr) {
+	/* NTE_* about what the request carries; the rest of NTE_* (the CA's
+	 * own keys and provider) stays transient */
+	case 0x80090003u: /* NTE_BAD_KEY */
+	case 0x80090005u: /* NTE_BAD_DATA */
+	case 0x80090006u: /* NTE_BAD_SIGNATURE */
+	case 0x80090008u: /* NTE_BAD_ALGID */
+		return HRESULT_VERDICT;
+	}
 	switch (hr & 0xFFFFF000u) {
 	case 0x80094000u: /* CERTSRV_E_* */
 	case 0x80092000u: /* CRYPT_E_* */

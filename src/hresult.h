@@ -2,8 +2,9 @@
  * acted on.  Pure.
  *
  * An HRESULT either is the CA's verdict on this very request (CERTSRV_E_*
- * 0x80094xxx, CRYPT_E_* 0x80092xxx and the ASN.1 errors 0x80093xxx: resubmitting
- * the same request gets the same answer), or says that the CA could not be
+ * 0x80094xxx, CRYPT_E_* 0x80092xxx, the ASN.1 errors 0x80093xxx, and the NTE_*
+ * codes about what the request carries: a bad signature, key, algorithm or
+ * data; resubmitting the same request gets the same answer), or says that the CA could not be
  * asked (RPC 0x800706xx, Win32 0x8007xxxx such as access denied to the CA
  * service or "service not started", anything else): transient.  A transient
  * answer never drops a pending request, never causes a second submission of

@@ -753,9 +753,10 @@ static void test_cert_by_bytes(void **state)
 static void test_hresult_classes(void **state)
 {
 	(void)state;
-	/* verdicts: CERTSRV_E_*, CRYPT_E_*, ASN.1 */
+	/* verdicts: CERTSRV_E_*, CRYPT_E_*, ASN.1, NTE_* about the request */
 	static const uint32_t verdict[] = { 0x80094012u, 0x80094014u, 0x80094800u, 0x80094812u, 0x80094004u,
-					    0x80092013u, 0x80092004u, 0x8009310Bu, 0x80094FFFu };
+					    0x80092013u, 0x80092004u, 0x8009310Bu, 0x80094FFFu, 0x80090006u,
+					    0x80090003u };
 	/* the CA not answering: RPC, Win32, and anything unknown */
 	static const uint32_t transient[] = { 0x800706BAu, 0x800706BBu, 0x800706BEu, 0x800706D9u, 0x80070005u,
 					      0x80070426u, 0x8007000Eu, 0x80004005u, 0x80090016u, 0xFFFFFFFFu };
@@ -766,6 +767,7 @@ static void test_hresult_classes(void **state)
 	assert_int_equal(hresult_classify(0), HRESULT_SUCCESS);
 	assert_int_equal(hresult_classify(1), HRESULT_SUCCESS);
 	assert_string_equal(hresult_name(0x800706BAu), "RPC_S_SERVER_UNAVAILABLE");
+	assert_string_equal(hresult_name(0x80090006u), "NTE_BAD_SIGNATURE");
 	assert_string_equal(hresult_name(0x800706BBu), "RPC_S_SERVER_TOO_BUSY");
 	assert_string_equal(hresult_name(0x80070005u), "E_ACCESSDENIED");
 	assert_string_equal(hresult_name(0x80070426u), "ERROR_SERVICE_NOT_ACTIVE");
