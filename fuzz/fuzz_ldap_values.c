@@ -87,6 +87,7 @@ static void fuzz_key_alg(char *text)
 	case TEMPLATE_KEY_RSA:
 	case TEMPLATE_KEY_EC_P256:
 	case TEMPLATE_KEY_EC_P384:
+	case TEMPLATE_KEY_EC_P521:
 	case TEMPLATE_KEY_UNSUPPORTED:
 		break;
 	default:
