@@ -1,8 +1,8 @@
 /* adenroll explain [TEMPLATE]: for each template, why it is or is not
  * enrolled: eligibility (docs/protocol.md 5.2), the certificate held, both
- * renewal dates with the rule that dominates (5.4) and the decision (5.3) --
- * computed by the same store_find_held/store_policy_input/policy_decide
- * that pulse uses, so explain says what pulse will do. */
+ * renewal dates with the rule that dominates (5.4) and the decision (5.3):
+ * the plan (plan.h) pulse executes, so explain says what pulse will do
+ * (with --force, what pulse --force will do). */
 #include "adenroll-build.h"
 
 #include <stdio.h>
@@ -19,6 +19,7 @@
 #include "enroll.h"
 #include "json.h"
 #include "log.h"
+#include "plan.h"
 #include "policy.h"
 #include "revocation.h"
 #include "safetext.h"
@@ -32,11 +33,9 @@ struct explained {
 	const struct store_item *held;
 	const char *superseded_cn;
 	const struct pending_request *pending;
-	bool decided;                 /* eligible: a decision was made */
-	struct policy_decision d;
+	bool decided;                 /* eligible: a plan was made */
+	struct plan plan;             /* zero unless decided */
 	time_t not_before, not_after;
-	enum revocation_status revocation;
-	char revocation_detail[512];
 };
 
 static const struct pending_request *find_pending(const struct pending_request *p, size_t np,
@@ -50,63 +49,25 @@ static const struct pending_request *find_pending(const struct pending_request *
 	return NULL;
 }
 
-static void explain_one(const struct config *cfg, enum adenroll_mode mode, const struct ae_policy *aep,
-			const struct directory *dir, time_t now, struct revocation_ctx *rev, const struct eligibility *e,
-			const struct store_item *items, size_t n, const struct pending_request *p, size_t np,
-			struct explained *x)
+static void explain_one(const struct plan_context *pctx, const struct eligibility *e,
+			const struct pending_request *p, size_t np, struct explained *x)
 {
 	const struct template *t = e->template;
-	struct policy_input in;
 
 	memset(x, 0, sizeof(*x));
 	x->e = e;
 	x->pending = find_pending(p, np, t->cn);
-	if (e->code == ELIG_OK || e->renewal_only)
-		x->held = store_find_held(items, n, t, dir, &x->superseded_cn);
-	else
-		x->held = store_find(items, n, t);
+	if (e->code == ELIG_OK || e->renewal_only) {
+		plan_template(pctx, t, e->renewal_only, &x->plan);
+		x->decided = true;
+		x->held = x->plan.held;
+		x->superseded_cn = x->plan.superseded_cn;
+	} else {
+		x->held = store_find(pctx->items, pctx->n_items, t);
+	}
 	if (x->held != NULL) {
 		x->not_before = cert_not_before(x->held->cert);
 		x->not_after = cert_not_after(x->held->cert);
-	}
-	if (e->code != ELIG_OK && !e->renewal_only)
-		return;
-	store_policy_input(&in, now, cfg, t, x->held, x->superseded_cn, x->pending != NULL);
-	/* the AEPolicy bits pulse uses (Group Policy or the [policy] switches) */
-	in.renew_expiring = ae_renew(aep);
-	in.update_templates = ae_update_templates(aep);
-	/* the same condition as pulse, so the decision is pulse's */
-	if (x->held != NULL && ae_renew(aep) && now < x->not_after)
-		in.revocation = x->revocation = revocation_check(rev, x->held->cert, NULL, x->revocation_detail,
-								 sizeof(x->revocation_detail));
-	policy_decide(&in, &x->d);
-	x->d.action = enroll_final_action(dir, mode, t, e->renewal_only, x->held != NULL, x->d.action, now,
-					  x->d.rule, sizeof(x->d.rule));
-	if (ae_disabled(aep)) {
-		x->d.action = POLICY_SKIP;
-		ae_disabled_text(aep, x->d.rule, sizeof(x->d.rule));
-	}
-	x->decided = true;
-}
-
-/* Which request the decision sends (MS-WCCE 3.1.1.4.3): a renewal signed by
- * the held certificate, or a new enrollment and why. */
-static const char *request_form(const struct explained *x)
-{
-	switch (x->d.action) {
-	case POLICY_RENEW:
-		return x->superseded_cn ? "new enrollment (the held certificate is of another template)" :
-		       "renewal: PKCS#10 with the held certificate in szOID_RENEWAL_CERTIFICATE, in CMS "
-		       "signed by the held certificate and key";
-	case POLICY_ENROLL:
-		return x->held ? "new enrollment: an expired certificate cannot sign a renewal" :
-				 "new enrollment: no certificate held";
-	case POLICY_REENROLL:
-		return x->revocation == REVOCATION_REVOKED ?
-		       "new enrollment: a revoked certificate cannot sign a renewal" :
-		       "new enrollment (unsigned PKCS#10)";
-	default:
-		return NULL;
 	}
 }
 
@@ -183,9 +144,9 @@ static void print_json(const struct explained *xs, size_t nx, const struct ae_po
 			json_time(&w, "not_before", x->not_before);
 			json_time(&w, "not_after", x->not_after);
 			json_string(&w, "superseded_template", x->superseded_cn);
-			json_string(&w, "revocation", revocation_status_name(x->revocation));
+			json_string(&w, "revocation", revocation_status_name(x->plan.revocation));
 			json_string(&w, "revocation_detail",
-				    x->revocation_detail[0] ? x->revocation_detail : NULL);
+				    x->plan.revocation_detail[0] ? x->plan.revocation_detail : NULL);
 			json_end_object(&w);
 		} else {
 			json_null(&w, "held");
@@ -201,18 +162,22 @@ static void print_json(const struct explained *xs, size_t nx, const struct ae_po
 		}
 		if (x->decided) {
 			json_begin_object(&w, "decision");
-			json_string(&w, "action", policy_action_name(x->d.action));
-			json_string(&w, "rule", x->d.rule);
-			json_string(&w, "request", request_form(x));
-			json_string(&w, "note", x->d.note[0] ? x->d.note : NULL);
-			json_time(&w, "renew_at", x->d.renew_at);
-			json_string(&w, "renew_basis", policy_renew_basis_name(x->d.renew_basis));
-			json_time(&w, "renew_by_period", x->d.renew_by_period);
-			json_time(&w, "renew_by_80pct", x->d.renew_by_80pct);
+			json_string(&w, "action", policy_action_name(x->plan.d.action));
+			json_string(&w, "rule", x->plan.d.rule);
+			json_string(&w, "request", plan_request_text(&x->plan));
+			json_string(&w, "note", x->plan.d.note[0] ? x->plan.d.note : NULL);
+			json_time(&w, "renew_at", x->plan.d.renew_at);
+			json_string(&w, "renew_basis", policy_renew_basis_name(x->plan.d.renew_basis));
+			json_time(&w, "renew_by_period", x->plan.d.renew_by_period);
+			json_time(&w, "renew_by_80pct", x->plan.d.renew_by_80pct);
 			json_end_object(&w);
 		} else {
 			json_null(&w, "decision");
 		}
+		if (x->decided)
+			plan_json(&w, "plan", &x->plan);
+		else
+			json_null(&w, "plan");
 		json_end_object(&w);
 	}
 	json_end_array(&w);
@@ -232,36 +197,61 @@ static void print_dates(const struct explained *x)
 	template_format_period((int64_t)x->not_after - (int64_t)x->not_before, life, sizeof(life));
 	if (t->has_renewal && t->renewal_seconds > 0) {
 		template_format_period(t->renewal_seconds, period, sizeof(period));
-		policy_format_time(x->d.renew_by_period, a, sizeof(a));
+		policy_format_time(x->plan.d.renew_by_period, a, sizeof(a));
 		printf("  period rule:   %s = notAfter - renewal period (%s)%s\n", a, period,
-		       x->d.renew_basis == RENEW_BASIS_PERIOD ? "   <- dominates" : "");
+		       x->plan.d.renew_basis == RENEW_BASIS_PERIOD ? "   <- dominates" : "");
 	} else {
 		printf("  period rule:   - (the template has no renewal period)\n");
 	}
-	policy_format_time(x->d.renew_by_80pct, a, sizeof(a));
+	policy_format_time(x->plan.d.renew_by_80pct, a, sizeof(a));
 	printf("  80%% rule:      %s = notBefore + 80%% of the lifetime (%s)%s\n", a, life,
-	       x->d.renew_basis == RENEW_BASIS_80PCT ? "   <- dominates" : "");
-	policy_format_time(x->d.renew_at, a, sizeof(a));
+	       x->plan.d.renew_basis == RENEW_BASIS_80PCT ? "   <- dominates" : "");
+	policy_format_time(x->plan.d.renew_at, a, sizeof(a));
 	printf("  renew at:      %s (the later of the two, docs/protocol.md 5.4)\n", a);
 }
 
 static void print_revocation(const struct explained *x)
 {
-	switch (x->revocation) {
+	switch (x->plan.revocation) {
 	case REVOCATION_NOT_CHECKED:
 		if (x->decided)
-			printf("  revocation:    not checked (expired, or renew_and_remove_revoked is off)\n");
+			printf("  revocation:    not checked (expired, renew_and_remove_revoked off, autoenrollment "
+			       "disabled, or a request pending)\n");
 		break;
 	case REVOCATION_GOOD:
-		printf("  revocation:    good (%s)\n", safetext(x->revocation_detail));
+		printf("  revocation:    good (%s)\n", safetext(x->plan.revocation_detail));
 		break;
 	case REVOCATION_REVOKED:
-		printf("  revocation:    %s\n", safetext(x->revocation_detail));
+		printf("  revocation:    %s\n", safetext(x->plan.revocation_detail));
 		break;
 	case REVOCATION_UNKNOWN:
-		printf("  revocation:    unknown: %s\n", safetext(x->revocation_detail));
+		printf("  revocation:    unknown: %s\n", safetext(x->plan.revocation_detail));
 		break;
 	}
+}
+
+static void print_plan_key(const struct plan *p)
+{
+	switch (p->key) {
+	case PLAN_KEY_NONE:
+		return;
+	case PLAN_KEY_NEW:
+		printf("  key:           a new key\n");
+		break;
+	case PLAN_KEY_HELD:
+		printf("  key:           the held key (%s)\n", p->t->private_key_flag & CT_PK_REQUIRE_SAME_KEY_RENEWAL ?
+		       "CT_FLAG_REQUIRE_SAME_KEY_RENEWAL" : "[enroll] reuse_key");
+		break;
+	case PLAN_KEY_PENDING:
+		printf("  key:           the one recorded with the pending request\n");
+		break;
+	}
+	if (p->request == PLAN_REQUEST_POLL)
+		return;
+	printf("  transport:     %s", p->transport);
+	for (size_t i = 0; i < p->n_ca_order; i++)
+		printf("%s%s", i == 0 ? "; CAs in order: " : ", ", safetext(p->ca_order[i]->cn));
+	printf("\n");
 }
 
 static void print_text(const struct explained *xs, size_t nx, bool verbose_ineligible)
@@ -321,11 +311,13 @@ static void print_text(const struct explained *xs, size_t nx, bool verbose_ineli
 		}
 		print_cas(x->e);
 		if (x->decided) {
-			printf("  decision:      %s: %s\n", policy_action_name(x->d.action), safetext(x->d.rule));
-			if (request_form(x))
-				printf("  request:       %s\n", request_form(x));
-			if (x->d.note[0] != '\0')
-				printf("  note:          %s\n", safetext(x->d.note));
+			printf("  decision:      %s: %s\n", policy_action_name(x->plan.d.action), safetext(x->plan.d.rule));
+			if (plan_request_text(&x->plan)) {
+				printf("  request:       %s\n", plan_request_text(&x->plan));
+				print_plan_key(&x->plan);
+			}
+			if (x->plan.d.note[0] != '\0')
+				printf("  note:          %s\n", safetext(x->plan.d.note));
 		} else {
 			printf("  decision:      none (not eligible)\n");
 		}
@@ -347,6 +339,7 @@ int cmd_explain(const struct cli_options *opt, struct config *cfg, int argc, cha
 	int ret = ADENROLL_EXIT_FAILURE;
 	struct ae_policy aep;
 	struct gpo_eval gev;
+	struct plan_context pctx;
 
 	memset(&aep, 0, sizeof(aep));
 	memset(&gev, 0, sizeof(gev));
@@ -372,13 +365,17 @@ int cmd_explain(const struct cli_options *opt, struct config *cfg, int argc, cha
 		eligibility_evaluate_all(&disc.dir, &eo, el);
 	}
 	xs = xcalloc(disc.dir.n_templates ? disc.dir.n_templates : 1, sizeof(*xs));
+	pctx = (struct plan_context){
+		.cfg = cfg, .mode = opt->mode, .now = now, .aep = &aep, .dir = &disc.dir, .rev = rev,
+		.items = items, .n_items = n, .force = opt->force, .with_ca_order = true,
+	};
 	for (i = 0; i < disc.dir.n_templates; i++) {
 		const struct template *t = el[i].template;
 
 		if (only != NULL && !str_eq_ci(t->cn, only) &&
 		    !(t->display_name != NULL && str_eq_ci(t->display_name, only)))
 			continue;
-		explain_one(cfg, opt->mode, &aep, &disc.dir, now, rev, &el[i], items, n, pending, np, &xs[nx++]);
+		explain_one(&pctx, &el[i], pending, np, &xs[nx++]);
 	}
 	if (only != NULL && nx == 0) {
 		log_error("no template named \"%s\" in the directory (%s); `adenroll templates` lists them",
@@ -394,6 +391,8 @@ int cmd_explain(const struct cli_options *opt, struct config *cfg, int argc, cha
 	}
 	ret = ADENROLL_EXIT_OK;
 out:
+	for (i = 0; xs != NULL && i < nx; i++)
+		plan_free(&xs[i].plan);
 	revocation_ctx_free(rev);
 	gpo_eval_free(&gev);
 	ae_policy_free(&aep);

@@ -21,6 +21,7 @@
 #include "json.h"
 #include "ldap_conn.h"
 #include "log.h"
+#include "plan.h"
 #include "policy.h"
 #include "revocation.h"
 #include "runlimit.h"
@@ -44,6 +45,7 @@ struct pulse_line {
 	bool offline_expiring;       /* less than OfflineExpirationPercent of the lifetime left */
 	enum revocation_status revocation;   /* of the held certificate */
 	char revocation_detail[512];
+	struct plan plan;            /* what was decided (plan.h) */
 };
 
 struct pulse_totals {
@@ -161,6 +163,7 @@ static void print_json(const struct pulse_line *lines, size_t n, const struct ae
 			json_int(&w, "not_after", (int64_t)l->not_after);
 			json_int(&w, "renew_at", (int64_t)l->renew_at);
 		}
+		plan_json(&w, "plan", &l->plan);
 		json_end_object(&w);
 	}
 	json_end_array(&w);
@@ -209,23 +212,23 @@ static void retire_superseded(const struct config *cfg, enum adenroll_mode mode,
 	store_close(s);
 }
 
-/* docs/protocol.md 5.3 step 3: only a held, unexpired certificate that renewal
- * would replace (renew_expiring) is checked; unknown is reported, not acted on. */
-static void check_revocation(struct revocation_ctx *rev, const struct template *t, const struct store_item *it,
-			     struct pulse_line *l)
+/* The revocation status the plan found, in the log (the plan itself logs
+ * nothing): unknown is reported, not acted on (docs/protocol.md 5.3 step 3). */
+static void log_revocation(const struct template *t, const struct plan *p)
 {
 	char serial[96];
 
-	l->revocation = revocation_check(rev, it->cert, NULL, l->revocation_detail, sizeof l->revocation_detail);
-	if (cert_serial_hex(it->cert, serial, sizeof serial) != 0)
+	if (p->revocation == REVOCATION_NOT_CHECKED)
+		return;
+	if (cert_serial_hex(p->held->cert, serial, sizeof serial) != 0)
 		snprintf(serial, sizeof serial, "?");
-	if (l->revocation == REVOCATION_REVOKED)
-		log_warn("%s: the certificate (serial %s) is %s", t->cn, serial, l->revocation_detail);
-	else if (l->revocation == REVOCATION_UNKNOWN)
+	if (p->revocation == REVOCATION_REVOKED)
+		log_warn("%s: the certificate (serial %s) is %s", t->cn, serial, p->revocation_detail);
+	else if (p->revocation == REVOCATION_UNKNOWN)
 		log_warn("%s: revocation status of the certificate (serial %s) unknown, not treated as revoked: %s",
-			 t->cn, serial, l->revocation_detail);
+			 t->cn, serial, p->revocation_detail);
 	else
-		log_debug("%s: not revoked: %s", t->cn, l->revocation_detail);
+		log_debug("%s: not revoked: %s", t->cn, p->revocation_detail);
 }
 
 /* The held key for a renewal that keeps it, from whichever store holds
@@ -242,159 +245,88 @@ static EVP_PKEY *load_held_key(const struct config *cfg, enum adenroll_mode mode
 	return key;
 }
 
-/* OfflineExpirationPercent: a certificate with less than that share of its
- * lifetime left is worth a warning (renewal should have replaced it by now). */
-static bool offline_expiring(const struct ae_policy *aep, const struct template *t, const struct store_item *it,
-			     time_t now)
+/* OfflineExpirationPercent: the plan says the certificate has less than
+ * that share of its lifetime left; the event says so. */
+static void log_offline_expiring(const struct ae_policy *aep, const struct template *t, const struct plan *p)
 {
-	time_t nb, na;
+	char when[32], origin[1200];
 
-	if (!it || aep->offline_pct == 0)
-		return false;
-	nb = cert_not_before(it->cert);
-	na = cert_not_after(it->cert);
-	if (na <= nb || now >= na)
-		return false;
-	if ((double)(na - now) * 100.0 >= (double)(na - nb) * (double)aep->offline_pct)
-		return false;
-	{
-		char when[32], origin[1200];
-		policy_format_time(na, when, sizeof when);
-		ae_origin_text(aep, origin, sizeof origin);
-		log_event(LOG_EV_EXPIRING, t->cn, "%s: the certificate expires at %s, less than %u%% of its lifetime "
-			  "left (OfflineExpirationPercent from %s)", t->cn, when, aep->offline_pct, origin);
-	}
-	return true;
+	policy_format_time(p->not_after, when, sizeof when);
+	ae_origin_text(aep, origin, sizeof origin);
+	log_event(LOG_EV_EXPIRING, t->cn, "%s: the certificate expires at %s, less than %u%% of its lifetime "
+		  "left (OfflineExpirationPercent from %s)", t->cn, when, aep->offline_pct, origin);
 }
 
-static void process(struct discovery *disc, const struct cli_options *opt, const struct config *cfg,
-		    const struct ae_policy *aep, struct revocation_ctx *rev, const struct template *t, bool renewal_only,
-		    const struct store_item *items, size_t n_items, struct pulse_line *l)
+static void line_from_plan(struct pulse_line *l, const struct plan *p)
 {
+	l->action = plan_action_name(p);
+	snprintf(l->rule, sizeof l->rule, "%s", p->d.rule);
+	l->not_after = p->not_after;
+	l->renew_at = p->d.renew_at;
+	l->offline_expiring = p->offline_expiring;
+	l->revocation = p->revocation;
+	snprintf(l->revocation_detail, sizeof l->revocation_detail, "%s", p->revocation_detail);
+}
+
+/* Executes the plan (plan.h) for t; everything decided is decided there. */
+static void process(struct discovery *disc, const struct cli_options *opt, const struct config *cfg,
+		    const struct plan_context *pctx, const struct template *t, bool renewal_only, struct pulse_line *l)
+{
+	struct plan *p = &l->plan;
 	bool had_pending = false;
+
 	memset(l, 0, sizeof *l);
 	l->template_cn = t->cn;
-
-	const char *superseded_cn;
-	const struct store_item *it = store_find_held(items, n_items, t, &disc->dir, &superseded_cn);
-	char origin[1200];
-
-	ae_origin_text(aep, origin, sizeof origin);
-	/* AEPolicy 0x8000: nothing is enrolled, renewed or collected; what is held stays */
-	if (ae_disabled(aep)) {
-		l->action = "skip";
-		ae_disabled_text(aep, l->rule, sizeof l->rule);
-		if (it)
-			l->not_after = cert_not_after(it->cert);
-		return;
-	}
-	l->offline_expiring = offline_expiring(aep, t, it, time(NULL));
-	if (!ae_retrieve_pending(aep)) {
-		struct pending_request pr;
-		int found = state_pending_load(cfg, opt->mode, t->cn, &pr, NULL);
-		if (found == 1)
-			state_pending_free(&pr);
-		if (found != 0) {
-			/* never a second request while one is recorded (5.3 rule 2) */
+	plan_template(pctx, t, renewal_only, p);
+	if (p->offline_expiring)
+		log_offline_expiring(pctx->aep, t, p);
+	line_from_plan(l, p);
+	if (p->request == PLAN_REQUEST_POLL) {
+		/* A pending request is polled, never resubmitted (docs/protocol.md 5.3 rule 2). */
+		enroll_poll_pending(disc, cfg, opt->mode, t, opt->dry_run, &had_pending, &l->rep);
+		if (had_pending) {
+			l->acted = true;
+			/* a superseded certificate stays live until its successor is
+			 * issued, which for a pending request is now (5.2 step 7) */
+			if (l->rep.outcome == ENROLL_ISSUED && p->superseded_cn)
+				retire_superseded(cfg, opt->mode,
+						  p->held->template_cn ? p->held->template_cn : p->superseded_cn);
+			return;
+		}
+		/* the CA does not know the request and it was forgotten: the
+		 * plan without it (enroll anew in this run) */
+		plan_free(p);
+		plan_template(pctx, t, renewal_only, p);
+		line_from_plan(l, p);
+		if (p->request == PLAN_REQUEST_POLL) {
 			l->action = "skip";
-			snprintf(l->rule, sizeof l->rule, "a request is pending at the CA, but retrieve_pending "
-				 "(AEPolicy 0x4) is off: %.170s", origin);
+			snprintf(l->rule, sizeof l->rule, "the CA does not know the recorded request, and its record "
+				 "could not be removed (see above): nothing new is submitted");
 			return;
 		}
 	}
-
-	/* A pending request is polled, never resubmitted (docs/protocol.md 5.3 rule 2). */
-	enroll_poll_pending(disc, cfg, opt->mode, t, opt->dry_run, &had_pending, &l->rep);
-	if (had_pending) {
-		l->action = "poll";
-		l->acted = true;
-		/* a superseded certificate stays live until its successor is
-		 * issued, which for a pending request is now (5.2 step 7) */
-		if (l->rep.outcome == ENROLL_ISSUED && superseded_cn)
-			retire_superseded(cfg, opt->mode, it->template_cn ? it->template_cn : superseded_cn);
+	log_revocation(t, p);
+	if (p->adjusted && p->d.action == POLICY_SKIP)
+		log_warn("%s: %s", t->cn, p->d.rule);
+	else if (p->adjusted)
+		log_info("%s: %s", t->cn, p->d.rule);
+	if (p->request == PLAN_REQUEST_NONE)
 		return;
-	}
-
-	struct policy_input in;
-	struct policy_decision dec;
-	memset(&in, 0, sizeof in);
-	in.now = time(NULL);
-	in.t = t;
-	in.has_cert = it != NULL;
-	if (it) {
-		in.not_before = cert_not_before(it->cert);
-		in.not_after = cert_not_after(it->cert);
-		in.cert_major = it->major;
-		in.cert_has_major = it->has_version;
-	}
-	in.revocation = REVOCATION_NOT_CHECKED;
-	if (it && ae_renew(aep) && in.now < in.not_after) {
-		check_revocation(rev, t, it, l);
-		in.revocation = l->revocation;
-	}
-	in.renew_expiring = ae_renew(aep);
-	in.update_templates = ae_update_templates(aep);
-	in.superseded_cn = superseded_cn;
-	policy_decide(&in, &dec);
-	if (in.revocation == REVOCATION_REVOKED)
-		snprintf(l->rule, sizeof l->rule, "%.70s; %.180s", dec.rule, l->revocation_detail);
-	else
-		snprintf(l->rule, sizeof l->rule, "%s", dec.rule);
-	l->not_after = in.not_after;
-	l->renew_at = dec.renew_at;
-
-	enum policy_action a = dec.action;
-	if (a == POLICY_KEEP && opt->force) {
-		a = POLICY_REENROLL;
-		snprintf(l->rule, sizeof l->rule, "--force, although: %.200s", dec.rule);
-	}
-	enum policy_action fa = enroll_final_action(&disc->dir, opt->mode, t, renewal_only, it != NULL, a, in.now,
-						    l->rule, sizeof l->rule);
-	if (fa != a && fa == POLICY_SKIP)
-		log_warn("%s: %s", t->cn, l->rule);
-	else if (fa != a)
-		log_info("%s: %s", t->cn, l->rule);
-	a = fa;
-	switch (a) {
-	case POLICY_KEEP:
-	case POLICY_WAIT_PENDING:
-		l->action = "keep";
-		return;
-	case POLICY_SKIP:
-		l->action = "skip";
-		/* say whose switch it was */
-		if (strstr(l->rule, "AEPolicy"))
-			snprintf(l->rule + strlen(l->rule), sizeof l->rule - strlen(l->rule), " (%s)", origin);
-		return;
-	case POLICY_ENROLL:
-		l->action = "enroll";
-		break;
-	case POLICY_RENEW:
-		l->action = "renew";
-		break;
-	case POLICY_REENROLL:
-		l->action = "reenroll";
-		break;
-	}
 	log_info("%s: %s: %s", t->cn, l->action, l->rule);
 	l->acted = true;
-	/* Only a due renewal of the same template keeps the key: never for a
-	 * revoked (possibly compromised) key or another template's. */
-	bool keep_key = a == POLICY_RENEW && !superseded_cn && it && it->key_path &&
-			(cfg->reuse_key || (t->private_key_flag & CT_PK_REQUIRE_SAME_KEY_RENEWAL));
 	EVP_PKEY *held_key = NULL;
-	if (a == POLICY_RENEW && !superseded_cn && it) {
+	if (p->request == PLAN_REQUEST_RENEWAL) {
 		/* signs the renewal (MS-WCCE 3.1.1.4.3.2.1), and is its key when kept */
-		held_key = load_held_key(cfg, opt->mode, t, it);
-		enroll_renew_template(disc, cfg, opt->mode, t, it->cert, held_key, keep_key, opt->dry_run, &l->rep);
+		held_key = load_held_key(cfg, opt->mode, t, p->held);
+		enroll_renew_template(disc, cfg, opt->mode, t, p->held->cert, held_key, p->key == PLAN_KEY_HELD,
+				      opt->dry_run, &l->rep);
 	} else {
-		held_key = keep_key ? load_held_key(cfg, opt->mode, t, it) : NULL;
-		enroll_template(disc, cfg, opt->mode, t, a == POLICY_RENEW, held_key, opt->dry_run, &l->rep);
+		enroll_template(disc, cfg, opt->mode, t, p->d.action == POLICY_RENEW, NULL, opt->dry_run, &l->rep);
 	}
 	EVP_PKEY_free(held_key);
 	l->new_pending = l->rep.outcome == ENROLL_PENDING;
-	if (l->rep.outcome == ENROLL_ISSUED && superseded_cn)
-		retire_superseded(cfg, opt->mode, it->template_cn ? it->template_cn : superseded_cn);
+	if (l->rep.outcome == ENROLL_ISSUED && p->superseded_cn)
+		retire_superseded(cfg, opt->mode, p->held->template_cn ? p->held->template_cn : p->superseded_cn);
 }
 
 int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char **argv)
@@ -473,6 +405,10 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 	/* CRLs are read over this run's LDAP session and cached until their
 	 * nextUpdate; --dry-run reads the cache but writes nothing. */
 	rev = revocation_ctx_for_run(disc.ldap, &disc.dir, cfg->state_dir, !opt->dry_run);
+	struct plan_context pctx = {
+		.cfg = cfg, .mode = opt->mode, .now = time(NULL), .aep = &aep, .dir = &disc.dir, .rev = rev,
+		.items = items, .n_items = n_items, .force = opt->force, .with_ca_order = opt->dry_run,
+	};
 	lines = xcalloc(disc.dir.n_templates + 1, sizeof *lines);
 	bool timed_out = false;
 	for (size_t i = 0; i < disc.dir.n_templates; i++) {
@@ -488,7 +424,9 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 			break;
 		}
 		struct pulse_line *l = &lines[n_lines++];
-		process(&disc, opt, cfg, &aep, rev, el[i].template, el[i].renewal_only, items, n_items, l);
+		/* a slow CA must not date the decisions of the templates after it */
+		pctx.now = time(NULL);
+		process(&disc, opt, cfg, &pctx, el[i].template, el[i].renewal_only, l);
 		count(&tot, l);
 		tot.offline_expiring += l->offline_expiring;
 		/* hooks after a change or a verdict; a request still pending is neither */
@@ -558,6 +496,8 @@ out:
 		  hs.bytes_in, hs.seconds, ks.keys, ks.seconds);
 	revocation_ctx_free(rev);
 	ae_policy_free(&aep);
+	for (size_t i = 0; lines && i < n_lines; i++)
+		plan_free(&lines[i].plan);
 	free(lines);
 	store_items_free(items, n_items);
 	store_close(store);

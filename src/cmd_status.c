@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "json.h"
 #include "log.h"
+#include "plan.h"
 #include "policy.h"
 #include "safetext.h"
 #include "aepolicy.h"
@@ -24,7 +25,8 @@
 
 struct status_row {
 	const struct store_item *it;
-	struct policy_decision d;
+	struct template t;            /* as recorded at install time */
+	struct plan plan;
 	time_t not_before, not_after;
 	char serial[96];
 };
@@ -39,16 +41,6 @@ static void recorded_template(const struct store_item *it, struct template *t)
 	t->has_renewal = it->has_renewal;
 	t->renewal_seconds = it->renewal_seconds;
 	t->enrollment_flag = it->enrollment_flag;
-}
-
-static bool is_pending(const struct pending_request *p, size_t np, const char *cn)
-{
-	size_t i;
-
-	for (i = 0; i < np; i++)
-		if (cn != NULL && str_eq_ci(p[i].template_cn, cn))
-			return true;
-	return false;
 }
 
 static void format_span(int64_t seconds, char *out, size_t outlen)
@@ -105,19 +97,20 @@ static void print_json(const struct cli_options *opt, const struct config *cfg, 
 		json_time(&w, "not_before", rows[i].not_before);
 		json_time(&w, "not_after", rows[i].not_after);
 		json_int(&w, "seconds_to_expiry", (int64_t)rows[i].not_after - (int64_t)now);
-		json_time(&w, "renew_at", rows[i].d.renew_at);
-		json_string(&w, "renew_basis", policy_renew_basis_name(rows[i].d.renew_basis));
-		json_time(&w, "renew_by_period", rows[i].d.renew_by_period);
-		json_time(&w, "renew_by_80pct", rows[i].d.renew_by_80pct);
-		json_string(&w, "action", policy_action_name(rows[i].d.action));
-		json_string(&w, "rule", rows[i].d.rule);
-		json_string(&w, "note", rows[i].d.note[0] ? rows[i].d.note : NULL);
+		json_time(&w, "renew_at", rows[i].plan.d.renew_at);
+		json_string(&w, "renew_basis", policy_renew_basis_name(rows[i].plan.d.renew_basis));
+		json_time(&w, "renew_by_period", rows[i].plan.d.renew_by_period);
+		json_time(&w, "renew_by_80pct", rows[i].plan.d.renew_by_80pct);
+		json_string(&w, "action", policy_action_name(rows[i].plan.d.action));
+		json_string(&w, "rule", rows[i].plan.d.rule);
+		json_string(&w, "note", rows[i].plan.d.note[0] ? rows[i].plan.d.note : NULL);
 		json_string(&w, "ca", it->ca_name);
 		json_int(&w, "request_id", it->request_id);
 		json_time(&w, "installed", it->installed);
 		json_string(&w, "cert_path", it->cert_path);
 		json_string(&w, "key_path", it->key_path);
 		json_string(&w, "chain_path", it->chain_path);
+		plan_json(&w, "plan", &rows[i].plan);
 		json_end_object(&w);
 	}
 	json_end_array(&w);
@@ -170,19 +163,19 @@ static void print_text(const struct cli_options *opt, const struct config *cfg, 
 			const struct status_row *r = &rows[i];
 
 			policy_format_time(r->not_after, na, sizeof(na));
-			policy_format_time(r->d.renew_at, ra, sizeof(ra));
+			policy_format_time(r->plan.d.renew_at, ra, sizeof(ra));
 			if (r->not_after <= now)
 				snprintf(left, sizeof(left), "expired");
 			else
 				format_span((int64_t)r->not_after - (int64_t)now, left, sizeof(left));
 			printf("%-*s  %-20s  %-8s  %-20s  %-16s  %-12s  %s\n", (int)wt, safetext(r->it->template_cn),
-			       na, left, ra, policy_renew_basis_name(r->d.renew_basis),
-			       policy_action_name(r->d.action), safetext(r->it->cert_path));
+			       na, left, ra, policy_renew_basis_name(r->plan.d.renew_basis),
+			       policy_action_name(r->plan.d.action), safetext(r->it->cert_path));
 		}
 		printf("\n");
 		for (i = 0; i < n; i++)
 			printf("%s: serial %s, %s%s%s\n", safetext(rows[i].it->template_cn), rows[i].serial,
-			       safetext(rows[i].d.rule), rows[i].d.note[0] ? "; " : "", safetext(rows[i].d.note));
+			       safetext(rows[i].plan.d.rule), rows[i].plan.d.note[0] ? "; " : "", safetext(rows[i].plan.d.note));
 		printf("\nRenewal dates use the template values recorded at install time;\n"
 		       "`adenroll explain` checks the directory's current values.\n");
 	}
@@ -220,6 +213,7 @@ int cmd_status(const struct cli_options *opt, struct config *cfg, int argc, char
 	time_t now = time(NULL);
 	int have_lr, ret = ADENROLL_EXIT_FAILURE;
 	struct ae_policy aep;
+	struct plan_context pctx;
 	bool have_policy;
 
 	if (argc > 0) {
@@ -235,23 +229,15 @@ int cmd_status(const struct cli_options *opt, struct config *cfg, int argc, char
 	/* offline: the policy the last pulse read (its cache), or the local switches */
 	have_policy = gpo_policy_cached(cfg, opt->mode, &aep) == 0;
 	rows = xcalloc(n ? n : 1, sizeof(*rows));
+	/* the plan pulse would make, from what is recorded (no directory, no CRL) */
+	pctx = (struct plan_context){ .cfg = cfg, .mode = opt->mode, .now = now, .aep = &aep,
+				      .items = items, .n_items = n };
 	for (i = 0; i < n; i++) {
-		struct template t;
-		struct policy_input in;
-
-		recorded_template(&items[i], &t);
-		store_policy_input(&in, now, cfg, &t, &items[i], NULL,
-				   is_pending(pending, np, items[i].template_cn));
-		in.renew_expiring = ae_renew(&aep);
-		in.update_templates = ae_update_templates(&aep);
-		policy_decide(&in, &rows[i].d);
-		if (ae_disabled(&aep)) {
-			rows[i].d.action = POLICY_SKIP;
-			ae_disabled_text(&aep, rows[i].d.rule, sizeof(rows[i].d.rule));
-		}
+		recorded_template(&items[i], &rows[i].t);
+		plan_held_item(&pctx, &rows[i].t, &items[i], &rows[i].plan);
 		rows[i].it = &items[i];
-		rows[i].not_before = in.not_before;
-		rows[i].not_after = in.not_after;
+		rows[i].not_before = rows[i].plan.not_before;
+		rows[i].not_after = rows[i].plan.not_after;
 		if (cert_serial_hex(items[i].cert, rows[i].serial, sizeof(rows[i].serial)) != 0)
 			snprintf(rows[i].serial, sizeof(rows[i].serial), "?");
 	}
@@ -261,6 +247,8 @@ int cmd_status(const struct cli_options *opt, struct config *cfg, int argc, char
 		print_text(opt, cfg, now, rows, n, pending, np, &lr, have_lr, &aep, have_policy);
 	ret = ADENROLL_EXIT_OK;
 	ae_policy_free(&aep);
+	for (i = 0; i < n; i++)
+		plan_free(&rows[i].plan);
 out:
 	free(rows);
 	state_pending_list_free(pending, np);

@@ -85,6 +85,20 @@ static void set(struct policy_decision *out, enum policy_action a, const char *f
 	va_end(ap);
 }
 
+/* A SKIP because one of the caller's AEPolicy switches is off. */
+static void set_switch_off(struct policy_decision *out, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void set_switch_off(struct policy_decision *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	out->action = POLICY_SKIP;
+	out->switch_off = true;
+	va_start(ap, fmt);
+	vsnprintf(out->rule, sizeof(out->rule), fmt, ap);
+	va_end(ap);
+}
+
 static void note_add(struct policy_decision *out, const char *text)
 {
 	size_t used = strlen(out->note);
@@ -127,7 +141,7 @@ void policy_decide(const struct policy_input *in, struct policy_decision *out)
 		if (in->update_templates)
 			set(out, POLICY_ENROLL, "no certificate held: enroll");
 		else
-			set(out, POLICY_SKIP, "no certificate held, but update_templates (AEPolicy 0x1) is off");
+			set_switch_off(out, "no certificate held, but update_templates (AEPolicy 0x1) is off");
 		return;
 	}
 	if (in->now >= in->not_after) {
@@ -137,7 +151,7 @@ void policy_decide(const struct policy_input *in, struct policy_decision *out)
 			set(out, POLICY_ENROLL, "expired at %s: new enrollment (an expired certificate cannot be renewed)",
 			    when);
 		else
-			set(out, POLICY_SKIP, "expired at %s, but renew_and_remove_revoked (AEPolicy 0x2) is off", when);
+			set_switch_off(out, "expired at %s, but renew_and_remove_revoked (AEPolicy 0x2) is off", when);
 		return;
 	}
 	if (in->revocation == REVOCATION_REVOKED) {
@@ -147,7 +161,7 @@ void policy_decide(const struct policy_input *in, struct policy_decision *out)
 			note_add(out, "a revoked certificate cannot sign a renewal: new enrollment");
 		}
 		else
-			set(out, POLICY_SKIP, "certificate revoked, but renew_and_remove_revoked (AEPolicy 0x2) is off");
+			set_switch_off(out, "certificate revoked, but renew_and_remove_revoked (AEPolicy 0x2) is off");
 		return;
 	}
 	if (in->superseded_cn != NULL) {
@@ -155,7 +169,7 @@ void policy_decide(const struct policy_input *in, struct policy_decision *out)
 			set(out, POLICY_REENROLL, "held certificate is of template %s, superseded by %s: re-enroll",
 			    in->superseded_cn, t != NULL ? t->cn : "?");
 		else
-			set(out, POLICY_SKIP, "held certificate is of superseded template %s, but update_templates "
+			set_switch_off(out, "held certificate is of superseded template %s, but update_templates "
 			    "(AEPolicy 0x1) is off", in->superseded_cn);
 		return;
 	}
@@ -165,7 +179,7 @@ void policy_decide(const struct policy_input *in, struct policy_decision *out)
 		if (in->update_templates)
 			set(out, POLICY_REENROLL, "template major version %s: re-enroll", buf);
 		else
-			set(out, POLICY_SKIP, "template major version %s, but update_templates (AEPolicy 0x1) is off", buf);
+			set_switch_off(out, "template major version %s, but update_templates (AEPolicy 0x1) is off", buf);
 		return;
 	}
 	policy_format_time(out->renew_at, when, sizeof(when));
@@ -176,7 +190,7 @@ void policy_decide(const struct policy_input *in, struct policy_decision *out)
 			set(out, POLICY_SKIP, "renewal due since %s (%s), but the template sets CT_FLAG_SKIP_AUTO_RENEWAL",
 			    when, basis);
 		else if (!in->renew_expiring)
-			set(out, POLICY_SKIP, "renewal due since %s (%s), but renew_and_remove_revoked (AEPolicy 0x2) is off",
+			set_switch_off(out, "renewal due since %s (%s), but renew_and_remove_revoked (AEPolicy 0x2) is off",
 			    when, basis);
 		else
 			set(out, POLICY_RENEW, "renewal due since %s (%s): renew with a request signed by the held "

@@ -1,6 +1,6 @@
 /* Per-template renewal decisions (docs/protocol.md 5.3, 5.4).  Pure: no I/O, the
- * current time is an input.  Shared by pulse, explain and status so that
- * what explain prints is what pulse does. */
+ * current time is an input.  Called through plan.h, which pulse, explain and
+ * status share, so that what explain prints is what pulse does. */
 #ifndef ADENROLL_POLICY_H
 #define ADENROLL_POLICY_H
 
@@ -66,6 +66,9 @@ struct policy_decision {
 	enum policy_renew_basis renew_basis;
 	char rule[256];                 /* the rule that produced the action, for explain/logs */
 	char note[256];                 /* extra facts (revocation unknown, not yet valid), may be "" */
+	/* SKIP because renew_expiring or update_templates is off: the rule
+	 * names the AEPolicy bit, the caller adds whose switch it is */
+	bool switch_off;
 };
 
 void policy_decide(const struct policy_input *in, struct policy_decision *out);
