@@ -104,9 +104,12 @@ static void decide(const struct plan_context *ctx, bool renewal_only, struct pla
 		p->forced = true;
 	}
 	if (ctx->dir != NULL) {
+		char before[sizeof p->d.rule];
+
+		memcpy(before, p->d.rule, sizeof before);
 		enum policy_action a = enroll_final_action(ctx->dir, ctx->mode, t, renewal_only, p->held != NULL,
 							   p->d.action, ctx->now, p->d.rule, sizeof p->d.rule);
-		p->adjusted = a != p->d.action;
+		p->adjusted = a != p->d.action || strcmp(before, p->d.rule) != 0;
 		p->d.action = a;
 	}
 	if (p->d.action == POLICY_SKIP && p->d.switch_off && !p->adjusted) {

@@ -87,7 +87,7 @@ struct plan {
 	enum plan_key key;
 	const char *transport;             /* "certsrv" (web enrollment) */
 	bool forced;                       /* --force turned keep into reenroll */
-	/* The action policy_decide gave was changed by a fact it does not see
+	/* A fact policy_decide does not see changed the action or its reason
 	 * (enroll_final_action: userCertificate, renewal-only template); the
 	 * rule says why. */
 	bool adjusted;

@@ -65,8 +65,10 @@ const struct store_item *store_find_cn(const struct store_item *items, size_t n,
 const struct store_item *store_find_held(const struct store_item *items, size_t n,
 					 const struct template *t, const struct directory *d,
 					 const char **superseded_cn);
-/* The one way pulse, explain and status build policy_decide()'s input from
- * what is held, so they agree.  held may be NULL. */
+/* policy_decide()'s input from what is held (plan.c, the one caller besides
+ * bench/, turns it into the plan pulse, explain and status share).  The
+ * policy bits come from cfg's local switches; the plan replaces them with
+ * the run's AEPolicy.  held may be NULL. */
 void store_policy_input(struct policy_input *in, time_t now, const struct config *cfg,
 			const struct template *t, const struct store_item *held,
 			const char *superseded_cn, bool pending);
