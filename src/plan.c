@@ -129,7 +129,7 @@ static void make(const struct plan_context *ctx, const struct template *t, bool 
 	p->t = t;
 	p->held = held;
 	p->superseded_cn = superseded_cn;
-	p->transport = "certsrv";
+	p->transport = "certsrv";   /* web enrollment, the one transport enroll.c speaks */
 	if (held != NULL) {
 		p->not_before = cert_not_before(held->cert);
 		p->not_after = cert_not_after(held->cert);
