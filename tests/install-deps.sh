@@ -17,7 +17,8 @@ export DEBIAN_FRONTEND=noninteractive
 
 BUILD_PKGS="build-essential pkg-config autoconf automake libtool libtool-bin
   libkrb5-dev libldap2-dev libsasl2-dev libssl-dev libcurl4-openssl-dev
-  libnss3-dev libsystemd-dev check libcmocka-dev"
+  libnss3-dev libsystemd-dev check libcmocka-dev
+  libxml2-dev"
 # Samba AD DC and the client tools the harness uses (samba-ad-provision is a
 # Recommends that provisioning cannot do without).
 DC_PKGS="samba samba-ad-dc samba-ad-provision winbind samba-dsdb-modules
