@@ -34,11 +34,16 @@
 #                                ports: "CA down"), or start it again
 #   domain.sh gpo SUBCOMMAND     Group Policy (the DC serves SYSVOL over SMB):
 #     gpo create NAME                        new GPO; prints its {GUID}
-#     gpo set GUID machine|user AEPOLICY [PCT]  write the side's Registry.pol with the
+#     gpo set GUID machine|user AEPOLICY [PCT] [--policy-server URL]...
+#                                            write the side's Registry.pol with the
 #                                            AutoEnrollment values (AEPolicy, and
 #                                            OfflineExpirationPercent when PCT is given;
 #                                            AEPOLICY "none" writes an empty file), upload it
-#                                            over SMB, bump versionNumber and GPT.INI
+#                                            over SMB, bump versionNumber and GPT.INI;
+#                                            --policy-server adds an enrollment policy
+#                                            server (PolicyServers\<id>: URL, PolicyID as
+#                                            the CEP emulator answers it, Flags 0x14,
+#                                            AuthFlags 2 = Kerberos, Cost), e.g. $ADCS_CEP_URL
 #     gpo bump GUID machine|user             bump the version only (a change with the same settings)
 #     gpo link GUID DN [enforce] [disable]   link at DN, or re-link with these options (samba-tool gpo setlink)
 #     gpo unlink GUID DN                     remove the link
@@ -972,25 +977,49 @@ gpo_cmd() {
       [ $# = 1 ] || die "usage: gpo create NAME"
       st gpo create "$1" 2>&1 | grep -o '{[0-9A-Fa-f-]*}' | head -n 1 | tr 'a-f' 'A-F' ;;
     set)
-      [ $# -ge 3 ] || die "usage: gpo set GUID machine|user AEPOLICY [PCT]"
-      local g=$1 side=$2 ae=$3 pct=${4:-} dir pol
+      [ $# -ge 3 ] || die "usage: gpo set GUID machine|user AEPOLICY [PCT] [--policy-server URL]..."
+      local g=$1 side=$2 ae=$3 pct="" dir pol servers=()
+      shift 3
+      while [ $# -gt 0 ]; do
+        case "$1" in
+          --policy-server) [ $# -ge 2 ] || die "gpo set: --policy-server needs a URL"; servers+=("$2"); shift 2 ;;
+          *) [ -z "$pct" ] || die "gpo set: unexpected $1"; pct=$1; shift ;;
+        esac
+      done
       case "$side" in machine) dir=Machine ;; user) dir=User ;; *) die "side must be machine or user" ;; esac
       pol=$(mktemp "$D/registry.XXXXXX")
       # Samba's own PReg encoder writes the file GPMC would
-      $PY - "$pol" "$ae" "$pct" <<'PYEOF'
-import sys
+      $PY - "$pol" "$ae" "$pct" "$BASE" "${servers[@]}" <<'PYEOF'
+import hashlib, sys, uuid
 from samba.dcerpc import misc, preg
 from samba.ndr import ndr_pack
-out, ae, pct = sys.argv[1], sys.argv[2], sys.argv[3]
+out, ae, pct, base, servers = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
 key = 'Software\\Policies\\Microsoft\\Cryptography\\AutoEnrollment'
 entries = []
-def dword(name, v):
-    e = preg.entry(); e.keyname = key; e.valuename = name; e.type = misc.REG_DWORD; e.data = v
+def value(k, name, t, v):
+    e = preg.entry(); e.keyname = k; e.valuename = name; e.type = t; e.data = v
     entries.append(e)
+def dword(name, v):
+    value(key, name, misc.REG_DWORD, v)
 if ae != 'none':
     dword('AEPolicy', int(ae, 0))
 if pct:
     dword('OfflineExpirationPercent', int(pct, 0))
+# Enrollment policy servers (MS-CAESO 4.4.5.3.2.1), as GPMC's "Certificate Services
+# Client - Certificate Enrollment Policy" writes them: one subkey per server;
+# PolicyID is the policyID the CEP emulator answers (ces_emu.py)
+ps = 'Software\\Policies\\Microsoft\\Cryptography\\PolicyServers'
+if servers:
+    value(ps, 'Flags', misc.REG_DWORD, 0)
+policy_id = '{%s}' % str(uuid.uuid5(uuid.NAMESPACE_URL, 'ldap:///' + base)).upper()
+for i, url in enumerate(servers):
+    k = ps + '\\' + hashlib.sha1(url.encode()).hexdigest()
+    value(k, 'URL', misc.REG_SZ, url)
+    value(k, 'PolicyID', misc.REG_SZ, policy_id)
+    value(k, 'FriendlyName', misc.REG_SZ, 'Active Directory Enrollment Policy')
+    value(k, 'Flags', misc.REG_DWORD, 0x14)        # AutoEnrollmentEnabled (0x10) | 0x4
+    value(k, 'AuthFlags', misc.REG_DWORD, 2)       # Kerberos
+    value(k, 'Cost', misc.REG_DWORD, 2147483645 + i)
 f = preg.file(); f.num_entries = len(entries); f.entries = entries
 open(out, 'wb').write(ndr_pack(f))
 PYEOF
