@@ -28,9 +28,11 @@ authenticated name in X-Remote-User.
 
 Every request is validated against the XML schemas in schemas/ (SOAP 1.2,
 WS-Addressing, WS-Trust as MS-WSTEP profiles it, MS-XCEP) plus what the
-specifications require beyond a schema (the Action header matches the
-endpoint, Issue carries a token, QueryTokenStatus a RequestID, the
-Content-Type is application/soap+xml).  A request that does not validate
+specifications require beyond a schema (no DOCTYPE, a:Action matches the
+endpoint, a:MessageID present, a:To when present names this endpoint (WCF's
+AddressFilter), a mustUnderstand header is understood, Issue carries a
+token, QueryTokenStatus a RequestID, the Content-Type is
+application/soap+xml).  A request that does not validate
 gets a SOAP 1.2 Sender fault and a line with "valid": false in
 state/ces-access.jsonl, so a test can tell.  The emulator's own answers are
 validated too ("response_valid" in the same line).
@@ -171,7 +173,7 @@ def endpoint_kind(path, cfg):
 
 
 # ------------------------------------------------------------------ parsing and validation
-def parse_and_validate(body, content_type, kind):
+def parse_and_validate(body, content_type, kind, path):
     """Returns (envelope root, body child, header dict).  Raises Invalid."""
     if not content_type.lower().startswith("application/soap+xml"):
         raise Invalid("Content-Type %r is not application/soap+xml (SOAP 1.2)" % content_type)
@@ -180,6 +182,9 @@ def parse_and_validate(body, content_type, kind):
         root = etree.fromstring(body, parser)
     except etree.XMLSyntaxError as e:
         raise Invalid("not well-formed XML: %s" % e)
+    if root.getroottree().docinfo.doctype:
+        # SOAP 1.2 Part 1, 5: a SOAP message MUST NOT contain a Document Type Declaration
+        raise Invalid("the message has a DOCTYPE")
     if root.tag != "{%s}Envelope" % NS_S:
         raise Invalid("the root element is %s, not a SOAP 1.2 Envelope" % root.tag)
     s = schema()
@@ -193,15 +198,18 @@ def parse_and_validate(body, content_type, kind):
         qn = etree.QName(el)
         if qn.namespace == NS_A:
             hdr[qn.localname] = (el.text or "").strip()
-            if qn.localname in ("Action", "To") and el.get("{%s}mustUnderstand" % NS_S) not in ("1", "true"):
-                raise Invalid("a:%s must carry s:mustUnderstand=\"1\"" % qn.localname)
         elif el.get("{%s}mustUnderstand" % NS_S) in ("1", "true"):
             # SOAP 1.2 Part 1 5.2.3: a mandatory header block not understood
             raise Invalid("header %s is mustUnderstand and not understood" % el.tag)
     if "Action" not in hdr:
         raise Invalid("no a:Action header")
     if "MessageID" not in hdr:
+        # WS-Addressing 1.0 Core 3.4: a request that expects a reply carries a message id
         raise Invalid("no a:MessageID header")
+    if hdr.get("To") and urllib.parse.urlsplit(hdr["To"]).path.rstrip("/").lower() != path.rstrip("/").lower():
+        # what WCF answers when a:To names another endpoint than the one posted to
+        raise Invalid("The message with To '%s' cannot be processed at the receiver, due to an AddressFilter "
+                      "mismatch at the EndpointDispatcher" % hdr["To"])
     want = ACTION_GETPOLICIES if kind == "cep" else ACTION_WSTEP
     if hdr["Action"] != want:
         raise Invalid("a:Action %r, this endpoint takes %r" % (hdr["Action"], want))
@@ -578,7 +586,7 @@ def handle(method, path, ctype, body, user, host):
         return 401, "text/html", b"401 - Unauthorized\r\n", log
     relates = None
     try:
-        root, child, hdr = parse_and_validate(body, ctype or "", kind)
+        root, child, hdr = parse_and_validate(body, ctype or "", kind, path)
         relates = hdr.get("MessageID")
         log["action"] = hdr["Action"]
         f = rst_fields(child) if kind != "cep" else None
