@@ -16,8 +16,8 @@ CMS SignedData with --cms).
 """
 import argparse
 import base64
-import hashlib
 import http.client
+import os
 import re
 import ssl
 import sys
@@ -97,24 +97,14 @@ def main():
                        '<serverVersion xsi:nil="true"/></requestFilter></GetPolicies>'))
         return 0
 
-    import gssapi.raw as gss
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from epa_client import first_token
     body = open(a.file, "rb").read() if a.file else sys.stdin.buffer.read()
     u = urllib.parse.urlsplit(a.url)
     conn = http.client.HTTPSConnection(u.hostname, u.port or 443,
                                        context=ssl.create_default_context(cafile=a.cafile), timeout=60)
     conn.connect()
-    cert = conn.sock.getpeercert(binary_form=True)
-    bindings = None
-    if a.binding != "none":
-        digest = bytearray(hashlib.sha256(cert).digest())
-        if a.binding == "corrupt":
-            digest[0] ^= 0x01
-        bindings = gss.ChannelBindings(application_data=b"tls-server-end-point:" + bytes(digest))
-    spnego = gss.OID.from_int_seq("1.3.6.1.5.5.2")
-    target = gss.import_name(("HTTP@" + u.hostname).encode(), gss.NameType.hostbased_service)
-    res = gss.init_sec_context(target, mech=spnego, channel_bindings=bindings,
-                               flags=[gss.RequirementFlag.mutual_authentication,
-                                      gss.RequirementFlag.out_of_sequence_detection])
+    _, _, _, res = first_token(u.hostname, conn.sock.getpeercert(binary_form=True), a.binding)
     conn.request("POST", u.path, body=body, headers={
         "Authorization": "Negotiate " + base64.b64encode(res.token).decode(),
         "Content-Type": "application/soap+xml; charset=utf-8"})

@@ -648,43 +648,12 @@ def process(method, path, ctype, body, user, host):
 
 
 def serve_main(listen, pidfile):
-    import http.server
     ca.signing_pair("ca")
     schema()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def go(self, method):
-            u = urllib.parse.urlsplit(self.path)
-            n = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(n) if n else b""
-            status, ctype, out = process(method, urllib.parse.unquote(u.path), self.headers.get("Content-Type"),
-                                         body, self.headers.get("X-Remote-User") or None,
-                                         self.headers.get("Host") or "")
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(out)))
-            self.end_headers()
-            self.wfile.write(out)
-
-        def do_GET(self):
-            self.go("GET")
-
-        def do_POST(self):
-            self.go("POST")
-
-        def log_message(self, fmt, *args):   # state/ces-access.jsonl has it
-            pass
-
-    host, port = listen.rsplit(":", 1)
-    srv = http.server.ThreadingHTTPServer((host, int(port)), Handler)
-    srv.daemon_threads = True
-    if pidfile:
-        with open(pidfile, "w") as fh:
-            fh.write("%d\n" % os.getpid())
     print("ces_emu: serving on %s" % listen, file=sys.stderr, flush=True)
-    srv.serve_forever()
+    ca.http_serve(listen, pidfile, lambda method, path, query, body, headers: process(
+        method, path, headers.get("Content-Type"), body, headers.get("X-Remote-User") or None,
+        headers.get("Host") or ""))
 
 
 def validate_main(path):

@@ -1192,7 +1192,7 @@ ces_start() {
   if ! { [ -s "$EMU/ces.pid" ] && kill -0 "$(cat "$EMU/ces.pid")" 2>/dev/null; }; then
     rm -f "$EMU/ces.pid"
     # the current emulator and schemas, as epa_front_start does for its script
-    install -m 755 -o www-data -g www-data "$HERE/ces_emu.py" "$EMU/ces_emu.py"
+    install -m 755 -o www-data -g www-data "$HERE/ces_emu.py" "$HERE/certsrv_emu.py" "$EMU/"
     install -m 644 -o www-data -g www-data "$HERE"/schemas/*.xsd "$EMU/schemas/"
     nsx setpriv --reuid=www-data --regid=www-data --init-groups env ADCS_EMU_DIR="$EMU" \
       "$PY" "$EMU/ces_emu.py" serve "$CES_LISTEN" "$EMU/ces.pid" < /dev/null >> "$D/logs/ces.log" 2>&1 &
