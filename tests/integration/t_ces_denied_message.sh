@@ -34,9 +34,11 @@ assert_match "$log" '"template": "NeedsEmail".*"status": "denied".*"http": 500' 
 ces_all_valid "$log"
 
 note "the CES cannot reach the CA (RPC): not a denial"
+# transport = ces: auto would go on to /certsrv (404 here) and report that last
+write_config "$SCRATCH/ces.conf" enroll.transport=ces
 n=$(emu_requests_for NeedsEmail | wc -l)
 domain fault rpc --path _CES_ > /dev/null
-"$ADENROLL" --config "$CONF" enroll EnrollOnly > "$SCRATCH/rpc.out" 2>&1
+"$ADENROLL" --config "$SCRATCH/ces.conf" enroll EnrollOnly > "$SCRATCH/rpc.out" 2>&1
 rc=$?
 OUT=$(cat "$SCRATCH/rpc.out")
 assert_ne 0 "$rc" "exit status when the CA is unreachable"
@@ -45,6 +47,6 @@ assert_not_contains "$OUT" "EnrollOnly: denied" "enroll output"
 assert_no_file "$SCRATCH/certs/EnrollOnly.crt"
 assert_eq "$n" "$(emu_requests_for NeedsEmail | wc -l)" "NeedsEmail requests"
 domain fault off > /dev/null
-assert_exit 3 "$ADENROLL" --config "$CONF" enroll EnrollOnly
+assert_exit 3 "$ADENROLL" --config "$SCRATCH/ces.conf" enroll EnrollOnly
 assert_match "$OUT" '^EnrollOnly: enrolled \(serial [0-9A-F]+' "enroll output once the CA answers again"
 exit 0
