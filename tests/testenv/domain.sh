@@ -87,7 +87,9 @@
 #                                served), certificate (client certificate, auth 8, not served).
 #                                `fault` applies to CES/CEP requests too (--path _CES_ or _CEP_
 #                                for those only): delay, http500, garbage (malformed XML),
-#                                empty, rpc|busy|notstarted (a SOAP fault with that HRESULT)
+#                                empty, rpc|busy|notstarted (a SOAP fault with that HRESULT).
+#                                show: the mode (on|only|off), then the msPKI-Enrollment-Servers
+#                                values one a line: priority auth renewal-only URL
 #
 # Needs root and tests/install-deps.sh.  Knobs (environment):
 #   TESTENV_DIR      state directory (default /tmp/adenroll-testenv)
