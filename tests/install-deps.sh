@@ -28,6 +28,8 @@ DC_PKGS="samba samba-ad-dc samba-ad-provision winbind samba-dsdb-modules
 # python3 with cryptography signs the certificates)
 WEB_PKGS="apache2 libapache2-mod-auth-gssapi python3 python3-gssapi
   python3-cryptography curl openssl"
+# the CEP/CES emulator validates every SOAP message against XML schemas
+WEB_PKGS="$WEB_PKGS python3-lxml"
 # fuzzing (libFuzzer + ASan runtime), NSS store checks, namespaces, packaging
 EXTRA_PKGS="clang libclang-rt-14-dev libnss3-tools iproute2 util-linux bc
   procps debhelper dpkg-dev fakeroot lintian rpm bash-completion faketime"
