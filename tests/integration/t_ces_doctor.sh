@@ -1,9 +1,10 @@
 #!/bin/bash
 # doctor probes both transports of a CA that offers both (domain.sh ces on):
 # /certsrv and the CES endpoint from msPKI-Enrollment-Servers, each reached
-# with a channel-bound Kerberos token (the fronts' logs show it); with
-# `ces only` it reports /certsrv missing and CES working, and with CES
-# stopped (ca stop keeps nothing on the CA's ports) both fail.
+# with a channel-bound Kerberos token (the fronts' logs show it), and explain
+# names the endpoint a request would go to; with `ces only` doctor reports
+# /certsrv missing and CES working, and with the CA's web servers stopped
+# (ca stop: nothing listens on its ports) it fails.
 . "$TESTS_LIB"
 
 CONF=$SCRATCH/adenroll.conf
@@ -22,6 +23,10 @@ assert_contains "$OUT" "$ADCS_CERTSRV_URL" "doctor names /certsrv"
 assert_contains "$OUT" "$ADCS_CES_URL" "doctor names the CES endpoint"
 assert_match "$(ces_log_since "$ADCS_CES_AUTH_LOG" "$f")" "\"result\": \"ok\", \"channel_bound\": true, \"user\": \"CLIENT\\\$@$ADCS_REALM\"" \
   "the CES front's log of doctor's probe"
+
+note "explain says which endpoint a request would go to"
+assert_exit 0 "$ADENROLL" --config "$CONF" explain LinuxWorkstation
+assert_contains "$OUT" "$ADCS_CES_URL" "explain names the CES endpoint"
 
 note "ces only: /certsrv is gone, CES works"
 domain ces only > /dev/null || fail "domain.sh ces only failed"
