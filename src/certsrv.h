@@ -1,5 +1,6 @@
-/* AD CS web enrollment over HTTPS with SPNEGO/Kerberos (docs/protocol.md 6).  The only
- * file that talks to libcurl.  TLS is anchored ONLY at the root CAs read from
+/* AD CS web enrollment over HTTPS with SPNEGO/Kerberos (docs/protocol.md 6).
+ * HTTPS, TLS trust and Kerberos are https_client's (one layer for both
+ * transports).  TLS is anchored ONLY at the root CAs read from
  * LDAP (never the system store, never certnew.cer?ReqID=CACert, never an
  * intermediate: no partial chain). */
 #ifndef ADENROLL_CERTSRV_H
@@ -11,6 +12,7 @@
 #include <openssl/x509.h>
 
 #include "certsrv_page.h"
+#include "https_client.h"
 #include "util.h"
 
 struct certsrv_client;
@@ -108,6 +110,6 @@ struct certsrv_library_info {
 void certsrv_library_info(struct certsrv_library_info *out);
 
 /* Maximum accepted response body (bytes); larger answers abort the transfer. */
-#define CERTSRV_MAX_RESPONSE (1024 * 1024)
+#define CERTSRV_MAX_RESPONSE HTTPS_MAX_RESPONSE
 
 #endif

@@ -47,6 +47,7 @@ enum key_type {
 	K_JOURNAL,   /* auto, yes, no */
 	K_SHA256_LIST, /* K_LIST of SHA-256 fingerprints, kept as 64 lowercase hex digits */
 	K_POLICY_SOURCE, /* gpo, local */
+	K_TRANSPORT,     /* auto, certsrv, ces */
 	K_OWNER,     /* user or group name, or a number (file ownership) */
 	K_MODE,      /* octal file mode (file ownership) */
 };
@@ -80,6 +81,7 @@ static const struct key_def keys[] = {
 	{ "enroll", "renew_expiring", K_BOOL, F(renew_expiring), 0, 0 },
 	{ "enroll", "update_templates", K_BOOL, F(update_templates), 0, 0 },
 	{ "enroll", "http_timeout", K_LONG, F(http_timeout), 1, 3600 },
+	{ "enroll", "transport", K_TRANSPORT, F(transport), 0, 0 },
 	{ "store", "types", K_TYPES, F(store_types), 0, 0 },
 	{ "store", "pem_dir", K_PATH, F(pem_dir), 0, 0 },
 	{ "store", "nss_db", K_NSSDB, F(nss_db), 0, 0 },
@@ -175,6 +177,7 @@ void config_defaults(struct config *cfg)
 	cfg->renew_expiring = true;
 	cfg->update_templates = true;
 	cfg->http_timeout = 60;
+	cfg->transport = CONFIG_TRANSPORT_AUTO;
 	cfg->store_types = STORE_PEM;
 	cfg->pem_dir = xstrdup(LOCALSTATEDIR "/lib/adenroll/certs");
 	cfg->nss_db = xstrdup("sql:" LOCALSTATEDIR "/lib/adenroll/nssdb");
@@ -664,6 +667,16 @@ static int parse_value(struct parser *p, struct config *cfg, const struct key_de
 			*(enum config_policy_source *)f = CONFIG_POLICY_LOCAL;
 		else
 			return fail(p, "'%s' must be gpo or local; got '%s'", k->name, v);
+		return 0;
+	case K_TRANSPORT:
+		if (str_eq_ci(v, "auto"))
+			*(enum config_transport *)f = CONFIG_TRANSPORT_AUTO;
+		else if (str_eq_ci(v, "certsrv"))
+			*(enum config_transport *)f = CONFIG_TRANSPORT_CERTSRV;
+		else if (str_eq_ci(v, "ces"))
+			*(enum config_transport *)f = CONFIG_TRANSPORT_CES;
+		else
+			return fail(p, "'%s' must be auto, certsrv or ces; got '%s'", k->name, v);
 		return 0;
 	}
 	return fail(p, "internal error: key '%s' has no parser", k->name);

@@ -44,6 +44,14 @@ enum config_policy_source {
 	CONFIG_POLICY_LOCAL,        /* the local switches only; no GPO is read */
 };
 
+/* [enroll] transport: how requests reach a CA (docs/admin-guide.md "Which
+ * transport"). */
+enum config_transport {
+	CONFIG_TRANSPORT_AUTO = 0,  /* the CA's Kerberos CES endpoints by priority, then web enrollment */
+	CONFIG_TRANSPORT_CERTSRV,   /* web enrollment (/certsrv) only */
+	CONFIG_TRANSPORT_CES,       /* CES (MS-WSTEP) only */
+};
+
 struct config {
 	char *path;                 /* file it came from, NULL when defaults only */
 	/* [domain] */
@@ -65,6 +73,7 @@ struct config {
 	bool renew_expiring;        /* AEPolicy 0x2 renew_and_remove_revoked: default yes */
 	bool update_templates;      /* AEPolicy 0x1 update_templates: default yes */
 	long http_timeout;          /* seconds, default 60 */
+	enum config_transport transport; /* [enroll] transport, default auto */
 	/* [store] (machine) and [user] (user mode overrides, ~ and %u expanded) */
 	unsigned store_types;       /* enum store_type bits, default STORE_PEM */
 	char *pem_dir;              /* default LOCALSTATEDIR/lib/adenroll/certs */

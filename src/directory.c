@@ -207,7 +207,7 @@ static const char *const pks_attrs[] = {
 	"msPKI-Certificate-Policy", "msPKI-Certificate-Application-Policy",
 	"msPKI-Supersede-Templates", "msPKI-Enrollment-Flag", "msPKI-Private-Key-Flag",
 	"msPKI-Certificate-Name-Flag", "nTSecurityDescriptor",
-	"dNSHostName", "certificateTemplates", "cACertificate", NULL
+	"dNSHostName", "certificateTemplates", "cACertificate", "msPKI-Enrollment-Servers", NULL
 };
 
 struct templates_ctx {
@@ -444,6 +444,81 @@ static int enrollment_service_cb(struct ldap_conn *c, const struct ldap_entry *e
 	bloblist_free(&sd);
 	if (!s->dns_host_name)
 		log_warn("enrollment service %s has no dNSHostName: it cannot be used", s->cn);
+	struct strlist servers = { NULL, 0 };
+	ldap_entry_strings(e, "msPKI-Enrollment-Servers", &servers);
+	for (size_t i = 0; i < servers.n; i++) {
+		struct ces_endpoint ep;
+		char why[200];
+		if (directory_parse_ces_endpoint(servers.v[i], &ep, why, sizeof why) < 0) {
+			log_warn("enrollment service %s: msPKI-Enrollment-Servers value %zu left out: %s", s->cn,
+				 i + 1, why);
+			continue;
+		}
+		s->ces = xrealloc(s->ces, (s->n_ces + 1) * sizeof *s->ces);
+		/* insertion keeps equal priorities in directory order */
+		size_t k = s->n_ces++;
+		while (k > 0 && s->ces[k - 1].priority > ep.priority) {
+			s->ces[k] = s->ces[k - 1];
+			k--;
+		}
+		s->ces[k] = ep;
+	}
+	strlist_free(&servers);
+	return 0;
+}
+
+static bool read_uint_line(const char **p, unsigned max, unsigned *out)
+{
+	const char *s = *p;
+	unsigned long v = 0;
+	size_t n = 0;
+	while (s[n] >= '0' && s[n] <= '9' && n < 10) {
+		v = v * 10 + (unsigned long)(s[n] - '0');
+		n++;
+	}
+	if (n == 0 || v > max)
+		return false;
+	s += n;
+	if (s[0] == '\r')
+		s++;
+	if (s[0] != '\n')
+		return false;
+	*p = s + 1;
+	*out = (unsigned)v;
+	return true;
+}
+
+int directory_parse_ces_endpoint(const char *value, struct ces_endpoint *out, char *why, size_t whylen)
+{
+	const char *p = value;
+	unsigned prio, auth, renew;
+	memset(out, 0, sizeof *out);
+	if (!p || !read_uint_line(&p, 1000000, &prio) || !read_uint_line(&p, 0xffff, &auth) ||
+	    !read_uint_line(&p, 1, &renew)) {
+		snprintf(why, whylen, "not \"<priority>, <authentication>, <renewal only 0|1>, <URL>\" on separate lines");
+		return -1;
+	}
+	size_t n = strcspn(p, "\r\n");
+	const char *rest = p + n;
+	if (*rest == '\r')
+		rest++;
+	if (*rest == '\n')
+		rest++;
+	if (*rest != '\0') {
+		snprintf(why, whylen, "text after the URL");
+		return -1;
+	}
+	char *url = xstrndup(p, n);
+	if (strncasecmp(url, "https://", 8) != 0 || !safetext_is_clean(url) || strpbrk(url, " \t\"<>\\") ||
+	    n > 2048) {
+		snprintf(why, whylen, "the URL \"%.100s\" is not an https:// address", safetext(url));
+		free(url);
+		return -1;
+	}
+	out->priority = prio;
+	out->auth = auth;
+	out->renewal_only = renew == 1;
+	out->url = url;
 	return 0;
 }
 
@@ -604,6 +679,9 @@ void directory_free(struct directory *d)
 		strlist_free(&d->cas[i].templates);
 		bloblist_free(&d->cas[i].ca_certs);
 		free(d->cas[i].security_descriptor.data);
+		for (size_t k = 0; k < d->cas[i].n_ces; k++)
+			free(d->cas[i].ces[k].url);
+		free(d->cas[i].ces);
 	}
 	free(d->cas);
 	bloblist_free(&d->root_cas);

@@ -3,6 +3,7 @@
 #ifndef ADENROLL_DIRECTORY_H
 #define ADENROLL_DIRECTORY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "sid.h"
@@ -11,6 +12,24 @@
 
 struct ldap_conn;
 
+/* One msPKI-Enrollment-Servers value: a CES endpoint of the CA (MS-ADA2
+ * 2.612; docs/protocol.md 10): "<priority>\n<authentication>\n<renewal
+ * only 0|1>\n<URL>" (CRLF accepted, a final line end optional).
+ * authentication is an X509EnrollmentAuthFlags value: 1 anonymous, 2
+ * Kerberos, 4 user name and password, 8 client certificate. */
+#define CES_AUTH_ANONYMOUS 1u
+#define CES_AUTH_KERBEROS 2u
+#define CES_AUTH_PASSWORD 4u
+#define CES_AUTH_CERTIFICATE 8u
+struct ces_endpoint {
+	unsigned priority;        /* lower first */
+	unsigned auth;
+	bool renewal_only;
+	char *url;                /* https://host[:port]/path, checked */
+};
+/* 0, or -1 with the reason in why (the value is then left out). */
+int directory_parse_ces_endpoint(const char *value, struct ces_endpoint *out, char *why, size_t whylen);
+
 struct enrollment_service {
 	char *cn;                 /* CA name */
 	char *dn;
@@ -18,6 +37,8 @@ struct enrollment_service {
 	struct strlist templates; /* certificateTemplates: published template cns */
 	struct bloblist ca_certs; /* cACertificate, DER */
 	struct blob security_descriptor; /* nTSecurityDescriptor (SD flags control), may be empty */
+	struct ces_endpoint *ces; /* msPKI-Enrollment-Servers, sorted by priority (stable) */
+	size_t n_ces;
 };
 
 struct account {

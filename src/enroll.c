@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "cert.h"
+#include "ces.h"
 #include "certsrv.h"
 #include "csr.h"
 #include "discovery.h"
@@ -110,6 +111,122 @@ static void intermediates_for(const struct directory *dir, const struct enrollme
 			bloblist_add(out, src[s]->v[i].data, src[s]->v[i].len);
 }
 
+const char *enroll_transport_name(enum config_transport t)
+{
+	switch (t) {
+	case CONFIG_TRANSPORT_AUTO: return "auto";
+	case CONFIG_TRANSPORT_CERTSRV: return "certsrv";
+	case CONFIG_TRANSPORT_CES: return "ces";
+	}
+	return "?";
+}
+
+static const char *ces_auth_name(unsigned auth)
+{
+	switch (auth) {
+	case CES_AUTH_ANONYMOUS: return "anonymous";
+	case CES_AUTH_KERBEROS: return "Kerberos";
+	case CES_AUTH_PASSWORD: return "user name and password";
+	case CES_AUTH_CERTIFICATE: return "client certificate";
+	}
+	return "unknown";
+}
+
+size_t enroll_endpoints(const struct enrollment_service *ca, enum config_transport transport, bool renewal,
+			bool log_skipped, struct enroll_endpoint **out)
+{
+	struct enroll_endpoint *v = xcalloc(ca->n_ces + 1, sizeof *v);
+	size_t n = 0;
+	if (transport != CONFIG_TRANSPORT_CERTSRV) {
+		for (size_t i = 0; i < ca->n_ces; i++) {
+			const struct ces_endpoint *e = &ca->ces[i];
+			if (e->auth != CES_AUTH_KERBEROS) {
+				if (log_skipped)
+					log_info("%s: CES endpoint %s not used: its authentication is %s (%u); adenroll "
+						 "authenticates with Kerberos only", ca->cn, e->url, ces_auth_name(e->auth),
+						 e->auth);
+				continue;
+			}
+			if (e->renewal_only && !renewal) {
+				if (log_skipped)
+					log_info("%s: CES endpoint %s not used: it takes renewals only", ca->cn, e->url);
+				continue;
+			}
+			v[n].ces = true;
+			v[n].url = e->url;
+			v[n].priority = e->priority;
+			snprintf(v[n].why, sizeof v[n].why, "CES endpoint of priority %u in msPKI-Enrollment-Servers "
+				 "(Kerberos%s), [enroll] transport = %s", e->priority, e->renewal_only ? ", renewals only" : "",
+				 enroll_transport_name(transport));
+			n++;
+		}
+	}
+	if (transport != CONFIG_TRANSPORT_CES && ca->dns_host_name && *ca->dns_host_name) {
+		v[n].ces = false;
+		v[n].url = NULL;
+		snprintf(v[n].why, sizeof v[n].why, "web enrollment at the CA's dNSHostName, [enroll] transport = %s%s",
+			 enroll_transport_name(transport), n ? " (after its CES endpoints)" : "");
+		n++;
+	}
+	*out = v;
+	return n;
+}
+
+/* The enrollment interface both transports sit behind: submit, retrieve a
+ * pending request, fetch the chain of an issued one. */
+struct transport {
+	struct certsrv_client *certsrv;
+	struct ces_client *ces;
+	char where[512];              /* the URL, for messages and the report */
+};
+
+static int tx_open(struct discovery *disc, const struct config *cfg, const struct enrollment_service *ca,
+		   const char *host, const char *ces_url, struct transport *tx)
+{
+	struct bloblist inter = { NULL, 0 };
+	memset(tx, 0, sizeof *tx);
+	intermediates_for(&disc->dir, ca, &inter);
+	if (ces_url) {
+		snprintf(tx->where, sizeof tx->where, "%s", ces_url);
+		tx->ces = ces_client_new(ces_url, &disc->dir.root_cas, &inter, cfg->http_timeout);
+	} else {
+		snprintf(tx->where, sizeof tx->where, "https://%s/certsrv/", host ? host : "?");
+		tx->certsrv = host ? certsrv_client_new(host, &disc->dir.root_cas, &inter, cfg->http_timeout) : NULL;
+	}
+	bloblist_free(&inter);
+	return tx->ces || tx->certsrv ? 0 : -1;
+}
+
+static void tx_close(struct transport *tx)
+{
+	certsrv_client_free(tx->certsrv);
+	ces_client_free(tx->ces);
+	tx->certsrv = NULL;
+	tx->ces = NULL;
+}
+
+static int tx_submit(struct transport *tx, const char *csr, bool cms, const struct template *t,
+		     const char *machine_name, struct certsrv_result *r, char **pem)
+{
+	if (tx->ces)
+		return ces_submit(tx->ces, csr, cms, t->cn, machine_name, r, pem);
+	return certsrv_submit(tx->certsrv, csr, t->cn, r, pem);
+}
+
+static int tx_retrieve(struct transport *tx, long req_id, struct certsrv_result *r, char **pem)
+{
+	if (tx->ces)
+		return ces_retrieve(tx->ces, req_id, r, pem);
+	return certsrv_retrieve(tx->certsrv, req_id, r, pem);
+}
+
+static int tx_fetch_chain(struct transport *tx, long req_id, STACK_OF(X509) **chain)
+{
+	if (tx->ces)
+		return ces_fetch_chain(tx->ces, chain);
+	return req_id >= 0 ? certsrv_fetch_chain(tx->certsrv, req_id, chain) : -1;
+}
+
 /* "(0x80094812 CERTSRV_E_SUBJECT_EMAIL_REQUIRED: the account has no e-mail ...)" */
 static void hresult_words(const struct certsrv_result *r, char *out, size_t outlen)
 {
@@ -170,7 +287,7 @@ static void record_hooks_owed(const struct config *cfg, enum adenroll_mode mode,
  * our key, a chain to a CA the directory trusts, the template we asked for. */
 static int install_issued(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
 			  const struct template *t, bool renewal, const struct enrollment_service *ca,
-			  const char *ca_name, struct certsrv_client *client, EVP_PKEY *key, const char *pem,
+			  const char *ca_name, struct transport *tx, EVP_PKEY *key, const char *pem,
 			  long req_id, struct enroll_report *rep)
 {
 	int ret = -1;
@@ -203,8 +320,7 @@ static int install_issued(struct discovery *disc, const struct config *cfg, enum
 			 when, (long long)(nb - now));
 		goto out;
 	}
-	if (req_id >= 0)
-		certsrv_fetch_chain(client, req_id, &chain); /* optional: AIA and LDAP may suffice */
+	tx_fetch_chain(tx, req_id, &chain); /* optional: AIA and LDAP may suffice */
 	intermediates_for(&disc->dir, ca, &inter);
 	if (cert_verify_chain(cert, &disc->dir.root_cas, &inter, chain, err, sizeof err) < 0) {
 		snprintf(rep->message, sizeof rep->message,
@@ -295,13 +411,16 @@ static int stores_writable(const struct config *cfg, char *why, size_t whylen)
 /* Records request r->request_id at ca as pending for t, with its key and
  * request, so later runs poll it and never submit again. */
 static void record_pending(const struct config *cfg, enum adenroll_mode mode, const struct template *t,
-			   const struct enrollment_service *ca, const struct certsrv_result *r, EVP_PKEY *key,
-			   const char *csr, struct enroll_report *rep)
+			   const struct enrollment_service *ca, const struct transport *tx,
+			   const struct certsrv_result *r, EVP_PKEY *key, const char *csr, struct enroll_report *rep)
 {
 	struct pending_request pr = { 0 };
 	pr.template_cn = t->cn;
 	pr.ca_name = ca->cn;
 	pr.ca_host = ca->dns_host_name;
+	/* polled where it was sent: QueryTokenStatus at this very endpoint */
+	pr.transport = tx->ces ? "ces" : NULL;
+	pr.endpoint = tx->ces ? (char *)tx->where : NULL;
 	pr.request_id = r->request_id;
 	pr.submitted = time(NULL);
 	if (r->request_id < 0 || state_pending_save(cfg, mode, &pr, key, csr) < 0) {
@@ -315,7 +434,8 @@ static void record_pending(const struct config *cfg, enum adenroll_mode mode, co
 	rep->outcome = ENROLL_PENDING;
 	set_message(rep, r);
 	log_event_facts(LOG_EV_PENDING, t->cn, &(struct log_event_facts){ ca->cn, NULL, r->request_id, 0 },
-			"%s: request %ld pending at %s: %s", t->cn, r->request_id, ca->cn, rep->message);
+			"%s: request %ld pending at %s%s%s: %s", t->cn, r->request_id, ca->cn, tx->ces ? " via CES " : "",
+			tx->ces ? tx->where : "", rep->message);
 }
 
 static int enroll_run(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
@@ -419,77 +539,103 @@ static int enroll_run(struct discovery *disc, const struct config *cfg, enum ade
 		else
 			snprintf(alg, sizeof alg, "%s", t->key_alg == TEMPLATE_KEY_EC_P384 ? "EC P-384" :
 					 t->key_alg == TEMPLATE_KEY_EC_P521 ? "EC P-521" : "EC P-256");
-		snprintf(rep->message, sizeof rep->message, "would submit a %s (%s key) to %s (%s)",
+		struct enroll_endpoint *eps = NULL;
+		size_t n_eps = enroll_endpoints(cas[0], cfg->transport, renewal, false, &eps);
+		if (n_eps > 0 && eps[0].ces)
+			snprintf(rep->endpoint, sizeof rep->endpoint, "%s", eps[0].url);
+		else
+			snprintf(rep->endpoint, sizeof rep->endpoint, "https://%s/certsrv/", cas[0]->dns_host_name);
+		snprintf(rep->message, sizeof rep->message, "would submit a %s (%s key) to %s (%s)%s%.300s",
 			 signer_cert ? "renewal request signed by the held certificate" : "request", alg,
-			 cas[0]->cn, cas[0]->dns_host_name);
+			 cas[0]->cn, cas[0]->dns_host_name, n_eps > 0 && eps[0].ces ? " via CES " : "",
+			 n_eps > 0 && eps[0].ces ? eps[0].url : "");
+		free(eps);
 		goto out;
 	}
 
+	const char *machine_name = mode == ADENROLL_MODE_MACHINE ? disc->host_fqdn : NULL;
 	for (size_t i = 0; i < n; i++) {
 		const struct enrollment_service *ca = cas[i];
-		struct bloblist inter = { NULL, 0 };
-		struct certsrv_result r;
-		char *pem = NULL;
+		struct enroll_endpoint *eps = NULL;
+		size_t n_eps = enroll_endpoints(ca, cfg->transport, renewal, true, &eps);
+		bool next_ca = false;
 		snprintf(rep->ca, sizeof rep->ca, "%s", ca->cn);
-		intermediates_for(&disc->dir, ca, &inter);
-		struct certsrv_client *client = certsrv_client_new(ca->dns_host_name, &disc->dir.root_cas, &inter,
-								   cfg->http_timeout);
-		bloblist_free(&inter);
-		if (!client) {
-			snprintf(rep->message, sizeof rep->message, "cannot set up a client for %s (%s)", ca->cn,
-				 ca->dns_host_name);
-			continue;
+		if (n_eps == 0) {
+			snprintf(rep->message, sizeof rep->message, "%s has no CES endpoint with Kerberos authentication in "
+				 "msPKI-Enrollment-Servers%s ([enroll] transport = %s)", ca->cn,
+				 renewal ? "" : " for new requests", enroll_transport_name(cfg->transport));
+			log_warn("%s: %s%s", t->cn, rep->message, i + 1 < n ? "; trying the next CA" : "");
 		}
-		log_info("%s: submitting a request to %s (%s)", t->cn, ca->cn, ca->dns_host_name);
-		certsrv_submit(client, csr, t->cn, &r, &pem);
-		rep->request_id = r.request_id;
-		bool next = false;
-		switch (r.disposition) {
-		case CERTSRV_ISSUED:
-			if (install_issued(disc, cfg, mode, t, renewal, ca, ca->cn, client, key, pem, r.request_id,
-					   rep) < 0) {
-				rep->outcome = ENROLL_FAILED;
-				log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
+		for (size_t e = 0; e < n_eps && !next_ca; e++) {
+			struct transport tx;
+			struct certsrv_result r;
+			char *pem = NULL;
+			bool more = e + 1 < n_eps || i + 1 < n;
+			if (tx_open(disc, cfg, ca, ca->dns_host_name, eps[e].url, &tx) < 0) {
+				snprintf(rep->message, sizeof rep->message, "cannot set up a client for %.200s (%.280s)",
+					 ca->cn, tx.where);
+				snprintf(rep->endpoint, sizeof rep->endpoint, "%s", tx.where);
+				tx_close(&tx);
+				continue;
 			}
-			break;
-		case CERTSRV_PENDING:
-			record_pending(cfg, mode, t, ca, &r, key, csr, rep);
-			break;
-		case CERTSRV_DENIED:
-			set_message(rep, &r);
-			if (r.has_hresult && enroll_refusal_is_about_ca(r.hresult) && i + 1 < n) {
-				/* About this CA (its permissions, its state), not the
-				 * request: another CA publishing the template may issue. */
-				log_warn("%s: %s refused: %s; trying the next CA", t->cn, ca->cn, rep->message);
+			snprintf(rep->endpoint, sizeof rep->endpoint, "%s", tx.where);
+			log_info("%s: submitting a request to %s (%s; %s)", t->cn, ca->cn, tx.where, eps[e].why);
+			tx_submit(&tx, csr, signer_cert != NULL, t, machine_name, &r, &pem);
+			rep->request_id = r.request_id;
+			bool next = false;
+			switch (r.disposition) {
+			case CERTSRV_ISSUED:
+				if (install_issued(disc, cfg, mode, t, renewal, ca, ca->cn, &tx, key, pem, r.request_id,
+						   rep) < 0) {
+					rep->outcome = ENROLL_FAILED;
+					log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
+				}
+				break;
+			case CERTSRV_PENDING:
+				record_pending(cfg, mode, t, ca, &tx, &r, key, csr, rep);
+				break;
+			case CERTSRV_DENIED:
+				set_message(rep, &r);
+				if (r.has_hresult && enroll_refusal_is_about_ca(r.hresult) && i + 1 < n) {
+					/* About this CA (its permissions, its state), not the
+					 * request: another CA publishing the template may issue. */
+					log_warn("%s: %s refused: %s; trying the next CA", t->cn, ca->cn, rep->message);
+					next = next_ca = true;
+					break;
+				}
+				rep->outcome = ENROLL_DENIED;
+				log_event_facts(LOG_EV_DENIED, t->cn,
+						&(struct log_event_facts){ ca->cn, NULL, r.request_id, 0 },
+						"%s: denied by %s: %s", t->cn, ca->cn, rep->message);
+				break;
+			default:
+				if (r.request_id >= 0) {
+					/* The CA holds request N (issued, or taken in) but its
+					 * answer could not be read: collect that one on the next
+					 * run rather than submit a second request here or at
+					 * another CA or endpoint. */
+					log_warn("%s: %s (%s) holds request %ld but its answer could not be read: %s; "
+						 "asking about it on the next run", t->cn, ca->cn, tx.where, r.request_id,
+						 r.message);
+					record_pending(cfg, mode, t, ca, &tx, &r, key, csr, rep);
+					break;
+				}
+				/* Not the CA's decision: the next endpoint, then the next CA. */
+				set_message(rep, &r);
+				log_warn("%s: %s (%s): %s%s", t->cn, ca->cn, tx.where, rep->message,
+					 !more ? "" : e + 1 < n_eps ? "; trying the next endpoint of this CA" :
+					 "; trying the next CA");
 				next = true;
 				break;
 			}
-			rep->outcome = ENROLL_DENIED;
-			log_event_facts(LOG_EV_DENIED, t->cn, &(struct log_event_facts){ ca->cn, NULL, r.request_id, 0 },
-					"%s: denied by %s: %s", t->cn, ca->cn, rep->message);
-			break;
-		default:
-			if (r.request_id >= 0) {
-				/* The CA holds request N (issued, or taken in) but its
-				 * answer could not be read: collect that one on the next
-				 * run rather than submit a second request here or at
-				 * another CA. */
-				log_warn("%s: %s (%s) holds request %ld but its answer could not be read: %s; "
-					 "asking about it on the next run", t->cn, ca->cn, ca->dns_host_name,
-					 r.request_id, r.message);
-				record_pending(cfg, mode, t, ca, &r, key, csr, rep);
-				break;
+			free(pem);
+			tx_close(&tx);
+			if (!next) {
+				free(eps);
+				goto out;
 			}
-			set_message(rep, &r);
-			log_warn("%s: %s (%s): %s%s", t->cn, ca->cn, ca->dns_host_name, rep->message,
-				 i + 1 < n ? "; trying the next CA" : "");
-			next = true;
-			break;
 		}
-		free(pem);
-		certsrv_client_free(client);
-		if (!next)
-			goto out;
+		free(eps);
 	}
 	rep->outcome = ENROLL_FAILED;
 	log_event(LOG_EV_FAILED, t->cn, "%s: no CA issued it; last error from %s: %s", t->cn, rep->ca, rep->message);
@@ -531,7 +677,7 @@ int enroll_poll_pending(struct discovery *disc, const struct config *cfg, enum a
 {
 	struct pending_request pr;
 	EVP_PKEY *key = NULL;
-	struct certsrv_client *client = NULL;
+	struct transport tx = { 0 };
 	char *pem = NULL;
 	int ret = 0;
 
@@ -558,30 +704,45 @@ int enroll_poll_pending(struct discovery *disc, const struct config *cfg, enum a
 		if (pr.ca_name && disc->dir.cas[i].cn && str_eq_ci(disc->dir.cas[i].cn, pr.ca_name))
 			ca = &disc->dir.cas[i];
 	const char *host = ca && ca->dns_host_name ? ca->dns_host_name : pr.ca_host;
-	if (dry_run) {
-		rep->outcome = ENROLL_PENDING;
-		snprintf(rep->message, sizeof rep->message, "would ask %s (%s) about request %ld", rep->ca,
-			 host ? host : "?", pr.request_id);
+	/* State files without a transport predate CES: web enrollment. */
+	bool ces = pr.transport && strcmp(pr.transport, "ces") == 0;
+	if (pr.transport && !ces && strcmp(pr.transport, "certsrv") != 0) {
+		snprintf(rep->message, sizeof rep->message, "the pending request's transport \"%.40s\" is unknown to "
+			 "this version; the request is kept", pr.transport);
+		log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
 		goto out;
 	}
-	if (!host) {
+	if (ces && !pr.endpoint) {
+		snprintf(rep->message, sizeof rep->message, "the pending request was sent over CES but its endpoint "
+			 "is not recorded; the request is kept");
+		log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
+		goto out;
+	}
+	if (ces)
+		snprintf(rep->endpoint, sizeof rep->endpoint, "%s", pr.endpoint);
+	else
+		snprintf(rep->endpoint, sizeof rep->endpoint, "https://%s/certsrv/", host ? host : "?");
+	if (dry_run) {
+		rep->outcome = ENROLL_PENDING;
+		snprintf(rep->message, sizeof rep->message, "would ask %.200s (%.280s) about request %ld", rep->ca,
+			 ces ? pr.endpoint : host ? host : "?", pr.request_id);
+		goto out;
+	}
+	if (!ces && !host) {
 		snprintf(rep->message, sizeof rep->message, "no host name recorded for CA %s", rep->ca);
 		goto out;
 	}
-	struct bloblist inter = { NULL, 0 };
-	intermediates_for(&disc->dir, ca, &inter);
-	client = certsrv_client_new(host, &disc->dir.root_cas, &inter, cfg->http_timeout);
-	bloblist_free(&inter);
-	if (!client) {
-		snprintf(rep->message, sizeof rep->message, "cannot set up a client for %s (%s)", rep->ca, host);
+	if (tx_open(disc, cfg, ca, host, ces ? pr.endpoint : NULL, &tx) < 0) {
+		snprintf(rep->message, sizeof rep->message, "cannot set up a client for %.200s (%.280s)", rep->ca,
+			 tx.where);
 		goto out;
 	}
 	struct certsrv_result r;
-	log_info("%s: asking %s about pending request %ld", t->cn, rep->ca, pr.request_id);
-	certsrv_retrieve(client, pr.request_id, &r, &pem);
+	log_info("%s: asking %s about pending request %ld (%s)", t->cn, rep->ca, pr.request_id, tx.where);
+	tx_retrieve(&tx, pr.request_id, &r, &pem);
 	switch (r.disposition) {
 	case CERTSRV_ISSUED:
-		if (install_issued(disc, cfg, mode, t, false, ca, rep->ca, client, key, pem, pr.request_id, rep) < 0) {
+		if (install_issued(disc, cfg, mode, t, false, ca, rep->ca, &tx, key, pem, pr.request_id, rep) < 0) {
 			log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
 			break;
 		}
@@ -629,7 +790,7 @@ int enroll_poll_pending(struct discovery *disc, const struct config *cfg, enum a
 	}
 out:
 	free(pem);
-	certsrv_client_free(client);
+	tx_close(&tx);
 	EVP_PKEY_free(key);
 	state_pending_free(&pr);
 	return ret;

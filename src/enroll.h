@@ -1,4 +1,5 @@
-/* One template's enrollment: key -> CSR -> certsrv at each CA publishing it ->
+/* One template's enrollment: key -> CSR -> each CA publishing it, over web
+ * enrollment (certsrv) or CES (ces) per enroll_endpoints ->
  * checks -> store, or a pending request recorded for later runs (docs/protocol.md 5.3, 6.5). */
 #ifndef ADENROLL_ENROLL_H
 #define ADENROLL_ENROLL_H
@@ -25,6 +26,7 @@ enum enroll_outcome { ENROLL_ISSUED, ENROLL_PENDING, ENROLL_DENIED, ENROLL_FAILE
 struct enroll_report {
 	enum enroll_outcome outcome;
 	char ca[256];             /* CA cn that answered (or was tried last) */
+	char endpoint[512];       /* where: "https://host/certsrv/" or the CES URL */
 	long request_id;          /* -1 when none */
 	char serial[80];          /* issued certificate serial, hex */
 	time_t not_after;
@@ -41,6 +43,24 @@ struct enroll_report {
  * Returns the count; *out (caller frees the array only) points into dir. */
 size_t enroll_ca_order(const struct directory *dir, const struct config *cfg, const struct template *t,
 		       const struct enrollment_service ***out);
+
+/* Where requests to one CA go ([enroll] transport; docs/admin-guide.md
+ * "Which transport").  auto: the CA's CES endpoints (msPKI-Enrollment-Servers)
+ * with Kerberos authentication, lowest priority number first (renewal-only
+ * ones only for a renewal), then web enrollment at its dNSHostName; ces: the
+ * endpoints alone; certsrv: web enrollment alone.  Endpoints with another
+ * authentication are never used (log_skipped logs each one with the reason,
+ * once per call). */
+struct enroll_endpoint {
+	bool ces;
+	const char *url;          /* the CES URL (borrowed from ca), NULL for web enrollment */
+	unsigned priority;        /* CES */
+	char why[200];            /* why this one, in this place */
+};
+/* Returns the count; *out (caller frees the array) is in the order tried. */
+size_t enroll_endpoints(const struct enrollment_service *ca, enum config_transport transport, bool renewal,
+			bool log_skipped, struct enroll_endpoint **out);
+const char *enroll_transport_name(enum config_transport t);
 
 /* New enrollment (also used for renewal, with renewal true: a new request;
  * only the logged event differs).  The key is fresh unless reuse_key is
@@ -90,8 +110,9 @@ enum policy_action enroll_final_action(const struct directory *dir, enum adenrol
 				      const struct template *t, bool renewal_only, bool held,
 				      enum policy_action a, time_t now, char *rule, size_t rulelen);
 
-/* A pending request recorded for t by an earlier run: poll it with
- * certnew.cer (never resubmits).  Issued => the same checks, install, forget
+/* A pending request recorded for t by an earlier run: poll it where it was
+ * sent (certnew.cer, or QueryTokenStatus at the recorded CES endpoint; a
+ * state without a transport is web enrollment; never resubmits).  Issued => the same checks, install, forget
  * the state; still pending => rep PENDING; denied => rep DENIED, forget;
  * unknown to the CA (0x80094004) => forget and set *had_pending false so the
  * caller enrolls anew in the same run; anything transient (transport errors,

@@ -1,6 +1,7 @@
 /* Run state.  Layout under cfg->state_dir (already per user in --user mode,
  * see config_apply_user_mode):
  *   pending/<name>.req   template_cn, ca_name, ca_host, request_id, submitted
+ *                        (+ transport=ces, endpoint=URL for CES; absent = certsrv)
  *   pending/<name>.key   the key waiting for its certificate (0600)
  *   pending/<name>.csr   the request as submitted
  *   last-run             facts about the last pulse, for metrics
@@ -142,7 +143,8 @@ int state_pending_save(const struct config *cfg, enum adenroll_mode mode,
 	int ret = -1;
 
 	(void)mode;   /* state_dir is already per mode */
-	if (!text_is_clean(pr->template_cn) || !text_is_clean(pr->ca_name) || !text_is_clean(pr->ca_host)) {
+	if (!text_is_clean(pr->template_cn) || !text_is_clean(pr->ca_name) || !text_is_clean(pr->ca_host) ||
+	    !text_is_clean(pr->transport) || !text_is_clean(pr->endpoint)) {
 		log_error("refusing to record a pending request with control characters in its names");
 		goto out;
 	}
@@ -170,6 +172,11 @@ int state_pending_save(const struct config *cfg, enum adenroll_mode mode,
 	req = xasprintf("template_cn=%s\nca_name=%s\nca_host=%s\nrequest_id=%ld\nsubmitted=%lld\n",
 			pr->template_cn, pr->ca_name ? pr->ca_name : "", pr->ca_host ? pr->ca_host : "",
 			pr->request_id, (long long)pr->submitted);
+	if (pr->transport && pr->endpoint) {
+		char *more = xasprintf("%stransport=%s\nendpoint=%s\n", req, pr->transport, pr->endpoint);
+		free(req);
+		req = more;
+	}
 	if (fs_write_atomic(rp, req, strlen(req), 0600, (uid_t)-1) != 0)
 		goto out;
 	ret = 0;
@@ -202,6 +209,10 @@ static void parse_req(char *text, struct pending_request *out)
 			out->request_id = strtol(eq, NULL, 10);
 		else if (strcmp(line, "submitted") == 0)
 			out->submitted = (time_t)strtoll(eq, NULL, 10);
+		else if (strcmp(line, "transport") == 0 && out->transport == NULL && *eq != '\0')
+			out->transport = xstrdup(eq);
+		else if (strcmp(line, "endpoint") == 0 && out->endpoint == NULL && *eq != '\0')
+			out->endpoint = xstrdup(eq);
 	}
 }
 
@@ -362,6 +373,8 @@ void state_pending_free(struct pending_request *pr)
 	free(pr->template_cn);
 	free(pr->ca_name);
 	free(pr->ca_host);
+	free(pr->transport);
+	free(pr->endpoint);
 	free(pr->key_path);
 	free(pr->csr_path);
 	memset(pr, 0, sizeof(*pr));

@@ -16,6 +16,9 @@ struct pending_request {
 	char *template_cn;
 	char *ca_name;
 	char *ca_host;
+	char *transport;     /* "ces" with endpoint = the CES URL it was submitted to;
+			      * NULL (files without the field) = web enrollment (certsrv) */
+	char *endpoint;
 	long request_id;
 	time_t submitted;
 	char *key_path;      /* filled by load/save: where the key is kept */

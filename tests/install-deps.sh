@@ -17,7 +17,8 @@ export DEBIAN_FRONTEND=noninteractive
 
 BUILD_PKGS="build-essential pkg-config autoconf automake libtool libtool-bin
   libkrb5-dev libldap2-dev libsasl2-dev libssl-dev libcurl4-openssl-dev
-  libnss3-dev libsystemd-dev check libcmocka-dev"
+  libnss3-dev libsystemd-dev check libcmocka-dev
+  libxml2-dev"
 # Samba AD DC and the client tools the harness uses (samba-ad-provision is a
 # Recommends that provisioning cannot do without).
 DC_PKGS="samba samba-ad-dc samba-ad-provision winbind samba-dsdb-modules
@@ -27,6 +28,8 @@ DC_PKGS="samba samba-ad-dc samba-ad-provision winbind samba-dsdb-modules
 # python3 with cryptography signs the certificates)
 WEB_PKGS="apache2 libapache2-mod-auth-gssapi python3 python3-gssapi
   python3-cryptography curl openssl"
+# the CEP/CES emulator validates every SOAP message against XML schemas
+WEB_PKGS="$WEB_PKGS python3-lxml"
 # fuzzing (libFuzzer + ASan runtime), NSS store checks, namespaces, packaging
 EXTRA_PKGS="clang libclang-rt-14-dev libnss3-tools iproute2 util-linux bc
   procps debhelper dpkg-dev fakeroot lintian rpm bash-completion faketime"

@@ -23,6 +23,21 @@ import gssapi.raw as gss
 SPNEGO = gss.OID.from_int_seq("1.3.6.1.5.5.2")
 
 
+def first_token(hostname, cert, binding, hash_name="sha256"):
+    """SPNEGO for HTTP@hostname from the current ccache, with the
+    tls-server-end-point binding of cert right, corrupted or absent:
+    (target, flags, bindings, init_sec_context result)."""
+    bindings = None
+    if binding != "none":
+        digest = bytearray(hashlib.new(hash_name, cert).digest())
+        if binding == "corrupt":
+            digest[0] ^= 0x01
+        bindings = gss.ChannelBindings(application_data=b"tls-server-end-point:" + bytes(digest))
+    target = gss.import_name(("HTTP@" + hostname).encode(), gss.NameType.hostbased_service)
+    flags = [gss.RequirementFlag.mutual_authentication, gss.RequirementFlag.out_of_sequence_detection]
+    return target, flags, bindings, gss.init_sec_context(target, mech=SPNEGO, flags=flags, channel_bindings=bindings)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cafile", required=True)
@@ -34,16 +49,8 @@ def main():
     conn = http.client.HTTPSConnection(u.hostname, u.port or 443,
                                        context=ssl.create_default_context(cafile=a.cafile), timeout=30)
     conn.connect()
-    cert = conn.sock.getpeercert(binary_form=True)
-    bindings = None
-    if a.binding != "none":
-        digest = bytearray(hashlib.new(a.hash, cert).digest())
-        if a.binding == "corrupt":
-            digest[0] ^= 0x01
-        bindings = gss.ChannelBindings(application_data=b"tls-server-end-point:" + bytes(digest))
-    target = gss.import_name(("HTTP@" + u.hostname).encode(), gss.NameType.hostbased_service)
-    flags = [gss.RequirementFlag.mutual_authentication, gss.RequirementFlag.out_of_sequence_detection]
-    res = gss.init_sec_context(target, mech=SPNEGO, flags=flags, channel_bindings=bindings)
+    target, flags, bindings, res = first_token(u.hostname, conn.sock.getpeercert(binary_form=True),
+                                               a.binding, a.hash)
     conn.request("GET", u.path or "/", headers={"Authorization": "Negotiate " + base64.b64encode(res.token).decode()})
     resp = conn.getresponse()
     resp.read()

@@ -397,3 +397,21 @@ renew_due_wait() {
   [ $(( at + 1 - now )) -gt 0 ] && sleep $(( at + 1 - now ))
   return 0
 }
+# ---- the CEP/CES emulator (domain.sh ces)
+# ces_log_lines FILE / ces_log_since FILE N: line count of a JSON-lines log, the lines after the first N
+# (FILE: $ADCS_CES_ACCESS_LOG, one line per SOAP request with "valid" from the schema check;
+# $ADCS_CES_AUTH_LOG, the front's authentication decisions)
+ces_log_lines() { if [ -f "$1" ]; then wc -l < "$1"; else echo 0; fi; }
+ces_log_since() { tail -n +"$(($2 + 1))" "$1" 2>/dev/null; }
+# ces_client ARGS...: tests/integration/ces_client.py (builds MS-WSTEP/MS-XCEP messages, POSTs
+# them with a channel-bound, unbound or corrupted Kerberos token from the current ccache)
+ces_client() { /usr/bin/python3 "$(dirname "$TESTS_LIB")/ces_client.py" "$@"; }
+# ces_json_field JSON-LINE FIELD: one field of a log line
+ces_json_field() { /usr/bin/python3 -c 'import json,sys; v=json.loads(sys.argv[1]).get(sys.argv[2]); print("" if v is None else v)' "$1" "$2"; }
+# ces_all_valid LINES: fail when a request line says "valid": false or "response_valid": false
+ces_all_valid() {
+  printf '%s\n' "$1" | /usr/bin/python3 -c '
+import json, sys
+bad = [l for l in sys.stdin if l.strip() and False in (json.loads(l).get("valid"), json.loads(l).get("response_valid"))]
+sys.exit("\n".join(bad) if bad else 0)' || fail "requests the CES emulator found invalid (see above)"
+}

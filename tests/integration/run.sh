@@ -158,6 +158,7 @@ for t in "${tests[@]}"; do
   if [ -e "$TESTENV_DIR/srv-dead-first" ]; then bash "$DOMAIN_SH" srv-dead-first off > /dev/null 2>&1; fi
   if [ -e "$TESTENV_DIR/ca-stopped" ]; then bash "$DOMAIN_SH" ca start > /dev/null 2>&1; fi
   if [ -s "$TESTENV_DIR/epa/mode" ]; then bash "$DOMAIN_SH" epa stop > /dev/null 2>&1; fi
+  if [ -s "$TESTENV_DIR/ces/mode" ]; then bash "$DOMAIN_SH" ces off > /dev/null 2>&1; fi
   # a request a fault delayed past its client's timeout is still being
   # decided by the CA: let it land before the next test counts submissions
   for _ in $(seq 1 180); do

@@ -1748,8 +1748,16 @@ def serve_main(listen, pidfile):
     """A long-running server behind Apache's reverse proxy: Apache does
     SPNEGO and passes the authenticated name in X-Remote-User (it removes
     any such header the client sent).  Listens on loopback only."""
-    import http.server
     signing_pair("ca")
+    http_serve(listen, pidfile, lambda method, path, query, body, headers: process(
+        method, path, query, body, headers.get("X-Remote-User") or None, headers.get("Accept-Language")))
+
+
+def http_serve(listen, pidfile, respond):
+    """The threaded HTTP/1.1 server of this emulator and of ces_emu.py:
+    respond(method, path, query, body, headers) returns (status, content
+    type, bytes or an iterable of chunks, sent until the connection closes)."""
+    import http.server
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -1758,9 +1766,7 @@ def serve_main(listen, pidfile):
             u = urllib.parse.urlsplit(self.path)
             n = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(n) if n else b""
-            status, ctype, out = process(method, urllib.parse.unquote(u.path), u.query, body,
-                                         self.headers.get("X-Remote-User") or None,
-                                         self.headers.get("Accept-Language"))
+            status, ctype, out = respond(method, urllib.parse.unquote(u.path), u.query, body, self.headers)
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             if isinstance(out, bytes):

@@ -34,11 +34,16 @@
 #                                ports: "CA down"), or start it again
 #   domain.sh gpo SUBCOMMAND     Group Policy (the DC serves SYSVOL over SMB):
 #     gpo create NAME                        new GPO; prints its {GUID}
-#     gpo set GUID machine|user AEPOLICY [PCT]  write the side's Registry.pol with the
+#     gpo set GUID machine|user AEPOLICY [PCT] [--policy-server URL]...
+#                                            write the side's Registry.pol with the
 #                                            AutoEnrollment values (AEPolicy, and
 #                                            OfflineExpirationPercent when PCT is given;
 #                                            AEPOLICY "none" writes an empty file), upload it
-#                                            over SMB, bump versionNumber and GPT.INI
+#                                            over SMB, bump versionNumber and GPT.INI;
+#                                            --policy-server adds an enrollment policy
+#                                            server (PolicyServers\<id>: URL, PolicyID as
+#                                            the CEP emulator answers it, Flags 0x14,
+#                                            AuthFlags 2 = Kerberos, Cost), e.g. $ADCS_CEP_URL
 #     gpo bump GUID machine|user             bump the version only (a change with the same settings)
 #     gpo link GUID DN [enforce] [disable]   link at DN, or re-link with these options (samba-tool gpo setlink)
 #     gpo unlink GUID DN                     remove the link
@@ -63,6 +68,28 @@
 #                                Each authentication is a JSON line in $ADCS_EPA_AUTH_LOG.
 #                                "stop" gives HTTPS back to Apache (mod_auth_gssapi, no
 #                                bindings checked: the default)
+#   domain.sh ces on|only [ENDPOINT...] | ces off | ces show
+#                                the CA's Certificate Enrollment Web Services (ces_emu.py:
+#                                MS-XCEP policy + MS-WSTEP enrollment, same CA, same request
+#                                database and AD decisions as /certsrv) on https://CA:8443
+#                                behind a Kerberos front with channel binding REQUIRED
+#                                (epa_front.py; each authentication a JSON line in
+#                                $ADCS_CES_AUTH_LOG, each SOAP request one in $ADCS_CES_ACCESS_LOG
+#                                with "valid" from the schema check).  The endpoints are written
+#                                to msPKI-Enrollment-Servers on the CA's enrollment service
+#                                (priority, auth type, renewal-only, URL) and answered by CEP.
+#                                on = beside /certsrv; only = /certsrv is gone (404, as when
+#                                the web enrollment role is removed); off = certsrv only, the
+#                                attribute removed.  ENDPOINT = KIND[:PRIORITY], default
+#                                kerberos:1; KIND: kerberos ($ADCS_CES_URL), renewal (Kerberos,
+#                                renewal-only: $ADCS_CES_RENEWAL_URL, refuses new requests),
+#                                password (UsernamePassword, auth 4: $ADCS_CES_PASSWORD_URL, not
+#                                served), certificate (client certificate, auth 8, not served).
+#                                `fault` applies to CES/CEP requests too (--path _CES_ or _CEP_
+#                                for those only): delay, http500, garbage (malformed XML),
+#                                empty, rpc|busy|notstarted (a SOAP fault with that HRESULT).
+#                                show: the mode (on|only|off), then the msPKI-Enrollment-Servers
+#                                values one a line: priority auth renewal-only URL
 #
 # Needs root and tests/install-deps.sh.  Knobs (environment):
 #   TESTENV_DIR      state directory (default /tmp/adenroll-testenv)
@@ -111,6 +138,7 @@ load_settings() {
   SMBCONF=$D/samba/etc/smb.conf
   EMU=$D/emu
   EMU_LISTEN=127.0.0.1:8880
+  CES_LISTEN=127.0.0.1:8881 CES_PORT=8443
   REVZONE=$(echo "$NET" | awk -F. '{print $3"."$2"."$1".in-addr.arpa"}')
   if [ "$INPLACE" = 1 ]; then NSEXEC=(); else NSEXEC=(ip netns exec "$NS"); fi
 }
@@ -461,6 +489,10 @@ pki_objects() {
 web_up() {
   mkdir -p "$EMU/state" "$EMU/pages" "$D/apache/run" "$D/apache/log"
   install -m 755 "$HERE/certsrv_emu.py" "$EMU/certsrv_emu.py"
+  # the CEP/CES emulator imports certsrv_emu.py (domain.sh ces starts it)
+  install -m 755 "$HERE/ces_emu.py" "$EMU/ces_emu.py"
+  mkdir -p "$EMU/schemas"
+  install -m 644 "$HERE"/schemas/*.xsd "$EMU/schemas/"
   install -m 600 "$D/pki/ca.key" "$EMU/ca.key"
   install -m 600 "$D/pki/rogue.key" "$EMU/rogue.key"
   install -m 644 "$D/pki/ca.pem" "$EMU/ca.pem"
@@ -551,12 +583,16 @@ MaxRequestWorkers 32
 SetEnv ADCS_EMU_DIR $EMU
 SetEnv KRB5_CONFIG $D/krb5.conf
 SetEnv KRB5RCACHEDIR $D/rcache
+<IfDefine !NO_CERTSRV>
 $emu_map
+</IfDefine>
 ProxyTimeout 300
 Alias /adcs-errors $EMU/pages
 <Directory $EMU/pages>
     Require all granted
 </Directory>
+# NO_CERTSRV (domain.sh ces only): the web enrollment role is not installed, /certsrv is 404
+<IfDefine !NO_CERTSRV>
 <Location /certsrv>
     AuthType GSSAPI
     AuthName "certsrv"
@@ -568,6 +604,7 @@ Alias /adcs-errors $EMU/pages
     ErrorDocument 401 /adcs-errors/401.html
 $emu_loc
 </Location>
+</IfDefine>
 SSLSessionCache shmcb:$D/apache/run/ssl_scache(512000)
 <IfDefine !EPA_FRONT>
 <VirtualHost $CA_IP:443>
@@ -583,10 +620,12 @@ EOF
 }
 # apache_start: Apache with HTTPS, or without it while the channel-binding front has it
 apache_start() {
+  local defs=()
+  [ "$(cat "$D/ces/mode" 2>/dev/null)" = only ] && defs=(-D NO_CERTSRV)
   if [ -s "$D/epa/mode" ]; then
-    nsx apache2 -f "$D/apache/httpd.conf" -D EPA_FRONT -k start < /dev/null >> "$D/logs/apache.out" 2>&1
+    nsx apache2 -f "$D/apache/httpd.conf" -D EPA_FRONT "${defs[@]}" -k start < /dev/null >> "$D/logs/apache.out" 2>&1
   else
-    nsx apache2 -f "$D/apache/httpd.conf" -k start < /dev/null >> "$D/logs/apache.out" 2>&1
+    nsx apache2 -f "$D/apache/httpd.conf" "${defs[@]}" -k start < /dev/null >> "$D/logs/apache.out" 2>&1
     wait_tcp "$CA_IP" 443
   fi
   wait_tcp "$CA_IP" 80
@@ -642,6 +681,16 @@ export ADCS_TLS_KEY='$D/pki/tls.key'
 export ADCS_TLS_CERT_SHA256='$D/pki/tls.pem'
 export ADCS_TLS_CERT_SHA512='$D/pki/tls-sha512.pem'
 export ADCS_TLS_CERT_PSS='$D/pki/tls-pss.pem'     # RSASSA-PSS with SHA-384
+# the CEP/CES emulator (domain.sh ces): endpoints, the front's log, the emulator's request log
+export ADCS_CES_URL='https://$CA:$CES_PORT/${CANAME}_CES_Kerberos/service.svc/CES'
+export ADCS_CES_RENEWAL_URL='https://$CA:$CES_PORT/${CANAME}_CES_Kerberos_Renewal/service.svc/CES'
+export ADCS_CES_PASSWORD_URL='https://$CA:$CES_PORT/${CANAME}_CES_UsernamePassword/service.svc/CES'
+export ADCS_CEP_URL='https://$CA:$CES_PORT/ADPolicyProvider_CEP_Kerberos/service.svc/CEP'
+export ADCS_CES_LISTEN='$CA_IP:$CES_PORT'
+export ADCS_CES_PORT=$CES_PORT
+export ADCS_CES_AUTH_LOG='$D/ces/auth.jsonl'
+export ADCS_CES_ACCESS_LOG='$EMU/state/ces-access.jsonl'
+export ADCS_ENROLLMENT_SERVICE_DN='CN=$CANAME,CN=Enrollment Services,$PKS'
 EOF
 }
 
@@ -713,6 +762,8 @@ down_quiet() {
   stop_pidfile "$D/apache/run/httpd.pid" 10
   stop_pidfile "$D/epa/epa.pid" 5
   stop_pidfile "$EMU/emu.pid" 5
+  stop_pidfile "$D/ces/front.pid" 5
+  stop_pidfile "$EMU/ces.pid" 5
   # a frozen smbd (gpo smb stop) would hold the DC's shutdown
   pkill -CONT -f "smbd.*$D/samba" 2>/dev/null
   stop_pidfile "$D/samba/run/samba.pid" 20
@@ -875,6 +926,7 @@ ca_web() {
     stop)
       stop_pidfile "$pidf" 15
       stop_pidfile "$D/epa/epa.pid" 10
+      stop_pidfile "$D/ces/front.pid" 10
       for i in $(seq 1 200); do
         "${NSEXEC[@]}" bash -c "exec 3<>/dev/tcp/$CA_IP/443" 2>/dev/null || break
         sleep 0.05
@@ -882,6 +934,7 @@ ca_web() {
       : > "$D/ca-stopped" ;;
     start)
       [ -s "$D/epa/mode" ] && epa_front_start
+      [ -s "$D/ces/mode" ] && ces_start
       if ! { [ -s "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; }; then
         rm -f "$pidf"
         apache_start
@@ -926,25 +979,49 @@ gpo_cmd() {
       [ $# = 1 ] || die "usage: gpo create NAME"
       st gpo create "$1" 2>&1 | grep -o '{[0-9A-Fa-f-]*}' | head -n 1 | tr 'a-f' 'A-F' ;;
     set)
-      [ $# -ge 3 ] || die "usage: gpo set GUID machine|user AEPOLICY [PCT]"
-      local g=$1 side=$2 ae=$3 pct=${4:-} dir pol
+      [ $# -ge 3 ] || die "usage: gpo set GUID machine|user AEPOLICY [PCT] [--policy-server URL]..."
+      local g=$1 side=$2 ae=$3 pct="" dir pol servers=()
+      shift 3
+      while [ $# -gt 0 ]; do
+        case "$1" in
+          --policy-server) [ $# -ge 2 ] || die "gpo set: --policy-server needs a URL"; servers+=("$2"); shift 2 ;;
+          *) [ -z "$pct" ] || die "gpo set: unexpected $1"; pct=$1; shift ;;
+        esac
+      done
       case "$side" in machine) dir=Machine ;; user) dir=User ;; *) die "side must be machine or user" ;; esac
       pol=$(mktemp "$D/registry.XXXXXX")
       # Samba's own PReg encoder writes the file GPMC would
-      $PY - "$pol" "$ae" "$pct" <<'PYEOF'
-import sys
+      $PY - "$pol" "$ae" "$pct" "$BASE" "${servers[@]}" <<'PYEOF'
+import hashlib, sys, uuid
 from samba.dcerpc import misc, preg
 from samba.ndr import ndr_pack
-out, ae, pct = sys.argv[1], sys.argv[2], sys.argv[3]
+out, ae, pct, base, servers = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
 key = 'Software\\Policies\\Microsoft\\Cryptography\\AutoEnrollment'
 entries = []
-def dword(name, v):
-    e = preg.entry(); e.keyname = key; e.valuename = name; e.type = misc.REG_DWORD; e.data = v
+def value(k, name, t, v):
+    e = preg.entry(); e.keyname = k; e.valuename = name; e.type = t; e.data = v
     entries.append(e)
+def dword(name, v):
+    value(key, name, misc.REG_DWORD, v)
 if ae != 'none':
     dword('AEPolicy', int(ae, 0))
 if pct:
     dword('OfflineExpirationPercent', int(pct, 0))
+# Enrollment policy servers (MS-CAESO 4.4.5.3.2.1), as GPMC's "Certificate Services
+# Client - Certificate Enrollment Policy" writes them: one subkey per server;
+# PolicyID is the policyID the CEP emulator answers (ces_emu.py)
+ps = 'Software\\Policies\\Microsoft\\Cryptography\\PolicyServers'
+if servers:
+    value(ps, 'Flags', misc.REG_DWORD, 0)
+policy_id = '{%s}' % str(uuid.uuid5(uuid.NAMESPACE_URL, 'ldap:///' + base)).upper()
+for i, url in enumerate(servers):
+    k = ps + '\\' + hashlib.sha1(url.encode()).hexdigest()
+    value(k, 'URL', misc.REG_SZ, url)
+    value(k, 'PolicyID', misc.REG_SZ, policy_id)
+    value(k, 'FriendlyName', misc.REG_SZ, 'Active Directory Enrollment Policy')
+    value(k, 'Flags', misc.REG_DWORD, 0x14)        # AutoEnrollmentEnabled (0x10) | 0x4
+    value(k, 'AuthFlags', misc.REG_DWORD, 2)       # Kerberos
+    value(k, 'Cost', misc.REG_DWORD, 2147483645 + i)
 f = preg.file(); f.num_entries = len(entries); f.entries = entries
 open(out, 'wb').write(ndr_pack(f))
 PYEOF
@@ -1036,6 +1113,8 @@ epa_front_start() {
   if [ -e "$D/epa/proxied" ]; then
     if [ -z "$cert" ]; then other=(--binding-cert "$D/pki/tls-sha512.pem"); else other=(--binding-cert "$D/pki/tls.pem"); fi
   fi
+  # domain.sh ces only: the web enrollment role is gone, /certsrv is 404
+  [ "$(cat "$D/ces/mode" 2>/dev/null)" = only ] && other+=(--prefix "")
   stop_pidfile "$D/epa/epa.pid" 10
   rm -f "$D/epa/epa.pid"
   install -m 755 "$HERE/epa_front.py" "$D/epa/epa_front.py"
@@ -1096,6 +1175,123 @@ epa() {
     die "the channel-binding front did not start (see $D/logs/epa.log); Apache has HTTPS again"
   fi
 }
+# ------------------------------------------------------------------ CEP/CES
+# ces_emu.py on loopback ($CES_LISTEN) behind epa_front.py on the CA's
+# address, port $CES_PORT, channel binding required.  $D/ces/mode (on|only)
+# says it is wanted; $EMU/ces.json lists the endpoints CEP answers with.
+ces_url() {  # ces_url KIND
+  case "$1" in
+    kerberos) echo "https://$CA:$CES_PORT/${CANAME}_CES_Kerberos/service.svc/CES" ;;
+    renewal) echo "https://$CA:$CES_PORT/${CANAME}_CES_Kerberos_Renewal/service.svc/CES" ;;
+    password) echo "https://$CA:$CES_PORT/${CANAME}_CES_UsernamePassword/service.svc/CES" ;;
+    certificate) echo "https://$CA:$CES_PORT/${CANAME}_CES_Certificate/service.svc/CES" ;;
+    *) return 1 ;;
+  esac
+}
+ces_start() {
+  mkdir -p "$D/ces"
+  touch "$D/ces/auth.jsonl"
+  if ! { [ -s "$EMU/ces.pid" ] && kill -0 "$(cat "$EMU/ces.pid")" 2>/dev/null; }; then
+    rm -f "$EMU/ces.pid"
+    # the current emulator and schemas, as epa_front_start does for its script
+    install -m 755 -o www-data -g www-data "$HERE/ces_emu.py" "$HERE/certsrv_emu.py" "$EMU/"
+    install -m 644 -o www-data -g www-data "$HERE"/schemas/*.xsd "$EMU/schemas/"
+    nsx setpriv --reuid=www-data --regid=www-data --init-groups env ADCS_EMU_DIR="$EMU" \
+      "$PY" "$EMU/ces_emu.py" serve "$CES_LISTEN" "$EMU/ces.pid" < /dev/null >> "$D/logs/ces.log" 2>&1 &
+    wait_tcp "${CES_LISTEN%:*}" "${CES_LISTEN#*:}" || { tail -n 20 "$D/logs/ces.log" >&2; return 1; }
+  fi
+  stop_pidfile "$D/ces/front.pid" 10
+  rm -f "$D/ces/front.pid"
+  install -m 755 "$HERE/epa_front.py" "$D/ces/epa_front.py"
+  nsx "$PY" "$D/ces/epa_front.py" --listen "$CA_IP:$CES_PORT" --cert "$D/pki/tls.pem" --key "$D/pki/tls.key" \
+    --keytab "$EMU/ca.keytab" --backend "$CES_LISTEN" --mode required --prefix / \
+    --error-page "$EMU/pages/401.html" --auth-log "$D/ces/auth.jsonl" --pidfile "$D/ces/front.pid" \
+    --user www-data < /dev/null >> "$D/logs/ces-front.log" 2>&1 &
+  local i
+  for i in $(seq 1 200); do
+    [ -s "$D/ces/front.pid" ] && grep -q "^epa_front: required on $CA_IP:$CES_PORT" "$D/logs/ces-front.log" && break
+    kill -0 $! 2>/dev/null || break
+    sleep 0.05
+  done
+  wait_tcp "$CA_IP" "$CES_PORT" && kill -0 $! 2>/dev/null || { tail -n 20 "$D/logs/ces-front.log" >&2; return 1; }
+}
+ces_stop() {
+  stop_pidfile "$D/ces/front.pid" 10
+  stop_pidfile "$EMU/ces.pid" 10
+  rm -f "$D/ces/front.pid" "$EMU/ces.pid"
+}
+# ces_advertise [VALUE...]: msPKI-Enrollment-Servers on the enrollment service
+# (each value "priority\nauth\nrenewalOnly\nURL\n"); none removes the attribute
+ces_advertise() {
+  local dn="CN=$CANAME,CN=Enrollment Services,$PKS" v
+  {
+    printf 'dn: %s\nchangetype: modify\n' "$dn"
+    if [ $# = 0 ]; then
+      printf 'replace: msPKI-Enrollment-Servers\n'
+    else
+      printf 'replace: msPKI-Enrollment-Servers\n'
+      for v in "$@"; do printf 'msPKI-Enrollment-Servers:: %s\n' "$(printf '%b' "$v" | base64 -w0)"; done
+    fi
+    printf -- '-\n'
+  } | nsx ldbmodify -H "ldap://$DC" -U "Administrator%$ADMINPW" > "$D/logs/ces-ldif.log" 2>&1 \
+    || { cat "$D/logs/ces-ldif.log" >&2; return 1; }
+}
+ces_cmd() {
+  local mode=${1:-} was
+  [ $# -gt 0 ] && shift
+  was=$(cat "$D/ces/mode" 2>/dev/null || echo off)
+  case "$mode" in
+    show)
+      echo "$was"
+      nsx ldbsearch -H "ldap://$DC" -U "Administrator%$ADMINPW" -b "CN=$CANAME,CN=Enrollment Services,$PKS" \
+        -s base msPKI-Enrollment-Servers 2>/dev/null | awk '/^ / { printf "%s", substr($0, 2); next } NR > 1 { print "" } { printf "%s", $0 } END { print "" }' \
+        | sed -n 's/^msPKI-Enrollment-Servers:: //p' \
+        | while read -r v; do printf '%s' "$v" | base64 -d | tr '\n' ' '; echo; done
+      return 0 ;;
+    off)
+      [ "$was" = off ] && return 0
+      ces_stop
+      ces_advertise
+      rm -f "$EMU/ces.json" "$D/ces/mode"
+      if [ "$was" = only ]; then
+        # /certsrv comes back
+        [ -s "$D/epa/mode" ] && epa_front_start
+        stop_pidfile "$D/apache/run/httpd.pid" 15
+        [ -e "$D/ca-stopped" ] || apache_start
+      fi
+      return 0 ;;
+    on|only) ;;
+    *) die "usage: ces on|only [KIND[:PRIORITY]...] | ces off | ces show  (KIND: kerberos renewal password certificate)" ;;
+  esac
+  [ $# -gt 0 ] || set -- kerberos:1
+  local spec kind prio auth ro url values=() json="" n=0
+  for spec in "$@"; do
+    kind=${spec%%:*} prio=${spec#*:}
+    [ "$prio" = "$spec" ] && prio=$((n + 1))
+    [[ "$prio" =~ ^[0-9]+$ ]] || die "ces: priority of $spec is not a number"
+    url=$(ces_url "$kind") || die "ces: unknown endpoint kind $kind (kerberos renewal password certificate)"
+    case "$kind" in kerberos) auth=2 ro=0 ;; renewal) auth=2 ro=1 ;; password) auth=4 ro=0 ;; certificate) auth=8 ro=0 ;; esac
+    values+=("$prio\\n$auth\\n$ro\\n$url\\n")
+    [ $n -gt 0 ] && json+=", "
+    json+=$(printf '{"priority": %d, "auth": %d, "renewal_only": %s, "url": "%s"}' "$prio" "$auth" \
+      "$([ $ro = 1 ] && echo true || echo false)" "$url")
+    n=$((n + 1))
+  done
+  mkdir -p "$D/ces"
+  printf '{"mode": "%s", "endpoints": [%s]}\n' "$mode" "$json" > "$EMU/ces.json.tmp"
+  chown www-data:www-data "$EMU/ces.json.tmp"
+  mv "$EMU/ces.json.tmp" "$EMU/ces.json"
+  ces_advertise "${values[@]}"
+  echo "$mode" > "$D/ces/mode"
+  ces_start || { ces_cmd off; die "the CES front did not start (see $D/logs/ces.log, $D/logs/ces-front.log)"; }
+  if [ "$mode" != "$was" ] && { [ "$mode" = only ] || [ "$was" = only ]; }; then
+    # /certsrv goes (only) or comes back (on after only): restart what serves it
+    [ -s "$D/epa/mode" ] && epa_front_start
+    stop_pidfile "$D/apache/run/httpd.pid" 15
+    [ -e "$D/ca-stopped" ] || apache_start
+  fi
+  return 0
+}
 need_up() { [ -r "$D/settings" ] || die "no domain in $D: run '$0 up' first (or set TESTENV_DIR)"; }
 
 cmd=${1:-}; shift || true
@@ -1121,5 +1317,6 @@ case "$cmd" in
   ca) need_up; ca_web "$@" ;;
   gpo) need_up; gpo_cmd "$@" ;;
   epa) need_up; epa "$@" ;;
+  ces) need_up; ces_cmd "$@" ;;
   *) sed -n '2,/^set -E/{/^set -E/!p}' "$SELF" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

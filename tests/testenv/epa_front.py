@@ -9,7 +9,7 @@ principal in X-Remote-User, any such header from the client dropped).
   epa_front.py --listen IP:PORT --cert PEM --key PEM --keytab FILE
                --backend HOST:PORT --mode required|accept|off
                [--binding-cert PEM] [--error-page FILE] [--auth-log FILE] [--pidfile FILE]
-               [--user NAME]
+               [--user NAME] [--prefix PATH]...
 
 Modes, as IIS names them:
   required  a token must carry the right bindings (GSS_C_CHANNEL_BOUND_FLAG);
@@ -21,6 +21,12 @@ Modes, as IIS names them:
 --binding-cert: check bindings against another certificate than the one this
 front serves, which is what IIS sees behind a TLS-terminating proxy (the
 client binds to the proxy's certificate, IIS to its own).
+
+--prefix: the paths served (default /certsrv), repeatable; any other path
+gets 404 before authentication, as IIS answers for an application that is
+not installed.  An empty --prefix "" serves nothing (a CA whose web
+enrollment role was removed).  The CEP/CES front (domain.sh ces) serves "/"
+in front of ces_emu.py.
 
 Every authentication decision is one JSON line in --auth-log: time, mode,
 result (ok, no-token, bad-bindings, unbound, refused), channel_bound, user,
@@ -127,7 +133,9 @@ def main():
     ap.add_argument("--auth-log")
     ap.add_argument("--pidfile")
     ap.add_argument("--user")
+    ap.add_argument("--prefix", action="append")
     a = ap.parse_args()
+    prefixes = [p for p in (a.prefix if a.prefix is not None else ["/certsrv"]) if p]
 
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(a.cert, a.key)
@@ -187,7 +195,7 @@ def main():
         def go(self, method):
             n = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(n) if n else b""
-            if not self.path.startswith("/certsrv"):
+            if not any(self.path.startswith(p) for p in prefixes):
                 self.send_error(404)
                 return
             auth = self.headers.get("Authorization", "")

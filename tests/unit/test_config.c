@@ -44,6 +44,7 @@ static void test_defaults(void **state)
 	assert_true(cfg.renew_expiring);
 	assert_true(cfg.update_templates);
 	assert_int_equal(cfg.http_timeout, 60);
+	assert_int_equal(cfg.transport, CONFIG_TRANSPORT_AUTO);
 	assert_int_equal(cfg.store_types, STORE_PEM);
 	assert_string_equal(cfg.pem_dir, LOCALSTATEDIR "/lib/adenroll/certs");
 	assert_string_equal(cfg.nss_db, "sql:" LOCALSTATEDIR "/lib/adenroll/nssdb");
@@ -85,6 +86,7 @@ static void test_every_key(void **state)
 		"renew_expiring = no\n"
 		"update_templates = 0\n"
 		"http_timeout = 120\n"
+		"transport = CES\n"
 		"[store]\n"
 		"types = pem\n"
 		"pem_dir = /etc/pki/adenroll\n"
@@ -128,6 +130,7 @@ static void test_every_key(void **state)
 	assert_false(cfg.renew_expiring);
 	assert_false(cfg.update_templates);
 	assert_int_equal(cfg.http_timeout, 120);
+	assert_int_equal(cfg.transport, CONFIG_TRANSPORT_CES);
 	assert_int_equal(cfg.store_types, STORE_PEM);
 	assert_string_equal(cfg.pem_dir, "/etc/pki/adenroll");
 	assert_string_equal(cfg.nss_db, "dbm:/etc/pki/legacydb");
@@ -171,6 +174,8 @@ static const struct bad_case bad_cases[] = {
 	  "t.conf:2: 'min_rsa_bits' must be a whole number from 2048 to 16384, got '1024'" },
 	{ "integer above range", "[enroll]\nhttp_timeout = 3601\n", 0,
 	  "t.conf:2: 'http_timeout' must be a whole number from 1 to 3600, got '3601'" },
+	{ "unknown transport", "[enroll]\ntransport = soap\n", 0,
+	  "t.conf:2: 'transport' must be auto, certsrv or ces; got 'soap'" },
 	{ "zero timeout", "[enroll]\nhttp_timeout = 0\n", 0,
 	  "t.conf:2: 'http_timeout' must be a whole number from 1 to 3600" },
 	{ "negative number", "[store]\narchive_retention_days = -1\n", 0,
