@@ -99,9 +99,12 @@ bool strmap_add_first(struct strmap *m, const char *key, size_t val)
 void strmap_set(struct strmap *m, const char *key, size_t val)
 {
 	bool added;
+	size_t s;
 
-	if (key != NULL)
-		m->vals[insert_slot(m, key, &added)] = val;
+	if (key == NULL)
+		return;
+	s = insert_slot(m, key, &added);   /* may move m->vals */
+	m->vals[s] = val;
 }
 
 size_t strmap_get(const struct strmap *m, const char *key)
