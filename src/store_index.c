@@ -39,7 +39,8 @@ int file_id_of(const char *path, struct file_id *out)
 	struct stat st;
 
 	memset(out, 0, sizeof(*out));
-	if (lstat(path, &st) != 0)
+	/* stat, not lstat: the identity of what a read of path gets */
+	if (stat(path, &st) != 0)
 		return errno == ENOENT ? 0 : -1;
 	out->present = true;
 	out->dev = (unsigned long long)st.st_dev;

@@ -22,7 +22,8 @@
 #include "store.h"
 #include "strmap.h"
 
-/* Who a file is, as lstat(2) says: any rewrite, replacement or chmod changes it. */
+/* Who a file is, as stat(2) says (through symlinks: the file a read gets):
+ * any rewrite, replacement or chmod changes it. */
 struct file_id {
 	bool present;
 	unsigned long long dev, ino;
