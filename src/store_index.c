@@ -206,16 +206,13 @@ static void put_text(struct out *o, const char *s)
 		put(o, "\t=%s", s);
 }
 
-int store_index_save(const char *path, const char *scope, const struct store_index *ix)
+char *store_index_text(const char *scope, const struct store_index *ix, size_t *len)
 {
 	struct out o = { .buf = xmalloc(4096), .len = 0, .cap = 4096 };
-	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
-	int ret = -1;
 
 	if (!text_ok(scope)) {
-		log_debug("not writing the held-certificate index %s: the store's path has control characters",
-			  path);
-		goto out;
+		free(o.buf);
+		return NULL;
 	}
 	put(&o, INDEX_MAGIC "%s\n", scope);
 	for (size_t i = 0; i < ix->n; i++) {
@@ -239,15 +236,31 @@ int store_index_save(const char *path, const char *scope, const struct store_ind
 		put_text(&o, f->issuer);
 		put(&o, "\n");
 	}
+	*len = o.len;
+	return o.buf;
+}
+
+int store_index_save(const char *path, const char *scope, const struct store_index *ix)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	size_t len = 0;
+	char *text = store_index_text(scope, ix, &len);
+	int ret = -1;
+
+	if (text == NULL) {
+		log_debug("not writing the held-certificate index %s: the store's path has control characters",
+			  path);
+		goto out;
+	}
 	if (slash != NULL && slash != dir) {
 		*slash = '\0';
 		if (fs_mkdir_p(dir, 0755) != 0)
 			goto out;
 	}
-	ret = fs_write_atomic(path, o.buf, o.len, 0644, (uid_t)-1);
+	ret = fs_write_atomic(path, text, len, 0644, (uid_t)-1);
 out:
 	free(dir);
-	free(o.buf);
+	free(text);
 	return ret;
 }
 
@@ -436,51 +449,62 @@ fail:
 	return NULL;
 }
 
-void store_index_load(const char *path, const char *scope, struct store_index *ix)
+int store_index_parse(char *buf, size_t len, const char *scope, struct store_index *ix)
 {
-	size_t len = 0, lineno = 1;
-	unsigned char *buf;
-	char *line, *nl, *end;
-	char *head = NULL;
+	size_t lineno = 1;
+	char *line, *nl, *end = buf + len;
+	char *head = xasprintf(INDEX_MAGIC "%s\n", scope);
+	int ret = -1;
 
 	store_index_init(ix);
-	if (path == NULL || (buf = read_own_file(path, &len)) == NULL)
-		return;
-	end = (char *)buf + len;
 	if (memchr(buf, '\0', len) != NULL)
-		goto corrupt;
-	head = xasprintf(INDEX_MAGIC "%s\n", scope);
+		goto out;
 	if (len < strlen(head) || memcmp(buf, head, strlen(head)) != 0) {
-		log_debug("held-certificate index %s is of another version or store; rebuilding it", path);
-		goto drop;
+		lineno = 0;   /* another version or store */
+		goto out;
 	}
-	for (line = (char *)buf + strlen(head); line < end; line = nl + 1) {
+	for (line = buf + strlen(head); line < end; line = nl + 1) {
 		struct store_index_entry e;
 
 		lineno++;
 		nl = memchr(line, '\n', (size_t)(end - line));
 		if (nl == NULL)
-			goto corrupt;   /* cut short: a torn write cannot happen (rename), a bad disk can */
+			goto out;   /* cut short: a torn write cannot happen (rename), a bad disk can */
 		*nl = '\0';
-		if (!parse_line(line, &e)) {
+		if (!parse_line(line, &e) || store_index_get(ix, e.key) != NULL) {
 			entry_free(&e);
-			goto corrupt;
-		}
-		if (store_index_get(ix, e.key) != NULL) {
-			entry_free(&e);
-			goto corrupt;
+			goto out;
 		}
 		*append_slot(ix) = e;
 		strmap_add_first(&ix->by_key, e.key, ix->n);
 		ix->n++;
 	}
-	goto out;
-corrupt:
-	log_debug("held-certificate index %s is malformed at line %zu; rebuilding it from the certificates",
-		  path, lineno);
-drop:
-	store_index_free(ix);
+	ret = 0;
 out:
+	if (ret != 0) {
+		store_index_free(ix);
+		ret = (int)lineno;
+		if (ret <= 0)
+			ret = -1;
+	}
 	free(head);
+	return ret;
+}
+
+void store_index_load(const char *path, const char *scope, struct store_index *ix)
+{
+	size_t len = 0;
+	unsigned char *buf;
+	int r;
+
+	store_index_init(ix);
+	if (path == NULL || (buf = read_own_file(path, &len)) == NULL)
+		return;
+	r = store_index_parse((char *)buf, len, scope, ix);
+	if (r == -1)
+		log_debug("held-certificate index %s is of another version or store; rebuilding it", path);
+	else if (r != 0)
+		log_debug("held-certificate index %s is malformed at line %d; rebuilding it from the certificates",
+			  path, r);
 	free(buf);
 }

@@ -61,6 +61,12 @@ bool store_index_put(struct store_index *ix, const char *key, const struct file_
 		     const struct file_id *meta_id, const struct store_item *it);
 /* Copies an entry's facts into it (strings duplicated). */
 void store_index_entry_facts(const struct store_index_entry *e, struct store_item *it);
+/* The parser and writer under those two (fuzz/fuzz_store_index.c): buf
+ * (len bytes, modified) into ix, 0, or -1 (another version or scope) or the
+ * 1-based number of the first bad line, with ix empty; the text of ix
+ * (caller frees; NULL when scope holds control characters). */
+int store_index_parse(char *buf, size_t len, const char *scope, struct store_index *ix);
+char *store_index_text(const char *scope, const struct store_index *ix, size_t *len);
 /* Writes ix for scope atomically (mode 0644, the caller's owner), creating
  * the parent directory (0755) if needed.  0 or -1 logged. */
 int store_index_save(const char *path, const char *scope, const struct store_index *ix);
