@@ -8,15 +8,27 @@
  * real-shaped DACL granting Enroll and AutoEnroll to Domain Computers, and
  * the machine's token), and a real PEM store on disk holding one valid
  * certificate per template (installed with store_install).  Then, REPEATS
- * times, measured with CLOCK_PROCESS_CPUTIME_ID:
- *   store    store_open + store_list + store_close (what pulse reads once)
- *   decide   eligibility_evaluate_all + for every eligible template
- *            store_find_held + store_policy_input + policy_decide
- * and prints one line per N with the median CPU milliseconds of each and of
- * their sum.  Every decision must come out "keep" (each certificate is
- * valid), otherwise the run fails: the bench measures the no-op case. */
+ * times each, measured with CLOCK_PROCESS_CPUTIME_ID:
+ *   cold     store_open + store_list_indexed + store_close with no
+ *            held-certificate index (every certificate parsed, as before
+ *            the index existed), then the decision
+ *   warm     the same with the index store_tidy wrote (nothing parsed)
+ *   decide   eligibility_evaluate_all + store_lookup_new + for every
+ *            eligible template store_lookup_held + store_policy_input +
+ *            policy_decide
+ *   scan     the decision with store_find_held (a scan of the held
+ *            certificates per template) instead of store_lookup_held
+ * and prints one line per N with the median CPU milliseconds:
+ *   n= store_ms= decide_ms= total_ms=   the warm store read, the decision, their sum
+ *   cold_store_ms= cold_total_ms=       the same without an index
+ *   scan_decide_ms=                     the decision through the scans
+ *   cold_parses= warm_parses=           certificates parsed per read
+ * Every decision must come out "keep" (each certificate is valid) and the
+ * warm read must parse nothing, otherwise the run fails: the bench measures
+ * the no-op case. */
 #include "adenroll-build.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,8 +41,10 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "cert.h"
 #include "config.h"
 #include "directory.h"
+#include "fsutil.h"
 #include "eligibility.h"
 #include "log.h"
 #include "policy.h"
@@ -197,30 +211,97 @@ out:
 	return ret;
 }
 
-/* One pass over what pulse decides; returns how many templates were kept. */
+/* One pass over what pulse decides; returns how many templates were kept.
+ * scan: find the held certificate with store_find_held instead of the
+ * lookup tables. */
 static size_t decide(const struct directory *d, const struct config *cfg, const struct store_item *items,
-		     size_t n_items, struct eligibility *el)
+		     size_t n_items, struct eligibility *el, bool scan)
 {
 	struct eligibility_options eopt;
 	time_t now = time(NULL);
 	size_t kept = 0;
+	struct store_lookup *lk;
 
 	memset(&eopt, 0, sizeof eopt);
 	eopt.mode = ADENROLL_MODE_MACHINE;
 	eligibility_evaluate_all(d, &eopt, el);
+	lk = scan ? NULL : store_lookup_new(items, n_items, d);
 	for (size_t i = 0; i < d->n_templates; i++) {
 		const char *superseded_cn = NULL;
 		struct policy_input in;
 		struct policy_decision dec;
 		if (el[i].code != ELIG_OK)
 			continue;
-		const struct store_item *held = store_find_held(items, n_items, el[i].template, d, &superseded_cn);
+		const struct store_item *held = scan ? store_find_held(items, n_items, el[i].template, d, &superseded_cn)
+						     : store_lookup_held(lk, el[i].template, &superseded_cn);
 		store_policy_input(&in, now, cfg, el[i].template, held, superseded_cn, false);
 		policy_decide(&in, &dec);
 		if (dec.action == POLICY_KEEP)
 			kept++;
 	}
+	store_lookup_free(lk);
 	return kept;
+}
+
+/* One store read as pulse does it (index written by store_tidy when asked). */
+static int read_store(const struct config *cfg, bool tidy, struct store_item **items, size_t *n_items)
+{
+	struct store *s = NULL;
+
+	if (store_open(cfg, ADENROLL_MODE_MACHINE, &s) < 0 || store_list_indexed(s, items, n_items) < 0) {
+		store_close(s);
+		fprintf(stderr, "bench_decide: cannot read the store back\n");
+		return -1;
+	}
+	if (tidy)
+		store_tidy(s, time(NULL));
+	store_close(s);
+	return 0;
+}
+
+/* Reads the store and decides REPEATS times; medians into the out arrays. */
+static int measure(const struct config *cfg, const struct directory *d, size_t n, int repeats, bool cold,
+		   struct eligibility *el, double *store_ms, double *decide_ms, double *scan_ms,
+		   unsigned long *parses)
+{
+	char *index = fs_path_join(cfg->state_dir, "pem-index");
+	int ret = -1;
+
+	for (int r = 0; r < repeats; r++) {
+		struct store_item *items = NULL;
+		size_t n_items = 0, kept, kept_scan = n;
+		unsigned long p0;
+
+		if (cold && unlink(index) != 0 && errno != ENOENT) {
+			perror("bench_decide: unlink index");
+			goto out;
+		}
+		p0 = cert_parse_count();
+		double t0 = cpu_now();
+		if (read_store(cfg, false, &items, &n_items) < 0)
+			goto out;
+		double t1 = cpu_now();
+		kept = decide(d, cfg, items, n_items, el, false);
+		double t2 = cpu_now();
+		if (scan_ms != NULL)
+			kept_scan = decide(d, cfg, items, n_items, el, true);
+		double t3 = cpu_now();
+		*parses = cert_parse_count() - p0;
+		store_items_free(items, n_items);
+		if (n_items != n || kept != n || kept_scan != n) {
+			fprintf(stderr, "bench_decide: N=%zu: store holds %zu, %zu kept, %zu by scan (expected all kept)\n",
+				n, n_items, kept, kept_scan);
+			goto out;
+		}
+		store_ms[r] = t1 - t0;
+		decide_ms[r] = t2 - t1;
+		if (scan_ms != NULL)
+			scan_ms[r] = t3 - t2;
+	}
+	ret = 0;
+out:
+	free(index);
+	return ret;
 }
 
 static int run(size_t n, int repeats)
@@ -230,7 +311,11 @@ static int run(size_t n, int repeats)
 	struct config cfg;
 	struct directory d;
 	struct eligibility *el = NULL;
-	double store_ms[MAX_REPEATS], decide_ms[MAX_REPEATS], total_ms[MAX_REPEATS];
+	double cold_store[MAX_REPEATS], cold_decide[MAX_REPEATS], store_ms[MAX_REPEATS], decide_ms[MAX_REPEATS];
+	double scan_ms[MAX_REPEATS], cold_total[MAX_REPEATS], total[MAX_REPEATS];
+	unsigned long cold_parses = 0, warm_parses = 0;
+	struct store_item *items = NULL;
+	size_t n_items = 0;
 	int ret = -1;
 
 	config_defaults(&cfg);
@@ -251,32 +336,29 @@ static int run(size_t n, int repeats)
 		goto out;
 	}
 	el = xcalloc(n + 1, sizeof *el);
-	for (int r = 0; r < repeats; r++) {
-		struct store *s = NULL;
-		struct store_item *items = NULL;
-		size_t n_items = 0;
-		double t0 = cpu_now();
-		if (store_open(&cfg, ADENROLL_MODE_MACHINE, &s) < 0 || store_list(s, &items, &n_items) < 0) {
-			store_close(s);
-			fprintf(stderr, "bench_decide: cannot read the store back\n");
-			goto out;
-		}
-		store_close(s);
-		double t1 = cpu_now();
-		size_t kept = decide(&d, &cfg, items, n_items, el);
-		double t2 = cpu_now();
-		store_items_free(items, n_items);
-		if (n_items != n || kept != n) {
-			fprintf(stderr, "bench_decide: N=%zu: store holds %zu, %zu kept (expected all kept)\n", n,
-				n_items, kept);
-			goto out;
-		}
-		store_ms[r] = t1 - t0;
-		decide_ms[r] = t2 - t1;
-		total_ms[r] = t2 - t0;
+	if (measure(&cfg, &d, n, repeats, true, el, cold_store, cold_decide, NULL, &cold_parses) < 0)
+		goto out;
+	/* what the first pulse after an upgrade leaves: the index written by its tidy */
+	if (read_store(&cfg, true, &items, &n_items) < 0)
+		goto out;
+	store_items_free(items, n_items);
+	if (measure(&cfg, &d, n, repeats, false, el, store_ms, decide_ms, scan_ms, &warm_parses) < 0)
+		goto out;
+	if (cold_parses != n || warm_parses != 0) {
+		fprintf(stderr, "bench_decide: N=%zu: %lu certificates parsed without the index, %lu with it "
+			"(expected %zu and 0)\n", n, cold_parses, warm_parses, n);
+		goto out;
 	}
-	printf("n=%zu store_ms=%.3f decide_ms=%.3f total_ms=%.3f repeats=%d\n", n, median(store_ms, (size_t)repeats),
-	       median(decide_ms, (size_t)repeats), median(total_ms, (size_t)repeats), repeats);
+	for (int r = 0; r < repeats; r++) {
+		cold_total[r] = cold_store[r] + cold_decide[r];
+		total[r] = store_ms[r] + decide_ms[r];
+	}
+	printf("n=%zu store_ms=%.3f decide_ms=%.3f total_ms=%.3f cold_store_ms=%.3f cold_total_ms=%.3f "
+	       "scan_decide_ms=%.3f cold_parses=%lu warm_parses=%lu repeats=%d\n", n,
+	       median(store_ms, (size_t)repeats), median(decide_ms, (size_t)repeats), median(total, (size_t)repeats),
+	       median(cold_store, (size_t)repeats), median(cold_total, (size_t)repeats),
+	       median(scan_ms, (size_t)repeats), cold_parses, warm_parses, repeats);
+	fflush(stdout);
 	ret = 0;
 out:
 	if (made) {

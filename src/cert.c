@@ -311,10 +311,18 @@ out:
 	return ret;
 }
 
+static unsigned long parse_count;
+
+unsigned long cert_parse_count(void)
+{
+	return parse_count;
+}
+
 X509 *cert_from_der(const unsigned char *der, size_t len)
 {
 	if (!der || len == 0 || len > LONG_MAX)
 		return NULL;
+	parse_count++;
 	const unsigned char *p = der;
 	X509 *c = d2i_X509(NULL, &p, (long)len);
 	if (c && p != der + len) {
@@ -341,6 +349,7 @@ X509 *cert_from_buffer(const void *data, size_t len)
 	if (!looks_pem(data, len))
 		return cert_from_der(data, len);
 	BIO *b = BIO_new_mem_buf(data, (int)len);
+	parse_count++;
 	X509 *c = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
 	BIO_free(b);
 	ERR_clear_error();
@@ -511,15 +520,25 @@ int cert_sha256_hex(X509 *cert, char *out, size_t outlen)
 	return 0;
 }
 
-char *cert_subject_text(X509 *cert)
+static char *name_text(const X509_NAME *name)
 {
 	BIO *b = BIO_new(BIO_s_mem());
 	char *out = NULL;
-	if (b && X509_NAME_print_ex(b, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0) {
+	if (b && X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0) {
 		char *p;
 		long n = BIO_get_mem_data(b, &p);
 		out = xstrndup(n > 0 ? p : "", n > 0 ? (size_t)n : 0);
 	}
 	BIO_free(b);
 	return out;
+}
+
+char *cert_subject_text(X509 *cert)
+{
+	return name_text(X509_get_subject_name(cert));
+}
+
+char *cert_issuer_text(X509 *cert)
+{
+	return name_text(X509_get_issuer_name(cert));
 }

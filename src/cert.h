@@ -46,6 +46,10 @@ int cert_verify_chain(X509 *leaf, const struct bloblist *roots, const struct blo
 X509 *cert_from_buffer(const void *data, size_t len);
 X509 *cert_from_der(const unsigned char *der, size_t len);
 X509 *cert_load_file(const char *path);
+/* Certificates decoded by cert_from_der/cert_from_buffer (cert_load_file
+ * included) since the process started: how tests and benchmarks see that
+ * the held-certificate index spared a parse. */
+unsigned long cert_parse_count(void);
 /* A certnew.p7b answer (PEM "PKCS7" or DER) into its certificates; NULL on failure. */
 STACK_OF(X509) *cert_stack_from_pkcs7(const void *data, size_t len);
 /* PEM text of cert (caller frees), NULL on failure. */
@@ -61,5 +65,7 @@ time_t cert_not_after(X509 *cert);
 int cert_sha256_hex(X509 *cert, char *out, size_t outlen);
 /* One-line subject, e.g. "CN=client.example.test" (caller frees). */
 char *cert_subject_text(X509 *cert);
+/* The same for the issuer. */
+char *cert_issuer_text(X509 *cert);
 
 #endif

@@ -11,6 +11,8 @@
 #include <strings.h>
 
 #include "sd.h"
+#include "strmap.h"
+#include "util.h"
 
 /* MS-WCCE 3.1.2.1: Client_Current_Version "MUST be set equal to 4" by a
  * client that implements CT_FLAG_REQUIRE_SAME_KEY_RENEWAL "and 15 otherwise".
@@ -84,17 +86,98 @@ static void set_reason(struct eligibility *e, enum elig_code code, const char *f
 	va_end(ap);
 }
 
-static void find_cas(const struct directory *d, const struct template *t, struct eligibility *e)
+/* Lists of indices (CAs publishing a name, templates superseding a name)
+ * reached through a name: built once per evaluation, so each template costs
+ * a lookup instead of a scan of every CA's or template's list (MS-CRTD 2.21
+ * supersedence and publication stay linear in templates + names). */
+struct name_lists {
+	struct strmap ids;     /* name -> list id */
+	size_t *head, *tail;   /* per list id: first and last node, STRMAP_NONE when empty */
+	size_t n_lists, cap_lists;
+	size_t *node_val, *node_next;
+	size_t n_nodes, cap_nodes;
+};
+
+static void name_lists_init(struct name_lists *l)
+{
+	memset(l, 0, sizeof(*l));
+	strmap_init(&l->ids, true);
+}
+
+/* Appends val to name's list; a val equal to the list's last is not repeated,
+ * so callers that add in ascending order get sorted lists without duplicates. */
+static void name_lists_add(struct name_lists *l, const char *name, size_t val)
+{
+	size_t id = strmap_get(&l->ids, name), node;
+
+	if (name == NULL)
+		return;
+	if (id == STRMAP_NONE) {
+		if (l->n_lists == l->cap_lists) {
+			l->cap_lists = l->cap_lists ? l->cap_lists * 2 : 16;
+			l->head = xrealloc(l->head, l->cap_lists * sizeof(*l->head));
+			l->tail = xrealloc(l->tail, l->cap_lists * sizeof(*l->tail));
+		}
+		id = l->n_lists++;
+		l->head[id] = l->tail[id] = STRMAP_NONE;
+		strmap_add_first(&l->ids, name, id);
+	}
+	if (l->tail[id] != STRMAP_NONE && l->node_val[l->tail[id]] == val)
+		return;
+	if (l->n_nodes == l->cap_nodes) {
+		l->cap_nodes = l->cap_nodes ? l->cap_nodes * 2 : 16;
+		l->node_val = xrealloc(l->node_val, l->cap_nodes * sizeof(*l->node_val));
+		l->node_next = xrealloc(l->node_next, l->cap_nodes * sizeof(*l->node_next));
+	}
+	node = l->n_nodes++;
+	l->node_val[node] = val;
+	l->node_next[node] = STRMAP_NONE;
+	if (l->tail[id] == STRMAP_NONE)
+		l->head[id] = node;
+	else
+		l->node_next[l->tail[id]] = node;
+	l->tail[id] = node;
+}
+
+/* The first node of name's list, STRMAP_NONE when none. */
+static size_t name_lists_first(const struct name_lists *l, const char *name)
+{
+	size_t id = strmap_get(&l->ids, name);
+
+	return id == STRMAP_NONE ? STRMAP_NONE : l->head[id];
+}
+
+static void name_lists_free(struct name_lists *l)
+{
+	strmap_free(&l->ids);
+	free(l->head);
+	free(l->tail);
+	free(l->node_val);
+	free(l->node_next);
+}
+
+/* template cn -> the CAs listing it in certificateTemplates, in d->cas order. */
+static void publication_lists(const struct directory *d, struct name_lists *pub)
+{
+	name_lists_init(pub);
+	for (size_t i = 0; i < d->n_cas; i++) {
+		if (d->cas[i].cn == NULL)
+			continue;
+		for (size_t k = 0; k < d->cas[i].templates.n; k++)
+			name_lists_add(pub, d->cas[i].templates.v[k], i);
+	}
+}
+
+static void find_cas(const struct directory *d, const struct name_lists *pub, const struct template *t,
+		     struct eligibility *e)
 {
 	e->n_cas = 0;
 	if (t->cn == NULL)
 		return;
-	for (size_t i = 0; i < d->n_cas; i++) {
-		const struct enrollment_service *ca = &d->cas[i];
+	for (size_t node = name_lists_first(pub, t->cn); node != STRMAP_NONE; node = pub->node_next[node]) {
+		const struct enrollment_service *ca = &d->cas[pub->node_val[node]];
 		size_t j;
 
-		if (ca->cn == NULL || !strlist_contains_ci(&ca->templates, t->cn))
-			continue;
 		if (e->n_cas == ELIG_MAX_CAS)
 			break;
 		/* Insertion by cn keeps the order independent of LDAP's. */
@@ -168,7 +251,7 @@ static int evaluate_acl(const struct directory *d, const struct template *t, str
 }
 
 static void evaluate_one(const struct directory *d, const struct eligibility_options *opt,
-			 const struct template *t, struct eligibility *e)
+			 const struct name_lists *pub, const struct template *t, struct eligibility *e)
 {
 	char sd_err[256] = "";
 	bool sd_ok;
@@ -179,7 +262,7 @@ static void evaluate_one(const struct directory *d, const struct eligibility_opt
 
 	memset(e, 0, sizeof(*e));
 	e->template = t;
-	find_cas(d, t, e);
+	find_cas(d, pub, t, e);
 	evaluate_cas(d, e);
 	if (t->invalid_reason != NULL) {
 		set_reason(e, ELIG_INVALID_TEMPLATE, "template is invalid: %s", t->invalid_reason);
@@ -326,17 +409,36 @@ static bool names_template(const struct template *by, const struct template *t)
 	       strlist_contains_ci(&by->supersedes, t->cn);
 }
 
+/* name -> the templates naming it in msPKI-Supersede-Templates, in template order. */
+static void supersedence_lists(const struct directory *d, struct name_lists *by)
+{
+	name_lists_init(by);
+	for (size_t j = 0; j < d->n_templates; j++) {
+		if (d->templates[j].cn == NULL)
+			continue;
+		for (size_t k = 0; k < d->templates[j].supersedes.n; k++)
+			name_lists_add(by, d->templates[j].supersedes.v[k], j);
+	}
+}
+
 /* MS-CRTD 2.21: an eligible template replaces the templates it names in
  * msPKI-Supersede-Templates.  Chains (A supersedes B supersedes C) end at an
  * eligible template that no eligible template supersedes; the members of a
  * cycle with no such end keep each other, so a misconfiguration never leaves
  * the account without any certificate. */
-static bool is_superseded_by_eligible(const struct directory *d, const struct eligibility *out,
-				      size_t i)
+static bool is_superseded_by_eligible(const struct directory *d, const struct name_lists *by,
+				      const struct eligibility *out, size_t i)
 {
-	for (size_t j = 0; j < d->n_templates; j++)
-		if (j != i && out[j].code == ELIG_OK && names_template(&d->templates[j], &d->templates[i]))
+	const struct template *t = &d->templates[i];
+
+	if (t->cn == NULL)
+		return false;
+	for (size_t node = name_lists_first(by, t->cn); node != STRMAP_NONE; node = by->node_next[node]) {
+		size_t j = by->node_val[node];
+
+		if (j != i && out[j].code == ELIG_OK && names_template(&d->templates[j], t))
 			return true;
+	}
 	return false;
 }
 
@@ -345,30 +447,37 @@ static void apply_supersedence(const struct directory *d, struct eligibility *ou
 	size_t n = d->n_templates;
 	size_t *queue;
 	bool *seen, *final;
+	struct name_lists by;
 
 	if (n == 0)
 		return;
+	supersedence_lists(d, &by);
 	queue = xcalloc(n, sizeof(*queue));
 	seen = xcalloc(n, sizeof(*seen));
 	final = xcalloc(n, sizeof(*final));
 	for (size_t i = 0; i < n; i++)
-		final[i] = out[i].code == ELIG_OK && !is_superseded_by_eligible(d, out, i);
+		final[i] = out[i].code == ELIG_OK && !is_superseded_by_eligible(d, &by, out, i);
 	for (size_t i = 0; i < n; i++) {
-		size_t head = 0, tail = 0;
+		size_t head = 0, tail = 0, n_seen = 0;
 
 		if (final[i])
 			continue;
 		/* Breadth-first over "is superseded by", in template order, so the
-		 * nearest end wins and the result does not depend on luck. */
-		memset(seen, 0, n * sizeof(*seen));
+		 * nearest end wins and the result does not depend on luck.  Only
+		 * the templates marked are cleared again (queue[0..tail)). */
 		seen[i] = true;
 		queue[tail++] = i;
 		while (head < tail && out[i].superseded_by == NULL) {
 			size_t cur = queue[head++];
+			const struct template *ct = &d->templates[cur];
 
-			for (size_t j = 0; j < n; j++) {
-				if (seen[j] || out[j].code != ELIG_OK ||
-				    !names_template(&d->templates[j], &d->templates[cur]))
+			if (ct->cn == NULL)
+				continue;
+			for (size_t node = name_lists_first(&by, ct->cn); node != STRMAP_NONE;
+			     node = by.node_next[node]) {
+				size_t j = by.node_val[node];
+
+				if (seen[j] || out[j].code != ELIG_OK || !names_template(&d->templates[j], ct))
 					continue;
 				if (final[j]) {
 					out[i].superseded_by = d->templates[j].cn;
@@ -378,6 +487,8 @@ static void apply_supersedence(const struct directory *d, struct eligibility *ou
 				queue[tail++] = j;
 			}
 		}
+		for (n_seen = 0; n_seen < tail; n_seen++)
+			seen[queue[n_seen]] = false;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (out[i].superseded_by == NULL || out[i].code != ELIG_OK)
@@ -390,12 +501,17 @@ static void apply_supersedence(const struct directory *d, struct eligibility *ou
 	free(queue);
 	free(seen);
 	free(final);
+	name_lists_free(&by);
 }
 
 void eligibility_evaluate_all(const struct directory *d, const struct eligibility_options *opt,
 			      struct eligibility *out)
 {
+	struct name_lists pub;
+
+	publication_lists(d, &pub);
 	for (size_t i = 0; i < d->n_templates; i++)
-		evaluate_one(d, opt, &d->templates[i], &out[i]);
+		evaluate_one(d, opt, &pub, &d->templates[i], &out[i]);
+	name_lists_free(&pub);
 	apply_supersedence(d, out);
 }

@@ -10,7 +10,9 @@
 
 #include "cert.h"
 #include "directory.h"
+#include "fsutil.h"
 #include "log.h"
+#include "strmap.h"
 #include "util.h"
 
 #define STORE_MAX_BACKENDS 2
@@ -64,7 +66,7 @@ void store_close(struct store *s)
 	free(s);
 }
 
-int store_list(struct store *s, struct store_item **items, size_t *n)
+static int list_from(struct store *s, bool indexed, struct store_item **items, size_t *n)
 {
 	struct store_item *all = NULL, *part;
 	size_t total = 0, np, i, j;
@@ -72,22 +74,90 @@ int store_list(struct store *s, struct store_item **items, size_t *n)
 	*items = NULL;
 	*n = 0;
 	for (i = 0; i < s->n; i++) {
-		if (s->b[i]->ops->list(s->b[i], &part, &np) != 0) {
+		const struct store_backend_ops *ops = s->b[i]->ops;
+		int r = ops->list_indexed != NULL ? ops->list_indexed(s->b[i], &part, &np)
+						  : ops->list(s->b[i], &part, &np);
+
+		if (r != 0) {
 			store_items_free(all, total);
 			return -1;
 		}
-		if (np > 0) {
-			all = xrealloc(all, (total + np) * sizeof(*all));
-			for (j = 0; j < np; j++) {
-				part[j].store_name = s->b[i]->ops->name;
-				all[total++] = part[j];
+		for (j = 0; j < np; j++) {
+			struct store_item *it = &part[j];
+
+			it->store_name = ops->name;
+			if (it->cert == NULL && !indexed && store_item_cert(it) == NULL) {
+				/* as an unreadable certificate always was: logged and left out */
+				store_item_free_contents(it);
+				continue;
 			}
+			if (!it->has_facts)
+				store_item_set_facts(it);
+			if (total % 16 == 0)
+				all = xrealloc(all, (total + 16) * sizeof(*all));
+			all[total++] = *it;
 		}
 		free(part);
 	}
 	*items = all;
 	*n = total;
 	return 0;
+}
+
+int store_list(struct store *s, struct store_item **items, size_t *n)
+{
+	return list_from(s, false, items, n);
+}
+
+int store_list_indexed(struct store *s, struct store_item **items, size_t *n)
+{
+	return list_from(s, true, items, n);
+}
+
+X509 *store_item_cert(const struct store_item *it)
+{
+	/* The X509 is a lazily filled part of the item: callers hold it const. */
+	struct store_item *mut = (struct store_item *)it;
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	X509 *x = NULL;
+	char fp[65];
+
+	if (it->cert != NULL || it->cert_file == NULL)
+		return it->cert;
+	if (fs_read_file(it->cert_file, STORE_MAX_CERT_FILE, &buf, &len) != 0 ||
+	    (x = cert_from_buffer(buf, len)) == NULL) {
+		log_warn("cannot load the certificate of template %s from %s; leaving it out",
+			 it->template_cn ? it->template_cn : "?", it->cert_file);
+		goto out;
+	}
+	if (it->has_facts && (cert_sha256_hex(x, fp, sizeof(fp)) != 0 || strcmp(fp, it->sha256) != 0)) {
+		log_warn("the certificate of template %s in %s changed while this run read the store; "
+			 "leaving it out until the next run", it->template_cn ? it->template_cn : "?",
+			 it->cert_file);
+		X509_free(x);
+		x = NULL;
+		goto out;
+	}
+	mut->cert = x;
+out:
+	free(buf);
+	return x;
+}
+
+void store_item_set_facts(struct store_item *it)
+{
+	if (it->cert == NULL)
+		return;
+	if (cert_serial_hex(it->cert, it->serial, sizeof(it->serial)) != 0)
+		it->serial[0] = '\0';
+	if (cert_sha256_hex(it->cert, it->sha256, sizeof(it->sha256)) != 0)
+		it->sha256[0] = '\0';
+	free(it->issuer);
+	it->issuer = cert_issuer_text(it->cert);
+	it->not_before = cert_not_before(it->cert);
+	it->not_after = cert_not_after(it->cert);
+	it->has_facts = true;
 }
 
 const struct store_item *store_find(const struct store_item *items, size_t n,
@@ -151,6 +221,117 @@ const struct store_item *store_find_held(const struct store_item *items, size_t 
 	return NULL;
 }
 
+/* One table per branch of store_find's rule, each keeping the first item
+ * (in list order) that takes that branch, so that the smallest index among
+ * the branches a template can match is store_find's answer. */
+struct store_lookup {
+	const struct store_item *items;
+	struct strmap by_oid;      /* 21.7 templateID (exact) */
+	struct strmap ext_nooid;   /* 20.2 name of items without 21.7 */
+	struct strmap ext_all;     /* 20.2 name of any item */
+	struct strmap cn_bare;     /* recorded cn of items with neither extension */
+	struct strmap cn_noext;    /* recorded cn of items without 20.2 */
+	struct strmap cn_all;      /* recorded cn of any item */
+	struct strmap templates;   /* cn -> the last template of d with it, as store_find_held's scan */
+	const struct directory *d;
+};
+
+struct store_lookup *store_lookup_new(const struct store_item *items, size_t n, const struct directory *d)
+{
+	struct store_lookup *lk = xcalloc(1, sizeof(*lk));
+	size_t i;
+
+	lk->items = items;
+	lk->d = d;
+	strmap_init(&lk->by_oid, false);
+	strmap_init(&lk->ext_nooid, true);
+	strmap_init(&lk->ext_all, true);
+	strmap_init(&lk->cn_bare, true);
+	strmap_init(&lk->cn_noext, true);
+	strmap_init(&lk->cn_all, true);
+	strmap_init(&lk->templates, true);
+	for (i = 0; i < n; i++) {
+		const struct store_item *it = &items[i];
+
+		strmap_add_first(&lk->by_oid, it->template_oid, i);
+		strmap_add_first(&lk->ext_all, it->ext_template_cn, i);
+		strmap_add_first(&lk->cn_all, it->template_cn, i);
+		if (it->template_oid == NULL)
+			strmap_add_first(&lk->ext_nooid, it->ext_template_cn, i);
+		if (it->ext_template_cn == NULL)
+			strmap_add_first(&lk->cn_noext, it->template_cn, i);
+		if (it->template_oid == NULL && it->ext_template_cn == NULL)
+			strmap_add_first(&lk->cn_bare, it->template_cn, i);
+	}
+	for (i = 0; d != NULL && i < d->n_templates; i++)
+		strmap_set(&lk->templates, d->templates[i].cn, i);
+	return lk;
+}
+
+void store_lookup_free(struct store_lookup *lk)
+{
+	if (lk == NULL)
+		return;
+	strmap_free(&lk->by_oid);
+	strmap_free(&lk->ext_nooid);
+	strmap_free(&lk->ext_all);
+	strmap_free(&lk->cn_bare);
+	strmap_free(&lk->cn_noext);
+	strmap_free(&lk->cn_all);
+	strmap_free(&lk->templates);
+	free(lk);
+}
+
+static size_t min_index(size_t a, size_t b)
+{
+	/* STRMAP_NONE is the largest size_t */
+	return a < b ? a : b;
+}
+
+static const struct store_item *item_at(const struct store_lookup *lk, size_t i)
+{
+	return i == STRMAP_NONE ? NULL : &lk->items[i];
+}
+
+const struct store_item *store_lookup_find(const struct store_lookup *lk, const struct template *t)
+{
+	size_t i;
+
+	if (t->oid != NULL)
+		i = min_index(strmap_get(&lk->by_oid, t->oid),
+			      min_index(strmap_get(&lk->ext_nooid, t->cn), strmap_get(&lk->cn_bare, t->cn)));
+	else
+		i = min_index(strmap_get(&lk->ext_all, t->cn), strmap_get(&lk->cn_noext, t->cn));
+	return item_at(lk, i);
+}
+
+const struct store_item *store_lookup_find_cn(const struct store_lookup *lk, const char *cn)
+{
+	return item_at(lk, min_index(strmap_get(&lk->ext_all, cn), strmap_get(&lk->cn_all, cn)));
+}
+
+const struct store_item *store_lookup_held(const struct store_lookup *lk, const struct template *t,
+					   const char **superseded_cn)
+{
+	const struct store_item *it = store_lookup_find(lk, t);
+	size_t i, k;
+
+	*superseded_cn = NULL;
+	if (it != NULL)
+		return it;
+	for (i = 0; i < t->supersedes.n; i++) {
+		const char *cn = t->supersedes.v[i];
+
+		k = lk->d != NULL ? strmap_get(&lk->templates, cn) : STRMAP_NONE;
+		it = k != STRMAP_NONE ? store_lookup_find(lk, &lk->d->templates[k]) : store_lookup_find_cn(lk, cn);
+		if (it != NULL) {
+			*superseded_cn = cn;
+			return it;
+		}
+	}
+	return NULL;
+}
+
 void store_policy_input(struct policy_input *in, time_t now, const struct config *cfg,
 			const struct template *t, const struct store_item *held,
 			const char *superseded_cn, bool pending)
@@ -167,8 +348,8 @@ void store_policy_input(struct policy_input *in, time_t now, const struct config
 	if (held == NULL)
 		return;
 	in->has_cert = true;
-	in->not_before = cert_not_before(held->cert);
-	in->not_after = cert_not_after(held->cert);
+	in->not_before = held->has_facts ? held->not_before : cert_not_before(held->cert);
+	in->not_after = held->has_facts ? held->not_after : cert_not_after(held->cert);
 	in->cert_has_major = held->has_version;
 	in->cert_major = held->major;
 }
@@ -274,6 +455,8 @@ void store_item_free_contents(struct store_item *it)
 	free(it->chain_path);
 	free(it->generation);
 	free(it->ca_name);
+	free(it->issuer);
+	free(it->cert_file);
 	memset(it, 0, sizeof(*it));
 }
 

@@ -43,6 +43,17 @@ struct store_item {
 	int64_t renewal_seconds;
 	uint32_t enrollment_flag;
 	uint32_t template_major;
+	/* Facts of the certificate, set for every listed item, from the
+	 * held-certificate index (store_index.h) or the certificate itself,
+	 * so decisions need no parse.  cert may be NULL in what
+	 * store_list_indexed returns: store_item_cert() reads it then. */
+	bool has_facts;
+	bool ext_malformed;         /* a template extension did not parse */
+	char serial[84];            /* hex, as cert_serial_hex */
+	char sha256[65];            /* lowercase hex fingerprint of the DER */
+	char *issuer;               /* RFC 2253 one-line issuer name */
+	time_t not_before, not_after;
+	char *cert_file;            /* the file store_item_cert reads (PEM: the generation's cert.pem) */
 };
 
 struct store;
@@ -51,6 +62,16 @@ int store_open(const struct config *cfg, enum adenroll_mode mode, struct store *
 /* What adenroll manages, read from the index and the live files.  An entry
  * whose files cannot be read is logged and left out. */
 int store_list(struct store *s, struct store_item **items, size_t *n);
+/* The same list, but a certificate the held-certificate index answers for
+ * is not parsed: its item has the facts (serial, fingerprint, issuer,
+ * dates, template extensions, meta) and cert NULL.  What decides without
+ * the X509 (store_policy_input, store_lookup_*) works on these items. */
+int store_list_indexed(struct store *s, struct store_item **items, size_t *n);
+/* it->cert, parsed from it->cert_file on first use when store_list_indexed
+ * left it out (the item caches it: it is logically part of the item).  The
+ * file must still hold the certificate whose fingerprint was listed.  NULL
+ * (logged) when it cannot be read or changed since. */
+X509 *store_item_cert(const struct store_item *it);
 /* The item holding a cert of template t: 21.7 templateID == t->oid, else
  * 20.2 name == t->cn; a cert with neither extension matches by the recorded
  * template_cn.  NULL when none. */
@@ -65,6 +86,18 @@ const struct store_item *store_find_cn(const struct store_item *items, size_t n,
 const struct store_item *store_find_held(const struct store_item *items, size_t n,
 					 const struct template *t, const struct directory *d,
 					 const char **superseded_cn);
+/* The same three lookups through hash tables built once, for callers that
+ * look up many templates (linear in templates + certificates instead of
+ * their product).  Results are those of store_find, store_find_cn and
+ * store_find_held on the same items and d (borrowed: keep them alive and
+ * unchanged while the lookup lives).  d may be NULL. */
+struct store_lookup;
+struct store_lookup *store_lookup_new(const struct store_item *items, size_t n, const struct directory *d);
+const struct store_item *store_lookup_find(const struct store_lookup *lk, const struct template *t);
+const struct store_item *store_lookup_find_cn(const struct store_lookup *lk, const char *cn);
+const struct store_item *store_lookup_held(const struct store_lookup *lk, const struct template *t,
+					   const char **superseded_cn);
+void store_lookup_free(struct store_lookup *lk);
 /* policy_decide()'s input from what is held (plan.c, the one caller besides
  * bench/, turns it into the plan pulse, explain and status share).  The
  * policy bits come from cfg's local switches; the plan replaces them with
@@ -116,6 +149,9 @@ struct store_backend;
 struct store_backend_ops {
 	const char *name;
 	int (*list)(struct store_backend *b, struct store_item **items, size_t *n);
+	/* optional: list without parsing what an index answers for (cert NULL,
+	 * cert_file and the facts set); list may then be NULL */
+	int (*list_indexed)(struct store_backend *b, struct store_item **items, size_t *n);
 	int (*install)(struct store_backend *b, const struct store_install_args *a,
 		       char **archived_to);
 	int (*retire)(struct store_backend *b, const char *template_cn, char **archived_to);
@@ -130,6 +166,10 @@ int store_pem_open(const struct config *cfg, enum adenroll_mode mode, struct sto
 /* store_nss.c, built only --with-nss (HAVE_NSS). */
 int store_nss_open(const struct config *cfg, enum adenroll_mode mode, struct store_backend **out);
 void store_item_free_contents(struct store_item *item);
+/* Largest certificate file a back-end reads. */
+#define STORE_MAX_CERT_FILE (1u << 20)
+/* Sets the facts (serial, fingerprint, issuer, dates) from item->cert. */
+void store_item_set_facts(struct store_item *item);
 /* No control characters: safe in a line-based meta record or index. */
 bool store_text_is_clean(const char *s);
 /* The meta record of an install ("key=value" lines: template, CA, request,

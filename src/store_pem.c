@@ -41,9 +41,11 @@
 #include "cert.h"
 #include "fsutil.h"
 #include "log.h"
+#include "store_index.h"
 #include "util.h"
 
 #define INDEX_FILE "index"
+#define HELD_INDEX_FILE "pem-index"   /* in state_dir (store_index.h) */
 #define INDEX_HEADER "# adenroll PEM store index v1: <file name><TAB><template cn>\n"
 #define CURRENT "current"
 #define NEW_PREFIX ".new-"
@@ -56,6 +58,11 @@ struct pem_store {
 	long retention_days;
 	mode_t dir_mode;   /* 0755 machine (services read certs), 0700 user */
 	const struct config *cfg;   /* owner, group and mode per template (outlives the store) */
+	/* The held-certificate index (store_index.h): its file, what the last
+	 * listing found (fresh), and whether that differs from the file. */
+	char *held_path;            /* NULL without a state_dir: no index */
+	struct store_index fresh;
+	bool listed, fresh_differs;
 };
 
 struct index_entry {
@@ -365,23 +372,62 @@ static char *read_current(const char *name_dir)
 	return xstrdup(buf);
 }
 
-static int pem_list(struct store_backend *b, struct store_item **items, size_t *n)
+/* The facts of a generation read from its files: cert.pem parsed (kept in
+ * it->cert), meta, the template extensions. */
+static int read_generation(const char *cert_file, const char *meta_file, const char *cn, struct store_item *it)
+{
+	struct cert_template_info info;
+	unsigned char *buf = NULL;
+	size_t len = 0;
+
+	if (fs_read_file(cert_file, MAX_FILE, &buf, &len) != 0 || (it->cert = cert_from_buffer(buf, len)) == NULL) {
+		log_warn("cannot load the certificate of template %s from %s; leaving it out", cn, cert_file);
+		free(buf);
+		return -1;
+	}
+	free(buf);
+	buf = NULL;
+	if (fs_read_file(meta_file, MAX_FILE, &buf, &len) == 0)
+		store_meta_parse((char *)buf, it);
+	free(buf);
+	if (cert_template_info(it->cert, &info) == 0) {
+		it->template_oid = info.oid;
+		it->ext_template_cn = info.name;
+		info.oid = info.name = NULL;
+		it->has_version = info.has_major;
+		it->major = info.major;
+		it->minor = info.minor;
+		cert_template_info_free(&info);
+	} else {
+		it->ext_malformed = true;
+	}
+	store_item_set_facts(it);
+	return 0;
+}
+
+/* Every managed template's live generation.  A generation the index knows
+ * with unchanged files is not parsed (it->cert NULL, cert_file set); the
+ * others are, and what was found becomes ps->fresh for pem_tidy to write. */
+static int pem_list_indexed(struct store_backend *b, struct store_item **items, size_t *n)
 {
 	struct pem_store *ps = (struct pem_store *)b;
 	struct index ix;
+	struct store_index old;
 	struct store_item *v = NULL, it;
-	size_t count = 0, i;
-	struct cert_template_info info;
+	size_t count = 0, i, reused = 0;
 
 	*items = NULL;
 	*n = 0;
 	if (index_load(ps, &ix) != 0)
 		return -1;
+	store_index_load(ps->held_path, ps->dir, &old);
+	store_index_free(&ps->fresh);
+	ps->fresh_differs = false;
 	for (i = 0; i < ix.n; i++) {
 		char *name_dir = xasprintf("%s/%s.d", ps->dir, ix.v[i].name);
-		char *gen = read_current(name_dir), *p;
-		unsigned char *buf = NULL;
-		size_t len = 0;
+		char *gen = read_current(name_dir), *cert_file = NULL, *meta_file = NULL, *key = NULL;
+		const struct store_index_entry *e;
+		struct file_id cert_id, meta_id;
 
 		memset(&it, 0, sizeof(it));
 		if (gen == NULL) {
@@ -389,54 +435,81 @@ static int pem_list(struct store_backend *b, struct store_item **items, size_t *
 				log_warn("cannot read %s/%s: %s", name_dir, CURRENT, strerror(errno));
 			goto next;
 		}
-		p = xasprintf("%s/%s/cert.pem", name_dir, gen);
-		if (fs_read_file(p, MAX_FILE, &buf, &len) != 0 ||
-		    (it.cert = cert_from_buffer(buf, len)) == NULL) {
+		cert_file = xasprintf("%s/%s/cert.pem", name_dir, gen);
+		meta_file = xasprintf("%s/%s/meta", name_dir, gen);
+		key = xasprintf("%s/%s", ix.v[i].name, gen);
+		if (file_id_of(cert_file, &cert_id) != 0 || !cert_id.present || file_id_of(meta_file, &meta_id) != 0) {
 			log_warn("cannot load the certificate of template %s from %s; leaving it out",
-				 ix.v[i].cn, p);
-			free(p);
-			free(buf);
+				 ix.v[i].cn, cert_file);
 			goto next;
 		}
-		free(p);
-		free(buf);
-		buf = NULL;
-		p = xasprintf("%s/%s/meta", name_dir, gen);
-		if (fs_read_file(p, MAX_FILE, &buf, &len) == 0)
-			store_meta_parse((char *)buf, &it);
-		free(p);
-		free(buf);
-		if (it.template_cn == NULL)
-			it.template_cn = xstrdup(ix.v[i].cn);
-		if (cert_template_info(it.cert, &info) == 0) {
-			it.template_oid = info.oid;
-			it.ext_template_cn = info.name;
-			info.oid = info.name = NULL;
-			it.has_version = info.has_major;
-			it.major = info.major;
-			it.minor = info.minor;
-			cert_template_info_free(&info);
-		} else {
+		e = store_index_get(&old, key);
+		if (e != NULL && file_id_eq(&e->cert_id, &cert_id) && file_id_eq(&e->meta_id, &meta_id)) {
+			store_index_entry_facts(e, &it);
+			reused++;
+		} else if (read_generation(cert_file, meta_file, ix.v[i].cn, &it) != 0) {
+			goto next;
+		}
+		/* a pair that cannot be indexed (control characters) is parsed each run */
+		if (store_index_put(&ps->fresh, key, &cert_id, &meta_id, &it) && (e == NULL || it.cert != NULL))
+			ps->fresh_differs = true;
+		if (it.ext_malformed)
 			log_warn("the certificate of template %s has a malformed template extension",
 				 ix.v[i].cn);
-		}
+		if (it.template_cn == NULL)
+			it.template_cn = xstrdup(ix.v[i].cn);
+		it.cert_file = cert_file;
+		cert_file = NULL;
 		it.cert_path = xasprintf("%s/%s.crt", ps->dir, ix.v[i].name);
 		it.key_path = xasprintf("%s/%s.key", ps->dir, ix.v[i].name);
 		it.chain_path = xasprintf("%s/%s-chain.pem", ps->dir, ix.v[i].name);
 		it.generation = gen;
 		gen = NULL;
-		v = xrealloc(v, (count + 1) * sizeof(*v));
+		if (count % 16 == 0)
+			v = xrealloc(v, (count + 16) * sizeof(*v));
 		v[count++] = it;
 		memset(&it, 0, sizeof(it));
 next:
 		store_item_free_contents(&it);
 		free(gen);
 		free(name_dir);
+		free(cert_file);
+		free(meta_file);
+		free(key);
 	}
+	/* an index entry no longer live (replaced or retired pair) is dropped */
+	if (old.n != reused)
+		ps->fresh_differs = true;
+	ps->listed = true;
+	log_debug("PEM store %s: %zu certificates, %zu from the held-certificate index", ps->dir, count, reused);
+	store_index_free(&old);
 	index_free(&ix);
 	*items = v;
 	*n = count;
 	return 0;
+}
+
+/* The index as the last listing found it, written when it differs from
+ * the file (under the run lock, by pulse's tidy). */
+static void held_index_update(struct pem_store *ps)
+{
+	struct store_item *items = NULL;
+	size_t n = 0;
+
+	if (ps->held_path == NULL)
+		return;
+	if (!ps->listed) {
+		if (pem_list_indexed(&ps->base, &items, &n) != 0)
+			return;
+		store_items_free(items, n);
+	}
+	if (!ps->fresh_differs)
+		return;
+	if (store_index_save(ps->held_path, ps->dir, &ps->fresh) != 0)
+		log_warn("cannot write the held-certificate index %s; the next run reads every certificate "
+			 "again", ps->held_path);
+	else
+		ps->fresh_differs = false;
 }
 
 /* Archives are pruned by the time they were archived (encoded in the entry
@@ -842,6 +915,7 @@ static void pem_tidy(struct store_backend *b, time_t now)
 		free(name_dir);
 	}
 	index_free(&ix);
+	held_index_update(ps);
 }
 
 /* key.pem of the item's generation: <name>.d, the generation and the file
@@ -929,12 +1003,15 @@ static void pem_close(struct store_backend *b)
 		return;
 	free(ps->dir);
 	free(ps->archive);
+	free(ps->held_path);
+	store_index_free(&ps->fresh);
 	free(ps);
 }
 
 static const struct store_backend_ops pem_ops = {
 	.name = "pem",
-	.list = pem_list,
+	.list = NULL,
+	.list_indexed = pem_list_indexed,
 	.install = pem_install,
 	.retire = pem_retire,
 	.tidy = pem_tidy,
@@ -958,6 +1035,9 @@ int store_pem_open(const struct config *cfg, enum adenroll_mode mode, struct sto
 	ps->retention_days = cfg->archive_retention_days;
 	ps->dir_mode = mode == ADENROLL_MODE_USER ? 0700 : 0755;
 	ps->cfg = cfg;
+	if (cfg->state_dir != NULL)
+		ps->held_path = fs_path_join(cfg->state_dir, HELD_INDEX_FILE);
+	store_index_init(&ps->fresh);
 	*out = &ps->base;
 	return 0;
 }

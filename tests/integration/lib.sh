@@ -34,7 +34,9 @@ $(printf '%s\n' "$1" | head -n 40)" ;;
   esac
 }
 assert_match() {  # assert_match HAYSTACK ERE [WHAT]
-  printf '%s\n' "$1" | grep -Eq -- "$2" || fail "${3:-output} does not match /$2/; it was:
+  # not `printf | grep -q`: grep exits at the first match, and under load the
+  # builtin's next line then dies of SIGPIPE, which pipefail reports as no match
+  grep -Eq -- "$2" <<< "$1" || fail "${3:-output} does not match /$2/; it was:
 $(printf '%s\n' "$1" | head -n 40)"
 }
 assert_file() {  # assert_file PATH

@@ -20,7 +20,7 @@ done
 
 owner=adenroll-it-svc other=adenroll-it-other
 cleanup() {
-  rm -rf "$store/certs" "$store/archive" "$store/pending" "$store/last-run" "$store/crl" "$store/nss"
+  rm -rf "$store/certs" "$store/archive" "$store/pending" "$store/last-run" "$store/crl" "$store/nss" "$store/pem-index"
   userdel "$owner" 2> /dev/null
   userdel "$other" 2> /dev/null
 }
