@@ -66,8 +66,8 @@ static void explain_one(const struct plan_context *pctx, const struct eligibilit
 		x->held = store_find(pctx->items, pctx->n_items, t);
 	}
 	if (x->held != NULL) {
-		x->not_before = cert_not_before(x->held->cert);
-		x->not_after = cert_not_after(x->held->cert);
+		x->not_before = x->held->not_before;
+		x->not_after = x->held->not_after;
 	}
 }
 
@@ -132,7 +132,7 @@ static void print_json(const struct explained *xs, size_t nx, const struct ae_po
 		if (x->held != NULL) {
 			json_begin_object(&w, "held");
 			json_string(&w, "cert_path", x->held->cert_path);
-			if (cert_serial_hex(x->held->cert, serial, sizeof(serial)) == 0)
+			if (snprintf(serial, sizeof(serial), "%s", x->held->serial) > 0)
 				json_string(&w, "serial", serial);
 			json_string(&w, "template_oid", x->held->template_oid);
 			json_string(&w, "template_name", x->held->ext_template_cn);
@@ -283,7 +283,7 @@ static void print_text(const struct explained *xs, size_t nx, bool verbose_ineli
 			printf("\n");
 		}
 		if (x->held != NULL) {
-			if (cert_serial_hex(x->held->cert, serial, sizeof(serial)) != 0)
+			if (snprintf(serial, sizeof(serial), "%s", x->held->serial) <= 0)
 				snprintf(serial, sizeof(serial), "?");
 			printf("  held:          %s (serial %s)\n", safetext(x->held->cert_path), serial);
 			if (x->held->template_oid != NULL)
@@ -340,6 +340,7 @@ int cmd_explain(const struct cli_options *opt, struct config *cfg, int argc, cha
 	struct ae_policy aep;
 	struct gpo_eval gev;
 	struct plan_context pctx;
+	struct store_lookup *lookup = NULL;
 
 	memset(&aep, 0, sizeof(aep));
 	memset(&gev, 0, sizeof(gev));
@@ -353,8 +354,9 @@ int cmd_explain(const struct cli_options *opt, struct config *cfg, int argc, cha
 	/* what pulse would follow; explain writes no cache */
 	gpo_policy_evaluate(cfg, &disc, true, &aep, &gev);
 	rev = revocation_ctx_for_run(disc.ldap, &disc.dir, cfg->state_dir, true);
-	if (store_open(cfg, opt->mode, &s) != 0 || store_list(s, &items, &n) != 0)
+	if (store_open(cfg, opt->mode, &s) != 0 || store_list_indexed(s, &items, &n) != 0)
 		goto out;
+	lookup = store_lookup_new(items, n, &disc.dir);
 	if (state_pending_list(cfg, opt->mode, &pending, &np) != 0)
 		goto out;
 	{
@@ -367,7 +369,7 @@ int cmd_explain(const struct cli_options *opt, struct config *cfg, int argc, cha
 	xs = xcalloc(disc.dir.n_templates ? disc.dir.n_templates : 1, sizeof(*xs));
 	pctx = (struct plan_context){
 		.cfg = cfg, .mode = opt->mode, .now = now, .aep = &aep, .dir = &disc.dir, .rev = rev,
-		.items = items, .n_items = n, .force = opt->force, .with_ca_order = true,
+		.items = items, .n_items = n, .lookup = lookup, .force = opt->force, .with_ca_order = true,
 	};
 	for (i = 0; i < disc.dir.n_templates; i++) {
 		const struct template *t = el[i].template;
@@ -399,6 +401,7 @@ out:
 	free(xs);
 	free(el);
 	state_pending_list_free(pending, np);
+	store_lookup_free(lookup);
 	store_items_free(items, n);
 	store_close(s);
 	discovery_free(&disc);

@@ -220,8 +220,7 @@ static void log_revocation(const struct template *t, const struct plan *p)
 
 	if (p->revocation == REVOCATION_NOT_CHECKED)
 		return;
-	if (cert_serial_hex(p->held->cert, serial, sizeof serial) != 0)
-		snprintf(serial, sizeof serial, "?");
+	snprintf(serial, sizeof serial, "%s", p->held->serial[0] ? p->held->serial : "?");
 	if (p->revocation == REVOCATION_REVOKED)
 		log_warn("%s: the certificate (serial %s) is %s", t->cn, serial, p->revocation_detail);
 	else if (p->revocation == REVOCATION_UNKNOWN)
@@ -315,10 +314,14 @@ static void process(struct discovery *disc, const struct cli_options *opt, const
 	log_info("%s: %s: %s", t->cn, l->action, l->rule);
 	l->acted = true;
 	EVP_PKEY *held_key = NULL;
-	if (p->request == PLAN_REQUEST_RENEWAL) {
+	/* the index spared the parse until now (store_item_cert); a file that
+	 * changed since the listing makes it a new request, as an unusable
+	 * held certificate does */
+	X509 *held_cert = p->request == PLAN_REQUEST_RENEWAL ? store_item_cert(p->held) : NULL;
+	if (held_cert != NULL) {
 		/* signs the renewal (MS-WCCE 3.1.1.4.3.2.1), and is its key when kept */
 		held_key = load_held_key(cfg, opt->mode, t, p->held);
-		enroll_renew_template(disc, cfg, opt->mode, t, p->held->cert, held_key, p->key == PLAN_KEY_HELD,
+		enroll_renew_template(disc, cfg, opt->mode, t, held_cert, held_key, p->key == PLAN_KEY_HELD,
 				      opt->dry_run, &l->rep);
 	} else {
 		enroll_template(disc, cfg, opt->mode, t, p->d.action == POLICY_RENEW, NULL, opt->dry_run, &l->rep);
@@ -338,6 +341,7 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 	struct store *store = NULL;
 	struct store_item *items = NULL;
 	size_t n_items = 0, n_lines = 0;
+	struct store_lookup *lookup = NULL;
 	struct pulse_line *lines = NULL;
 	struct pulse_totals tot;
 	struct revocation_ctx *rev = NULL;
@@ -388,7 +392,7 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 
 	/* The store is read once; installs open their own handle so that no
 	 * stale index is ever written back. */
-	if (store_open(cfg, opt->mode, &store) < 0 || store_list(store, &items, &n_items) < 0) {
+	if (store_open(cfg, opt->mode, &store) < 0 || store_list_indexed(store, &items, &n_items) < 0) {
 		log_error("cannot read the certificate store: nothing was changed");
 		goto out;
 	}
@@ -405,9 +409,11 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 	/* CRLs are read over this run's LDAP session and cached until their
 	 * nextUpdate; --dry-run reads the cache but writes nothing. */
 	rev = revocation_ctx_for_run(disc.ldap, &disc.dir, cfg->state_dir, !opt->dry_run);
+	lookup = store_lookup_new(items, n_items, &disc.dir);
 	struct plan_context pctx = {
 		.cfg = cfg, .mode = opt->mode, .now = time(NULL), .aep = &aep, .dir = &disc.dir, .rev = rev,
-		.items = items, .n_items = n_items, .force = opt->force, .with_ca_order = opt->dry_run,
+		.items = items, .n_items = n_items, .lookup = lookup, .force = opt->force,
+		.with_ca_order = opt->dry_run,
 	};
 	lines = xcalloc(disc.dir.n_templates + 1, sizeof *lines);
 	bool timed_out = false;
@@ -499,6 +505,7 @@ out:
 	for (size_t i = 0; lines && i < n_lines; i++)
 		plan_free(&lines[i].plan);
 	free(lines);
+	store_lookup_free(lookup);
 	store_items_free(items, n_items);
 	store_close(store);
 	free(el);

@@ -221,7 +221,7 @@ int cmd_status(const struct cli_options *opt, struct config *cfg, int argc, char
 			"usage: adenroll [--user] [--json] status\n", argv[0]);
 		return ADENROLL_EXIT_USAGE;
 	}
-	if (store_open(cfg, opt->mode, &s) != 0 || store_list(s, &items, &n) != 0)
+	if (store_open(cfg, opt->mode, &s) != 0 || store_list_indexed(s, &items, &n) != 0)
 		goto out;
 	if (state_pending_list(cfg, opt->mode, &pending, &np) != 0)
 		goto out;
@@ -238,7 +238,7 @@ int cmd_status(const struct cli_options *opt, struct config *cfg, int argc, char
 		rows[i].it = &items[i];
 		rows[i].not_before = rows[i].plan.not_before;
 		rows[i].not_after = rows[i].plan.not_after;
-		if (cert_serial_hex(items[i].cert, rows[i].serial, sizeof(rows[i].serial)) != 0)
+		if (snprintf(rows[i].serial, sizeof(rows[i].serial), "%s", items[i].serial) <= 0)
 			snprintf(rows[i].serial, sizeof(rows[i].serial), "?");
 	}
 	if (opt->json)

@@ -451,12 +451,11 @@ int hooks_run_owed(const struct config *cfg, enum adenroll_mode mode, const stru
 	for (size_t i = 0; i < n; i++) {
 		const struct hooks_owed *h = &owed[i];
 		const struct store_item *live = NULL;
-		char serial[80];
 
+		/* the listing's serial (store.h): the index spares the parse */
 		for (size_t k = 0; k < n_items && !live; k++)
 			if (items[k].template_cn && str_eq_ci(items[k].template_cn, h->template_cn) &&
-			    cert_serial_hex(items[k].cert, serial, sizeof serial) == 0 &&
-			    strcasecmp(serial, h->serial) == 0)
+			    items[k].serial[0] && strcasecmp(items[k].serial, h->serial) == 0)
 				live = &items[k];
 		if (live && cfg->hooks_dir && *cfg->hooks_dir &&
 		    (strcmp(h->event, HOOK_EVENT_ENROLLED) == 0 || strcmp(h->event, HOOK_EVENT_RENEWED) == 0)) {

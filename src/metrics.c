@@ -85,9 +85,17 @@ static size_t sorted_unique(const struct store_item *items, size_t n, size_t *id
 	return k;
 }
 
+/* The listing's facts when it has them (store.h): the held-certificate
+ * index spares the parse; items built by hand carry only the certificate. */
+static time_t item_not_after(const struct store_item *it)
+{
+	return it->has_facts ? it->not_after : cert_not_after(it->cert);
+}
+
 static time_t item_renew_at(const struct store_item *it)
 {
-	time_t nb = cert_not_before(it->cert), na = cert_not_after(it->cert);
+	time_t nb = it->has_facts ? it->not_before : cert_not_before(it->cert);
+	time_t na = item_not_after(it);
 	time_t at, by_p, by_80;
 	enum policy_renew_basis basis;
 	if (nb == (time_t)-1 || na == (time_t)-1)
@@ -119,8 +127,10 @@ char *metrics_format(const struct store_item *items, size_t n, const time_t *ren
 		       "Always 1; labels name the issuing CA and the certificate's serial number.");
 		for (size_t i = 0; i < k; i++) {
 			const struct store_item *it = &items[idx[i]];
-			char serial[80] = "";
-			if (cert_serial_hex(it->cert, serial, sizeof serial) < 0)
+			char serial[sizeof it->serial] = "";
+			if (it->has_facts)
+				snprintf(serial, sizeof serial, "%s", it->serial);
+			else if (cert_serial_hex(it->cert, serial, sizeof serial) < 0)
 				serial[0] = '\0';
 			fputs("adenroll_certificate_info{template=", f);
 			label_value(f, it->template_cn);
@@ -137,14 +147,14 @@ char *metrics_format(const struct store_item *items, size_t n, const time_t *ren
 		for (size_t i = 0; i < k; i++) {
 			fputs("adenroll_certificate_not_after_seconds", f);
 			cert_labels(f, &items[idx[i]]);
-			fprintf(f, " %" PRId64 "\n", (int64_t)cert_not_after(items[idx[i]].cert));
+			fprintf(f, " %" PRId64 "\n", (int64_t)item_not_after(&items[idx[i]]));
 		}
 		family(f, "adenroll_certificate_seconds_to_expiry", "gauge",
 		       "Seconds from the last run until the certificate expires (negative: expired).");
 		for (size_t i = 0; i < k; i++) {
 			fputs("adenroll_certificate_seconds_to_expiry", f);
 			cert_labels(f, &items[idx[i]]);
-			fprintf(f, " %" PRId64 "\n", (int64_t)cert_not_after(items[idx[i]].cert) - (int64_t)now);
+			fprintf(f, " %" PRId64 "\n", (int64_t)item_not_after(&items[idx[i]]) - (int64_t)now);
 		}
 		family(f, "adenroll_certificate_next_renewal_seconds", "gauge",
 		       "When the certificate is due for renewal (renewal period or 80% of its lifetime), Unix time.");
@@ -283,7 +293,7 @@ int metrics_write_for_run(const struct config *cfg, enum adenroll_mode mode, str
 		run->last_success = last_success_update(cfg, run);
 	/* A store that cannot be read still gets the run's result out: that is
 	 * what the alert is about. */
-	if (store_open(cfg, mode, &s) < 0 || store_list(s, &items, &n) < 0) {
+	if (store_open(cfg, mode, &s) < 0 || store_list_indexed(s, &items, &n) < 0) {
 		log_warn("metrics: cannot read the certificate store; writing run metrics only");
 		store_items_free(items, n);
 		items = NULL;

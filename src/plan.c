@@ -131,8 +131,10 @@ static void make(const struct plan_context *ctx, const struct template *t, bool 
 	p->superseded_cn = superseded_cn;
 	p->transport = "certsrv";   /* web enrollment, the one transport enroll.c speaks */
 	if (held != NULL) {
-		p->not_before = cert_not_before(held->cert);
-		p->not_after = cert_not_after(held->cert);
+		/* the listing's facts (the index spares the parse); an item
+		 * built by hand carries only its certificate */
+		p->not_before = held->has_facts ? held->not_before : cert_not_before(held->cert);
+		p->not_after = held->has_facts ? held->not_after : cert_not_after(held->cert);
 	}
 	/* The record only, never the key; one that cannot be read still counts
 	 * as a request (polling it then says why), never as none. */
@@ -145,9 +147,18 @@ static void make(const struct plan_context *ctx, const struct template *t, bool 
 	 * replace is checked, and only when the decision depends on it */
 	p->revocation = REVOCATION_NOT_CHECKED;
 	if (held != NULL && ctx->rev != NULL && !ae_disabled(ctx->aep) && !p->pending && ae_renew(ctx->aep) &&
-	    ctx->now < p->not_after)
-		p->revocation = revocation_check(ctx->rev, held->cert, NULL, p->revocation_detail,
-						 sizeof p->revocation_detail);
+	    ctx->now < p->not_after) {
+		X509 *x = store_item_cert(held);
+
+		if (x != NULL)
+			p->revocation = revocation_check(ctx->rev, x, NULL, p->revocation_detail,
+							 sizeof p->revocation_detail);
+		else {
+			p->revocation = REVOCATION_UNKNOWN;
+			snprintf(p->revocation_detail, sizeof p->revocation_detail,
+				 "the certificate file could not be read again");
+		}
+	}
 	decide(ctx, renewal_only, p);
 	request_and_key(ctx, p);
 }
@@ -156,7 +167,9 @@ void plan_template(const struct plan_context *ctx, const struct template *t, boo
 		   struct plan *out)
 {
 	const char *superseded_cn = NULL;
-	const struct store_item *held = store_find_held(ctx->items, ctx->n_items, t, ctx->dir, &superseded_cn);
+	const struct store_item *held =
+		ctx->lookup != NULL ? store_lookup_held(ctx->lookup, t, &superseded_cn)
+				    : store_find_held(ctx->items, ctx->n_items, t, ctx->dir, &superseded_cn);
 
 	make(ctx, t, renewal_only, held, superseded_cn, out);
 }
