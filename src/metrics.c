@@ -61,27 +61,30 @@ static int item_cmp(const struct store_item *a, const struct store_item *b)
 	return strcmp(a->store_name ? a->store_name : "", b->store_name ? b->store_name : "");
 }
 
-/* Indexes of the items to report, sorted, each (template, store) once. */
+/* Indexes of the items to report, sorted, each (template, store) once: the
+ * first one listed wins.  qsort on (key, index), so a thousand certificates
+ * cost n log n, not n squared. */
+static const struct store_item *sort_items;
+
+static int idx_cmp(const void *pa, const void *pb)
+{
+	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+	int c = item_cmp(&sort_items[a], &sort_items[b]);
+	return c ? c : (a > b) - (a < b);
+}
+
 static size_t sorted_unique(const struct store_item *items, size_t n, size_t *idx)
 {
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!items[i].template_cn || !items[i].cert)
-			continue;
-		/* insertion sort: a handful of templates per host */
-		size_t j = k;
-		while (j > 0 && item_cmp(&items[idx[j - 1]], &items[i]) > 0) {
-			idx[j] = idx[j - 1];
-			j--;
-		}
-		if (j > 0 && item_cmp(&items[idx[j - 1]], &items[i]) == 0) {
-			/* duplicate series: keep the first one seen */
-			memmove(&idx[j], &idx[j + 1], (k - j) * sizeof *idx);
-			continue;
-		}
-		idx[j] = i;
-		k++;
-	}
+	size_t m = 0, k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (items[i].template_cn && (items[i].cert || items[i].has_facts))
+			idx[m++] = i;
+	sort_items = items;
+	qsort(idx, m, sizeof *idx, idx_cmp);
+	sort_items = NULL;
+	for (size_t i = 0; i < m; i++)
+		if (k == 0 || item_cmp(&items[idx[k - 1]], &items[idx[i]]) != 0)
+			idx[k++] = idx[i];
 	return k;
 }
 
