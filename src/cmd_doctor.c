@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +23,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +36,7 @@
 #include "krb.h"
 #include "ldap_conn.h"
 #include "log.h"
+#include "runner.h"
 #include "safetext.h"
 #include "trust_policy.h"
 #include "util.h"
@@ -901,82 +900,24 @@ static void check_writable_dir(struct doctor *d, const char *what, const char *p
 
 #define SANDBOX_UNIT "adenroll.service"
 
-static long long sandbox_now_ms(void)
-{
-	struct timespec ts;
+#define SANDBOX_TIMEOUT_SECONDS 60
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-#define SANDBOX_TIMEOUT_MS 60000
-
-/* Runs argv (no shell), its stdout into out (NUL-terminated, truncated),
- * stderr to /dev/null.  The exit status, or -1 when it could not run or
- * took longer than SANDBOX_TIMEOUT_MS (then it is killed). */
+/* Runs argv through the runner (runner.h), its stdout into out
+ * (NUL-terminated, truncated).  The exit status, or -1 when it could not
+ * run or took longer than SANDBOX_TIMEOUT_SECONDS (then it is killed). */
 static int run_capture(char *const argv[], char *out, size_t outlen)
 {
-	int pfd[2], status = 0;
-	size_t used = 0;
-	long long deadline;
-	pid_t pid;
+	struct runner_cmd cmd = {
+		.argv = (const char *const *)argv,
+		.timeout_seconds = SANDBOX_TIMEOUT_SECONDS,
+		.log_name = argv[0],
+		.capture = out,
+		.capture_len = outlen,
+	};
+	struct runner_result res;
 
-	out[0] = '\0';
-	if (pipe(pfd) < 0)
-		return -1;
-	pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		dup2(pfd[1], STDOUT_FILENO);
-		if (null >= 0) {
-			dup2(null, STDIN_FILENO);
-			dup2(null, STDERR_FILENO);
-		}
-		close(pfd[0]);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(pfd[1]);
-	deadline = sandbox_now_ms() + SANDBOX_TIMEOUT_MS;
-	for (;;) {
-		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
-		long long left = deadline - sandbox_now_ms();
-		char buf[512];
-		ssize_t r;
-
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
-			kill(pid, SIGKILL);
-			status = -1;
-			break;
-		}
-		r = read(pfd[0], buf, sizeof buf);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		if (used + 1 < outlen) {
-			size_t n = (size_t)r < outlen - 1 - used ? (size_t)r : outlen - 1 - used;
-
-			memcpy(out + used, buf, n);
-			used += n;
-			out[used] = '\0';
-		}
-	}
-	close(pfd[0]);
-	{
-		int ws;
-
-		while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-			;
-		if (status == 0)
-			status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
-	}
-	return status;
+	runner_run(&cmd, &res);
+	return res.end == RUNNER_EXITED ? res.code : -1;
 }
 
 static void add_dir_of(struct strlist *dirs, const char *path)

@@ -34,7 +34,9 @@ $(printf '%s\n' "$1" | head -n 40)" ;;
   esac
 }
 assert_match() {  # assert_match HAYSTACK ERE [WHAT]
-  printf '%s\n' "$1" | grep -Eq -- "$2" || fail "${3:-output} does not match /$2/; it was:
+  # a here-string, not a pipe: with pipefail, grep -q ending early could
+  # fail the writer of a long output (SIGPIPE) and so the assertion
+  grep -Eq -- "$2" <<< "$1" || fail "${3:-output} does not match /$2/; it was:
 $(printf '%s\n' "$1" | head -n 40)"
 }
 assert_file() {  # assert_file PATH
