@@ -1,4 +1,5 @@
-/* The front half of every command: credentials, the DC, and the directory snapshot. */
+/* The front half of every command: credentials, the DC, and the directory
+ * snapshot.  `adenroll doctor` runs the same steps one at a time. */
 #ifndef ADENROLL_DISCOVERY_H
 #define ADENROLL_DISCOVERY_H
 

@@ -162,7 +162,7 @@ void store_policy_input(struct policy_input *in, time_t now, const struct config
 	in->renew_expiring = cfg->renew_expiring;
 	in->update_templates = cfg->update_templates;
 	in->superseded_cn = superseded_cn;
-	/* Revocation (CRL/OCSP) is not checked yet: reported as such. */
+	/* The caller that checked the CRLs (revocation.h) sets the verdict. */
 	in->revocation = REVOCATION_NOT_CHECKED;
 	if (held == NULL)
 		return;
