@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/x509.h>
@@ -30,6 +29,7 @@
 #include "cert.h"
 #include "fsutil.h"
 #include "log.h"
+#include "runner.h"
 #include "trust_policy.h"
 #include "util.h"
 
@@ -394,7 +394,7 @@ int anchors_write(const struct config *cfg, const struct directory *d, bool *cha
 	if (manifest_save(manifest, &next) != 0)
 		goto out;
 	ret = 0;
-	if (*changed && cfg->update_system_trust && anchors_update_system_trust() != 0)
+	if (*changed && cfg->update_system_trust && anchors_update_system_trust(cfg) != 0)
 		ret = -1;
 out:
 	wanted_free(&w);
@@ -408,55 +408,49 @@ out:
 	return ret;
 }
 
-static int run_tool(const char *path, const char *arg)
+/* Through the runner (runner.h): a hung tool is killed at the timeout
+ * instead of stalling the run that holds the lock, its output (progress on
+ * stdout, errors on stderr) is logged, and it gets none of our
+ * environment or descriptors. */
+static int run_tool(const char *path, const char *arg, unsigned timeout)
 {
-	pid_t pid;
-	int status, fd;
+	const char *argv[] = { path, arg, NULL };
+	const char *slash = strrchr(path, '/');
+	struct runner_cmd cmd = {
+		.argv = argv,
+		.timeout_seconds = timeout,
+		.log_name = slash ? slash + 1 : path,
+	};
+	struct runner_result res;
+	char how[256];
 
-	pid = fork();
-	if (pid < 0) {
-		log_error("cannot run %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (pid == 0) {
-		/* Its progress lines would mix with ours on stdout (pulse --json). */
-		fd = open("/dev/null", O_WRONLY);
-		if (fd >= 0)
-			dup2(fd, STDOUT_FILENO);
-		if (arg != NULL)
-			execl(path, path, arg, (char *)NULL);
-		else
-			execl(path, path, (char *)NULL);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR) {
-			log_error("waiting for %s: %s", path, strerror(errno));
-			return -1;
-		}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		log_error("%s failed (status %d); the system trust store may not list the directory's roots yet",
-			  path, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	if (runner_run(&cmd, &res) != 0) {
+		runner_describe(&res, timeout, how, sizeof how);
+		log_error("%s %s; the system trust store may not list the directory's roots yet%s", path, how,
+			  res.end == RUNNER_TIMED_OUT ? " (raise trust_update_timeout in [store] if it needs longer)"
+						      : "");
 		return -1;
 	}
 	log_info("updated the system trust store with %s", path);
 	return 0;
 }
 
-int anchors_update_system_trust(void)
+int anchors_update_system_trust(const struct config *cfg)
 {
 	static const char *const trust[] = { "/usr/bin/update-ca-trust", "/usr/sbin/update-ca-trust",
 					     "/bin/update-ca-trust" };
 	static const char *const certs[] = { "/usr/sbin/update-ca-certificates",
 					     "/usr/bin/update-ca-certificates", "/sbin/update-ca-certificates" };
+	unsigned timeout = cfg->trust_update_timeout > 0 ? (unsigned)cfg->trust_update_timeout
+							 : ANCHORS_TRUST_UPDATE_TIMEOUT_DEFAULT;
 	size_t i;
 
 	for (i = 0; i < sizeof(trust) / sizeof(trust[0]); i++)
 		if (access(trust[i], X_OK) == 0)
-			return run_tool(trust[i], "extract");
+			return run_tool(trust[i], "extract", timeout);
 	for (i = 0; i < sizeof(certs) / sizeof(certs[0]); i++)
 		if (access(certs[i], X_OK) == 0)
-			return run_tool(certs[i], NULL);
+			return run_tool(certs[i], NULL, timeout);
 	log_error("neither update-ca-trust nor update-ca-certificates is installed; "
 		  "cannot update the system trust store (install ca-certificates)");
 	return -1;
@@ -501,7 +495,7 @@ int anchors_remove_all(const struct config *cfg, unsigned *removed)
 	if (owned.n > 0 && manifest_save(manifest, &kept) != 0)
 		goto out;
 	ret = kept.n == 0 ? 0 : -1;
-	if (*removed > 0 && cfg->update_system_trust && anchors_update_system_trust() != 0)
+	if (*removed > 0 && cfg->update_system_trust && anchors_update_system_trust(cfg) != 0)
 		ret = -1;
 out:
 	strlist_free(&owned);

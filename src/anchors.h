@@ -25,8 +25,11 @@
 int anchors_write(const struct config *cfg, const struct directory *d, bool *changed);
 
 /* Runs update-ca-trust extract (RHEL/Fedora) or, failing that,
- * update-ca-certificates (Debian/Ubuntu).  0 or -1 (logged). */
-int anchors_update_system_trust(void);
+ * update-ca-certificates (Debian/Ubuntu) through the runner (runner.h):
+ * clean environment, output logged, killed with its process group after
+ * cfg->trust_update_timeout seconds.  0 or -1 (logged). */
+#define ANCHORS_TRUST_UPDATE_TIMEOUT_DEFAULT 120
+int anchors_update_system_trust(const struct config *cfg);
 
 /* Removes every file the manifest lists (regular files only; adenroll's
  * subdirectories once empty) and empties the manifest: `adenroll forget`

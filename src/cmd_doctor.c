@@ -2,15 +2,20 @@
  * an independent check printed as "ok|warn|fail|skip  CHECK: DETAIL" with
  * "  fix: ..." under warn and fail.  A check whose input is missing (no
  * ticket => no LDAP) is skipped, never guessed.  Exit 0 without a fail, 1
- * with one.  Nothing is written anywhere. */
+ * with one.  Nothing is written anywhere.
+ *
+ * Each step runs the code a pulse runs (krb_keytab_choose and
+ * krb_session_open, discovery_domain, ldap_conn_dc_list and
+ * ldap_conn_open_list, discovery_read_directory, trust_policy_ca_https,
+ * certsrv_probe) one at a time, so the report is about what a pulse would
+ * do; verdicts come from the typed results these return, and the modules'
+ * logged sentences are shown only as details. */
 #include "adenroll-build.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +23,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <krb5.h>
 
 #include "cert.h"
 #include "certsrv.h"
@@ -34,6 +36,7 @@
 #include "krb.h"
 #include "ldap_conn.h"
 #include "log.h"
+#include "runner.h"
 #include "safetext.h"
 #include "trust_policy.h"
 #include "util.h"
@@ -73,12 +76,11 @@ struct doctor {
 	size_t n;
 	unsigned fails, warns;
 	char captured[2048];     /* the module's own message for the last step (log_capture) */
-	/* what later checks need */
-	struct krb_session *krb;
-	struct ldap_conn *ldap;
-	struct directory dir;
+	/* what later checks need: the state of a pulse's discovery (discovery.h), step by step */
+	struct discovery disc;
 	bool have_dir;
-	char *domain;
+	struct bloblist roots_left_out;   /* the directory's roots root_fingerprints does not list */
+	struct ldap_dc_list dcs;          /* the DCs a pulse would try */
 	bool skew_reported;
 	bool keytab_failed;
 };
@@ -141,180 +143,136 @@ static void check_config(struct doctor *d, const struct config *cfg, enum adenro
 
 /* ------------------------------------------------------------------ keytab */
 
-static char *short_host(const struct config *cfg)
-{
-	char buf[256];
-	const char *src = cfg->host_fqdn;
-	if (!src) {
-		if (gethostname(buf, sizeof buf) != 0)
-			return NULL;
-		buf[sizeof buf - 1] = '\0';
-		src = buf;
-	}
-	/* NetBIOS computer names are at most 15 characters */
-	size_t n = strcspn(src, ".");
-	char *r = xstrndup(src, n > 15 ? 15 : n);
-	for (char *p = r; *p; p++)
-		*p = (char)toupper((unsigned char)*p);
-	return r;
-}
-
+/* krb_keytab_choose is what a pulse's krb_session_machine decides with: a
+ * choice it refuses fails here with the same sentence. */
 static void check_keytab(struct doctor *d, const struct config *cfg)
 {
-	const char *path = cfg->keytab ? cfg->keytab : "/etc/krb5.keytab";
-	krb5_context ctx = NULL;
-	krb5_keytab kt = NULL;
-	krb5_kt_cursor cur;
-	krb5_keytab_entry e;
-	struct strlist names = { 0 };
-	char *want = NULL, *host = NULL, *kt_name = NULL, *found = NULL, *other = NULL;
-	unsigned keys = 0;
-
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int err = errno;
-		report(d, ST_FAIL, "keytab", err == EACCES ? "run adenroll as root (the keytab is root's)"
-				   : "join the domain (adcli join / realm join), or set keytab = in [machine]",
-		       "cannot read %s: %s", path, strerror(err));
-		return;
-	}
-	close(fd);
-	if (krb5_init_context(&ctx) != 0) {
-		report(d, ST_FAIL, "keytab", "check KRB5_CONFIG and /etc/krb5.conf", "cannot initialise Kerberos");
-		return;
-	}
-	kt_name = xasprintf("FILE:%s", path);
-	if (krb5_kt_resolve(ctx, kt_name, &kt) != 0 || krb5_kt_start_seq_get(ctx, kt, &cur) != 0) {
-		report(d, ST_FAIL, "keytab", "re-join the domain to write a new keytab", "%s is not a keytab", path);
-		goto out;
-	}
-	if (cfg->principal)
-		want = (!strchr(cfg->principal, '@') && cfg->realm) ? xasprintf("%s@%s", cfg->principal, cfg->realm)
-								     : xstrdup(cfg->principal);
-	else
-		host = short_host(cfg);
-	while (krb5_kt_next_entry(ctx, kt, &e, &cur) == 0) {
-		char *name = NULL;
-		keys++;
-		if (krb5_unparse_name(ctx, e.principal, &name) == 0) {
-			if (!strlist_contains_ci(&names, name))
-				strlist_add(&names, name);
-			if (!found) {
-				if (want) {
-					if (str_eq_ci(name, want) ||
-					    (!strchr(want, '@') && strncasecmp(name, want, strlen(want)) == 0 &&
-					     name[strlen(want)] == '@'))
-						found = xstrdup(name);
-				} else if (host) {
-					size_t hl = strlen(host);
-					const char *at = strchr(name, '@');
-					bool realm_ok = !cfg->realm || (at && str_eq_ci(at + 1, cfg->realm));
-					if (realm_ok && strncasecmp(name, host, hl) == 0 && name[hl] == '$' &&
-					    name[hl + 1] == '@')
-						found = xstrdup(name);
-					else if (!other && at && at > name && at[-1] == '$' && !strchr(name, '/'))
-						other = xstrdup(name);
-				}
-			}
-			krb5_free_unparsed_name(ctx, name);
-		}
-		krb5_free_keytab_entry_contents(ctx, &e);
-	}
-	krb5_kt_end_seq_get(ctx, kt, &cur);
-
-	char list[1024] = "";
+	struct krb_keytab_choice c;
+	char text[1024], list[1024] = "";
 	size_t ll = 0;
-	for (size_t i = 0; i < names.n && ll < sizeof list; i++)
-		ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%s", i ? ", " : "", names.v[i]);
-	if (found) {
-		report(d, ST_OK, "keytab", NULL, "%s has %s (%u keys for %zu principals)", path, found, keys, names.n);
-	} else if (names.n == 0) {
-		report(d, ST_FAIL, "keytab", "join the domain (adcli join / realm join)", "%s is empty", path);
-	} else if (want) {
-		char *fix = xasprintf("set principal = in [machine] to one of the keytab's principals "
-				      "(klist -k %s), or re-join the domain", path);
-		report(d, ST_FAIL, "keytab", fix, "%s has no key for %s; it holds: %s", path, want, list);
-		free(fix);
-	} else if (other) {
+
+	krb_keytab_choose(cfg, &c);
+	krb_keytab_choice_text(&c, text, sizeof text);
+	for (size_t i = 0; i < c.principals.n && ll < sizeof list; i++)
+		ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%s", i ? ", " : "", c.principals.v[i]);
+	switch (c.verdict) {
+	case KRB_KT_MATCH:
+		report(d, ST_OK, "keytab", NULL, "%s has %s (%u keys for %zu principals)", c.path, c.principal, c.keys,
+		       c.principals.n);
+		break;
+	case KRB_KT_ONLY_ACCOUNT: {
 		char *fix = xasprintf("set host_fqdn = or principal = in [machine] if %s is this machine's account",
-				      other);
-		report(d, ST_WARN, "keytab", fix, "%s has no %s$%s%s; adenroll would use %s (it holds: %s)", path,
-		       host ? host : "?", cfg->realm ? "@" : "", cfg->realm ? cfg->realm : "", other, list);
+				      c.principal);
+		report(d, ST_WARN, "keytab", fix, "%s has no %s$%s%s; adenroll uses its only computer account %s "
+		       "(it holds: %s)", c.path, c.host ? c.host : "?", cfg->realm ? "@" : "",
+		       cfg->realm ? cfg->realm : "", c.principal, list);
 		free(fix);
-	} else {
-		report(d, ST_FAIL, "keytab", "join the domain (adcli join / realm join) or set principal = in [machine]",
-		       "%s has no computer account key (%s$@REALM); it holds: %s", path, host ? host : "HOST", list);
+		break;
 	}
-out:
-	strlist_free(&names);
-	free(want);
-	free(host);
-	free(found);
-	free(other);
-	free(kt_name);
-	if (kt)
-		krb5_kt_close(ctx, kt);
-	if (ctx)
-		krb5_free_context(ctx);
+	case KRB_KT_MISSING:
+	case KRB_KT_UNREADABLE:
+		report(d, ST_FAIL, "keytab", c.error == EACCES ? "run adenroll as root (the keytab is root's)"
+				   : "join the domain (adcli join / realm join), or set keytab = in [machine]",
+		       "cannot read %s: %s", c.path, strerror(c.error));
+		break;
+	case KRB_KT_NO_KRB5:
+		report(d, ST_FAIL, "keytab", "check KRB5_CONFIG and /etc/krb5.conf", "%s", text);
+		break;
+	case KRB_KT_INVALID:
+		report(d, ST_FAIL, "keytab", "re-join the domain to write a new keytab", "%s is not a keytab", c.path);
+		break;
+	case KRB_KT_NO_ACCOUNT:
+		if (c.principals.n == 0) {
+			report(d, ST_FAIL, "keytab", "join the domain (adcli join / realm join)", "%s is empty", c.path);
+			break;
+		}
+		/* fall through */
+	case KRB_KT_BAD_PRINCIPAL:
+	case KRB_KT_NO_SUCH_PRINCIPAL:
+	case KRB_KT_SEVERAL_ACCOUNTS: {
+		char *fix = xasprintf("set principal = in [machine] to this machine's account, one of the keytab's "
+				      "principals (klist -k %s), or re-join the domain", c.path);
+		report(d, ST_FAIL, "keytab", fix, "%s; it holds: %s", text, list[0] ? list : "nothing");
+		free(fix);
+		break;
+	}
+	}
+	krb_keytab_choice_free(&c);
 }
 
 /* ------------------------------------------------------------------ Kerberos */
 
 static void check_kerberos(struct doctor *d, const struct config *cfg, enum adenroll_mode mode)
 {
+	enum krb_failure kf;
 	begin(d);
-	int rc = mode == ADENROLL_MODE_USER ? krb_session_user(cfg, &d->krb) : krb_session_machine(cfg, &d->krb);
+	int rc = krb_session_open(cfg, mode, &d->disc.krb, &kf);
 	end();
 	if (rc == 0) {
-		report(d, ST_OK, "kerberos", NULL, "ticket for %s (%s)", krb_session_principal(d->krb),
+		report(d, ST_OK, "kerberos", NULL, "ticket for %s (%s)", krb_session_principal(d->disc.krb),
 		       mode == ADENROLL_MODE_USER ? "your credential cache" : "from the keytab, in a memory ccache");
 		return;
 	}
-	d->krb = NULL;
+	d->disc.krb = NULL;
 	const char *w = why(d, "cannot get a Kerberos ticket");
-	if (strstr(w, "clock") || strstr(w, "skew")) {
+	switch (kf) {
+	case KRB_FAIL_CLOCK_SKEW:
 		report(d, ST_FAIL, "kerberos", "sync the clock with the domain (chronyc makestep, timedatectl "
 					     "set-ntp true) and retry", "%s", w);
 		report(d, ST_FAIL, "clock", "point chrony/ntpd/systemd-timesyncd at the domain controllers",
 		       "the KDC rejects this host's time: more than the allowed skew (%d s by default)",
 		       SKEW_FAIL_SECONDS);
 		d->skew_reported = true;
-	} else if (mode == ADENROLL_MODE_USER) {
+		break;
+	case KRB_FAIL_NO_TICKET:
 		report(d, ST_FAIL, "kerberos", "run kinit (or log in through SSSD/pam_krb5)", "%s", w);
-	} else if (strstr(w, "no KDC") || strstr(w, "reachable")) {
+		break;
+	case KRB_FAIL_NO_KDC:
 		report(d, ST_FAIL, "kerberos", "check that DNS has _kerberos._tcp SRV records for the realm, or "
 					     "list kdc = in krb5.conf [realms]", "%s", w);
-	} else if (d->keytab_failed) {
+		break;
+	case KRB_FAIL_KEYTAB:
 		report(d, ST_FAIL, "kerberos", "fix the keytab first (see above)", "%s", w);
-	} else {
-		report(d, ST_FAIL, "kerberos", "check the keytab (klist -k) and re-join the domain if the key "
-					     "is stale (adcli join / realm join)", "%s", w);
+		break;
+	case KRB_FAIL_LIBRARY:
+		report(d, ST_FAIL, "kerberos", "check KRB5_CONFIG and /etc/krb5.conf", "%s", w);
+		break;
+	case KRB_FAIL_PRINCIPAL_UNKNOWN:
+	case KRB_FAIL_KEY_REJECTED:
+	case KRB_FAIL_OTHER:
+	case KRB_FAIL_NONE:
+		if (mode == ADENROLL_MODE_USER)
+			report(d, ST_FAIL, "kerberos", "run kinit (or log in through SSSD/pam_krb5)", "%s", w);
+		else if (d->keytab_failed)
+			report(d, ST_FAIL, "kerberos", "fix the keytab first (see above)", "%s", w);
+		else
+			report(d, ST_FAIL, "kerberos", "check the keytab (klist -k) and re-join the domain if the key "
+						     "is stale (adcli join / realm join)", "%s", w);
+		break;
 	}
 }
 
+/* The domain a pulse looks its DCs up in (discovery_domain).  Without a
+ * ticket a pulse stops earlier; doctor goes on with the realm the keytab's
+ * entry, the configuration or krb5.conf names, to check DNS anyway. */
 static void choose_domain(struct doctor *d, const struct config *cfg)
 {
-	const char *src = cfg->domain;
 	char *realm = NULL;
-	if (!src || !*src)
-		src = d->krb ? krb_session_realm(d->krb) : cfg->realm;
-	if (!src || !*src) {
-		krb5_context ctx;
-		if (krb5_init_context(&ctx) == 0) {
-			char *r = NULL;
-			if (krb5_get_default_realm(ctx, &r) == 0) {
-				realm = xstrdup(r);
-				krb5_free_default_realm(ctx, r);
-			}
-			krb5_free_context(ctx);
+	if (d->disc.krb) {
+		realm = xstrdup(krb_session_realm(d->disc.krb));
+	} else if (cfg->realm && *cfg->realm) {
+		realm = xstrdup(cfg->realm);
+	} else {
+		if (d->disc.mode == ADENROLL_MODE_MACHINE) {
+			struct krb_keytab_choice c;
+			if (krb_keytab_choose(cfg, &c) == 0 && c.principal && strchr(c.principal, '@'))
+				realm = xstrdup(strchr(c.principal, '@') + 1);
+			krb_keytab_choice_free(&c);
 		}
-		src = realm;
+		if (!realm)
+			realm = krb_default_realm();
 	}
-	if (src) {
-		d->domain = xstrdup(src);
-		for (char *p = d->domain; *p; p++)
-			*p = (char)tolower((unsigned char)*p);
-	}
+	d->disc.domain = discovery_domain(cfg, realm);
 	free(realm);
 }
 
@@ -329,22 +287,29 @@ static bool resolves(const char *host)
 	return true;
 }
 
+/* The DCs ldap_conn_open would try (ldap_conn_dc_list), then whether
+ * each name has an address. */
 static void check_dns(struct doctor *d, const struct config *cfg)
 {
-	if (cfg->dcs.n > 0) {
-		char list[1024] = "", bad[1024] = "";
-		size_t ll = 0, bl = 0;
-		for (size_t i = 0; i < cfg->dcs.n; i++) {
-			char *h = xstrdup(cfg->dcs.v[i]);
-			char *colon = strrchr(h, ':');
-			if (colon && strspn(colon + 1, "0123456789") == strlen(colon + 1))
-				*colon = '\0';
-			if (ll < sizeof list)
-				ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%s", i ? ", " : "", cfg->dcs.v[i]);
-			if (!resolves(h) && bl < sizeof bad)
-				bl += (size_t)snprintf(bad + bl, sizeof bad - bl, "%s%s", bl ? ", " : "", h);
-			free(h);
-		}
+	char list[1024] = "", bad[1024] = "";
+	size_t ll = 0, bl = 0;
+
+	if (!cfg->dcs.n && !d->disc.domain) {
+		report(d, ST_FAIL, "dns", "set domain = (or realm =) in [domain]",
+		       "no DNS domain known: no domain/realm configured and no Kerberos realm");
+		return;
+	}
+	begin(d);
+	ldap_conn_dc_list(cfg, d->disc.domain, &d->dcs);
+	end();
+	for (size_t i = 0; i < d->dcs.n; i++) {
+		if (ll < sizeof list)
+			ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%s:%u", i ? ", " : "", d->dcs.v[i].host,
+					       d->dcs.v[i].port);
+		if (!resolves(d->dcs.v[i].host) && bl < sizeof bad)
+			bl += (size_t)snprintf(bad + bl, sizeof bad - bl, "%s%s", bl ? ", " : "", d->dcs.v[i].host);
+	}
+	if (d->dcs.configured) {
 		if (bad[0])
 			report(d, ST_FAIL, "dns", "fix the names in dcs = ([domain]) or DNS", "DC override %s: %s do%s not "
 			       "resolve", list, bad, strchr(bad, ',') ? "" : "es");
@@ -352,62 +317,39 @@ static void check_dns(struct doctor *d, const struct config *cfg)
 			report(d, ST_OK, "dns", NULL, "DC override in the configuration: %s (SRV records not used)", list);
 		return;
 	}
-	if (!d->domain) {
-		report(d, ST_FAIL, "dns", "set domain = (or realm =) in [domain]",
-		       "no DNS domain known: no domain/realm configured and no Kerberos realm");
-		return;
-	}
-	char *name = cfg->site && *cfg->site ? xasprintf("_ldap._tcp.%s._sites.dc._msdcs.%s", cfg->site, d->domain)
-					     : xasprintf("_ldap._tcp.dc._msdcs.%s", d->domain);
-	struct srv_target *t = NULL;
-	size_t n = 0;
-	begin(d);
-	int rc = dns_srv_lookup(name, &t, &n);
-	end();
-	if ((rc != 0 || n == 0) && cfg->site && *cfg->site) {
+	if (d->dcs.site_srv && d->dcs.n_site == 0)
 		report(d, ST_WARN, "dns", "check site = in [domain] (the AD site name)",
-		       "no site-local DCs: %s has no SRV records", name);
-		free(name);
-		name = xasprintf("_ldap._tcp.dc._msdcs.%s", d->domain);
-		rc = dns_srv_lookup(name, &t, &n);
-	}
-	if (rc != 0 || n == 0) {
+		       "no site-local DCs: %s has no SRV records", d->dcs.site_srv);
+	if (d->dcs.n == 0) {
 		report(d, ST_FAIL, "dns", "point /etc/resolv.conf at the domain's DNS servers, or set dcs = in [domain]",
-		       "%s: no SRV records", name);
-		free(name);
-		dns_srv_free(t, n);
+		       "%s: no SRV records", d->dcs.domain_srv);
 		return;
 	}
-	char list[1024] = "", bad[512] = "";
-	size_t ll = 0, bl = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (ll < sizeof list)
-			ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%s:%u", i ? ", " : "", t[i].host, t[i].port);
-		if (!resolves(t[i].host) && bl < sizeof bad)
-			bl += (size_t)snprintf(bad + bl, sizeof bad - bl, "%s%s", bl ? ", " : "", t[i].host);
-	}
+	const char *name = d->dcs.n_site ? d->dcs.site_srv : d->dcs.domain_srv;
 	if (bad[0])
 		report(d, ST_WARN, "dns", "add A/AAAA records for the DCs the SRV records name",
 		       "%s: %s; no address for %s", name, list, bad);
 	else
 		report(d, ST_OK, "dns", NULL, "%s: %s", name, list);
-	free(name);
-	dns_srv_free(t, n);
 }
 
 /* ------------------------------------------------------------------ LDAP */
 
 static void check_ldap(struct doctor *d, const struct config *cfg)
 {
-	if (!d->krb) {
+	if (!d->disc.krb) {
 		report(d, ST_SKIP, "ldap", NULL, "needs a Kerberos ticket (see above)");
 		return;
 	}
+	if (d->dcs.n == 0) {
+		report(d, ST_SKIP, "ldap", NULL, "no domain controller to try (see the dns check)");
+		return;
+	}
 	begin(d);
-	int rc = ldap_conn_open(cfg, d->domain, &d->ldap);
+	int rc = ldap_conn_open_list(cfg, &d->dcs, &d->disc.ldap);
 	end();
 	if (rc != 0) {
-		d->ldap = NULL;
+		d->disc.ldap = NULL;
 		report(d, ST_FAIL, "ldap", cfg->dcs.n ? "check dcs = in [domain] names live domain controllers "
 							"(or remove it to use DNS SRV)"
 						      : "check that the DCs are reachable on port 389 and that the "
@@ -415,14 +357,14 @@ static void check_ldap(struct doctor *d, const struct config *cfg)
 		       "%s", why(d, "cannot bind to any domain controller"));
 		return;
 	}
-	int ssf = ldap_conn_ssf(d->ldap);
+	int ssf = ldap_conn_ssf(d->disc.ldap);
 	const char *prot = ssf >= 56 ? "sign and seal" : ssf > 0 ? "sign only" : "none";
 	if (ssf < 56)
 		report(d, ST_WARN, "ldap", "the DC should negotiate SASL confidentiality (minssf=56 was asked)",
-		       "bound to %s with SASL GSSAPI, security layer %s (SSF %d)", ldap_conn_dc(d->ldap), prot, ssf);
+		       "bound to %s with SASL GSSAPI, security layer %s (SSF %d)", ldap_conn_dc(d->disc.ldap), prot, ssf);
 	else
 		report(d, ST_OK, "ldap", NULL, "bound to %s with SASL GSSAPI, security layer %s (SSF %d)",
-		       ldap_conn_dc(d->ldap), prot, ssf);
+		       ldap_conn_dc(d->disc.ldap), prot, ssf);
 }
 
 struct dse_time {
@@ -458,7 +400,7 @@ static void check_clock(struct doctor *d)
 {
 	if (d->skew_reported)
 		return;
-	if (!d->ldap) {
+	if (!d->disc.ldap) {
 		report(d, ST_SKIP, "clock", NULL, "needs an LDAP connection to read the DC's time");
 		return;
 	}
@@ -467,7 +409,7 @@ static void check_clock(struct doctor *d)
 	struct timeval before, after;
 	gettimeofday(&before, NULL);
 	begin(d);
-	int rc = ldap_conn_search(d->ldap, "", LDAP_CONN_BASE, "(objectClass=*)", attrs, LDAP_CONN_NO_PAGING,
+	int rc = ldap_conn_search(d->disc.ldap, "", LDAP_CONN_BASE, "(objectClass=*)", attrs, LDAP_CONN_NO_PAGING,
 				  dse_time_cb, &t, NULL);
 	end();
 	gettimeofday(&after, NULL);
@@ -488,13 +430,13 @@ static void check_clock(struct doctor *d)
 	const char *dir = skew > 0 ? "ahead of" : "behind";
 	if (a > SKEW_FAIL_SECONDS)
 		report(d, ST_FAIL, "clock", "sync the time with the domain (chrony/ntpd/systemd-timesyncd against the DCs)",
-		       "this host is %.0f s %s %s: Kerberos allows %d s", a, dir, ldap_conn_dc(d->ldap), SKEW_FAIL_SECONDS);
+		       "this host is %.0f s %s %s: Kerberos allows %d s", a, dir, ldap_conn_dc(d->disc.ldap), SKEW_FAIL_SECONDS);
 	else if (a > SKEW_WARN_SECONDS)
 		report(d, ST_WARN, "clock", "sync the time with the domain (chrony/ntpd/systemd-timesyncd against the DCs)",
-		       "this host is %.0f s %s %s (Kerberos fails beyond %d s)", a, dir, ldap_conn_dc(d->ldap),
+		       "this host is %.0f s %s %s (Kerberos fails beyond %d s)", a, dir, ldap_conn_dc(d->disc.ldap),
 		       SKEW_FAIL_SECONDS);
 	else
-		report(d, ST_OK, "clock", NULL, "within %.0f s of %s", a < 1 ? 1.0 : a, ldap_conn_dc(d->ldap));
+		report(d, ST_OK, "clock", NULL, "within %.0f s of %s", a < 1 ? 1.0 : a, ldap_conn_dc(d->disc.ldap));
 }
 
 struct count_ctx {
@@ -509,20 +451,20 @@ static int count_cb(struct ldap_conn *c, const struct ldap_entry *e, void *ctx)
 	return 0;
 }
 
-static void check_directory(struct doctor *d, enum adenroll_mode mode, bool allow_v1)
+static void check_directory(struct doctor *d, const struct config *cfg)
 {
-	if (!d->ldap) {
+	if (!d->disc.ldap) {
 		report(d, ST_SKIP, "directory", NULL, "needs an LDAP connection");
 		report(d, ST_SKIP, "enrollment services", NULL, "needs an LDAP connection");
 		return;
 	}
 	char *default_nc = NULL, *config_nc = NULL;
 	begin(d);
-	int rc = ldap_conn_root_dse(d->ldap, &default_nc, &config_nc);
+	int rc = ldap_conn_root_dse(d->disc.ldap, &default_nc, &config_nc);
 	end();
 	if (rc != 0 || !config_nc) {
 		report(d, ST_FAIL, "directory", "check the DC answers rootDSE queries (ldapsearch -Y GSSAPI -b '' -s base)",
-		       "cannot read the rootDSE of %s: %s", ldap_conn_dc(d->ldap), why(d, "no configurationNamingContext"));
+		       "cannot read the rootDSE of %s: %s", ldap_conn_dc(d->disc.ldap), why(d, "no configurationNamingContext"));
 		report(d, ST_SKIP, "enrollment services", NULL, "needs the configuration naming context");
 		free(default_nc);
 		free(config_nc);
@@ -533,7 +475,7 @@ static void check_directory(struct doctor *d, enum adenroll_mode mode, bool allo
 	struct count_ctx cc = { 0 };
 	bool not_found = false;
 	begin(d);
-	rc = ldap_conn_search(d->ldap, pks, LDAP_CONN_ONE, "(objectClass=*)", attrs, 0, count_cb, &cc, &not_found);
+	rc = ldap_conn_search(d->disc.ldap, pks, LDAP_CONN_ONE, "(objectClass=*)", attrs, 0, count_cb, &cc, &not_found);
 	end();
 	if (rc != 0) {
 		report(d, ST_FAIL, "directory", not_found ? "install an enterprise CA (AD CS) in this forest"
@@ -545,9 +487,8 @@ static void check_directory(struct doctor *d, enum adenroll_mode mode, bool allo
 	report(d, ST_OK, "directory", NULL, "configuration NC %s; Public Key Services readable (%zu containers)",
 	       config_nc, cc.n);
 
-	const char *sam = d->krb ? krb_session_sam_account_name(d->krb) : NULL;
 	begin(d);
-	rc = directory_read(d->ldap, sam, &d->dir);
+	rc = discovery_read_directory(cfg, &d->disc, &d->roots_left_out);
 	end();
 	if (rc != 0) {
 		report(d, ST_FAIL, "account", "check the account exists in this domain (re-join the host if it was deleted)",
@@ -556,24 +497,24 @@ static void check_directory(struct doctor *d, enum adenroll_mode mode, bool allo
 		goto out;
 	}
 	d->have_dir = true;
-	struct eligibility *el = xcalloc(d->dir.n_templates + 1, sizeof *el);
+	struct eligibility *el = xcalloc(d->disc.dir.n_templates + 1, sizeof *el);
 	struct eligibility_options eopt;
 	memset(&eopt, 0, sizeof eopt);
-	eopt.mode = mode;
-	eopt.allow_v1_templates = allow_v1;
-	eligibility_evaluate_all(&d->dir, &eopt, el);
+	eopt.mode = d->disc.mode;
+	eopt.allow_v1_templates = cfg->allow_v1_templates;
+	eligibility_evaluate_all(&d->disc.dir, &eopt, el);
 	size_t eligible = 0;
-	for (size_t i = 0; i < d->dir.n_templates; i++)
+	for (size_t i = 0; i < d->disc.dir.n_templates; i++)
 		eligible += el[i].code == ELIG_OK;
 	free(el);
 	report(d, eligible ? ST_OK : ST_WARN, "account",
 	       "grant this account (or a group it is in) Enroll and Autoenroll on a published template; "
 	       "`adenroll templates` and `adenroll explain` say why each is not eligible",
 	       "%s: %zu group SIDs in the token; %zu templates, %zu this account may autoenroll",
-	       d->dir.account.sam_account_name ? d->dir.account.sam_account_name : "?", d->dir.account.n_token,
-	       d->dir.n_templates, eligible);
+	       d->disc.dir.account.sam_account_name ? d->disc.dir.account.sam_account_name : "?", d->disc.dir.account.n_token,
+	       d->disc.dir.n_templates, eligible);
 
-	if (d->dir.n_cas == 0) {
+	if (d->disc.dir.n_cas == 0) {
 		report(d, ST_FAIL, "enrollment services", "install an enterprise CA, or check that its "
 							  "pKIEnrollmentService object is readable",
 		       "no pKIEnrollmentService under CN=Enrollment Services,%s", pks);
@@ -581,12 +522,13 @@ static void check_directory(struct doctor *d, enum adenroll_mode mode, bool allo
 	}
 	char list[1024] = "";
 	size_t ll = 0;
-	for (size_t i = 0; i < d->dir.n_cas && ll < sizeof list; i++)
+	for (size_t i = 0; i < d->disc.dir.n_cas && ll < sizeof list; i++)
 		ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s%s on %s (%zu templates)", i ? ", " : "",
-				       d->dir.cas[i].cn, d->dir.cas[i].dns_host_name ? d->dir.cas[i].dns_host_name : "no host",
-				       d->dir.cas[i].templates.n);
-	report(d, ST_OK, "enrollment services", NULL, "%s; %zu root CA certificates", list, d->dir.root_cas.n);
-	if (d->dir.root_cas.n == 0)
+				       d->disc.dir.cas[i].cn, d->disc.dir.cas[i].dns_host_name ? d->disc.dir.cas[i].dns_host_name : "no host",
+				       d->disc.dir.cas[i].templates.n);
+	size_t roots = d->disc.dir.root_cas.n + d->roots_left_out.n;
+	report(d, ST_OK, "enrollment services", NULL, "%s; %zu root CA certificates", list, roots);
+	if (roots == 0)
 		report(d, ST_FAIL, "trust", "publish the root CA in CN=Certification Authorities (certutil -dspublish -f root.cer RootCA)",
 		       "no root CA certificate in CN=Certification Authorities: HTTPS to the CA cannot be verified");
 out:
@@ -599,11 +541,12 @@ out:
 
 /* What a pulse would do with each root of the directory (trust_policy.h):
  * add it to anchors_dir / the system store / an NSS database, or not, and
- * why.  Then, as a pulse does, keep only the roots root_fingerprints lists
- * (when set) for the TLS checks of the CAs below. */
+ * why.  The roots root_fingerprints leaves out were already set aside by
+ * discovery_read_directory, as in a pulse: the TLS checks of the CAs below
+ * do not use them. */
 static void check_trust_roots(struct doctor *d, const struct config *cfg)
 {
-	const char *dc = d->dir.dc;
+	const char *dc = d->disc.dir.dc;
 	char dest[300];
 	size_t n = 0;
 
@@ -617,8 +560,10 @@ static void check_trust_roots(struct doctor *d, const struct config *cfg)
 	       dc ? dc : "?", cfg->dcs.n ? "named in [domain] dcs" : "found through DNS SRV", cfg->pinned_dcs.n,
 	       cfg->root_fingerprints.n,
 	       cfg->pinned_dcs.n || cfg->root_fingerprints.n ? "" : " (no root is ever written or trusted)");
-	for (size_t i = 0; i < d->dir.root_cas.n; i++) {
-		X509 *x = cert_from_der(d->dir.root_cas.v[i].data, d->dir.root_cas.v[i].len);
+	const struct bloblist *lists[] = { &d->disc.dir.root_cas, &d->roots_left_out };
+	for (size_t l = 0; l < 2; l++)
+	for (size_t i = 0; i < lists[l]->n; i++) {
+		X509 *x = cert_from_der(lists[l]->v[i].data, lists[l]->v[i].len);
 		struct trust_verdict v;
 		char name[300];
 		char *subj = x ? cert_subject_text(x) : NULL;
@@ -637,54 +582,33 @@ static void check_trust_roots(struct doctor *d, const struct config *cfg)
 			       v.why);
 			free(fix);
 		}
-		if (cfg->root_fingerprints.n > 0 && !v.by_fingerprint)
+		if (lists[l] == &d->roots_left_out)
 			report(d, ST_WARN, name, "add its fingerprint to root_fingerprints if adenroll should trust it",
 			       "not in root_fingerprints: adenroll does not trust it for anything, its CAs' "
 			       "HTTPS and certificates included");
 		free(subj);
 		X509_free(x);
 	}
-	if (cfg->root_fingerprints.n > 0) {
-		struct bloblist kept = { NULL, 0 };
-		for (size_t i = 0; i < d->dir.root_cas.n; i++) {
-			X509 *x = cert_from_der(d->dir.root_cas.v[i].data, d->dir.root_cas.v[i].len);
-			struct trust_verdict v;
-			trust_policy_decide(cfg, NULL, x, &v);
-			if (v.by_fingerprint)
-				bloblist_add(&kept, d->dir.root_cas.v[i].data, d->dir.root_cas.v[i].len);
-			X509_free(x);
-		}
-		bloblist_free(&d->dir.root_cas);
-		d->dir.root_cas = kept;
-	}
 }
 
 /* ------------------------------------------------------------------ Group Policy */
 
-static void check_group_policy(struct doctor *d, const struct config *cfg, enum adenroll_mode mode)
+static void check_group_policy(struct doctor *d, const struct config *cfg)
 {
 	if (cfg->policy_source == CONFIG_POLICY_LOCAL) {
 		report(d, ST_OK, "group policy", NULL, "not read ([policy] source = local): the [policy] switches apply");
 		return;
 	}
-	if (!d->have_dir || !d->krb) {
+	if (!d->have_dir || !d->disc.krb) {
 		report(d, ST_SKIP, "group policy", NULL, "needs the directory snapshot");
 		report(d, ST_SKIP, "sysvol", NULL, "needs the directory snapshot");
 		return;
 	}
-	/* a borrowed view of what doctor already has; nothing here is freed */
-	struct discovery disc;
-	memset(&disc, 0, sizeof disc);
-	disc.krb = d->krb;
-	disc.ldap = d->ldap;
-	disc.dir = d->dir;
-	disc.domain = d->domain;
-	disc.mode = mode;
 	struct ae_policy p;
 	struct gpo_eval ev;
 	char origin[1200], bits[160], msg[1024];
 	begin(d);
-	gpo_policy_evaluate(cfg, &disc, true, &p, &ev);
+	gpo_policy_evaluate(cfg, &d->disc, true, &p, &ev);
 	end();
 	ae_origin_text(&p, origin, sizeof origin);
 	ae_bits_text(p.aepolicy, bits, sizeof bits);
@@ -704,7 +628,7 @@ static void check_group_policy(struct doctor *d, const struct config *cfg, enum 
 		       ev.res.n_applied, ev.res.n_skipped, bits, origin);
 	if (ev.dir.account_dn) {
 		begin(d);
-		int rc = gpo_policy_probe(cfg, &disc, &ev, msg, sizeof msg);
+		int rc = gpo_policy_probe(cfg, &d->disc, &ev, msg, sizeof msg);
 		end();
 		report(d, rc == 0 ? ST_OK : rc == 1 ? ST_SKIP : ST_FAIL, "sysvol",
 		       "the DC must serve SYSVOL over SMB3 with encryption (Samba: keep s3fs in \"server services\"); "
@@ -753,16 +677,6 @@ static int tcp_connect(const char *host, const char *port, char *err, size_t err
 	}
 	freeaddrinfo(ai);
 	return ret;
-}
-
-/* Chain material only (AIA, cACertificate); the anchors are the directory's roots. */
-static void intermediates_for(const struct directory *dir, const struct enrollment_service *ca,
-			      struct bloblist *out)
-{
-	const struct bloblist *src[] = { &dir->aia_cas, &ca->ca_certs };
-	for (size_t s = 0; s < 2; s++)
-		for (size_t i = 0; i < src[s]->n; i++)
-			bloblist_add(out, src[s]->v[i].data, src[s]->v[i].len);
 }
 
 /* Extended Protection (KB5005413): was the token bound to the TLS
@@ -846,10 +760,11 @@ static void check_ca(struct doctor *d, const struct config *cfg, const struct en
 	long timeout = cfg->http_timeout > 0 && cfg->http_timeout < DOCTOR_HTTP_TIMEOUT ? cfg->http_timeout
 											: DOCTOR_HTTP_TIMEOUT;
 	struct bloblist inter = { NULL, 0 };
-	intermediates_for(&d->dir, ca, &inter);
+	/* what enrollment verifies this CA's HTTPS against */
+	const struct bloblist *anchors = trust_policy_ca_https(&d->disc.dir, ca, &inter);
 	struct certsrv_probe p;
 	begin(d);
-	int rc = certsrv_probe(host, &d->dir.root_cas, &inter, timeout, CERTSRV_PROBE_ANONYMOUS, &p);
+	int rc = certsrv_probe(host, anchors, &inter, timeout, CERTSRV_PROBE_ANONYMOUS, &p);
 	end();
 	snprintf(name, sizeof name, "ca %s tls", ca->cn);
 	if (rc != 0) {
@@ -879,20 +794,20 @@ static void check_ca(struct doctor *d, const struct config *cfg, const struct en
 		       "/certsrv/ does not offer Negotiate (offers: %s)", p.auth_schemes[0] ? p.auth_schemes : "nothing");
 
 	snprintf(name, sizeof name, "ca %s kerberos", ca->cn);
-	if (!d->krb) {
+	if (!d->disc.krb) {
 		report(d, ST_SKIP, name, NULL, "needs a Kerberos ticket");
 		bloblist_free(&inter);
 		return;
 	}
 	begin(d);
-	rc = certsrv_probe(host, &d->dir.root_cas, &inter, timeout, CERTSRV_PROBE_KERBEROS, &p);
+	rc = certsrv_probe(host, anchors, &inter, timeout, CERTSRV_PROBE_KERBEROS, &p);
 	end();
 	struct certsrv_probe u;
 	int urc = -1;
 	memset(&u, 0, sizeof u);
 	if (rc == 0 && p.auth.binding_sent && (p.http_status == 200 || p.http_status == 401)) {
 		begin(d);
-		urc = certsrv_probe(host, &d->dir.root_cas, &inter, timeout, CERTSRV_PROBE_KERBEROS_UNBOUND, &u);
+		urc = certsrv_probe(host, anchors, &inter, timeout, CERTSRV_PROBE_KERBEROS_UNBOUND, &u);
 		end();
 	}
 	if (rc != 0)
@@ -985,82 +900,24 @@ static void check_writable_dir(struct doctor *d, const char *what, const char *p
 
 #define SANDBOX_UNIT "adenroll.service"
 
-static long long sandbox_now_ms(void)
-{
-	struct timespec ts;
+#define SANDBOX_TIMEOUT_SECONDS 60
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-#define SANDBOX_TIMEOUT_MS 60000
-
-/* Runs argv (no shell), its stdout into out (NUL-terminated, truncated),
- * stderr to /dev/null.  The exit status, or -1 when it could not run or
- * took longer than SANDBOX_TIMEOUT_MS (then it is killed). */
+/* Runs argv through the runner (runner.h), its stdout into out
+ * (NUL-terminated, truncated).  The exit status, or -1 when it could not
+ * run or took longer than SANDBOX_TIMEOUT_SECONDS (then it is killed). */
 static int run_capture(char *const argv[], char *out, size_t outlen)
 {
-	int pfd[2], status = 0;
-	size_t used = 0;
-	long long deadline;
-	pid_t pid;
+	struct runner_cmd cmd = {
+		.argv = (const char *const *)argv,
+		.timeout_seconds = SANDBOX_TIMEOUT_SECONDS,
+		.log_name = argv[0],
+		.capture = out,
+		.capture_len = outlen,
+	};
+	struct runner_result res;
 
-	out[0] = '\0';
-	if (pipe(pfd) < 0)
-		return -1;
-	pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		dup2(pfd[1], STDOUT_FILENO);
-		if (null >= 0) {
-			dup2(null, STDIN_FILENO);
-			dup2(null, STDERR_FILENO);
-		}
-		close(pfd[0]);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(pfd[1]);
-	deadline = sandbox_now_ms() + SANDBOX_TIMEOUT_MS;
-	for (;;) {
-		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
-		long long left = deadline - sandbox_now_ms();
-		char buf[512];
-		ssize_t r;
-
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
-			kill(pid, SIGKILL);
-			status = -1;
-			break;
-		}
-		r = read(pfd[0], buf, sizeof buf);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		if (used + 1 < outlen) {
-			size_t n = (size_t)r < outlen - 1 - used ? (size_t)r : outlen - 1 - used;
-
-			memcpy(out + used, buf, n);
-			used += n;
-			out[used] = '\0';
-		}
-	}
-	close(pfd[0]);
-	{
-		int ws;
-
-		while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-			;
-		if (status == 0)
-			status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
-	}
-	return status;
+	runner_run(&cmd, &res);
+	return res.end == RUNNER_EXITED ? res.code : -1;
 }
 
 static void add_dir_of(struct strlist *dirs, const char *path)
@@ -1283,6 +1140,7 @@ int cmd_doctor(const struct cli_options *opt, struct config *cfg, int argc, char
 	struct doctor d;
 	memset(&d, 0, sizeof d);
 	d.json = opt->json;
+	d.disc.mode = opt->mode;
 	/* Every finding is a check line; progress messages would only repeat them. */
 	if (opt->verbosity == 0 && log_get_level() > LOG_LVL_WARN)
 		log_init(LOG_LVL_WARN, false);
@@ -1298,14 +1156,14 @@ int cmd_doctor(const struct cli_options *opt, struct config *cfg, int argc, char
 	check_dns(&d, cfg);
 	check_ldap(&d, cfg);
 	check_clock(&d);
-	check_directory(&d, opt->mode, cfg->allow_v1_templates);
+	check_directory(&d, cfg);
 	if (d.have_dir)
 		check_trust_roots(&d, cfg);
-	check_group_policy(&d, cfg, opt->mode);
+	check_group_policy(&d, cfg);
 	check_curl(&d);
 	if (d.have_dir)
-		for (size_t i = 0; i < d.dir.n_cas; i++)
-			check_ca(&d, cfg, &d.dir.cas[i]);
+		for (size_t i = 0; i < d.disc.dir.n_cas; i++)
+			check_ca(&d, cfg, &d.disc.dir.cas[i]);
 	check_writable_dir(&d, "pem_dir", cfg->pem_dir);
 	check_writable_dir(&d, "archive_dir", cfg->archive_dir);
 	check_writable_dir(&d, "state_dir", cfg->state_dir);
@@ -1332,10 +1190,8 @@ int cmd_doctor(const struct cli_options *opt, struct config *cfg, int argc, char
 		free(d.v[i].fix);
 	}
 	free(d.v);
-	if (d.have_dir)
-		directory_free(&d.dir);
-	ldap_conn_close(d.ldap);
-	krb_session_free(d.krb);
-	free(d.domain);
+	discovery_free(&d.disc);
+	bloblist_free(&d.roots_left_out);
+	ldap_conn_dc_list_free(&d.dcs);
 	return d.fails ? ADENROLL_EXIT_FAILURE : ADENROLL_EXIT_OK;
 }

@@ -120,6 +120,8 @@ static const struct key_def keys[] = {
 	{ "policy", "renew_and_remove_revoked", K_BOOL, F(renew_expiring), 0, 0 },
 	{ "policy", "retrieve_pending", K_BOOL, F(retrieve_pending), 0, 0 },
 	{ "policy", "offline_expiration_percent", K_UINT, F(offline_expiration_percent), 0, 99 },
+	/* issue 17: the system trust update runs with a timeout (runner.h) */
+	{ "store", "trust_update_timeout", K_LONG, F(trust_update_timeout), 1, 3600 },
 };
 #undef F
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -195,6 +197,7 @@ void config_defaults(struct config *cfg)
 	cfg->ae_disabled = false;
 	cfg->retrieve_pending = true;
 	cfg->offline_expiration_percent = 10;
+	cfg->trust_update_timeout = 120;
 }
 
 /* ---------------------------------------------------------------- file ownership */

@@ -82,6 +82,7 @@ struct config {
 	long archive_retention_days;/* 0 = keep forever (default) */
 	char *anchors_dir;          /* optional: roots/NTAuth from LDAP written here; "system" resolved by config_load */
 	bool update_system_trust;   /* run update-ca-trust/update-ca-certificates when anchors change: default no */
+	long trust_update_timeout;  /* seconds it may take before it is killed (runner.h), default 120 */
 	/* Which directory roots may be trusted beyond adenroll (trust_policy.h); both empty by default */
 	struct strlist pinned_dcs;        /* DCs whose directory's roots may be trusted */
 	struct strlist root_fingerprints; /* SHA-256, 64 lowercase hex digits each */

@@ -37,42 +37,65 @@ static char *system_fqdn(void)
 	return r ? r : xstrdup(host);
 }
 
+char *discovery_domain(const struct config *cfg, const char *realm)
+{
+	char *r;
+
+	if (cfg->domain && *cfg->domain)
+		return xstrdup(cfg->domain);
+	if (!realm || !*realm)
+		return NULL;
+	r = xstrdup(realm);
+	for (char *p = r; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return r;
+}
+
+int discovery_read_directory(const struct config *cfg, struct discovery *d, struct bloblist *left_out)
+{
+	if (directory_read(d->ldap, krb_session_sam_account_name(d->krb), &d->dir) != 0)
+		return -1;
+	/* Which roots may be trusted depends on the DC that answered and on
+	 * root_fingerprints (trust_policy.h); with a fingerprint list, roots it
+	 * does not name are not even used for this run's own TLS and chains. */
+	trust_policy_set_dc(d->dir.dc);
+	if (cfg->root_fingerprints.n > 0) {
+		struct bloblist kept = { NULL, 0 };
+		trust_policy_filter_roots(cfg, &d->dir.root_cas, &kept);
+		for (size_t i = 0; left_out && i < d->dir.root_cas.n; i++) {
+			bool listed = false;
+			for (size_t k = 0; k < kept.n && !listed; k++)
+				listed = kept.v[k].len == d->dir.root_cas.v[i].len &&
+					 memcmp(kept.v[k].data, d->dir.root_cas.v[i].data, kept.v[k].len) == 0;
+			if (!listed)
+				bloblist_add(left_out, d->dir.root_cas.v[i].data, d->dir.root_cas.v[i].len);
+		}
+		bloblist_free(&d->dir.root_cas);
+		d->dir.root_cas = kept;
+	}
+	free(d->host_fqdn);
+	if (cfg->host_fqdn && *cfg->host_fqdn)
+		d->host_fqdn = xstrdup(cfg->host_fqdn);
+	else if (d->mode == ADENROLL_MODE_MACHINE && d->dir.account.dns_host_name)
+		d->host_fqdn = xstrdup(d->dir.account.dns_host_name);
+	else
+		d->host_fqdn = system_fqdn();
+	return 0;
+}
+
 int discovery_run(const struct config *cfg, enum adenroll_mode mode, struct discovery *out)
 {
 	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
 	out->mode = mode;
-	if ((mode == ADENROLL_MODE_MACHINE ? krb_session_machine(cfg, &out->krb)
-					    : krb_session_user(cfg, &out->krb)) != 0)
+	if (krb_session_open(cfg, mode, &out->krb, NULL) != 0)
 		goto out;
-	if (cfg->domain && *cfg->domain) {
-		out->domain = xstrdup(cfg->domain);
-	} else {
-		out->domain = xstrdup(krb_session_realm(out->krb));
-		for (char *p = out->domain; *p; p++)
-			*p = (char)tolower((unsigned char)*p);
-	}
+	out->domain = discovery_domain(cfg, krb_session_realm(out->krb));
 	if (ldap_conn_open(cfg, out->domain, &out->ldap) != 0)
 		goto out;
-	if (directory_read(out->ldap, krb_session_sam_account_name(out->krb), &out->dir) != 0)
+	if (discovery_read_directory(cfg, out, NULL) != 0)
 		goto out;
-	/* Which roots may be trusted depends on the DC that answered and on
-	 * root_fingerprints (trust_policy.h); with a fingerprint list, roots it
-	 * does not name are not even used for this run's own TLS and chains. */
-	trust_policy_set_dc(out->dir.dc);
-	if (cfg->root_fingerprints.n > 0) {
-		struct bloblist kept = { NULL, 0 };
-		trust_policy_filter_roots(cfg, &out->dir.root_cas, &kept);
-		bloblist_free(&out->dir.root_cas);
-		out->dir.root_cas = kept;
-	}
-	if (cfg->host_fqdn && *cfg->host_fqdn)
-		out->host_fqdn = xstrdup(cfg->host_fqdn);
-	else if (mode == ADENROLL_MODE_MACHINE && out->dir.account.dns_host_name)
-		out->host_fqdn = xstrdup(out->dir.account.dns_host_name);
-	else
-		out->host_fqdn = system_fqdn();
 	ret = 0;
 out:
 	if (ret != 0)

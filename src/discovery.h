@@ -1,4 +1,5 @@
-/* The front half of every command: credentials, the DC, and the directory snapshot. */
+/* The front half of every command: credentials, the DC, and the directory
+ * snapshot.  `adenroll doctor` runs the same steps one at a time. */
 #ifndef ADENROLL_DISCOVERY_H
 #define ADENROLL_DISCOVERY_H
 
@@ -18,9 +19,25 @@ struct discovery {
 	enum adenroll_mode mode;
 };
 
-/* krb session by mode -> domain -> ldap_conn_open -> directory_read.
- * The reason is logged on failure; out is zeroed/freed and -1 returned. */
+/* krb session by mode (krb_session_open) -> domain (discovery_domain) ->
+ * ldap_conn_open -> discovery_read_directory.  The reason is logged on
+ * failure; out is zeroed/freed and -1 returned. */
 int discovery_run(const struct config *cfg, enum adenroll_mode mode, struct discovery *out);
 void discovery_free(struct discovery *d);
+
+/* The steps discovery_run takes, for `adenroll doctor`, which reports each
+ * one and so runs them one by one. */
+
+/* The DNS domain the DCs are looked up in: cfg->domain, else realm (the
+ * session's) lower-cased; NULL when neither is known.  Owned by the caller. */
+char *discovery_domain(const struct config *cfg, const char *realm);
+
+/* With d->krb and d->ldap set: directory_read for the session's account,
+ * then the trust policy (trust_policy.h) for this directory: its DC is
+ * recorded, and with root_fingerprints set the roots it does not list are
+ * moved out of d->dir.root_cas (into *left_out when not NULL, else
+ * dropped), so nothing of this run trusts them; then d->host_fqdn.  0 or -1
+ * (logged). */
+int discovery_read_directory(const struct config *cfg, struct discovery *d, struct bloblist *left_out);
 
 #endif

@@ -30,6 +30,7 @@
 #include "renewal.h"
 #include "state.h"
 #include "store.h"
+#include "trust_policy.h"
 
 const char *enroll_outcome_name(enum enroll_outcome o)
 {
@@ -99,16 +100,12 @@ size_t enroll_ca_order(const struct directory *dir, const struct config *cfg, co
 	return n;
 }
 
-/* Chain material for a CA's certificates, never trusted itself: the AIA
- * certificates and the enrollment service's own (cACertificate).  The
- * anchors are the directory's roots alone (dir->root_cas). */
+/* Chain material for a CA's certificates: the trust policy's
+ * (trust_policy_ca_https), whose anchors are dir->root_cas. */
 static void intermediates_for(const struct directory *dir, const struct enrollment_service *ca,
 			      struct bloblist *out)
 {
-	const struct bloblist *src[] = { &dir->aia_cas, ca ? &ca->ca_certs : NULL };
-	for (size_t s = 0; s < 2; s++)
-		for (size_t i = 0; src[s] && i < src[s]->n; i++)
-			bloblist_add(out, src[s]->v[i].data, src[s]->v[i].len);
+	trust_policy_ca_https(dir, ca, out);
 }
 
 const char *enroll_transport_name(enum config_transport t)

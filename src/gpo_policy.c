@@ -747,15 +747,9 @@ int gpo_policy_check(const struct config *cfg, enum adenroll_mode mode, bool *ch
 		ret = 0;
 		goto out;
 	}
-	if ((mode == ADENROLL_MODE_MACHINE ? krb_session_machine(cfg, &krb) : krb_session_user(cfg, &krb)) != 0)
+	if (krb_session_open(cfg, mode, &krb, NULL) != 0)
 		goto out;
-	if (cfg->domain && *cfg->domain) {
-		domain = xstrdup(cfg->domain);
-	} else {
-		domain = xstrdup(krb_session_realm(krb));
-		for (char *q = domain; *q; q++)
-			*q = (char)tolower((unsigned char)*q);
-	}
+	domain = discovery_domain(cfg, krb_session_realm(krb));
 	if (ldap_conn_open(cfg, domain, &conn) != 0)
 		goto out;
 	dnc = c.default_nc;

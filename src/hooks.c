@@ -8,16 +8,12 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,16 +22,11 @@
 #include "fsutil.h"
 #include "log.h"
 #include "policy.h"
+#include "runner.h"
 #include "state.h"
 #include "store.h"
 #include "util.h"
 
-#define HOOK_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-/* After SIGTERM on timeout, how long the group gets before SIGKILL. */
-#define HOOK_KILL_GRACE_MS 2000
-/* Hook output logged per hook; the rest is read and dropped. */
-#define HOOK_MAX_LOGGED 65536
-#define HOOK_LINE_MAX 1024
 
 static const char *const known_events[] = {
 	HOOK_EVENT_ENROLLED, HOOK_EVENT_RENEWED, HOOK_EVENT_PENDING,
@@ -48,13 +39,6 @@ static bool event_known(const char *event)
 		if (strcmp(event, known_events[i]) == 0)
 			return true;
 	return false;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Package managers and editors leave copies next to the real hook; running
@@ -93,176 +77,39 @@ static int byte_order(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-struct outbuf {
-	const char *hook;
-	char line[HOOK_LINE_MAX];
-	size_t len;
-	size_t logged;
-	bool truncated;
-};
-
-static void out_flush(struct outbuf *o)
-{
-	if (o->len == 0)
-		return;
-	o->line[o->len] = '\0';
-	if (o->logged < HOOK_MAX_LOGGED)
-		log_info("hook %s: %s", o->hook, o->line);
-	else if (!o->truncated) {
-		log_info("hook %s: (more output not logged)", o->hook);
-		o->truncated = true;
-	}
-	o->logged += o->len;
-	o->len = 0;
-}
-
-static void out_feed(struct outbuf *o, const char *data, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (data[i] == '\n') {
-			out_flush(o);
-			continue;
-		}
-		o->line[o->len++] = data[i];
-		if (o->len == sizeof o->line - 1)
-			out_flush(o);
-	}
-}
-
-/* Reads what is there (non-blocking); false at EOF or error. */
-static bool drain(int fd, struct outbuf *o)
-{
-	char buf[4096];
-	for (;;) {
-		ssize_t r = read(fd, buf, sizeof buf);
-		if (r > 0) {
-			out_feed(o, buf, (size_t)r);
-			continue;
-		}
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return true;
-		return false;
-	}
-}
-
-static void child_exec(const char *path, const char *event, char **envp, int out_fd)
-{
-	/* Only async-signal-safe calls from here on. */
-	char *argv[] = { (char *)path, (char *)event, NULL };
-	sigset_t none;
-	int nul;
-
-	setpgid(0, 0);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	nul = open("/dev/null", O_RDONLY);
-	if (nul < 0 || dup2(nul, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
-	    dup2(out_fd, STDERR_FILENO) < 0)
-		_exit(126);
-	for (int fd = 3; fd < 1024; fd++)
-		close(fd);
-	if (chdir("/") != 0)
-		_exit(126);
-	execve(path, argv, envp);
-	_exit(errno == ENOENT ? 127 : 126);
-}
-
-/* 0 when the hook ran and exited 0, -1 otherwise (logged). */
+/* 0 when the hook ran and exited 0, -1 otherwise (logged).  runner.h: clean
+ * environment (envp), no inherited descriptors, own process group, output
+ * logged, killed with its group at the timeout. */
 static int run_one(const char *path, const char *name, const char *event, char **envp,
 		   const char *template_cn, unsigned timeout)
 {
-	int pfd[2];
-	struct outbuf out;
-	int status = 0;
-	bool exited = false, timed_out = false, open_pipe = true;
-	long long deadline;
-
-	memset(&out, 0, sizeof out);
-	out.hook = name;
-	if (pipe2(pfd, O_CLOEXEC) < 0) {
-		log_warn("cannot run hook %s: pipe: %s", path, strerror(errno));
-		return -1;
-	}
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
-		log_warn("cannot run hook %s: fork: %s", path, strerror(errno));
-		close(pfd[0]);
-		close(pfd[1]);
-		return -1;
-	}
-	if (pid == 0)
-		child_exec(path, event, envp, pfd[1]);
-	/* Also here, so that a kill on timeout cannot race the child's setpgid. */
-	setpgid(pid, pid);
-	close(pfd[1]);
-	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
-	log_debug("running hook %s for event %s", path, event);
-
-	deadline = now_ms() + (long long)timeout * 1000;
-	while (!exited) {
-		long long left = deadline - now_ms();
-		if (left <= 0) {
-			timed_out = true;
-			break;
-		}
-		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
-		int wait_ms = left < 100 ? (int)left : 100;
-		if (poll(open_pipe ? &p : NULL, open_pipe ? 1 : 0, wait_ms) > 0 && open_pipe)
-			open_pipe = drain(pfd[0], &out);
-		pid_t w = waitpid(pid, &status, WNOHANG);
-		if (w == pid)
-			exited = true;
-		else if (w < 0 && errno != EINTR) {
-			log_warn("hook %s: waitpid: %s", path, strerror(errno));
-			break;
-		}
-	}
-	if (timed_out) {
-		kill(-pid, SIGTERM);
-		long long grace = now_ms() + HOOK_KILL_GRACE_MS;
-		while (!exited && now_ms() < grace) {
-			if (waitpid(pid, &status, WNOHANG) == pid)
-				exited = true;
-			else
-				poll(NULL, 0, 50);
-		}
-		/* The whole group: a "sleep &" the hook started must not outlive it. */
-		kill(-pid, SIGKILL);
-		if (!exited && waitpid(pid, &status, 0) == pid)
-			exited = true;
-	}
-	/* What the hook wrote before exiting; children still holding the pipe
-	 * are not waited for. */
-	if (open_pipe)
-		drain(pfd[0], &out);
-	out_flush(&out);
-	close(pfd[0]);
-
+	const char *argv[] = { path, event, NULL };
+	char *log_name = xasprintf("hook %s", name);
+	struct runner_cmd cmd = {
+		.argv = argv,
+		.envp = (const char *const *)envp,
+		.timeout_seconds = timeout,
+		.log_name = log_name,
+	};
+	struct runner_result res;
 	const char *tmpl = template_cn ? template_cn : "-";
-	if (timed_out) {
-		log_warn("hook %s (event %s, template %s) did not finish within %u s: killed it and its "
-			 "process group", path, event, tmpl, timeout);
-		return -1;
-	}
-	if (!exited)
-		return -1;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+	char how[256];
+
+	log_debug("running hook %s for event %s", path, event);
+	int rc = runner_run(&cmd, &res);
+	free(log_name);
+	if (rc == 0) {
 		log_info("hook %s (event %s, template %s): done", name, event, tmpl);
 		return 0;
 	}
-	if (WIFEXITED(status))
-		log_warn("hook %s (event %s, template %s) failed with exit status %d%s", path, event, tmpl,
-			 WEXITSTATUS(status),
-			 WEXITSTATUS(status) == 126   ? " (not executable?)"
-			 : WEXITSTATUS(status) == 127 ? " (its interpreter or a command was not found?)"
-						      : "");
-	else if (WIFSIGNALED(status))
-		log_warn("hook %s (event %s, template %s) was killed by signal %d (%s)", path, event, tmpl,
-			 WTERMSIG(status), strsignal(WTERMSIG(status)));
+	runner_describe(&res, timeout, how, sizeof how);
+	if (res.end == RUNNER_EXITED && res.code != 0)
+		log_warn("hook %s (event %s, template %s) failed with exit status %d%s", path, event, tmpl, res.code,
+			 res.code == 126   ? " (not executable?)"
+			 : res.code == 127 ? " (its interpreter or a command was not found?)"
+					   : "");
+	else
+		log_warn("hook %s (event %s, template %s) %s", path, event, tmpl, how);
 	return -1;
 }
 
@@ -346,7 +193,7 @@ int hooks_run_timeout(const char *hooks_dir, const char *event, const struct hoo
 	if (env->request_id >= 0)
 		snprintf(reqid, sizeof reqid, "%ld", env->request_id);
 #define S(v) ((v) ? (v) : "")
-	envp[ne++] = xasprintf("PATH=%s", HOOK_PATH);
+	envp[ne++] = xasprintf("PATH=%s", RUNNER_PATH);
 	envp[ne++] = xasprintf("ADENROLL_EVENT=%s", event);
 	envp[ne++] = xasprintf("ADENROLL_TEMPLATE=%s", S(env->template_cn));
 	envp[ne++] = xasprintf("ADENROLL_CERT=%s", S(env->cert_path));

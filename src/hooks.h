@@ -10,10 +10,11 @@
  * or world-writable or owned by neither root nor the effective user; symlinks
  * are followed and the target is what is checked.
  *
- * Each hook runs with stdin /dev/null, stdout and stderr logged line by line,
- * in its own process group, with a clean environment: PATH and the
- * ADENROLL_* variables below (empty when not applicable).  A hook that runs
- * longer than the timeout has its process group killed.  A failing hook is
+ * Each hook runs through the process runner (runner.h): stdin /dev/null,
+ * stdout and stderr logged line by line, no other inherited descriptor, in
+ * its own process group, with a clean environment: PATH and the ADENROLL_*
+ * variables below (empty when not applicable).  A hook that runs longer
+ * than the timeout has its process group killed.  A failing hook is
  * logged with its exit status; it never stops the others or the run. */
 #ifndef ADENROLL_HOOKS_H
 #define ADENROLL_HOOKS_H

@@ -126,47 +126,44 @@ static char *short_host_name(const struct config *cfg)
 	return r;
 }
 
-/* Picks the client principal from the keytab (keytab lookup is
- * case-sensitive, the KDC is not, so use the entry's own spelling).  When a
- * principal is configured, a case-insensitive match in the keytab wins over
- * the configured spelling.  Otherwise "<SHORTHOST>$@REALM"; failing that, the
- * keytab's only computer account.  0 or -1 (logged). */
-static int choose_principal(krb5_context ctx, krb5_keytab kt, const char *kt_path,
-			    const struct config *cfg, krb5_principal *out)
+/* Walks the keytab once: every distinct principal (c->principals), the
+ * entry count, and the choice of krb_keytab_choose (krb.h).  *out receives
+ * the chosen principal when the verdict is usable.  Nothing is logged. */
+static void choose_principal(krb5_context ctx, krb5_keytab kt, const struct config *cfg,
+			     struct krb_keytab_choice *c, krb5_principal *out)
 {
 	krb5_kt_cursor cursor;
 	krb5_keytab_entry entry;
 	krb5_principal wanted = NULL, exact = NULL, only = NULL;
 	bool several = false;
-	char *host = NULL, *err = NULL;
-	struct strlist seen = { 0 };
-	int ret = -1;
-	krb5_error_code kr;
+	struct strlist accounts = { 0 };
 
+	*out = NULL;
 	if (cfg->principal) {
-		char *name = (!strchr(cfg->principal, '@') && cfg->realm)
+		c->wanted = (!strchr(cfg->principal, '@') && cfg->realm)
 			? xasprintf("%s@%s", cfg->principal, cfg->realm) : xstrdup(cfg->principal);
-		kr = krb5_parse_name(ctx, name, &wanted);
-		if (kr) {
-			err = krb_error(ctx, kr);
-			log_error("invalid principal \"%s\" in the configuration: %s", name, err);
-			free(name);
-			goto out;
+		if (krb5_parse_name(ctx, c->wanted, &wanted) != 0) {
+			c->verdict = KRB_KT_BAD_PRINCIPAL;
+			return;
 		}
-		free(name);
 	} else {
-		host = short_host_name(cfg);
+		c->host = short_host_name(cfg);
 	}
 
-	kr = krb5_kt_start_seq_get(ctx, kt, &cursor);
-	if (kr) {
-		err = krb_error(ctx, kr);
-		log_error("cannot read keytab %s: %s", kt_path, err);
+	if (krb5_kt_start_seq_get(ctx, kt, &cursor) != 0) {
+		c->verdict = KRB_KT_INVALID;
 		goto out;
 	}
 	while (krb5_kt_next_entry(ctx, kt, &entry, &cursor) == 0) {
 		krb5_principal p = entry.principal;
 		bool realm_ok = !cfg->realm || data_eq_ci(&p->realm, cfg->realm);
+		char *full = NULL;
+
+		c->keys++;
+		if (krb5_unparse_name(ctx, p, &full) == 0) {
+			if (!strlist_contains_ci(&c->principals, full))
+				strlist_add(&c->principals, full);
+		}
 		if (wanted) {
 			if (!exact && krb5_principal_compare(ctx, p, wanted))
 				krb5_copy_principal(ctx, p, &exact);
@@ -185,59 +182,49 @@ static int choose_principal(krb5_context ctx, krb5_keytab kt, const char *kt_pat
 		} else if (realm_ok && krb5_princ_size(ctx, p) == 1) {
 			const krb5_data *c0 = krb5_princ_component(ctx, p, 0);
 			if (c0->length > 1 && c0->data[c0->length - 1] == '$') {
-				char *hn = host ? xasprintf("%s$", host) : NULL;
+				char *hn = c->host ? xasprintf("%s$", c->host) : NULL;
 				if (hn && !exact && data_eq_ci(c0, hn))
 					krb5_copy_principal(ctx, p, &exact);
 				free(hn);
-				char *full = NULL;
-				if (krb5_unparse_name(ctx, p, &full) == 0) {
-					if (!strlist_contains_ci(&seen, full)) {
-						strlist_add(&seen, full);
-						if (!only)
-							krb5_copy_principal(ctx, p, &only);
-						else
-							several = true;
-					}
-					krb5_free_unparsed_name(ctx, full);
+				if (full && !strlist_contains_ci(&accounts, full)) {
+					strlist_add(&accounts, full);
+					if (!only)
+						krb5_copy_principal(ctx, p, &only);
+					else
+						several = true;
 				}
 			}
 		}
+		krb5_free_unparsed_name(ctx, full);
 		krb5_free_keytab_entry_contents(ctx, &entry);
 	}
 	krb5_kt_end_seq_get(ctx, kt, &cursor);
 
 	if (exact) {
+		c->verdict = KRB_KT_MATCH;
 		*out = exact;
 		exact = NULL;
 	} else if (wanted) {
 		if (only) {
+			c->verdict = KRB_KT_MATCH;
 			*out = only;
 			only = NULL;
 		} else {
-			char *name = NULL;
-			krb5_unparse_name(ctx, wanted, &name);
-			log_error("keytab %s has no key for principal %s: check \"principal\" in the "
-				  "configuration (klist -k %s lists the keytab)", kt_path, name ? name : "?", kt_path);
-			krb5_free_unparsed_name(ctx, name);
-			goto out;
+			c->verdict = KRB_KT_NO_SUCH_PRINCIPAL;
 		}
 	} else if (only && !several) {
-		log_debug("keytab %s has no entry for %s$; using its only computer account", kt_path,
-			  host ? host : "?");
+		c->verdict = KRB_KT_ONLY_ACCOUNT;
 		*out = only;
 		only = NULL;
-	} else if (several) {
-		log_error("keytab %s has several computer accounts and none matches this host (%s$%s%s): "
-			  "set \"principal\" in [machine]", kt_path, host ? host : "?",
-			  cfg->realm ? "@" : "", cfg->realm ? cfg->realm : "");
-		goto out;
 	} else {
-		log_error("keytab %s has no computer account key (<HOST>$@%s): join the domain "
-			  "(adcli join / realm join) or set \"principal\" in [machine]", kt_path,
-			  cfg->realm ? cfg->realm : "REALM");
-		goto out;
+		c->verdict = several ? KRB_KT_SEVERAL_ACCOUNTS : KRB_KT_NO_ACCOUNT;
 	}
-	ret = 0;
+	if (*out) {
+		char *name = NULL;
+		if (krb5_unparse_name(ctx, *out, &name) == 0)
+			c->principal = xstrdup(name);
+		krb5_free_unparsed_name(ctx, name);
+	}
 out:
 	if (exact)
 		krb5_free_principal(ctx, exact);
@@ -245,87 +232,205 @@ out:
 		krb5_free_principal(ctx, only);
 	if (wanted)
 		krb5_free_principal(ctx, wanted);
-	strlist_free(&seen);
-	free(host);
-	free(err);
+	strlist_free(&accounts);
+}
+
+/* The file check (libkrb5 reports a missing or unreadable keytab late and
+ * vaguely), then the choice.  *kt and *princ are the caller's when it
+ * returns 0. */
+static int keytab_open_choose(krb5_context ctx, const struct config *cfg, struct krb_keytab_choice *c,
+			      krb5_keytab *kt, krb5_principal *princ)
+{
+	char *kt_name;
+
+	*kt = NULL;
+	*princ = NULL;
+	int fd = open(c->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		c->error = errno;
+		c->verdict = errno == ENOENT ? KRB_KT_MISSING : KRB_KT_UNREADABLE;
+		return -1;
+	}
+	close(fd);
+	kt_name = xasprintf("FILE:%s", c->path);
+	if (krb5_kt_resolve(ctx, kt_name, kt) != 0) {
+		*kt = NULL;
+		c->verdict = KRB_KT_INVALID;
+	} else {
+		choose_principal(ctx, *kt, cfg, c, princ);
+	}
+	free(kt_name);
+	if (c->verdict == KRB_KT_MATCH || c->verdict == KRB_KT_ONLY_ACCOUNT)
+		return 0;
+	if (*kt)
+		krb5_kt_close(ctx, *kt);
+	*kt = NULL;
+	return -1;
+}
+
+static void choice_init(const struct config *cfg, struct krb_keytab_choice *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->path = xstrdup(cfg->keytab ? cfg->keytab : DEFAULT_KEYTAB);
+	c->realm = cfg->realm;
+	c->verdict = KRB_KT_INVALID;
+}
+
+int krb_keytab_choose(const struct config *cfg, struct krb_keytab_choice *out)
+{
+	krb5_context ctx = NULL;
+	krb5_keytab kt = NULL;
+	krb5_principal princ = NULL;
+
+	choice_init(cfg, out);
+	if (krb5_init_context(&ctx) != 0) {
+		out->verdict = KRB_KT_NO_KRB5;
+		return -1;
+	}
+	int ret = keytab_open_choose(ctx, cfg, out, &kt, &princ);
+	if (princ)
+		krb5_free_principal(ctx, princ);
+	if (kt)
+		krb5_kt_close(ctx, kt);
+	krb5_free_context(ctx);
 	return ret;
 }
 
-static void log_initial_creds_error(krb5_context ctx, krb5_error_code kr, const char *princ,
-				    const char *realm, const char *kt_path)
+void krb_keytab_choice_free(struct krb_keytab_choice *c)
+{
+	if (!c)
+		return;
+	free(c->path);
+	free(c->principal);
+	free(c->wanted);
+	free(c->host);
+	strlist_free(&c->principals);
+	memset(c, 0, sizeof(*c));
+}
+
+void krb_keytab_choice_text(const struct krb_keytab_choice *c, char *buf, size_t len)
+{
+	const char *p = c->path;
+	const char *realm = c->realm ? c->realm : "REALM";
+
+	switch (c->verdict) {
+	case KRB_KT_MATCH:
+		snprintf(buf, len, "keytab %s: using %s", p, c->principal ? c->principal : "?");
+		break;
+	case KRB_KT_ONLY_ACCOUNT:
+		snprintf(buf, len, "keytab %s has no entry for %s$; using its only computer account %s", p,
+			 c->host ? c->host : "?", c->principal ? c->principal : "?");
+		break;
+	case KRB_KT_NO_KRB5:
+		snprintf(buf, len, "cannot initialise Kerberos: check KRB5_CONFIG / /etc/krb5.conf");
+		break;
+	case KRB_KT_MISSING:
+		snprintf(buf, len, "keytab %s does not exist: join the domain (adcli join / realm join) or set "
+			 "\"keytab\" in [machine]", p);
+		break;
+	case KRB_KT_UNREADABLE:
+		if (c->error == EACCES)
+			snprintf(buf, len, "cannot read keytab %s: permission denied; run as root", p);
+		else
+			snprintf(buf, len, "cannot read keytab %s: %s", p, strerror(c->error));
+		break;
+	case KRB_KT_INVALID:
+		snprintf(buf, len, "cannot read keytab %s: not a keytab libkrb5 can read; re-join the domain to "
+			 "write a new one", p);
+		break;
+	case KRB_KT_BAD_PRINCIPAL:
+		snprintf(buf, len, "invalid principal \"%s\" in the configuration: set \"principal\" in [machine] "
+			 "to a name like HOST$@REALM", c->wanted ? c->wanted : "?");
+		break;
+	case KRB_KT_NO_SUCH_PRINCIPAL:
+		snprintf(buf, len, "keytab %s has no key for principal %s: check \"principal\" in the "
+			 "configuration (klist -k %s lists the keytab)", p, c->wanted ? c->wanted : "?", p);
+		break;
+	case KRB_KT_SEVERAL_ACCOUNTS:
+		snprintf(buf, len, "keytab %s has several computer accounts and none matches this host (%s$%s%s): "
+			 "set \"principal\" in [machine]", p, c->host ? c->host : "?", c->realm ? "@" : "",
+			 c->realm ? c->realm : "");
+		break;
+	case KRB_KT_NO_ACCOUNT:
+		snprintf(buf, len, "keytab %s has no computer account key (<HOST>$@%s): join the domain "
+			 "(adcli join / realm join) or set \"principal\" in [machine]", p, realm);
+		break;
+	}
+}
+
+/* Logs why no ticket could be had and returns the reason. */
+static enum krb_failure log_initial_creds_error(krb5_context ctx, krb5_error_code kr, const char *princ,
+						const char *realm, const char *kt_path)
 {
 	char *m = krb_error(ctx, kr);
+	enum krb_failure why = KRB_FAIL_OTHER;
 	switch (kr) {
 	case KRB5KRB_AP_ERR_SKEW:
 		log_error("cannot get a Kerberos ticket for %s: the clock of this host is off from the "
 			  "KDC's by more than the allowed skew (%s): sync the time (chrony/ntpd/timedatectl) "
 			  "and retry", princ, m);
+		why = KRB_FAIL_CLOCK_SKEW;
 		break;
 	case KRB5KDC_ERR_C_PRINCIPAL_UNKNOWN:
 		log_error("cannot get a Kerberos ticket for %s: the KDC does not know this principal (%s): "
 			  "check \"principal\" or re-join the domain", princ, m);
+		why = KRB_FAIL_PRINCIPAL_UNKNOWN;
 		break;
 	case KRB5KDC_ERR_PREAUTH_FAILED:
 	case KRB5KRB_AP_ERR_BAD_INTEGRITY:
 		log_error("cannot get a Kerberos ticket for %s: the keytab %s key is not accepted by the "
 			  "KDC (%s): the machine password changed? re-join the domain", princ, kt_path, m);
+		why = KRB_FAIL_KEY_REJECTED;
 		break;
 	case KRB5_KDC_UNREACH:
 	case KRB5_REALM_CANT_RESOLVE:
 	case KRB5_REALM_UNKNOWN:
 		log_error("cannot get a Kerberos ticket for %s: no KDC for realm %s reachable (%s): check "
 			  "DNS (_kerberos._tcp.%s) or krb5.conf", princ, realm, m, realm);
+		why = KRB_FAIL_NO_KDC;
 		break;
 	default:
 		log_error("cannot get a Kerberos ticket for %s from keytab %s: %s", princ, kt_path, m);
 		break;
 	}
 	free(m);
+	return why;
 }
 
-int krb_session_machine(const struct config *cfg, struct krb_session **out)
+static int session_machine(const struct config *cfg, struct krb_session **out, enum krb_failure *why)
 {
 	struct krb_session *s = xcalloc(1, sizeof(*s));
 	const char *kt_path = cfg->keytab ? cfg->keytab : DEFAULT_KEYTAB;
+	struct krb_keytab_choice choice;
 	krb5_keytab kt = NULL;
 	krb5_principal princ = NULL;
 	krb5_get_init_creds_opt *opt = NULL;
 	krb5_creds creds;
 	bool have_creds = false;
-	char *kt_name = NULL, *m = NULL;
+	char *m = NULL, text[1024];
 	krb5_error_code kr;
 	int ret = -1;
 
 	*out = NULL;
+	*why = KRB_FAIL_LIBRARY;
 	memset(&creds, 0, sizeof(creds));
+	choice_init(cfg, &choice);
 	kr = krb5_init_context(&s->ctx);
 	if (kr) {
 		s->ctx = NULL;
 		log_error("cannot initialise Kerberos (error %ld): check KRB5_CONFIG / /etc/krb5.conf", (long)kr);
 		goto out;
 	}
-	/* Check the file first: libkrb5 reports a missing or unreadable keytab late and vaguely. */
-	int fd = open(kt_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			log_error("keytab %s does not exist: join the domain (adcli join / realm join) or set "
-				  "\"keytab\" in [machine]", kt_path);
-		else if (errno == EACCES)
-			log_error("cannot read keytab %s: permission denied; run as root", kt_path);
-		else
-			log_error("cannot read keytab %s: %s", kt_path, strerror(errno));
+	if (keytab_open_choose(s->ctx, cfg, &choice, &kt, &princ) != 0) {
+		krb_keytab_choice_text(&choice, text, sizeof text);
+		log_error("%s", text);
+		*why = KRB_FAIL_KEYTAB;
 		goto out;
 	}
-	close(fd);
-	kt_name = xasprintf("FILE:%s", kt_path);
-	kr = krb5_kt_resolve(s->ctx, kt_name, &kt);
-	if (kr) {
-		m = krb_error(s->ctx, kr);
-		log_error("cannot open keytab %s: %s", kt_path, m);
-		goto out;
+	if (choice.verdict == KRB_KT_ONLY_ACCOUNT) {
+		krb_keytab_choice_text(&choice, text, sizeof text);
+		log_debug("%s", text);
 	}
-	if (choose_principal(s->ctx, kt, kt_path, cfg, &princ) != 0)
-		goto out;
 	if (session_set_principal(s, princ) != 0)
 		goto out;
 	log_debug("machine principal %s from keytab %s", s->principal, kt_path);
@@ -335,7 +440,7 @@ int krb_session_machine(const struct config *cfg, struct krb_session **out)
 		goto kerr;
 	kr = krb5_get_init_creds_keytab(s->ctx, &creds, princ, kt, 0, NULL, opt);
 	if (kr) {
-		log_initial_creds_error(s->ctx, kr, s->principal, s->realm, kt_path);
+		*why = log_initial_creds_error(s->ctx, kr, s->principal, s->realm, kt_path);
 		goto out;
 	}
 	have_creds = true;
@@ -367,6 +472,7 @@ int krb_session_machine(const struct config *cfg, struct krb_session **out)
 		goto out;
 	}
 	log_info("Kerberos: got a ticket for %s from keytab %s", s->principal, kt_path);
+	*why = KRB_FAIL_NONE;
 	ret = 0;
 	goto out;
 kerr:
@@ -388,12 +494,18 @@ out:
 		*out = s;
 	else
 		krb_session_free(s);
-	free(kt_name);
+	krb_keytab_choice_free(&choice);
 	free(m);
 	return ret;
 }
 
-int krb_session_user(const struct config *cfg, struct krb_session **out)
+int krb_session_machine(const struct config *cfg, struct krb_session **out)
+{
+	enum krb_failure why;
+	return session_machine(cfg, out, &why);
+}
+
+static int session_user(const struct config *cfg, struct krb_session **out, enum krb_failure *why)
 {
 	struct krb_session *s = xcalloc(1, sizeof(*s));
 	krb5_principal princ = NULL, tgs = NULL;
@@ -407,6 +519,7 @@ int krb_session_user(const struct config *cfg, struct krb_session **out)
 
 	(void)cfg;
 	*out = NULL;
+	*why = KRB_FAIL_LIBRARY;
 	kr = krb5_init_context(&s->ctx);
 	if (kr) {
 		s->ctx = NULL;
@@ -417,6 +530,7 @@ int krb_session_user(const struct config *cfg, struct krb_session **out)
 	if (kr) {
 		m = krb_error(s->ctx, kr);
 		log_error("no valid Kerberos ticket for %s: run kinit (%s)", user, m);
+		*why = KRB_FAIL_NO_TICKET;
 		goto out;
 	}
 	if (krb5_cc_get_full_name(s->ctx, s->cc, &ccfull) == 0) {
@@ -429,6 +543,7 @@ int krb_session_user(const struct config *cfg, struct krb_session **out)
 	if (kr) {
 		log_error("no valid Kerberos ticket for %s: run kinit (credential cache %s is empty or missing)",
 			  user, s->ccname);
+		*why = KRB_FAIL_NO_TICKET;
 		goto out;
 	}
 	if (session_set_principal(s, princ) != 0)
@@ -457,9 +572,11 @@ int krb_session_user(const struct config *cfg, struct krb_session **out)
 		log_error("no valid Kerberos ticket for %s: %s in %s; run kinit", s->principal,
 			  seen_tgt ? "the ticket-granting ticket has expired" : "there is no ticket-granting ticket",
 			  s->ccname);
+		*why = KRB_FAIL_NO_TICKET;
 		goto out;
 	}
 	log_info("Kerberos: using the ticket of %s from %s", s->principal, s->ccname);
+	*why = KRB_FAIL_NONE;
 	ret = 0;
 out:
 	if (s->ctx) {
@@ -473,6 +590,36 @@ out:
 	else
 		krb_session_free(s);
 	free(m);
+	return ret;
+}
+
+int krb_session_user(const struct config *cfg, struct krb_session **out)
+{
+	enum krb_failure why;
+	return session_user(cfg, out, &why);
+}
+
+int krb_session_open(const struct config *cfg, enum adenroll_mode mode, struct krb_session **out,
+		     enum krb_failure *why)
+{
+	enum krb_failure ignored;
+	if (!why)
+		why = &ignored;
+	return mode == ADENROLL_MODE_MACHINE ? session_machine(cfg, out, why) : session_user(cfg, out, why);
+}
+
+char *krb_default_realm(void)
+{
+	krb5_context ctx;
+	char *r = NULL, *ret = NULL;
+
+	if (krb5_init_context(&ctx) != 0)
+		return NULL;
+	if (krb5_get_default_realm(ctx, &r) == 0) {
+		ret = xstrdup(r);
+		krb5_free_default_realm(ctx, r);
+	}
+	krb5_free_context(ctx);
 	return ret;
 }
 

@@ -4,14 +4,76 @@
 #ifndef ADENROLL_KRB_H
 #define ADENROLL_KRB_H
 
+#include "adenroll.h"
 #include "config.h"
+#include "util.h"
 
 struct krb_session;
 
-/* Machine mode: keytab cfg->keytab (default /etc/krb5.keytab), principal
- * cfg->principal or the keytab entry matching "<SHORTHOST>$@REALM"
- * case-insensitively (the entry's own spelling is used: keytab lookup is
- * case-sensitive), preferring cfg->realm.  Gets a TGT into a new
+/* Which keytab entry a machine run authenticates as, as typed facts: runs
+ * log the sentence krb_keytab_choice_text makes of it, `adenroll doctor`
+ * reports it, and both get it from the one function that decides. */
+enum krb_keytab_verdict {
+	KRB_KT_MATCH,             /* the configured principal, or <SHORTHOST>$@REALM */
+	KRB_KT_ONLY_ACCOUNT,      /* no entry for this host: the keytab's only computer account */
+	KRB_KT_NO_KRB5,           /* the Kerberos library cannot be initialised (krb5.conf) */
+	KRB_KT_MISSING,           /* the file does not exist */
+	KRB_KT_UNREADABLE,        /* open(2) failed otherwise (error) */
+	KRB_KT_INVALID,           /* not a keytab libkrb5 can read */
+	KRB_KT_BAD_PRINCIPAL,     /* the configured principal does not parse */
+	KRB_KT_NO_SUCH_PRINCIPAL, /* the configured principal has no key in the keytab */
+	KRB_KT_SEVERAL_ACCOUNTS,  /* several computer accounts, none for this host */
+	KRB_KT_NO_ACCOUNT,        /* no computer account at all (principals.n == 0: empty) */
+};
+
+struct krb_keytab_choice {
+	enum krb_keytab_verdict verdict;
+	char *path;                 /* the keytab file */
+	char *principal;            /* the entry a run uses (MATCH, ONLY_ACCOUNT), else NULL */
+	char *wanted;               /* the configured principal (realm added), else NULL */
+	char *host;                 /* the short host name looked for without one, else NULL */
+	const char *realm;          /* cfg->realm (borrowed), NULL when not configured */
+	struct strlist principals;  /* every distinct principal the keytab holds */
+	unsigned keys;              /* its entries */
+	int error;                  /* errno of UNREADABLE / MISSING, else 0 */
+};
+
+/* The keytab's entry for this machine: cfg->principal (a case-insensitive
+ * match wins over its spelling: keytab lookup is case-sensitive, the KDC is
+ * not), else "<SHORTHOST>$@REALM" (cfg->host_fqdn or the host name, cut to
+ * the NetBIOS length, realm cfg->realm when set), else the keytab's only
+ * computer account.  0 when a run can use it (MATCH, ONLY_ACCOUNT), -1
+ * otherwise; nothing is logged.  Free with krb_keytab_choice_free. */
+int krb_keytab_choose(const struct config *cfg, struct krb_keytab_choice *out);
+void krb_keytab_choice_free(struct krb_keytab_choice *c);
+/* The sentence a run logs for a choice it cannot use (what failed and what
+ * to do); for a usable one, which entry is used. */
+void krb_keytab_choice_text(const struct krb_keytab_choice *c, char *buf, size_t len);
+
+/* Why a session could not be had: from the krb5 error codes, so callers
+ * decide on the reason, never on the wording of the logged message. */
+enum krb_failure {
+	KRB_FAIL_NONE = 0,
+	KRB_FAIL_LIBRARY,           /* libkrb5 cannot be initialised, or the ccache cannot be written */
+	KRB_FAIL_KEYTAB,            /* krb_keytab_choose refused (machine mode) */
+	KRB_FAIL_CLOCK_SKEW,        /* the KDC says the clocks differ by more than the allowed skew */
+	KRB_FAIL_PRINCIPAL_UNKNOWN, /* the KDC does not know the principal */
+	KRB_FAIL_KEY_REJECTED,      /* the keytab's key is not the account's (machine password changed) */
+	KRB_FAIL_NO_KDC,            /* no KDC for the realm could be found or reached */
+	KRB_FAIL_NO_TICKET,         /* user mode: no valid ticket-granting ticket */
+	KRB_FAIL_OTHER,
+};
+
+/* krb_session_machine or krb_session_user by mode; *why (may be NULL)
+ * receives the reason of a failure (KRB_FAIL_NONE on success). */
+int krb_session_open(const struct config *cfg, enum adenroll_mode mode, struct krb_session **out,
+		     enum krb_failure *why);
+
+/* The realm of krb5.conf's [libdefaults] default_realm, NULL when none. */
+char *krb_default_realm(void);
+
+/* Machine mode: keytab cfg->keytab (default /etc/krb5.keytab), the entry
+ * krb_keytab_choose picks.  Gets a TGT into a new
  * MEMORY:adenroll-<pid> ccache and points KRB5CCNAME (this process only) and
  * GSSAPI at it, so libsasl2 and libcurl use it.  Logs the reason, returns -1. */
 int krb_session_machine(const struct config *cfg, struct krb_session **out);

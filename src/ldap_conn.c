@@ -44,11 +44,6 @@ struct ldap_entry {
 	LDAPMessage *msg;
 };
 
-struct dc_candidate {
-	char *host;
-	unsigned port;
-};
-
 const char *ldap_conn_dc(const struct ldap_conn *c) { return c->dc; }
 unsigned long ldap_conn_op_count(const struct ldap_conn *c) { return c ? c->ops : 0; }
 double ldap_conn_seconds(const struct ldap_conn *c) { return c ? c->seconds : 0; }
@@ -71,7 +66,7 @@ void ldap_conn_close(struct ldap_conn *c)
 	free(c);
 }
 
-static void add_candidate(struct dc_candidate **v, size_t *n, const char *host, unsigned port)
+static void add_candidate(struct ldap_dc **v, size_t *n, const char *host, unsigned port)
 {
 	for (size_t i = 0; i < *n; i++)
 		if (str_eq_ci((*v)[i].host, host) && (*v)[i].port == port)
@@ -82,7 +77,7 @@ static void add_candidate(struct dc_candidate **v, size_t *n, const char *host, 
 	(*n)++;
 }
 
-static void free_candidates(struct dc_candidate *v, size_t n)
+static void free_candidates(struct ldap_dc *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(v[i].host);
@@ -90,7 +85,7 @@ static void free_candidates(struct dc_candidate *v, size_t n)
 }
 
 /* "host" or "host:port" from the dc = override. */
-static void add_configured(struct dc_candidate **v, size_t *n, const char *spec)
+static void add_configured(struct ldap_dc **v, size_t *n, const char *spec)
 {
 	const char *colon = strrchr(spec, ':');
 	if (colon && colon != spec && strspn(colon + 1, "0123456789") == strlen(colon + 1) && colon[1]) {
@@ -103,7 +98,7 @@ static void add_configured(struct dc_candidate **v, size_t *n, const char *spec)
 	}
 }
 
-static void add_srv(struct dc_candidate **v, size_t *n, const char *name)
+static void add_srv(struct ldap_dc **v, size_t *n, const char *name)
 {
 	struct srv_target *t = NULL;
 	size_t nt = 0;
@@ -163,7 +158,7 @@ static char *explain_bind_failure(const char *host, int rc, const char *why)
 }
 
 /* Connects and binds to one DC; 0, or -1 with *why set. */
-static int try_dc(const struct dc_candidate *dc, struct ldap_conn *c, char **why)
+static int try_dc(const struct ldap_dc *dc, struct ldap_conn *c, char **why)
 {
 	LDAP *ld = NULL;
 	char *uri = xasprintf("ldap://%s:%u", dc->host, dc->port);
@@ -227,10 +222,48 @@ out:
 	return ret;
 }
 
-int ldap_conn_open(const struct config *cfg, const char *domain, struct ldap_conn **out)
+int ldap_conn_dc_list(const struct config *cfg, const char *domain, struct ldap_dc_list *out)
 {
-	struct dc_candidate *cands = NULL;
-	size_t n = 0;
+	memset(out, 0, sizeof(*out));
+	if (cfg->dcs.n > 0) {
+		out->configured = true;
+		for (size_t i = 0; i < cfg->dcs.n; i++)
+			add_configured(&out->v, &out->n, cfg->dcs.v[i]);
+		return out->n > 0 ? 0 : -1;
+	}
+	if (!domain || !*domain) {
+		log_error("no domain to look up domain controllers for: set \"domain\" or \"dc\" in [domain]");
+		return -1;
+	}
+	if (cfg->site && *cfg->site) {
+		out->site_srv = xasprintf("_ldap._tcp.%s._sites.dc._msdcs.%s", cfg->site, domain);
+		add_srv(&out->v, &out->n, out->site_srv);
+		out->n_site = out->n;
+	}
+	out->domain_srv = xasprintf("_ldap._tcp.dc._msdcs.%s", domain);
+	add_srv(&out->v, &out->n, out->domain_srv);
+	if (out->n == 0) {
+		log_error("no domain controller found: DNS has no SRV records for %s; check "
+			  "/etc/resolv.conf points at the domain's DNS, or set \"dc\" in [domain]", out->domain_srv);
+		return -1;
+	}
+	return 0;
+}
+
+void ldap_conn_dc_list_free(struct ldap_dc_list *l)
+{
+	if (!l)
+		return;
+	free_candidates(l->v, l->n);
+	free(l->site_srv);
+	free(l->domain_srv);
+	memset(l, 0, sizeof(*l));
+}
+
+int ldap_conn_open_list(const struct config *cfg, const struct ldap_dc_list *dcs, struct ldap_conn **out)
+{
+	const struct ldap_dc *cands = dcs->v;
+	size_t n = dcs->n;
 	struct ldap_conn *c = xcalloc(1, sizeof(*c));
 	char *report = NULL;
 	int ret = -1;
@@ -241,28 +274,9 @@ int ldap_conn_open(const struct config *cfg, const char *domain, struct ldap_con
 	/* Full pages can only hold max_entries; the slack covers the last,
 	 * partial page of each search and the empty pages AD may send. */
 	c->max_pages = c->max_entries / PAGE_SIZE + 64;
-	if (cfg->dcs.n > 0) {
-		for (size_t i = 0; i < cfg->dcs.n; i++)
-			add_configured(&cands, &n, cfg->dcs.v[i]);
-	} else {
-		if (!domain || !*domain) {
-			log_error("no domain to look up domain controllers for: set \"domain\" or \"dc\" in [domain]");
-			goto out;
-		}
-		if (cfg->site && *cfg->site) {
-			char *name = xasprintf("_ldap._tcp.%s._sites.dc._msdcs.%s", cfg->site, domain);
-			add_srv(&cands, &n, name);
-			free(name);
-		}
-		char *name = xasprintf("_ldap._tcp.dc._msdcs.%s", domain);
-		add_srv(&cands, &n, name);
-		if (n == 0) {
-			log_error("no domain controller found: DNS has no SRV records for %s; check "
-				  "/etc/resolv.conf points at the domain's DNS, or set \"dc\" in [domain]", name);
-			free(name);
-			goto out;
-		}
-		free(name);
+	if (n == 0) {
+		log_error("no domain controller to try: set \"dc\" in [domain] or fix DNS");
+		goto out;
 	}
 
 	report = xstrdup("");
@@ -291,8 +305,19 @@ int ldap_conn_open(const struct config *cfg, const char *domain, struct ldap_con
 	log_error("cannot bind to any domain controller (SASL GSSAPI):%s", report);
 out:
 	ldap_conn_close(c);
-	free_candidates(cands, n);
 	free(report);
+	return ret;
+}
+
+int ldap_conn_open(const struct config *cfg, const char *domain, struct ldap_conn **out)
+{
+	struct ldap_dc_list dcs;
+	int ret = -1;
+
+	*out = NULL;
+	if (ldap_conn_dc_list(cfg, domain, &dcs) == 0)
+		ret = ldap_conn_open_list(cfg, &dcs, out);
+	ldap_conn_dc_list_free(&dcs);
 	return ret;
 }
 

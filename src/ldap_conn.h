@@ -20,6 +20,27 @@ struct ldap_entry;
  * (krb_session_*).  0 or -1. */
 int ldap_conn_open(const struct config *cfg, const char *domain, struct ldap_conn **out);
 
+/* ldap_conn_open in its two steps, for `adenroll doctor`, which reports
+ * what DNS gave before the bind: the DCs to try, in the order they are
+ * tried, and where they came from. */
+struct ldap_dc {
+	char *host;
+	unsigned port;
+};
+struct ldap_dc_list {
+	struct ldap_dc *v;
+	size_t n;
+	bool configured;   /* from cfg->dcs: DNS SRV records not used */
+	char *site_srv;    /* the site's SRV name when cfg->site is set, else NULL */
+	size_t n_site;     /* the DCs it named (the first n_site of v) */
+	char *domain_srv;  /* the domain-wide SRV name; NULL with cfg->dcs or no domain */
+};
+/* 0, or -1 (logged) when there is no DC to try; out is filled either way
+ * (free with ldap_conn_dc_list_free). */
+int ldap_conn_dc_list(const struct config *cfg, const char *domain, struct ldap_dc_list *out);
+void ldap_conn_dc_list_free(struct ldap_dc_list *l);
+int ldap_conn_open_list(const struct config *cfg, const struct ldap_dc_list *dcs, struct ldap_conn **out);
+
 /* The DC host name that answered. */
 const char *ldap_conn_dc(const struct ldap_conn *c);
 /* The SASL security strength factor negotiated by the bind (LDAP_OPT_X_SASL_SSF:

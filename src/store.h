@@ -1,7 +1,8 @@
 /* Certificate stores: where issued certificates and their keys live.  One
- * interface, back-ends behind it (PEM directory now, NSS later); store_open
- * opens every back-end cfg->store_types selects and the calls fan out.
- * Layout and guarantees of the PEM back-end: docs/stores.md. */
+ * interface, back-ends behind it (a PEM directory, store_pem.c; an NSS
+ * database, store_nss.c); store_open opens every back-end
+ * cfg->store_types selects and the calls fan out.  Layout and guarantees
+ * of each back-end: docs/stores.md. */
 #ifndef ADENROLL_STORE_H
 #define ADENROLL_STORE_H
 

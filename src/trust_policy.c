@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cert.h"
+#include "directory.h"
 #include "log.h"
 #include "safetext.h"
 
@@ -131,4 +132,14 @@ size_t trust_policy_filter_roots(const struct config *cfg, const struct bloblist
 		bloblist_add(out, in->v[i].data, in->v[i].len);
 	}
 	return dropped;
+}
+
+const struct bloblist *trust_policy_ca_https(const struct directory *dir, const struct enrollment_service *ca,
+					     struct bloblist *intermediates)
+{
+	const struct bloblist *src[] = { &dir->aia_cas, ca ? &ca->ca_certs : NULL };
+	for (size_t s = 0; s < 2; s++)
+		for (size_t i = 0; src[s] && i < src[s]->n; i++)
+			bloblist_add(intermediates, src[s]->v[i].data, src[s]->v[i].len);
+	return &dir->root_cas;
 }

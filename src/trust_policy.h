@@ -51,4 +51,15 @@ int trust_policy_parse_fingerprint(const char *text, char out[65]);
  * logged once.  Returns how many were left out. */
 size_t trust_policy_filter_roots(const struct config *cfg, const struct bloblist *in, struct bloblist *out);
 
+/* What a CA's HTTPS (and the chains of what it issues) is verified against,
+ * for enrollment and `adenroll doctor` alike: the returned anchors are the
+ * directory's roots as discovery left them (root_fingerprints applied),
+ * never the system store; intermediates receives the chain material, never
+ * trusted itself: the AIA certificates and, with ca, the enrollment
+ * service's cACertificate. */
+struct directory;
+struct enrollment_service;
+const struct bloblist *trust_policy_ca_https(const struct directory *dir, const struct enrollment_service *ca,
+					     struct bloblist *intermediates);
+
 #endif

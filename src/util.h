@@ -1,4 +1,5 @@
-/* Small helpers every module uses: checked allocation, string lists, byte blobs. */
+/* Small helpers every module uses: checked allocation, string lists, byte
+ * blobs, case-insensitive comparison, and the run lock. */
 #ifndef ADENROLL_UTIL_H
 #define ADENROLL_UTIL_H
 

@@ -160,7 +160,7 @@ static const struct bad_case bad_cases[] = {
 	  "[store]\nfoo = 1\n", 0,
 	  "t.conf:2: unknown key 'foo' in [store]; known keys: types, pem_dir, nss_db, archive_dir, "
 	  "archive_retention_days, anchors_dir, update_system_trust, state_dir, pinned_dcs, root_fingerprints, cert_owner, cert_group, "
-	  "cert_mode, key_owner, key_group, key_mode, chain_owner, chain_group, chain_mode" },
+	  "cert_mode, key_owner, key_group, key_mode, chain_owner, chain_group, chain_mode, trust_update_timeout" },
 	{ "unknown section lists the known ones",
 	  "# c\n[bogus]\n", 0,
 	  "t.conf:2: unknown section [bogus]; known sections: [general], [domain], [machine], [enroll], "
