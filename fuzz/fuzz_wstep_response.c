@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "directory.h"
 #include "hresult.h"
@@ -52,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ces_endpoint e;
 	char why[200];
 	if (directory_parse_ces_endpoint(s, &e, why, sizeof why) == 0) {
-		if (!e.url || strncmp(e.url, "https://", 8) != 0 || e.renewal_only > 1)
+		if (!e.url || strncasecmp(e.url, "https://", 8) != 0 || e.renewal_only > 1)
 			__builtin_trap();
 		free(e.url);
 	} else if (e.url) {
