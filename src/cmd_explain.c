@@ -36,6 +36,7 @@ struct explained {
 	bool decided;                 /* eligible: a plan was made */
 	struct plan plan;             /* zero unless decided */
 	time_t not_before, not_after;
+	enum config_transport transport;  /* [enroll] transport: which endpoints print_cas names */
 };
 
 static const struct pending_request *find_pending(const struct pending_request *p, size_t np,
@@ -56,6 +57,7 @@ static void explain_one(const struct plan_context *pctx, const struct eligibilit
 
 	memset(x, 0, sizeof(*x));
 	x->e = e;
+	x->transport = pctx->cfg->transport;
 	x->pending = find_pending(p, np, t->cn);
 	if (e->code == ELIG_OK || e->renewal_only) {
 		plan_template(pctx, t, e->renewal_only, &x->plan);
@@ -71,11 +73,29 @@ static void explain_one(const struct plan_context *pctx, const struct eligibilit
 	}
 }
 
-static void print_cas(const struct eligibility *e)
+static void print_cas(const struct explained *x)
 {
-	for (size_t i = 0; i < e->n_cas; i++)
+	const struct eligibility *e = x->e;
+	bool renewal = x->decided && x->plan.request == PLAN_REQUEST_RENEWAL;
+	for (size_t i = 0; i < e->n_cas; i++) {
 		printf("  %s %s: %s: %s\n", i == 0 ? "CAs:          " : "              ", e->cas[i]->cn,
 		       e->ca_enroll[i].granted ? "tried" : "skipped", e->ca_enroll[i].reason);
+		if (!e->ca_enroll[i].granted)
+			continue;
+		/* where requests to this CA go, in order, and why */
+		struct enroll_endpoint *eps = NULL;
+		size_t n = enroll_endpoints(e->cas[i], x->transport, renewal, false, &eps);
+		for (size_t k = 0; k < n; k++) {
+			char *web = eps[k].ces ? NULL : xasprintf("https://%s/certsrv/", e->cas[i]->dns_host_name);
+			printf("                   %s %s (%s)\n", k == 0 ? "via" : "then", eps[k].ces ? safetext(eps[k].url) :
+			       safetext(web), eps[k].why);
+			free(web);
+		}
+		if (n == 0)
+			printf("                   no endpoint: no Kerberos CES endpoint in msPKI-Enrollment-Servers "
+			       "([enroll] transport = %s)\n", enroll_transport_name(x->transport));
+		free(eps);
+	}
 }
 
 static void json_time(struct json_writer *w, const char *key, time_t t)
@@ -155,6 +175,8 @@ static void print_json(const struct explained *xs, size_t nx, const struct ae_po
 			json_begin_object(&w, "pending");
 			json_int(&w, "request_id", x->pending->request_id);
 			json_string(&w, "ca", x->pending->ca_name);
+			json_string(&w, "transport", x->pending->transport ? x->pending->transport : "certsrv");
+			json_string(&w, "endpoint", x->pending->endpoint);
 			json_time(&w, "submitted", x->pending->submitted);
 			json_end_object(&w);
 		} else {
@@ -308,8 +330,11 @@ static void print_text(const struct explained *xs, size_t nx, bool verbose_ineli
 			policy_format_time(x->pending->submitted, when, sizeof(when));
 			printf("  pending:       request %ld at %s, submitted %s\n", x->pending->request_id,
 			       x->pending->ca_name ? safetext(x->pending->ca_name) : "?", when);
+			if (x->pending->endpoint)
+				printf("                 asked about at %s (CES, where it was sent)\n",
+				       safetext(x->pending->endpoint));
 		}
-		print_cas(x->e);
+		print_cas(x);
 		if (x->decided) {
 			printf("  decision:      %s: %s\n", policy_action_name(x->plan.d.action), safetext(x->plan.d.rule));
 			if (plan_request_text(&x->plan)) {

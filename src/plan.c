@@ -51,6 +51,14 @@ static void request_and_key(const struct plan_context *ctx, struct plan *p)
 		 PLAN_KEY_HELD : PLAN_KEY_NEW;
 	if (ctx->with_ca_order && ctx->dir != NULL)
 		p->n_ca_order = enroll_ca_order(ctx->dir, ctx->cfg, t, &p->ca_order);
+	/* the first endpoint of the first CA ([enroll] transport, enroll.h) */
+	p->transport = NULL;
+	if (p->n_ca_order > 0) {
+		struct enroll_endpoint *eps = NULL;
+		size_t n = enroll_endpoints(p->ca_order[0], ctx->cfg->transport, renewal, false, &eps);
+		p->transport = n == 0 ? "none" : eps[0].ces ? "ces" : "certsrv";
+		free(eps);
+	}
 }
 
 /* The decision once the pending record and the revocation status are
@@ -129,7 +137,6 @@ static void make(const struct plan_context *ctx, const struct template *t, bool 
 	p->t = t;
 	p->held = held;
 	p->superseded_cn = superseded_cn;
-	p->transport = "certsrv";   /* web enrollment, the one transport enroll.c speaks */
 	if (held != NULL) {
 		/* the listing's facts (the index spares the parse); an item
 		 * built by hand carries only its certificate */

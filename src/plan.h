@@ -88,7 +88,11 @@ struct plan {
 	char revocation_detail[512];
 	enum plan_request request;
 	enum plan_key key;
-	const char *transport;             /* "certsrv" (web enrollment) */
+	/* with_ca_order and a request to send: "ces" or "certsrv", the transport
+	 * of the first endpoint tried (enroll_endpoints), "none" when the first
+	 * CA has no endpoint for [enroll] transport; else NULL (pulse reports
+	 * the endpoint it used in its enroll_report) */
+	const char *transport;
 	bool forced;                       /* --force turned keep into reenroll */
 	/* A fact policy_decide does not see changed the action or its reason
 	 * (enroll_final_action: userCertificate, renewal-only template); the

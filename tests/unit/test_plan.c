@@ -138,7 +138,7 @@ static void test_nothing_held_enrolls_with_a_new_key(void **state)
 	assert_null(f->p.held);
 	assert_int_equal(f->p.request, PLAN_REQUEST_NEW);
 	assert_int_equal(f->p.key, PLAN_KEY_NEW);
-	assert_string_equal(f->p.transport, "certsrv");
+	assert_null(f->p.transport);   /* no CA order asked for: no transport named */
 	assert_int_equal(f->p.not_after, 0);
 	assert_int_equal(f->p.d.renew_at, 0);
 	assert_string_equal(plan_request_text(&f->p), "new enrollment: no certificate held");
@@ -466,7 +466,7 @@ static void test_json_has_every_field(void **state)
 	assert_non_null(strstr(buf, "\"renew_basis\":\"renewal period\""));
 	assert_non_null(strstr(buf, "\"request\":\"renewal\""));
 	assert_non_null(strstr(buf, "\"key\":\"held\""));
-	assert_non_null(strstr(buf, "\"transport\":\"certsrv\""));
+	assert_non_null(strstr(buf, "\"transport\":null"));
 	assert_non_null(strstr(buf, "\"forced\":false"));
 	assert_non_null(strstr(buf, "\"pending\":false"));
 	assert_non_null(strstr(buf, "\"ca_order\":[]"));
