@@ -25,7 +25,9 @@
 #include <krb5.h>
 
 #include "cert.h"
+#include "ces.h"
 #include "certsrv.h"
+#include "enroll.h"
 #include "commands.h"
 #include "directory.h"
 #include "dns.h"
@@ -919,6 +921,81 @@ static void check_ca(struct doctor *d, const struct config *cfg, const struct en
 	bloblist_free(&inter);
 }
 
+/* ---- CES (issue 14): the CA's CES endpoints (msPKI-Enrollment-Servers),
+ * each probed like /certsrv (TLS against the directory's roots, a Kerberos
+ * token bound to the TLS certificate, mutual authentication), and which
+ * transport enrollment would use for this CA and why. */
+static void check_ces(struct doctor *d, const struct config *cfg, const struct enrollment_service *ca)
+{
+	char name[300];
+	struct enroll_endpoint *eps = NULL;
+	size_t n_eps = enroll_endpoints(ca, cfg->transport, false, false, &eps);
+	snprintf(name, sizeof name, "ca %s transport", ca->cn);
+	if (n_eps == 0)
+		report(d, ST_FAIL, name, cfg->transport == CONFIG_TRANSPORT_CES ?
+		       "add a CES endpoint with Kerberos authentication to the CA (Install-AdcsEnrollmentWebService "
+		       "-AuthenticationType Kerberos), or set [enroll] transport = auto" :
+		       "set dNSHostName on the enrollment service", "no way to send a request to this CA "
+		       "([enroll] transport = %s)", enroll_transport_name(cfg->transport));
+	else if (eps[0].ces)
+		report(d, ST_OK, name, NULL, "new requests go to %s first: %s", eps[0].url, eps[0].why);
+	else
+		report(d, ST_OK, name, NULL, "new requests go to https://%s/certsrv/: %s", ca->dns_host_name,
+		       eps[0].why);
+	free(eps);
+
+	long timeout = cfg->http_timeout > 0 && cfg->http_timeout < DOCTOR_HTTP_TIMEOUT ? cfg->http_timeout
+											: DOCTOR_HTTP_TIMEOUT;
+	for (size_t i = 0; i < ca->n_ces; i++) {
+		const struct ces_endpoint *e = &ca->ces[i];
+		snprintf(name, sizeof name, "ca %s ces %zu", ca->cn, i + 1);
+		if (cfg->transport == CONFIG_TRANSPORT_CERTSRV) {
+			report(d, ST_SKIP, name, NULL, "%s: not used ([enroll] transport = certsrv)", e->url);
+			continue;
+		}
+		if (e->auth != CES_AUTH_KERBEROS) {
+			report(d, ST_SKIP, name, NULL, "%s: not used: its authentication type is %u, adenroll uses only "
+			       "Kerberos (2)", e->url, e->auth);
+			continue;
+		}
+		if (!d->krb) {
+			report(d, ST_SKIP, name, NULL, "%s: needs a Kerberos ticket", e->url);
+			continue;
+		}
+		struct bloblist inter = { NULL, 0 };
+		intermediates_for(&d->dir, ca, &inter);
+		struct certsrv_probe p;
+		begin(d);
+		int rc = ces_probe(e->url, &d->dir.root_cas, &inter, timeout, CERTSRV_PROBE_KERBEROS, &p);
+		end();
+		bloblist_free(&inter);
+		const char *role = e->renewal_only ? " (renewals only)" : "";
+		if (rc != 0)
+			report(d, ST_FAIL, name, "check that the CES site is installed with Kerberos authentication, "
+						 "reachable from this host, and that its TLS certificate chains to a root CA "
+						 "the directory publishes", "%s%s: %s", e->url, role,
+			       p.message[0] ? p.message : why(d, "no HTTP answer"));
+		else if (p.http_status == 401)
+			report(d, ST_FAIL, name, "check the SPN HTTP/<host> of the CES application pool account and "
+						 "that Windows Authentication (Negotiate) is enabled on the CES site; with "
+						 "Extended Protection Required, TLS must end on the CES server itself",
+			       "%s%s: a Kerberos ticket%s was refused (HTTP 401)", e->url, role,
+			       p.auth.binding_sent ? " bound to the TLS certificate" : "");
+		else if (p.http_status == 404)
+			report(d, ST_FAIL, name, "fix msPKI-Enrollment-Servers on the enrollment service, or install CES "
+						 "at that address", "%s%s: HTTP 404: no CES at this address", e->url, role);
+		else if (p.auth.accepted)
+			report(d, ST_OK, name, NULL, "%s%s: TLS verified against the directory's roots, Kerberos "
+			       "accepted%s%s%s and mutual authentication verified (HTTP %ld)", e->url, role,
+			       p.auth.binding_sent ? " with channel binding (tls-server-end-point, " : "",
+			       p.auth.binding_sent ? p.auth.binding_hash : "", p.auth.binding_sent ? ")" : "",
+			       p.http_status);
+		else
+			report(d, ST_WARN, name, "check the CES application on the web server",
+			       "%s%s: HTTP %ld without Kerberos authentication", e->url, role, p.http_status);
+	}
+}
+
 static void check_curl(struct doctor *d)
 {
 	struct certsrv_library_info li;
@@ -1305,7 +1382,10 @@ int cmd_doctor(const struct cli_options *opt, struct config *cfg, int argc, char
 	check_curl(&d);
 	if (d.have_dir)
 		for (size_t i = 0; i < d.dir.n_cas; i++)
+		{
 			check_ca(&d, cfg, &d.dir.cas[i]);
+			check_ces(&d, cfg, &d.dir.cas[i]);
+		}
 	check_writable_dir(&d, "pem_dir", cfg->pem_dir);
 	check_writable_dir(&d, "archive_dir", cfg->archive_dir);
 	check_writable_dir(&d, "state_dir", cfg->state_dir);

@@ -37,6 +37,7 @@ struct explained {
 	time_t not_before, not_after;
 	enum revocation_status revocation;
 	char revocation_detail[512];
+	enum config_transport transport;  /* [enroll] transport: which endpoints print_cas names */
 };
 
 static const struct pending_request *find_pending(const struct pending_request *p, size_t np,
@@ -60,6 +61,7 @@ static void explain_one(const struct config *cfg, enum adenroll_mode mode, const
 
 	memset(x, 0, sizeof(*x));
 	x->e = e;
+	x->transport = cfg->transport;
 	x->pending = find_pending(p, np, t->cn);
 	if (e->code == ELIG_OK || e->renewal_only)
 		x->held = store_find_held(items, n, t, dir, &x->superseded_cn);
@@ -110,11 +112,29 @@ static const char *request_form(const struct explained *x)
 	}
 }
 
-static void print_cas(const struct eligibility *e)
+static void print_cas(const struct explained *x)
 {
-	for (size_t i = 0; i < e->n_cas; i++)
+	const struct eligibility *e = x->e;
+	bool renewal = x->decided && x->d.action == POLICY_RENEW;
+	for (size_t i = 0; i < e->n_cas; i++) {
 		printf("  %s %s: %s: %s\n", i == 0 ? "CAs:          " : "              ", e->cas[i]->cn,
 		       e->ca_enroll[i].granted ? "tried" : "skipped", e->ca_enroll[i].reason);
+		if (!e->ca_enroll[i].granted)
+			continue;
+		/* issue 14: where requests to this CA go, in order, and why */
+		struct enroll_endpoint *eps = NULL;
+		size_t n = enroll_endpoints(e->cas[i], x->transport, renewal, false, &eps);
+		for (size_t k = 0; k < n; k++) {
+			char *web = eps[k].ces ? NULL : xasprintf("https://%s/certsrv/", e->cas[i]->dns_host_name);
+			printf("                   %s %s (%s)\n", k == 0 ? "via" : "then", eps[k].ces ? safetext(eps[k].url) :
+			       safetext(web), eps[k].why);
+			free(web);
+		}
+		if (n == 0)
+			printf("                   no endpoint: no Kerberos CES endpoint in msPKI-Enrollment-Servers "
+			       "([enroll] transport = %s)\n", enroll_transport_name(x->transport));
+		free(eps);
+	}
 }
 
 static void json_time(struct json_writer *w, const char *key, time_t t)
@@ -194,6 +214,8 @@ static void print_json(const struct explained *xs, size_t nx, const struct ae_po
 			json_begin_object(&w, "pending");
 			json_int(&w, "request_id", x->pending->request_id);
 			json_string(&w, "ca", x->pending->ca_name);
+			json_string(&w, "transport", x->pending->transport ? x->pending->transport : "certsrv");
+			json_string(&w, "endpoint", x->pending->endpoint);
 			json_time(&w, "submitted", x->pending->submitted);
 			json_end_object(&w);
 		} else {
@@ -318,8 +340,11 @@ static void print_text(const struct explained *xs, size_t nx, bool verbose_ineli
 			policy_format_time(x->pending->submitted, when, sizeof(when));
 			printf("  pending:       request %ld at %s, submitted %s\n", x->pending->request_id,
 			       x->pending->ca_name ? safetext(x->pending->ca_name) : "?", when);
+			if (x->pending->endpoint)
+				printf("                 asked about at %s (CES, where it was sent)\n",
+				       safetext(x->pending->endpoint));
 		}
-		print_cas(x->e);
+		print_cas(x);
 		if (x->decided) {
 			printf("  decision:      %s: %s\n", policy_action_name(x->d.action), safetext(x->d.rule));
 			if (request_form(x))

@@ -1,0 +1,63 @@
+/* libFuzzer target: the MS-WSTEP answer parser (src/wstep.c) over arbitrary
+ * bytes, with the HTTP status taken from the first input byte, and the
+ * endpoint parser of msPKI-Enrollment-Servers over the same bytes. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "directory.h"
+#include "hresult.h"
+#include "wstep.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const long statuses[] = { 200, 500, 400, 401, 202 };
+	long status = 200;
+	if (size >= 1 && data[0] < 0x20) {
+		status = statuses[data[0] % (sizeof statuses / sizeof statuses[0])];
+		data++;
+		size--;
+	}
+	struct wstep_answer a;
+	int rc = wstep_parse_response(status, (const char *)data, size, &a);
+	const struct certsrv_result *r = &a.result;
+	if (memchr(r->message, '\0', sizeof r->message) == NULL)
+		__builtin_trap();
+	for (const char *p = r->message; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			__builtin_trap(); /* a server's message never brings control characters into a log */
+	if (rc == 0 && r->disposition != CERTSRV_ISSUED && r->disposition != CERTSRV_PENDING &&
+	    r->disposition != CERTSRV_DENIED && r->disposition != CERTSRV_UNKNOWN_REQUEST)
+		__builtin_trap();
+	if ((r->disposition == CERTSRV_ISSUED) != (a.cert_der != NULL))
+		__builtin_trap();
+	if (r->disposition == CERTSRV_PENDING && r->request_id < 0)
+		__builtin_trap();
+	if (r->disposition == CERTSRV_DENIED && (!r->has_hresult || hresult_classify(r->hresult) != HRESULT_VERDICT))
+		__builtin_trap(); /* a CA that is not answering never denies */
+	if (a.cert_der && (a.cert_len == 0 || a.cert_len > WSTEP_MAX_TOKEN))
+		__builtin_trap();
+	if (a.chain_der && (a.chain_len == 0 || a.chain_len > WSTEP_MAX_TOKEN))
+		__builtin_trap();
+	wstep_answer_free(&a);
+
+	char *s = malloc(size + 1);
+	if (!s)
+		return 0;
+	memcpy(s, data, size);
+	s[size] = '\0';
+	struct ces_endpoint e;
+	char why[200];
+	if (directory_parse_ces_endpoint(s, &e, why, sizeof why) == 0) {
+		if (!e.url || strncmp(e.url, "https://", 8) != 0 || e.renewal_only > 1)
+			__builtin_trap();
+		free(e.url);
+	} else if (e.url) {
+		__builtin_trap();
+	}
+	free(s);
+	return 0;
+}
