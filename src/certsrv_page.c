@@ -430,6 +430,8 @@ static int b64val(char c)
 /* Base64 of [p, end) up to '=' or '-' (the END line), whitespace skipped. */
 static int b64_decode(const char *p, const char *end, unsigned char **der, size_t *der_len)
 {
+	if (end < p)
+		return -1;
 	unsigned char *out = malloc((size_t)(end - p) / 4 * 3 + 3);
 	if (!out)
 		return -1;
@@ -454,6 +456,13 @@ static int b64_decode(const char *p, const char *end, unsigned char **der, size_
 	*der = out;
 	*der_len = o;
 	return 0;
+}
+
+int certsrv_base64_decode(const char *p, size_t len, unsigned char **out, size_t *out_len)
+{
+	*out = NULL;
+	*out_len = 0;
+	return b64_decode(p, p + len, out, out_len);
 }
 
 int certsrv_cert_der(const char *body, size_t len, unsigned char **der, size_t *der_len)

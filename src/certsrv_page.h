@@ -70,4 +70,9 @@ enum certsrv_cert_form certsrv_cert_form(const char *body, size_t len);
  * certificate (or out of memory). */
 int certsrv_cert_der(const char *body, size_t len, unsigned char **der, size_t *der_len);
 
+/* Base64 of [p, p + len) into *out (malloc'd): whitespace skipped, stops at
+ * '=' or '-'.  0, or -1 for a character outside base64 (or out of memory).
+ * Also used for the tokens of CES answers (wstep.c). */
+int certsrv_base64_decode(const char *p, size_t len, unsigned char **out, size_t *out_len);
+
 #endif

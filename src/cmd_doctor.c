@@ -937,11 +937,20 @@ static void check_ces(struct doctor *d, const struct config *cfg, const struct e
 		       "-AuthenticationType Kerberos), or set [enroll] transport = auto" :
 		       "set dNSHostName on the enrollment service", "no way to send a request to this CA "
 		       "([enroll] transport = %s)", enroll_transport_name(cfg->transport));
-	else if (eps[0].ces)
-		report(d, ST_OK, name, NULL, "new requests go to %s first: %s", eps[0].url, eps[0].why);
-	else
-		report(d, ST_OK, name, NULL, "new requests go to https://%s/certsrv/: %s", ca->dns_host_name,
-		       eps[0].why);
+	else {
+		/* the whole order: "A (why), then B, then https://host/certsrv/" */
+		char order[1024];
+		size_t k = 0;
+		for (size_t i = 0; i < n_eps && k < sizeof order; i++) {
+			int w = snprintf(order + k, sizeof order - k, "%s%s%s%s", i ? ", then " : "",
+					 eps[i].ces ? eps[i].url : "https://", eps[i].ces ? "" : ca->dns_host_name,
+					 eps[i].ces ? "" : "/certsrv/");
+			if (w < 0)
+				break;
+			k += (size_t)w;
+		}
+		report(d, ST_OK, name, NULL, "new requests go to %s (first: %s)", order, eps[0].why);
+	}
 	free(eps);
 
 	long timeout = cfg->http_timeout > 0 && cfg->http_timeout < DOCTOR_HTTP_TIMEOUT ? cfg->http_timeout

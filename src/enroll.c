@@ -579,7 +579,12 @@ static int enroll_run(struct discovery *disc, const struct config *cfg, enum ade
 				continue;
 			}
 			snprintf(rep->endpoint, sizeof rep->endpoint, "%s", tx.where);
-			log_info("%s: submitting a request to %s (%s; %s)", t->cn, ca->cn, tx.where, eps[e].why);
+			/* web enrollment names the host, CES the endpoint and why it was chosen */
+			const char *at = tx.ces ? tx.where : ca->dns_host_name;
+			if (tx.ces)
+				log_info("%s: submitting a request to %s (%s; %s)", t->cn, ca->cn, at, eps[e].why);
+			else
+				log_info("%s: submitting a request to %s (%s)", t->cn, ca->cn, at);
 			tx_submit(&tx, csr, signer_cert != NULL, t, machine_name, &r, &pem);
 			rep->request_id = r.request_id;
 			bool next = false;
@@ -615,14 +620,14 @@ static int enroll_run(struct discovery *disc, const struct config *cfg, enum ade
 					 * run rather than submit a second request here or at
 					 * another CA or endpoint. */
 					log_warn("%s: %s (%s) holds request %ld but its answer could not be read: %s; "
-						 "asking about it on the next run", t->cn, ca->cn, tx.where, r.request_id,
+						 "asking about it on the next run", t->cn, ca->cn, at, r.request_id,
 						 r.message);
 					record_pending(cfg, mode, t, ca, &tx, &r, key, csr, rep);
 					break;
 				}
 				/* Not the CA's decision: the next endpoint, then the next CA. */
 				set_message(rep, &r);
-				log_warn("%s: %s (%s): %s%s", t->cn, ca->cn, tx.where, rep->message,
+				log_warn("%s: %s (%s): %s%s", t->cn, ca->cn, at, rep->message,
 					 !more ? "" : e + 1 < n_eps ? "; trying the next endpoint of this CA" :
 					 "; trying the next CA");
 				next = true;

@@ -52,7 +52,9 @@ static char *clean_base64(const char *s)
 		out[k++] = ch;
 	}
 	out[k] = '\0';
-	if (k == 0 || k % 4 != 0) {
+	/* padding only at the end: at most two '=' */
+	const char *pad = strchr(out, '=');
+	if (k == 0 || k % 4 != 0 || (pad && (out + k - pad > 2 || strspn(pad, "=") != (size_t)(out + k - pad)))) {
 		free(out);
 		return NULL;
 	}
@@ -197,60 +199,22 @@ static char *text_of(xmlNodePtr n)
 	return out;
 }
 
-static int b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* base64 (blanks allowed) into malloc'd bytes; -1 when it is not base64 or
  * decodes to more than WSTEP_MAX_TOKEN bytes. */
 static int decode_b64(const char *s, unsigned char **out, size_t *outlen)
 {
 	char *b = clean_base64(s);
+	int ret = -1;
 	*out = NULL;
 	*outlen = 0;
-	if (!b)
-		return -1;
-	size_t n = strlen(b);
-	if (n / 4 * 3 > WSTEP_MAX_TOKEN) {
-		free(b);
-		return -1;
+	if (b && strlen(b) / 4 * 3 <= WSTEP_MAX_TOKEN &&
+	    certsrv_base64_decode(b, strlen(b), out, outlen) == 0 && *outlen > 0)
+		ret = 0;
+	if (ret < 0) {
+		free(*out);
+		*out = NULL;
+		*outlen = 0;
 	}
-	unsigned char *d = xmalloc(n / 4 * 3 + 1);
-	size_t k = 0;
-	int ret = -1;
-	for (size_t i = 0; i < n; i += 4) {
-		int v[4];
-		for (int j = 0; j < 4; j++)
-			v[j] = b[i + j] == '=' ? -2 : b64val(b[i + j]);
-		bool last = i + 4 == n;
-		if (v[0] < 0 || v[1] < 0 || (v[2] == -2 && v[3] != -2) || ((v[2] == -2 || v[3] == -2) && !last))
-			goto out;
-		d[k++] = (unsigned char)((v[0] << 2) | (v[1] >> 4));
-		if (v[2] >= 0) {
-			d[k++] = (unsigned char)(((v[1] & 15) << 4) | (v[2] >> 2));
-			if (v[3] >= 0)
-				d[k++] = (unsigned char)(((v[2] & 3) << 6) | v[3]);
-		}
-	}
-	if (k == 0)
-		goto out;
-	*out = d;
-	*outlen = k;
-	d = NULL;
-	ret = 0;
-out:
-	free(d);
 	free(b);
 	return ret;
 }

@@ -212,6 +212,9 @@ static void test_malformed(void **state)
 		RSTRC_CLOSE ENV_CLOSE,
 		ENV_OPEN RSTRC_OPEN "<RequestedSecurityToken>" BST(WSTEP_TOKEN_X509, "AA*A") "</RequestedSecurityToken>"
 		RSTRC_CLOSE ENV_CLOSE,
+		/* padding in the middle */
+		ENV_OPEN RSTRC_OPEN "<RequestedSecurityToken>" BST(WSTEP_TOKEN_X509, "AA==AAAA") "</RequestedSecurityToken>"
+		RSTRC_CLOSE ENV_CLOSE,
 		/* a document type: entities are never expanded */
 		"<?xml version=\"1.0\"?><!DOCTYPE s [<!ENTITY x \"xx\">]>" ENV_OPEN RSTRC_OPEN REQID("1") RSTRC_CLOSE
 		ENV_CLOSE,
