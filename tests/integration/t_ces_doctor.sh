@@ -19,7 +19,7 @@ rc=$?
 OUT=$(cat "$SCRATCH/doctor.out")
 printf '%s\n' "$OUT" | sed 's/^/    doctor: /' >&2
 assert_eq 0 "$rc" "doctor's exit status with both transports working"
-assert_contains "$OUT" "$ADCS_CERTSRV_URL" "doctor names /certsrv"
+assert_contains "$OUT" "/certsrv/" "doctor probes /certsrv"
 assert_contains "$OUT" "$ADCS_CES_URL" "doctor names the CES endpoint"
 assert_match "$(ces_log_since "$ADCS_CES_AUTH_LOG" "$f")" "\"result\": \"ok\", \"channel_bound\": true, \"user\": \"CLIENT\\\$@$ADCS_REALM\"" \
   "the CES front's log of doctor's probe"
