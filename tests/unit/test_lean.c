@@ -18,9 +18,12 @@
 
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <sasl/sasl.h>
+#include <sasl/saslplug.h>
 
 #include "curl_loader.h"
 #include "log.h"
+#include "sasl_plugins.h"
 
 static size_t discard(char *p, size_t size, size_t n, void *u)
 {
@@ -160,9 +163,43 @@ static void test_journal_record(void **state)
 	log_init(LOG_LVL_ERROR, false);
 }
 
+struct mechs {
+	char names[512];
+};
+
+static void collect_mech(client_sasl_mechanism_t *m, sasl_info_callback_stage_t stage, void *rock)
+{
+	struct mechs *x = rock;
+	size_t n = strlen(x->names);
+	if (stage == SASL_INFO_LIST_MECH && m && m->plug && m->plug->mech_name)
+		snprintf(x->names + n, sizeof x->names - n, "%s ", m->plug->mech_name);
+}
+
+/* libsasl2 started by us has GSSAPI and none of the plugins in its
+ * directory, and stays usable for libldap's own sasl_client_init. */
+static void test_sasl_gssapi_only(void **state)
+{
+	struct mechs x = { "" };
+	(void)state;
+	unsetenv("SASL_PATH");
+	assert_true(sasl_plugins_gssapi_only());
+	assert_true(sasl_plugins_gssapi_only());  /* idempotent */
+	assert_int_equal(sasl_client_init(NULL), SASL_OK);
+	assert_int_equal(sasl_client_plugin_info(NULL, collect_mech, &x), SASL_OK);
+	/* the GSSAPI plugin brings GSS-SPNEGO too; EXTERNAL is built into libsasl2 */
+	assert_non_null(strstr(x.names, "GSSAPI "));
+	assert_null(strstr(x.names, "PLAIN"));
+	assert_null(strstr(x.names, "SCRAM"));
+	assert_null(strstr(x.names, "DIGEST-MD5"));
+	assert_null(strstr(x.names, "NTLM"));
+	sasl_client_done();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		/* first: libcurl's start-up starts libsasl2 (through libldap) */
+		cmocka_unit_test(test_sasl_gssapi_only),
 		cmocka_unit_test(test_curl_forwarding),
 		cmocka_unit_test(test_curl_missing),
 		cmocka_unit_test(test_journal_field_forms),
