@@ -41,10 +41,8 @@ import sys
 SCRIPT = shutil.which('samba-gpupdate', path='/usr/sbin:/usr/bin:/sbin:/bin')
 
 
-def main():
-    work = os.path.abspath(sys.argv[1])
-    env = os.environ
-    realm = env['ADCS_REALM']
+def write_smb_conf(work, env, extra=''):
+    """A member's smb.conf whose state lives in WORKDIR (also used by samba_ae.py)."""
     for d in ('cache', 'state', 'private', 'lock', 'run'):
         os.makedirs(os.path.join(work, d), exist_ok=True)
     conf = os.path.join(work, 'smb.conf')
@@ -53,8 +51,15 @@ def main():
                 '\tcache directory = %s/cache\n\tstate directory = %s/state\n'
                 '\tprivate dir = %s/private\n\tlock directory = %s/lock\n'
                 '\tpid directory = %s/run\n\tncalrpc dir = %s/run\n\tlog level = 0\n'
-                '\tapply group policies = yes\n'
-                % ((env['ADCS_NETBIOS'], realm) + (work,) * 6))
+                % ((env['ADCS_NETBIOS'], env['ADCS_REALM']) + (work,) * 6) + extra)
+    return conf
+
+
+def main():
+    work = os.path.abspath(sys.argv[1])
+    env = os.environ
+    realm = env['ADCS_REALM']
+    conf = write_smb_conf(work, env, '\tapply group policies = yes\n')
     import samba.credentials as credentials
 
     class MachineStandIn(credentials.Credentials):
