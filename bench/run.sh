@@ -19,6 +19,10 @@
 #               in a PEM store) at 10/100/1000
 #   samba       Samba's gp_cert_auto_enroll_ext (bench/samba_ae.py) on the
 #               same domain as the same machine, and its ratio to the no-op pulse
+#   gpupdate    the whole `samba-gpupdate --target=Computer` (bench/samba_gpupdate.py:
+#               GPO list, SYSVOL download, every extension), first run and
+#               repeated, beside adenroll's no-op pulse and its pulse after a
+#               GPO changed, as ratios
 # Figures: CPU = user+system from wait4() (children included), RSS = ru_maxrss,
 # bytes on the wire = loopback bytes in the private namespace (every packet
 # between the client and the DC/CA, headers included), LDAP/HTTP counts and
@@ -223,6 +227,43 @@ for i in $(seq 1 "$R"); do
   grep -o 'import_ms=[0-9.]* ext_ms=[0-9.]*' "$BOUT/samba.out" >> "$BOUT/samba.inproc"
 done
 
+# ------------------------------------------------------------ the whole samba-gpupdate (issue 15)
+# samba-gpupdate --target=Computer, every step included (GPO list over LDAP,
+# SYSVOL over SMB, every machine extension; bench/samba_gpupdate.py), beside
+# adenroll's no-op pulse and its pulse after a GPO changed (the bench GPO's
+# version bumped before each run: the Registry.pol is read over SMB by
+# adenroll-gpo-fetch).  Samba's certificate extension runs
+# update-ca-certificates: it writes into a private copy of /etc/ssl/certs
+# (this mount namespace only), never the host's.
+say "GPO changed: adenroll pulse after a version bump: $R runs"
+for i in $(seq 1 "$R"); do
+  bash "$DOMAIN_SH" gpo bump "$G_BENCH" machine > /dev/null 2>> "$LOGS/bump.log" || die "gpo bump failed (see $LOGS/bump.log)"
+  measure gpo-changed 0 "$BIN" --config "$CONF" pulse
+done
+G_OPS_NOOP=$(sed -n 's/.*Group Policy objects read with \([0-9]*\) LDAP.*/\1/p' "$BOUT/noop-gpo-vv.out" | tail -n1)
+mkdir -p "$WORK/ssl-certs" && cp -a /etc/ssl/certs/. "$WORK/ssl-certs/" && mount --bind "$WORK/ssl-certs" /etc/ssl/certs \
+  || die "cannot give samba-gpupdate a private /etc/ssl/certs"
+say "samba-gpupdate --target=Computer: $R first runs (empty GPO cache and log), $R repeated runs"
+# measure_any LABEL CMD...: as measure, whatever the exit status (samba-gpupdate
+# may stop early here: then its figures are a lower bound, and the table says where)
+measure_any() {
+  local label=$1; shift
+  "$RUSAGE" "$BOUT/$label.out" "$@" >> "$BOUT/$label.m"
+}
+for i in $(seq 1 "$R"); do
+  rm -rf "$WORK/gpupdate"; mkdir -p "$WORK/gpupdate"
+  measure_any gpupdate-first env PATH=/usr/sbin:/usr/bin:/sbin:/bin "$PY" "$HERE/samba_gpupdate.py" "$WORK/gpupdate"
+done
+for i in $(seq 1 "$R"); do
+  measure_any gpupdate-again env PATH=/usr/sbin:/usr/bin:/sbin:/bin "$PY" "$HERE/samba_gpupdate.py" "$WORK/gpupdate"
+done
+umount /etc/ssl/certs
+# gpupdate_end LABEL: "completed", or the error samba-gpupdate stopped with
+gpupdate_end() {
+  if grep -q 'rc=0$' "$BOUT/$1.m" && ! grep -qv 'rc=0$' "$BOUT/$1.m"; then echo completed
+  else echo "stopped (exit $(grep -o 'rc=[0-9]*' "$BOUT/$1.m" | sort -u | cut -d= -f2 | tr '\n' ' ')): $(grep -E '^[A-Za-z]*Error' "$BOUT/$1.out" | tail -n1 | cut -c1-200)"; fi
+}
+
 # ------------------------------------------------------------ scale: templates in the directory
 # Extra templates that the machine may Enroll but not AutoEnroll, published by
 # the CA: every eligibility check runs, the ACL included, and nothing is enrolled.
@@ -351,6 +392,20 @@ Decision alone (bench_decide: N templates + N valid certificates in a PEM store;
 EOF
 sed 's/n=\([0-9]*\) store_ms=\([0-9.]*\) decide_ms=\([0-9.]*\) total_ms=\([0-9.]*\).*/| \1 | \2 ms | \3 ms | \4 ms |/' "$BOUT/decide.txt"
 cat <<EOF
+
+### The whole samba-gpupdate run beside adenroll (bench/samba_gpupdate.py)
+Load average when the runs ended: $(cut -d' ' -f1-3 /proc/loadavg).
+| run | wall | CPU | peak RSS | bytes on the wire |
+|---|---|---|---|---|
+| adenroll no-op pulse (Group Policy unchanged: $G_OPS_NOOP LDAP operations for it, no SMB) | $(field "$BOUT/noop-gpo.m" wall_ms) ms | $(field "$BOUT/noop-gpo.m" cpu_ms) ms | $(field "$BOUT/noop-gpo.m" rss_kib) KiB | $(field "$BOUT/noop-gpo.m" lo_bytes) |
+| adenroll pulse after a GPO changed (Registry.pol over SMB) | $(field "$BOUT/gpo-changed.m" wall_ms) ms | $(field "$BOUT/gpo-changed.m" cpu_ms) ms | $(field "$BOUT/gpo-changed.m" rss_kib) KiB | $(field "$BOUT/gpo-changed.m" lo_bytes) |
+| samba-gpupdate --target=Computer, first run: $(gpupdate_end gpupdate-first) | $(field "$BOUT/gpupdate-first.m" wall_ms) ms | $(field "$BOUT/gpupdate-first.m" cpu_ms) ms | $(field "$BOUT/gpupdate-first.m" rss_kib) KiB | $(field "$BOUT/gpupdate-first.m" lo_bytes) |
+| samba-gpupdate --target=Computer, again: $(gpupdate_end gpupdate-again) | $(field "$BOUT/gpupdate-again.m" wall_ms) ms | $(field "$BOUT/gpupdate-again.m" cpu_ms) ms | $(field "$BOUT/gpupdate-again.m" rss_kib) KiB | $(field "$BOUT/gpupdate-again.m" lo_bytes) |
+
+| ratio (Samba / adenroll) | wall | CPU | peak RSS | bytes |
+|---|---|---|---|---|
+| nothing changed: samba-gpupdate again / no-op pulse | $(ratio "$(field "$BOUT/gpupdate-again.m" wall_ms)" "$(field "$BOUT/noop-gpo.m" wall_ms)") | $(ratio "$(field "$BOUT/gpupdate-again.m" cpu_ms)" "$(field "$BOUT/noop-gpo.m" cpu_ms)") | $(ratio "$(field "$BOUT/gpupdate-again.m" rss_kib)" "$(field "$BOUT/noop-gpo.m" rss_kib)") | $(ratio "$(field "$BOUT/gpupdate-again.m" lo_bytes)" "$(field "$BOUT/noop-gpo.m" lo_bytes)") |
+| a GPO changed: samba-gpupdate first run / pulse after the change | $(ratio "$(field "$BOUT/gpupdate-first.m" wall_ms)" "$(field "$BOUT/gpo-changed.m" wall_ms)") | $(ratio "$(field "$BOUT/gpupdate-first.m" cpu_ms)" "$(field "$BOUT/gpo-changed.m" cpu_ms)") | $(ratio "$(field "$BOUT/gpupdate-first.m" rss_kib)" "$(field "$BOUT/gpo-changed.m" rss_kib)") | $(ratio "$(field "$BOUT/gpupdate-first.m" lo_bytes)" "$(field "$BOUT/gpo-changed.m" lo_bytes)") |
 
 ### Samba gp_cert_auto_enroll_ext on the same domain (bench/samba_ae.py)
 | figure | Samba | adenroll no-op pulse | Samba / adenroll |

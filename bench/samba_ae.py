@@ -34,6 +34,9 @@ from samba.gp.gpclass import GPOStorage                     # noqa: E402
 from samba.gp.gp_cert_auto_enroll_ext import gp_cert_auto_enroll_ext  # noqa: E402
 from samba.ndr import ndr_pack                              # noqa: E402
 t_imported = time.monotonic()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True                              # no __pycache__ in the tree
+from samba_gpupdate import write_smb_conf                  # noqa: E402
 
 GUID = '{6AC1786C-016F-11D2-945F-00C04FB984F9}'
 
@@ -63,15 +66,9 @@ def main():
     work = os.path.abspath(sys.argv[1])
     env = os.environ
     realm, domain = env['ADCS_REALM'], env['ADCS_DOMAIN']
-    for d in ('cache', 'state', 'private', 'lock', 'run', 'trust', 'keys'):
+    for d in ('trust', 'keys'):
         os.makedirs(os.path.join(work, d), exist_ok=True)
-    conf = os.path.join(work, 'smb.conf')
-    with open(conf, 'w') as f:
-        f.write('[global]\n\tworkgroup = %s\n\trealm = %s\n\tsecurity = ads\n'
-                '\tcache directory = %s/cache\n\tstate directory = %s/state\n'
-                '\tprivate dir = %s/private\n\tlock directory = %s/lock\n'
-                '\tpid directory = %s/run\n\tncalrpc dir = %s/run\n\tlog level = 0\n'
-                % ((env['ADCS_NETBIOS'], realm) + (work,) * 6))
+    conf = write_smb_conf(work, env)
     lp = param.LoadParm()
     lp.load(conf)
 

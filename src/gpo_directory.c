@@ -158,12 +158,21 @@ out:
 
 /* ------------------------------------------------------------ SOMs */
 
+struct gpo_ctx {
+	struct gpo_directory *d;
+	bool with_sd;
+	const char *policies_dn;      /* CN=Policies,CN=System,<domain>: where GPOs live */
+};
+
 struct som_ctx {
 	struct gpo_directory *d;
 	const char *sam;
 	char *found_account_dn;
+	struct gpo_ctx *gpos;         /* GPO entries the same search returns */
 	int failed;
 };
+
+static int gpo_cb(struct ldap_conn *c, const struct ldap_entry *e, void *ctx);
 
 static struct gpo_som *som_by_dn(struct gpo_directory *d, const char *dn)
 {
@@ -188,6 +197,14 @@ static void som_fill(struct gpo_som *s, const struct ldap_entry *e)
 	free(opt);
 }
 
+/* A groupPolicyContainer counts only where GPOs live: one level under
+ * CN=Policies,CN=System of the domain (MS-GPOL 2.3). */
+static bool is_policies_child(const char *dn, const char *policies_dn)
+{
+	const char *p = next_comma(dn);
+	return *p == ',' && strcasecmp(p + 1, policies_dn) == 0;
+}
+
 static int som_cb(struct ldap_conn *c, const struct ldap_entry *e, void *ctx)
 {
 	struct som_ctx *x = ctx;
@@ -195,12 +212,13 @@ static int som_cb(struct ldap_conn *c, const struct ldap_entry *e, void *ctx)
 	char *sam = ldap_entry_string(e, "sAMAccountName");
 	struct gpo_som *s;
 
-	(void)c;
 	if (dn && sam && strcasecmp(sam, x->sam) == 0) {
 		free(x->found_account_dn);
 		x->found_account_dn = xstrdup(dn);
 	} else if (dn && (s = som_by_dn(x->d, dn)) != NULL) {
 		som_fill(s, e);
+	} else if (dn && x->gpos && is_policies_child(dn, x->gpos->policies_dn)) {
+		gpo_cb(c, e, x->gpos);
 	}
 	free(dn);
 	free(sam);
@@ -231,23 +249,40 @@ static void soms_init(struct gpo_directory *d, const char *default_nc, const cha
 	free(ous);
 }
 
-static int read_soms(struct ldap_conn *c, const char *default_nc, struct som_ctx *x)
+/* One subtree search for the account, its SOMs and, when ask is not empty,
+ * the groupPolicyContainers named in it: on an unchanged directory that is
+ * all the domain part of Group Policy costs. */
+static int read_soms(struct ldap_conn *c, const char *default_nc, struct som_ctx *x, const struct strlist *ask)
 {
-	static const char *const attrs[] = { "gPLink", "gPOptions", "sAMAccountName", NULL };
+	/* nTSecurityDescriptor last: left out when not asked for */
+	static const char *const attrs[] = { "gPLink", "gPOptions", "sAMAccountName", "cn", "displayName", "flags",
+		"versionNumber", "gPCFunctionalityVersion", "gPCFileSysPath", "gPCWQLFilter", "nTSecurityDescriptor",
+		NULL };
+	static const char *const attrs_no_sd[] = { "gPLink", "gPOptions", "sAMAccountName", "cn", "displayName",
+		"flags", "versionNumber", "gPCFunctionalityVersion", "gPCFileSysPath", "gPCWQLFilter", NULL };
 	struct gpo_directory *d = x->d;
 	char *esc = ldap_filter_escape(x->sam);
 	char *filter = xasprintf("(|(sAMAccountName=%s)", esc);
 	size_t used = strlen(filter);
+	bool sd = x->gpos && x->gpos->with_sd && ask && ask->n > 0;
 	int ret;
 
 	free(esc);
-	for (size_t i = 0; i < d->n_soms; i++) {
+	for (size_t i = 0; i < d->n_soms + (ask && ask->n ? ask->n + 1 : 0); i++) {
 		char *e, *part;
 
-		if (d->soms[i].kind == GPO_SOM_SITE)
-			continue;
-		e = ldap_filter_escape(d->soms[i].dn);
-		part = xasprintf("(distinguishedName=%s)", e);
+		if (i < d->n_soms) {
+			if (d->soms[i].kind == GPO_SOM_SITE)
+				continue;
+			e = ldap_filter_escape(d->soms[i].dn);
+			part = xasprintf("(distinguishedName=%s)", e);
+		} else if (i == d->n_soms) {
+			e = NULL;
+			part = xstrdup("(&(objectClass=groupPolicyContainer)(|");
+		} else {
+			e = ldap_filter_escape(ask->v[i - d->n_soms - 1]);
+			part = xasprintf("(cn=%s)%s", e, i + 1 == d->n_soms + ask->n + 1 ? "))" : "");
+		}
 		free(e);
 		filter = xrealloc(filter, used + strlen(part) + 2);
 		strcpy(filter + used, part);
@@ -255,7 +290,8 @@ static int read_soms(struct ldap_conn *c, const char *default_nc, struct som_ctx
 		free(part);
 	}
 	strcpy(filter + used, ")");
-	ret = ldap_conn_search(c, default_nc, LDAP_CONN_SUB, filter, attrs, 0, som_cb, x, NULL);
+	ret = ldap_conn_search(c, default_nc, LDAP_CONN_SUB, filter, sd ? attrs : attrs_no_sd,
+			       sd ? LDAP_CONN_SD_FLAGS : 0, som_cb, x, NULL);
 	free(filter);
 	return ret;
 }
@@ -270,11 +306,6 @@ static int site_cb(struct ldap_conn *c, const struct ldap_entry *e, void *ctx)
 }
 
 /* ------------------------------------------------------------ GPOs */
-
-struct gpo_ctx {
-	struct gpo_directory *d;
-	bool with_sd;
-};
 
 static int gpo_cb(struct ldap_conn *c, const struct ldap_entry *e, void *ctx)
 {
@@ -293,6 +324,9 @@ static int gpo_cb(struct ldap_conn *c, const struct ldap_entry *e, void *ctx)
 	for (size_t i = 0; i < GPO_GUID_LEN; i++)
 		g.guid[i] = (char)toupper((unsigned char)cn[i]);
 	free(cn);
+	for (size_t i = 0; i < x->d->n_gpos; i++)
+		if (strcmp(x->d->gpos[i].guid, g.guid) == 0)
+			return 0;
 	g.dn = ldap_entry_dn(e);
 	g.name = ldap_entry_string(e, "displayName");
 	v = ldap_entry_string(e, "flags");
@@ -326,13 +360,13 @@ static int cmp_gpo(const void *a, const void *b)
 	return strcmp(((const struct gpo_object *)a)->guid, ((const struct gpo_object *)b)->guid);
 }
 
-static int read_gpos(struct ldap_conn *c, const char *default_nc, bool with_sd, struct gpo_directory *d)
+/* The linked GPOs the SOM search did not already ask for (asked). */
+static int read_gpos(struct ldap_conn *c, struct gpo_ctx *x, const struct strlist *asked)
 {
 	static const char *const attrs[] = { "cn", "displayName", "flags", "versionNumber",
 		"gPCFunctionalityVersion", "gPCFileSysPath", "gPCWQLFilter", "nTSecurityDescriptor", NULL };
-	struct gpo_ctx x = { d, with_sd };
+	struct gpo_directory *d = x->d;
 	struct strlist seen = { 0 };
-	char *base = xasprintf("CN=Policies,CN=System,%s", default_nc);
 	char *filter = xstrdup("(&(objectClass=groupPolicyContainer)(|");
 	bool not_found = false;
 	int ret = 0;
@@ -342,7 +376,7 @@ static int read_gpos(struct ldap_conn *c, const char *default_nc, bool with_sd, 
 			const char *g = d->soms[i].links[j].guid;
 			char *f;
 
-			if (strlist_contains_ci(&seen, g))
+			if (strlist_contains_ci(&seen, g) || (asked && strlist_contains_ci(asked, g)))
 				continue;
 			strlist_add(&seen, g);
 			f = xasprintf("%s(cn=%s)", filter, g);
@@ -353,8 +387,8 @@ static int read_gpos(struct ldap_conn *c, const char *default_nc, bool with_sd, 
 		char *f = xasprintf("%s))", filter);
 		free(filter);
 		filter = f;
-		ret = ldap_conn_search(c, base, LDAP_CONN_ONE, filter, attrs, with_sd ? LDAP_CONN_SD_FLAGS : 0,
-				       gpo_cb, &x, &not_found);
+		ret = ldap_conn_search(c, x->policies_dn, LDAP_CONN_ONE, filter, attrs,
+				       x->with_sd ? LDAP_CONN_SD_FLAGS : 0, gpo_cb, x, &not_found);
 		if (ret != 0 && not_found)
 			ret = 0;
 	}
@@ -363,22 +397,40 @@ static int read_gpos(struct ldap_conn *c, const char *default_nc, bool with_sd, 
 		qsort(d->gpos, d->n_gpos, sizeof(*d->gpos), cmp_gpo);
 	strlist_free(&seen);
 	free(filter);
-	free(base);
 	return ret;
+}
+
+static void gpos_clear(struct gpo_directory *d)
+{
+	for (size_t i = 0; i < d->n_gpos; i++)
+		gpo_object_free(&d->gpos[i]);
+	free(d->gpos);
+	d->gpos = NULL;
+	d->n_gpos = 0;
 }
 
 /* ------------------------------------------------------------ entry points */
 
 int gpo_directory_read(struct ldap_conn *c, const char *default_nc, const char *config_nc, const char *sam,
-		       const char *account_dn, const char *site, bool with_sd, struct gpo_directory *out)
+		       const char *account_dn, const char *site, bool with_sd, const struct strlist *known_gpos,
+		       struct gpo_directory *out)
 {
 	struct som_ctx x;
+	struct gpo_ctx g;
+	struct gpo_som site_som;
+	struct strlist ask = { 0 };
+	char *policies_dn = xasprintf("CN=Policies,CN=System,%s", default_nc);
 	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
 	memset(&x, 0, sizeof(x));
+	memset(&site_som, 0, sizeof(site_som));
+	g.d = out;
+	g.with_sd = with_sd;
+	g.policies_dn = policies_dn;
 	x.d = out;
 	x.sam = sam;
+	x.gpos = &g;
 	if (site) {
 		if (*site)
 			out->site = xstrdup(site);
@@ -405,14 +457,33 @@ int gpo_directory_read(struct ldap_conn *c, const char *default_nc, const char *
 		}
 		out->site = netlogon_client_site(c, dom);
 	}
+	/* the site first: the GPOs it links join those the SOM search asks for */
+	if (out->site) {
+		static const char *const attrs[] = { "gPLink", "gPOptions", NULL };
+		bool nf = false;
+
+		site_som.kind = GPO_SOM_SITE;
+		site_som.dn = xasprintf("CN=%s,CN=Sites,%s", out->site, config_nc);
+		if (ldap_conn_search(c, site_som.dn, LDAP_CONN_BASE, "(objectClass=*)", attrs, LDAP_CONN_NO_PAGING,
+				     site_cb, &site_som, &nf) != 0 && !nf)
+			goto out;
+		for (size_t j = 0; j < site_som.n_links; j++)
+			if (!strlist_contains_ci(&ask, site_som.links[j].guid))
+				strlist_add(&ask, site_som.links[j].guid);
+	}
+	for (size_t i = 0; known_gpos && i < known_gpos->n; i++)
+		if (strlen(known_gpos->v[i]) == GPO_GUID_LEN && !strpbrk(known_gpos->v[i], "()*\\") &&
+		    !strlist_contains_ci(&ask, known_gpos->v[i]))
+			strlist_add(&ask, known_gpos->v[i]);
 	soms_init(out, default_nc, account_dn ? account_dn : default_nc);
-	if (read_soms(c, default_nc, &x) != 0)
+	if (read_soms(c, default_nc, &x, &ask) != 0)
 		goto out;
 	if (x.found_account_dn && (!account_dn || strcasecmp(x.found_account_dn, account_dn) != 0)) {
 		/* the account moved (or the caller did not know): its OUs differ */
 		log_debug("account %s is at %s", sam, x.found_account_dn);
 		soms_init(out, default_nc, x.found_account_dn);
-		if (read_soms(c, default_nc, &x) != 0)
+		gpos_clear(out);
+		if (read_soms(c, default_nc, &x, &ask) != 0)
 			goto out;
 	}
 	if (!x.found_account_dn) {
@@ -422,24 +493,35 @@ int gpo_directory_read(struct ldap_conn *c, const char *default_nc, const char *
 	out->account_dn = x.found_account_dn;
 	x.found_account_dn = NULL;
 	if (out->site) {
-		static const char *const attrs[] = { "gPLink", "gPOptions", NULL };
-		struct gpo_som *s = &out->soms[0];
-		char *sdn = xasprintf("CN=%s,CN=Sites,%s", out->site, config_nc);
-		bool nf = false;
-
-		s->dn = sdn;
-		if (ldap_conn_search(c, sdn, LDAP_CONN_BASE, "(objectClass=*)", attrs, LDAP_CONN_NO_PAGING, site_cb, s,
-				     &nf) != 0 && !nf)
-			goto out;
+		gpo_som_free(&out->soms[0]);
+		out->soms[0] = site_som;
+		memset(&site_som, 0, sizeof(site_som));
 	}
-	if (read_gpos(c, default_nc, with_sd, out) != 0)
+	/* a GPO linked since the last read: one more search */
+	if (read_gpos(c, &g, &ask) != 0)
 		goto out;
 	ret = 0;
 out:
 	free(x.found_account_dn);
+	gpo_som_free(&site_som);
+	strlist_free(&ask);
+	free(policies_dn);
 	if (ret != 0)
 		gpo_directory_free(out);
 	return ret;
+}
+
+size_t gpo_directory_linked(const struct gpo_directory *d, struct strlist *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->n_soms; i++)
+		for (size_t j = 0; j < d->soms[i].n_links; j++)
+			if (!strlist_contains_ci(out, d->soms[i].links[j].guid)) {
+				strlist_add(out, d->soms[i].links[j].guid);
+				n++;
+			}
+	return n;
 }
 
 void gpo_directory_free(struct gpo_directory *d)

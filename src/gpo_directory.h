@@ -1,13 +1,16 @@
 /* The Group Policy part of the directory, read over the run's LDAP
  * connection: the account's scopes of management (site, domain, OUs) with
  * their gPLink/gPOptions, and the linked groupPolicyContainer objects.
- * Two searches (one for the SOMs, one for the GPOs) plus one for the site. */
+ * When the links did not change since the last read (known_gpos), one
+ * search returns the SOMs and the GPOs, plus one for the site object: two
+ * LDAP operations; a GPO newly linked costs one more search. */
 #ifndef ADENROLL_GPO_DIRECTORY_H
 #define ADENROLL_GPO_DIRECTORY_H
 
 #include <stddef.h>
 
 #include "gpo.h"
+#include "util.h"
 
 struct ldap_conn;
 
@@ -26,9 +29,16 @@ struct gpo_directory {
  * site: the AD site name, "" for none, or NULL to ask the DC with a netlogon
  * LDAP ping (MS-ADTS 6.3.3; site policy is skipped when the DC does not say).
  * with_sd: also read nTSecurityDescriptor (security filtering); the
- * change check does not need it.  0, or -1 with the reason logged. */
+ * change check does not need it.  known_gpos (may be NULL): the GUIDs the
+ * last read found linked (gpo_directory_linked); they are read with the
+ * SOMs, and only GPOs linked besides them need a search of their own.
+ * Whatever known_gpos says, the result is what the directory holds now.
+ * 0, or -1 with the reason logged. */
 int gpo_directory_read(struct ldap_conn *c, const char *default_nc, const char *config_nc, const char *sam,
-		       const char *account_dn, const char *site, bool with_sd, struct gpo_directory *out);
+		       const char *account_dn, const char *site, bool with_sd, const struct strlist *known_gpos,
+		       struct gpo_directory *out);
+/* Adds the GUIDs linked at any SOM of d to out (once each); how many were added. */
+size_t gpo_directory_linked(const struct gpo_directory *d, struct strlist *out);
 void gpo_directory_free(struct gpo_directory *d);
 
 /* Text that changes whenever a link, a link option, block inheritance, the

@@ -31,6 +31,11 @@
 
 #define CACHE_MAGIC "adenroll-gpo-policy 1"
 #define CACHE_MAX (1024 * 1024)
+/* The client's site, as a DC's netlogon ping named it, is asked again after
+ * this long (a machine moved to another site's subnet sees that site's
+ * GPOs within it); in between the cached name saves the ping.  [policy]
+ * site pins it and no ping is ever made. */
+#define GPO_SITE_RECHECK (8 * 60 * 60)
 /* the helper is killed after this long: a DC that accepts the connection
  * and then says nothing must not hold the run (or the run lock) forever */
 #define FETCH_TIMEOUT_SECONDS 120
@@ -81,6 +86,8 @@ struct cached_policy {
 	uint32_t pct;
 	struct ae_setter pct_setter;
 	char *default_nc, *config_nc, *site, *account_dn;
+	time_t site_checked;      /* when the site was last asked of a DC (0: never) */
+	char *linked_gpos;        /* GUIDs linked at the last read, space-separated */
 	char *fingerprint;
 	struct ae_policy_server *servers;
 	size_t n_servers;
@@ -92,6 +99,7 @@ static void cached_free(struct cached_policy *c)
 	free(c->config_nc);
 	free(c->site);
 	free(c->account_dn);
+	free(c->linked_gpos);
 	free(c->fingerprint);
 	for (size_t i = 0; i < c->n_servers; i++) {
 		free(c->servers[i].id);
@@ -157,6 +165,9 @@ static int cache_save(const struct config *cfg, enum adenroll_mode mode, const s
 	put(&s, "default_nc", c->default_nc);
 	put(&s, "config_nc", c->config_nc);
 	put(&s, "site", c->site);
+	snprintf(buf, sizeof(buf), "%lld", (long long)c->site_checked);
+	put(&s, "site_checked", buf);
+	put(&s, "linked_gpos", c->linked_gpos);
 	put(&s, "account_dn", c->account_dn);
 	for (size_t i = 0; i < c->n_servers; i++) {
 		const struct ae_policy_server *v = &c->servers[i];
@@ -267,6 +278,10 @@ static int cache_load(const struct config *cfg, enum adenroll_mode mode, struct 
 			c->config_nc = xstrdup(v);
 		else if (strcmp(line, "site") == 0)
 			c->site = xstrdup(v);
+		else if (strcmp(line, "site_checked") == 0)
+			c->site_checked = (time_t)strtoll(v, NULL, 10);
+		else if (strcmp(line, "linked_gpos") == 0)
+			c->linked_gpos = xstrdup(v);
 		else if (strcmp(line, "account_dn") == 0)
 			c->account_dn = xstrdup(v);
 		else if (strcmp(line, "policy_server") == 0)
@@ -521,9 +536,42 @@ static int load_pol(const char *path, struct preg_file *f, char *err, size_t err
 	return r;
 }
 
+/* The GUIDs of the cache's linked_gpos line. */
+static void known_gpos(const struct cached_policy *c, struct strlist *out)
+{
+	char *copy, *tok, *save = NULL;
+
+	if (!c->linked_gpos)
+		return;
+	copy = xstrdup(c->linked_gpos);
+	for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+		strlist_add(out, tok);
+	free(copy);
+}
+
+static char *linked_line(const struct gpo_directory *d)
+{
+	struct strlist l = { 0 };
+	char *s = xstrdup("");
+
+	gpo_directory_linked(d, &l);
+	for (size_t i = 0; i < l.n; i++) {
+		char *n = xasprintf("%s%s%s", s, i ? " " : "", l.v[i]);
+		free(s);
+		s = n;
+	}
+	strlist_free(&l);
+	return s;
+}
+
 int gpo_policy_evaluate(const struct config *cfg, struct discovery *disc, bool dry_run, struct ae_policy *p,
 			struct gpo_eval *ev_out)
 {
+	struct cached_policy prev;
+	struct strlist known = { 0 };
+	const char *site = cfg->site;
+	time_t now = time(NULL), site_checked = now;
+	unsigned long ops_before;
 	struct gpo_eval local_ev, *ev = ev_out ? ev_out : &local_ev;
 	enum adenroll_mode mode = disc->mode;
 	struct fetch_item *items = NULL;
@@ -533,12 +581,26 @@ int gpo_policy_evaluate(const struct config *cfg, struct discovery *disc, bool d
 	int ret = 0;
 
 	memset(ev, 0, sizeof(*ev));
+	memset(&prev, 0, sizeof(prev));
 	ae_policy_local(p, cfg);
 	if (cfg->policy_source == CONFIG_POLICY_LOCAL)
 		goto out;
 
+	/* What the last read found (same domain): the GPOs it saw linked are
+	 * read with the SOMs, and the site the DC named is asked again only
+	 * after GPO_SITE_RECHECK (each ask is a netlogon ping). */
+	if (cache_load(cfg, mode, &prev) == 0 && prev.default_nc && disc->dir.default_nc &&
+	    strcasecmp(prev.default_nc, disc->dir.default_nc) == 0) {
+		known_gpos(&prev, &known);
+		if (!site && prev.site && prev.site_checked > 0 && prev.site_checked <= now &&
+		    now - prev.site_checked < GPO_SITE_RECHECK) {
+			site = prev.site;
+			site_checked = prev.site_checked;
+		}
+	}
+	ops_before = ldap_conn_op_count(disc->ldap);
 	if (gpo_directory_read(disc->ldap, disc->dir.default_nc, disc->dir.config_nc,
-			       disc->dir.account.sam_account_name, disc->dir.account.dn, cfg->site, true,
+			       disc->dir.account.sam_account_name, disc->dir.account.dn, site, true, &known,
 			       &ev->dir) != 0) {
 		snprintf(ev->error, sizeof(ev->error), "the Group Policy objects could not be read from %s",
 			 disc->dir.dc);
@@ -546,6 +608,9 @@ int gpo_policy_evaluate(const struct config *cfg, struct discovery *disc, bool d
 		ret = -1;
 		goto out;
 	}
+	log_debug("Group Policy objects read with %lu LDAP operations (site %s)",
+		  ldap_conn_op_count(disc->ldap) - ops_before,
+		  site == cfg->site && site ? "configured" : site ? "cached" : "asked of the DC");
 	gpo_resolve(ev->dir.soms, ev->dir.n_soms, ev->dir.gpos, ev->dir.n_gpos, mode, disc->dir.account.token,
 		    disc->dir.account.n_token, &ev->res);
 	ev->files = xcalloc(ev->res.n_applied + 1, sizeof(*ev->files));
@@ -685,6 +750,8 @@ int gpo_policy_evaluate(const struct config *cfg, struct discovery *disc, bool d
 			c.default_nc = disc->dir.default_nc;
 			c.config_nc = disc->dir.config_nc;
 			c.site = ev->dir.site ? ev->dir.site : "";
+			c.site_checked = site_checked;
+			c.linked_gpos = linked_line(&ev->dir);
 			c.account_dn = ev->dir.account_dn;
 			c.fingerprint = gpo_directory_fingerprint(&ev->dir);
 			c.servers = p->servers;
@@ -693,9 +760,12 @@ int gpo_policy_evaluate(const struct config *cfg, struct discovery *disc, bool d
 				log_warn("the policy could not be cached in %s; if SYSVOL is unreachable later, nothing "
 					 "will be done", cfg->state_dir);
 			free(c.fingerprint);
+			free(c.linked_gpos);
 		}
 	}
 out:
+	cached_free(&prev);
+	strlist_free(&known);
 	preg_view_free(&view);
 	for (size_t k = 0; k < n_items; k++) {
 		if (items[k].tmp_file)
@@ -734,6 +804,7 @@ int gpo_policy_check(const struct config *cfg, enum adenroll_mode mode, bool *ch
 	struct ldap_conn *conn = NULL;
 	struct cached_policy c;
 	struct gpo_directory d;
+	struct strlist known = { 0 };
 	char *domain = NULL, *fp = NULL;
 	char *dnc = NULL, *cnc = NULL;
 	int ret = -1;
@@ -755,8 +826,9 @@ int gpo_policy_check(const struct config *cfg, enum adenroll_mode mode, bool *ch
 	dnc = c.default_nc;
 	cnc = c.config_nc ? c.config_nc : "";
 	/* the site as the last full read found it ("" = none): no netlogon ping here */
+	known_gpos(&c, &known);
 	if (gpo_directory_read(conn, dnc, cnc, krb_session_sam_account_name(krb), c.account_dn,
-			       cfg->site && *cfg->site ? cfg->site : (c.site ? c.site : ""), false, &d) != 0)
+			       cfg->site && *cfg->site ? cfg->site : (c.site ? c.site : ""), false, &known, &d) != 0)
 		goto out;
 	fp = gpo_directory_fingerprint(&d);
 	*changed = strcmp(fp, c.fingerprint) != 0;
@@ -781,6 +853,7 @@ int gpo_policy_check(const struct config *cfg, enum adenroll_mode mode, bool *ch
 	ret = 0;
 out:
 	free(fp);
+	strlist_free(&known);
 	gpo_directory_free(&d);
 	cached_free(&c);
 	ldap_conn_close(conn);

@@ -17,6 +17,7 @@
 #include "ldap_conn.h"
 #include "log.h"
 #include "runlimit.h"
+#include "sasl_plugins.h"
 #include "util.h"
 
 #define LDAP_PORT_DEFAULT 389
@@ -269,6 +270,8 @@ int ldap_conn_open_list(const struct config *cfg, const struct ldap_dc_list *dcs
 	int ret = -1;
 
 	*out = NULL;
+	/* before libldap starts libsasl2: GSSAPI is the only mechanism used */
+	sasl_plugins_gssapi_only();
 	c->max_entries = cfg->ldap_max_entries > 0 ? (unsigned long)cfg->ldap_max_entries : 50000;
 	c->max_bytes = cfg->ldap_max_bytes > 0 ? (unsigned long long)cfg->ldap_max_bytes : 128ull << 20;
 	/* Full pages can only hold max_entries; the slack covers the last,

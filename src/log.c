@@ -1,20 +1,21 @@
 /* stderr and journald/syslog logging.  Journal records carry
  * SYSLOG_IDENTIFIER=adenroll and, for lifecycle events, a stable MESSAGE_ID
- * and TEMPLATE= (listed in adenroll(8), JOURNAL MESSAGE IDS). */
+ * and TEMPLATE= (listed in adenroll(8), JOURNAL MESSAGE IDS).  Records go to
+ * journald over its native protocol (one datagram per record on
+ * /run/systemd/journal/socket, as systemd documents it in "Native Journal
+ * Protocol"), so the process does not load libsystemd and what it pulls in. */
 #include "adenroll-build.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
-
-#ifdef HAVE_SYSTEMD
-#include <systemd/sd-journal.h>
-#endif
 
 #include "log.h"
 #include "safetext.h"
@@ -113,63 +114,114 @@ struct event_info {
 	const struct log_event_facts *facts;   /* may be NULL */
 };
 
-#ifdef HAVE_SYSTEMD
-/* One "NAME=value" journal field; control characters were sanitized. */
-static void field(struct iovec *iov, size_t *n, char *buf, size_t len, const char *name, const char *value)
-{
-	int w = snprintf(buf, len, "%s=%s", name, value);
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+static const char *journal_socket = JOURNAL_SOCKET;
+static int journal_fd = -1;
 
-	if (w < 0)
-		return;
-	iov[*n].iov_base = buf;
-	iov[*n].iov_len = (size_t)w < len ? (size_t)w : len - 1;
-	(*n)++;
+void log_journal_socket(const char *path)
+{
+	journal_socket = path ? path : JOURNAL_SOCKET;
+	if (journal_fd >= 0)
+		close(journal_fd);
+	journal_fd = -1;
 }
-#endif
+
+size_t log_journal_field(char *buf, size_t cap, const char *name, const char *value)
+{
+	size_t nl = strlen(name), vl = strlen(value), need;
+
+	if (!strchr(value, '\n')) {
+		need = nl + 1 + vl + 1;
+		if (need > cap)
+			return 0;
+		memcpy(buf, name, nl);
+		buf[nl] = '=';
+		memcpy(buf + nl + 1, value, vl);
+		buf[need - 1] = '\n';
+		return need;
+	}
+	/* NAME, newline, the value's length as 64-bit little endian, the value */
+	need = nl + 1 + 8 + vl + 1;
+	if (need > cap)
+		return 0;
+	memcpy(buf, name, nl);
+	buf[nl] = '\n';
+	for (int i = 0; i < 8; i++)
+		buf[nl + 1 + i] = (char)((uint64_t)vl >> (8 * i) & 0xff);
+	memcpy(buf + nl + 9, value, vl);
+	buf[need - 1] = '\n';
+	return need;
+}
+
+struct record {
+	char buf[8192];
+	size_t len;
+	bool truncated;
+};
+
+static void field(struct record *r, const char *name, const char *value)
+{
+	size_t n = log_journal_field(r->buf + r->len, sizeof r->buf - r->len, name, value);
+
+	if (n == 0)
+		r->truncated = true;
+	r->len += n;
+}
+
+/* 0 when journald took the record. */
+static int journal_send(const struct record *r)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	if (r->truncated || strlen(journal_socket) >= sizeof sa.sun_path)
+		return -1;
+	strcpy(sa.sun_path, journal_socket);
+	if (journal_fd < 0)
+		journal_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (journal_fd < 0)
+		return -1;
+	if (sendto(journal_fd, r->buf, r->len, MSG_NOSIGNAL, (const struct sockaddr *)&sa, sizeof sa) < 0)
+		return -1;
+	return 0;
+}
 
 static void to_system_log(int priority, const struct event_info *event, const char *template_cn,
 			  const char *msg)
 {
-#ifdef HAVE_SYSTEMD
-	struct iovec iov[12];
-	size_t n = 0;
-	char f[11][4200], num[32];
-	int r;
+	struct record r;
+	char num[32];
 
+	r.len = 0;
+	r.truncated = false;
 	snprintf(num, sizeof num, "%d", priority);
-	field(iov, &n, f[n], sizeof f[0], "MESSAGE", msg);
-	field(iov, &n, f[n], sizeof f[0], "PRIORITY", num);
-	field(iov, &n, f[n], sizeof f[0], "SYSLOG_IDENTIFIER", "adenroll");
+	field(&r, "MESSAGE", msg);
+	field(&r, "PRIORITY", num);
+	field(&r, "SYSLOG_IDENTIFIER", "adenroll");
 	if (event) {
 		const struct log_event_facts *x = event->facts;
 
-		field(iov, &n, f[n], sizeof f[0], "MESSAGE_ID", event->message_id);
-		field(iov, &n, f[n], sizeof f[0], "ADENROLL_EVENT", event->name);
+		field(&r, "MESSAGE_ID", event->message_id);
+		field(&r, "ADENROLL_EVENT", event->name);
 		if (template_cn)
-			field(iov, &n, f[n], sizeof f[0], "TEMPLATE", template_cn);
+			field(&r, "TEMPLATE", template_cn);
 		if (x && x->ca && *x->ca)
-			field(iov, &n, f[n], sizeof f[0], "ADENROLL_CA", x->ca);
+			field(&r, "ADENROLL_CA", x->ca);
 		if (x && x->serial && *x->serial)
-			field(iov, &n, f[n], sizeof f[0], "ADENROLL_SERIAL", x->serial);
+			field(&r, "ADENROLL_SERIAL", x->serial);
 		if (x && x->request_id >= 0) {
 			snprintf(num, sizeof num, "%ld", x->request_id);
-			field(iov, &n, f[n], sizeof f[0], "ADENROLL_REQUEST_ID", num);
+			field(&r, "ADENROLL_REQUEST_ID", num);
 		}
 		if (x && x->not_after > 0) {
 			struct tm tm;
 
 			if (gmtime_r(&x->not_after, &tm) && strftime(num, sizeof num, "%Y-%m-%dT%H:%M:%SZ", &tm))
-				field(iov, &n, f[n], sizeof f[0], "ADENROLL_NOT_AFTER", num);
+				field(&r, "ADENROLL_NOT_AFTER", num);
 		}
 	}
-	r = sd_journal_sendv(iov, (int)n);
-	if (r >= 0)
+	if (journal_send(&r) == 0)
 		return;
 	/* No journald (container, non-systemd init): syslog still records it. */
-#else
-	(void)event;
-#endif
-	(void)template_cn;
 	to_syslog(priority, msg);
 }
 

@@ -48,4 +48,13 @@ struct log_event_facts {
 void log_event_facts(enum log_event ev, const char *template_cn, const struct log_event_facts *facts,
 		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* journald's native protocol (log.c).  One field of a record into buf:
+ * "NAME=value\n", or, for a value with a newline, "NAME\n", its length as
+ * 64-bit little endian, the value and "\n".  Bytes written, 0 when it does
+ * not fit in cap. */
+size_t log_journal_field(char *buf, size_t cap, const char *name, const char *value);
+/* Tests: send records to this AF_UNIX datagram socket (NULL: journald's
+ * /run/systemd/journal/socket). */
+void log_journal_socket(const char *path);
+
 #endif
