@@ -19,6 +19,7 @@
 #include "enroll.h"
 #include "hresult.h"
 #include "json.h"
+#include "keyproc.h"
 #include "ldap_conn.h"
 #include "log.h"
 #include "policy.h"
@@ -228,20 +229,6 @@ static void check_revocation(struct revocation_ctx *rev, const struct template *
 		log_debug("%s: not revoked: %s", t->cn, l->revocation_detail);
 }
 
-/* The held key for a renewal that keeps it, from whichever store holds
- * the certificate (store_load_key: PEM without following symlinks, NSS by
- * export).  NULL (logged): the renewal then uses a fresh key. */
-static EVP_PKEY *load_held_key(const struct config *cfg, enum adenroll_mode mode, const struct template *t,
-			       const struct store_item *it)
-{
-	struct store *s = NULL;
-	EVP_PKEY *key = NULL;
-	if (store_open(cfg, mode, &s) < 0 || store_load_key(s, it, &key) < 0)
-		log_warn("%s: cannot read the held key to reuse it (see above); generating a new key", t->cn);
-	store_close(s);
-	return key;
-}
-
 /* OfflineExpirationPercent: a certificate with less than that share of its
  * lifetime left is worth a warning (renewal should have replaced it by now). */
 static bool offline_expiring(const struct ae_policy *aep, const struct template *t, const struct store_item *it,
@@ -382,16 +369,14 @@ static void process(struct discovery *disc, const struct cli_options *opt, const
 	 * revoked (possibly compromised) key or another template's. */
 	bool keep_key = a == POLICY_RENEW && !superseded_cn && it && it->key_path &&
 			(cfg->reuse_key || (t->private_key_flag & CT_PK_REQUIRE_SAME_KEY_RENEWAL));
-	EVP_PKEY *held_key = NULL;
 	if (a == POLICY_RENEW && !superseded_cn && it) {
-		/* signs the renewal (MS-WCCE 3.1.1.4.3.2.1), and is its key when kept */
-		held_key = load_held_key(cfg, opt->mode, t, it);
-		enroll_renew_template(disc, cfg, opt->mode, t, it->cert, held_key, keep_key, opt->dry_run, &l->rep);
+		/* the held key signs the renewal (MS-WCCE 3.1.1.4.3.2.1), and is its
+		 * key when kept: the key process reads it (store_load_key) */
+		enroll_renew_template(disc, cfg, opt->mode, t, it->cert, keep_key, opt->dry_run, &l->rep);
 	} else {
-		held_key = keep_key ? load_held_key(cfg, opt->mode, t, it) : NULL;
-		enroll_template(disc, cfg, opt->mode, t, a == POLICY_RENEW, held_key, opt->dry_run, &l->rep);
+		enroll_template(disc, cfg, opt->mode, t, a == POLICY_RENEW, keep_key ? it->cert : NULL, opt->dry_run,
+				&l->rep);
 	}
-	EVP_PKEY_free(held_key);
 	l->new_pending = l->rep.outcome == ENROLL_PENDING;
 	if (l->rep.outcome == ENROLL_ISSUED && superseded_cn)
 		retire_superseded(cfg, opt->mode, it->template_cn ? it->template_cn : superseded_cn);
@@ -417,6 +402,11 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&tot, 0, sizeof tot);
 	memset(&aep, 0, sizeof aep);
+	memset(&disc, 0, sizeof disc);
+	/* Private keys live in the key process, forked before Kerberos, LDAP
+	 * or libcurl have read anything it could inherit (keyproc.h). */
+	if (keyproc_start(cfg, opt->mode) < 0)
+		goto out;
 	/* discovery_run leaves disc zeroed on failure: out: frees nothing twice */
 	if (discovery_run(cfg, opt->mode, &disc) < 0)
 		goto out;
@@ -527,6 +517,7 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 		state_last_run_save(cfg, opt->mode, &lr);
 	}
 out:
+	keyproc_stop();
 	if (!opt->dry_run) {
 		/* also after a failed discovery: "the last run failed" is what monitoring needs */
 		struct metrics_run mr;

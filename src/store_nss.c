@@ -67,6 +67,7 @@
 
 #include "cert.h"
 #include "fsutil.h"
+#include "keyproc.h"
 #include "log.h"
 #include "state.h"
 #include "trust_policy.h"
@@ -108,7 +109,7 @@ static void crash_point(const char *step)
 	const char *at = getenv("ADENROLL_TEST_CRASH_AT");
 
 	if (at != NULL && strcmp(at, step) == 0)
-		raise(SIGKILL);
+		keyproc_crash_run();   /* the key process and the run it serves */
 }
 
 static const char *nss_err(void)

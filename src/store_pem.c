@@ -40,6 +40,7 @@
 
 #include "cert.h"
 #include "fsutil.h"
+#include "keyproc.h"
 #include "log.h"
 #include "util.h"
 
@@ -76,7 +77,7 @@ static void crash_point(const char *step)
 	const char *at = getenv("ADENROLL_TEST_CRASH_AT");
 
 	if (at != NULL && strcmp(at, step) == 0)
-		raise(SIGKILL);
+		keyproc_crash_run();   /* the key process and the run it serves */
 }
 
 static void index_free(struct index *ix)
