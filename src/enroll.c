@@ -27,9 +27,7 @@
 #include "log.h"
 #include "policy.h"
 #include "safetext.h"
-#include "renewal.h"
 #include "state.h"
-#include "store.h"
 
 const char *enroll_outcome_name(enum enroll_outcome o)
 {

@@ -99,8 +99,8 @@ struct nss_store {
 	const struct config *cfg;   /* for the trust policy of roots */
 };
 
-/* TEST ONLY: ADENROLL_TEST_CRASH_AT=<step> kills the process with SIGKILL
- * when an NSS install reaches <step> (same convention as store_pem.c; the
+/* TEST ONLY: ADENROLL_TEST_CRASH_AT=<step> kills the run (key process and
+ * network side) with SIGKILL when an NSS install reaches <step> (same convention as store_pem.c; the
  * steps are prefixed so a pem+nss configuration can target either):
  * nss-meta, nss-key, nss-cert, nss-chain, nss-archived, nss-cert-removed,
  * nss-key-removed. */

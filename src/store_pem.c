@@ -68,8 +68,9 @@ struct index {
 	size_t n;
 };
 
-/* TEST ONLY: ADENROLL_TEST_CRASH_AT=<step> kills the process with SIGKILL
- * when an install reaches <step>, so tests can prove every crash point
+/* TEST ONLY: ADENROLL_TEST_CRASH_AT=<step> kills the run (the key process
+ * installing and the process it serves) with SIGKILL when an install
+ * reaches <step>, so tests can prove every crash point
  * leaves a complete old or new pair.  Steps, in order: index, key, cert,
  * chain, meta, generation, switched, linked, archived. */
 static void crash_point(const char *step)
