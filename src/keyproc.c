@@ -43,6 +43,19 @@ enum kp_status { KP_OK = 0, KP_ERROR = 1 };
 
 /* ---------------------------------------------------------------- the wire */
 
+static void be32_put(unsigned char h[4], size_t v)
+{
+	h[0] = (unsigned char)(v >> 24);
+	h[1] = (unsigned char)(v >> 16);
+	h[2] = (unsigned char)(v >> 8);
+	h[3] = (unsigned char)v;
+}
+
+static size_t be32_get(const unsigned char h[4])
+{
+	return ((size_t)h[0] << 24) | ((size_t)h[1] << 16) | ((size_t)h[2] << 8) | h[3];
+}
+
 struct kp_buf {
 	unsigned char *v;
 	size_t n, cap;
@@ -75,8 +88,8 @@ static void put_u8(struct kp_buf *b, unsigned v)
 
 static void put_len(struct kp_buf *b, size_t len)
 {
-	unsigned char h[4] = { (unsigned char)(len >> 24), (unsigned char)(len >> 16), (unsigned char)(len >> 8),
-			       (unsigned char)len };
+	unsigned char h[4];
+	be32_put(h, len);
 	buf_put(b, h, 4);
 }
 
@@ -141,7 +154,7 @@ static const unsigned char *rd_field(struct kp_reader *r, size_t *len)
 		rd_fail(r, "a field is cut short");
 		return NULL;
 	}
-	size_t n = ((size_t)r->p[0] << 24) | ((size_t)r->p[1] << 16) | ((size_t)r->p[2] << 8) | r->p[3];
+	size_t n = be32_get(r->p);
 	if (n > r->left - 4) {
 		rd_fail(r, "a field is longer than the message");
 		return NULL;
@@ -242,10 +255,10 @@ static int read_all(int fd, unsigned char *p, size_t len)
 
 int keyproc_frame_write(int fd, const unsigned char *buf, size_t len)
 {
-	unsigned char h[4] = { (unsigned char)(len >> 24), (unsigned char)(len >> 16), (unsigned char)(len >> 8),
-			       (unsigned char)len };
+	unsigned char h[4];
 	if (len == 0 || len > KEYPROC_MAX_FRAME)
 		return -1;
+	be32_put(h, len);
 	if (write_all(fd, h, 4) < 0 || write_all(fd, buf, len) < 0)
 		return -1;
 	return 0;
@@ -259,7 +272,7 @@ int keyproc_frame_read(int fd, unsigned char **buf, size_t *len)
 	int r = read_all(fd, h, 4);
 	if (r <= 0)
 		return r;
-	size_t n = ((size_t)h[0] << 24) | ((size_t)h[1] << 16) | ((size_t)h[2] << 8) | h[3];
+	size_t n = be32_get(h);
 	if (n == 0 || n > KEYPROC_MAX_FRAME)
 		return -1;
 	unsigned char *b = xmalloc(n);
@@ -672,7 +685,8 @@ static struct {
 	int fd;
 	pid_t parent;       /* the network side, in the key process */
 	bool network_side;
-} kp = { 0, -1, 0, false };
+	bool lost;          /* this run's key process died: no second one after the network was read */
+} kp = { 0, -1, 0, false, false };
 
 static void write_pid(const char *dir, const char *leaf)
 {
@@ -730,6 +744,11 @@ int keyproc_start(const struct config *cfg, enum adenroll_mode mode)
 
 	if (kp.pid > 0)
 		return 0;
+	if (kp.lost) {
+		log_error("the key process of this run ended (see above); another is not started once the network "
+			  "has been read");
+		return -1;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		log_error("cannot start the key process: socketpair: %s", strerror(errno));
 		return -1;
@@ -790,6 +809,7 @@ void keyproc_stop(void)
 	test_hold("network.pid");
 	reap(false);
 	kp.network_side = false;
+	kp.lost = false;
 }
 
 void keyproc_assert_key_side(const char *what)
@@ -825,6 +845,7 @@ static unsigned char *exchange(struct kp_buf *q, struct kp_reader *r, size_t *al
 	if (keyproc_frame_write(kp.fd, q->v, q->n) < 0 || keyproc_frame_read(kp.fd, &ans, alen) != 1) {
 		snprintf(err, errlen, "the key process ended without answering (see above)");
 		reap(true);
+		kp.lost = true;
 		goto fail;
 	}
 	r->p = ans + 1;

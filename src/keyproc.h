@@ -36,7 +36,9 @@
 
 /* Forks the key process for this run (cfg and mode are the run's; the child
  * keeps its copy).  Call before anything reads the network.  Starting it
- * again while it runs does nothing.  From then on this process is the
+ * again while it runs does nothing; after it died in this run (until
+ * keyproc_stop) it is refused: a second one would inherit what the network
+ * side has read since.  From then on this process is the
  * network side: keyproc_assert_key_side aborts in it.  0, or -1 logged. */
 int keyproc_start(const struct config *cfg, enum adenroll_mode mode);
 bool keyproc_running(void);

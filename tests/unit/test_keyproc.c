@@ -497,12 +497,58 @@ static void test_forked_key_process(void **state)
 	EVP_PKEY_free(ca_key);
 }
 
+/* The key process of this run, from /proc (the test's only child then). */
+static pid_t only_child(void)
+{
+	char *p = xasprintf("/proc/%ld/task/%ld/children", (long)getpid(), (long)getpid());
+	FILE *f = fopen(p, "r");
+	long pid = -1;
+	free(p);
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &pid) != 1)
+		pid = -1;
+	fclose(f);
+	return (pid_t)pid;
+}
+
+/* A key process that dies mid-run (killed, out of memory) fails the request
+ * cleanly, and no second one is forked from a process that has read the
+ * network since; the next run (after keyproc_stop) starts one again. */
+static void test_key_process_lost(void **state)
+{
+	struct template t;
+	struct keyproc_made made;
+	char err[512];
+
+	(void)state;
+	make_config();
+	make_template(&t);
+	assert_int_equal(keyproc_start(&test_cfg, ADENROLL_MODE_MACHINE), 0);
+	pid_t child = only_child();
+	if (child <= 0)
+		skip();
+	assert_int_equal(kill(child, SIGKILL), 0);
+	struct keyproc_request rq = { .t = &t, .host_fqdn = "client.example" };
+	assert_int_equal(keyproc_make_request(&rq, &made, err, sizeof err), -1);
+	assert_non_null(strstr(err, "ended without answering"));
+	assert_null(made.request);
+	assert_false(keyproc_running());
+	assert_int_equal(keyproc_start(&test_cfg, ADENROLL_MODE_MACHINE), -1);
+	keyproc_stop();
+	assert_int_equal(keyproc_start(&test_cfg, ADENROLL_MODE_MACHINE), 0);
+	assert_int_equal(keyproc_make_request(&rq, &made, err, sizeof err), 0);
+	free(made.request);
+	keyproc_stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frame_round_trip_and_bounds),
 		cmocka_unit_test_setup_teardown(test_malformed_requests_get_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forked_key_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_process_lost, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
