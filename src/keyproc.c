@@ -33,6 +33,7 @@
 #include "log.h"
 #include "renewal.h"
 #include "store.h"
+#include "trust_policy.h"
 #include "util.h"
 
 enum kp_op { KP_OP_REQUEST = 1, KP_OP_SAVE_PENDING = 2, KP_OP_LOAD_PENDING = 3, KP_OP_INSTALL = 4 };
@@ -604,7 +605,7 @@ static void serve_install(const struct config *cfg, enum adenroll_mode mode, str
 	struct template t;
 	X509 *cert = NULL;
 	STACK_OF(X509) *chain = NULL;
-	char *ca = NULL, *archived = NULL;
+	char *ca = NULL, *archived = NULL, *dc = NULL;
 	struct store *s = NULL;
 
 	rd_template(r, &t);
@@ -627,6 +628,7 @@ static void serve_install(const struct config *cfg, enum adenroll_mode mode, str
 	}
 	ca = rd_text(r);
 	long req_id = (long)rd_num(r);
+	dc = rd_text(r);
 	if (!rd_done(r) || !cert) {
 		answer_error(a, "malformed request to the key process: %s", r->why ? r->why : "no certificate");
 		goto out;
@@ -636,6 +638,8 @@ static void serve_install(const struct config *cfg, enum adenroll_mode mode, str
 			     "not installed", t.cn);
 		goto out;
 	}
+	/* the NSS store trusts a root by where this run's directory came from */
+	trust_policy_set_dc(dc);
 	if (store_open(cfg, mode, &s) < 0 ||
 	    store_install(s, &t, slot.key, cert, chain, ca, req_id, &archived) < 0) {
 		answer_error(a, "cannot store the certificate for template %s (see above)", t.cn);
@@ -647,6 +651,7 @@ out:
 	store_close(s);
 	free(archived);
 	free(ca);
+	free(dc);
 	sk_X509_pop_free(chain, X509_free);
 	X509_free(cert);
 	free(t.cn);
@@ -975,6 +980,7 @@ int keyproc_install(const struct template *t, X509 *cert, STACK_OF(X509) *chain,
 		put_der(&q, sk_X509_value(chain, i));
 	put_text(&q, ca_name);
 	put_num(&q, request_id);
+	put_text(&q, trust_policy_dc());
 	if (!(ans = exchange(&q, &r, &alen, err, errlen)))
 		return -1;
 	char *archived = rd_text(&r);

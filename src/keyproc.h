@@ -81,7 +81,8 @@ int keyproc_save_pending(const struct pending_request *pr, char *err, size_t err
 int keyproc_load_pending(const char *template_cn, char pubkey_sha256[KEYPROC_HASH_HEX], char *err,
 			 size_t errlen);
 /* store_install of cert (+chain) with the held key, after checking the
- * certificate carries it.  *archived_to (may be NULL): see store_install.
+ * certificate carries it.  The key process is told trust_policy_dc() (the
+ * NSS store decides root trust by it).  *archived_to (may be NULL): see store_install.
  * 0, or -1 with the reason in err. */
 int keyproc_install(const struct template *t, X509 *cert, STACK_OF(X509) *chain, const char *ca_name,
 		    long request_id, char **archived_to, char *err, size_t errlen);

@@ -284,6 +284,7 @@ static void test_malformed_requests_get_errors(void **state)
 	m_num(&m, 0);
 	m_text(&m, "CA");
 	m_num(&m, 1);
+	m_text(&m, "dc.example");
 	expect_error(&m, "no certificate");
 
 	/* a pending record without a template name; then one with no key held */
