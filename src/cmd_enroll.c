@@ -17,6 +17,7 @@
 #include "eligibility.h"
 #include "enroll.h"
 #include "hooks.h"
+#include "keyproc.h"
 #include "json.h"
 #include "log.h"
 #include "policy.h"
@@ -142,8 +143,13 @@ int cmd_enroll(const struct cli_options *opt, struct config *cfg, int argc, char
 		fprintf(stderr, "usage: adenroll enroll TEMPLATE\n");
 		return ADENROLL_EXIT_USAGE;
 	}
-	if (discovery_run(cfg, opt->mode, &disc) < 0)
+	/* before anything reads the network (keyproc.h) */
+	if (keyproc_start(cfg, opt->mode) < 0)
 		return ADENROLL_EXIT_FAILURE;
+	if (discovery_run(cfg, opt->mode, &disc) < 0) {
+		keyproc_stop();
+		return ADENROLL_EXIT_FAILURE;
+	}
 
 	const struct template *t = directory_find_template(&disc.dir, argv[0]);
 	if (!t) {
@@ -254,6 +260,7 @@ int cmd_enroll(const struct cli_options *opt, struct config *cfg, int argc, char
 		break;
 	}
 out:
+	keyproc_stop();
 	free(el);
 	discovery_free(&disc);
 	return ret;

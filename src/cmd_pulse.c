@@ -19,6 +19,7 @@
 #include "enroll.h"
 #include "hresult.h"
 #include "json.h"
+#include "keyproc.h"
 #include "ldap_conn.h"
 #include "log.h"
 #include "plan.h"
@@ -230,20 +231,6 @@ static void log_revocation(const struct template *t, const struct plan *p)
 		log_debug("%s: not revoked: %s", t->cn, p->revocation_detail);
 }
 
-/* The held key for a renewal that keeps it, from whichever store holds
- * the certificate (store_load_key: PEM without following symlinks, NSS by
- * export).  NULL (logged): the renewal then uses a fresh key. */
-static EVP_PKEY *load_held_key(const struct config *cfg, enum adenroll_mode mode, const struct template *t,
-			       const struct store_item *it)
-{
-	struct store *s = NULL;
-	EVP_PKEY *key = NULL;
-	if (store_open(cfg, mode, &s) < 0 || store_load_key(s, it, &key) < 0)
-		log_warn("%s: cannot read the held key to reuse it (see above); generating a new key", t->cn);
-	store_close(s);
-	return key;
-}
-
 /* OfflineExpirationPercent: the plan says the certificate has less than
  * that share of its lifetime left; the event says so. */
 static void log_offline_expiring(const struct ae_policy *aep, const struct template *t, const struct plan *p)
@@ -313,20 +300,18 @@ static void process(struct discovery *disc, const struct cli_options *opt, const
 		return;
 	log_info("%s: %s: %s", t->cn, l->action, l->rule);
 	l->acted = true;
-	EVP_PKEY *held_key = NULL;
 	/* the index spared the parse until now (store_item_cert); a file that
 	 * changed since the listing makes it a new request, as an unusable
 	 * held certificate does */
 	X509 *held_cert = p->request == PLAN_REQUEST_RENEWAL ? store_item_cert(p->held) : NULL;
 	if (held_cert != NULL) {
-		/* signs the renewal (MS-WCCE 3.1.1.4.3.2.1), and is its key when kept */
-		held_key = load_held_key(cfg, opt->mode, t, p->held);
-		enroll_renew_template(disc, cfg, opt->mode, t, held_cert, held_key, p->key == PLAN_KEY_HELD,
-				      opt->dry_run, &l->rep);
+		/* the held key signs the renewal (MS-WCCE 3.1.1.4.3.2.1), and is its
+		 * key when kept: the key process reads it, never this one */
+		enroll_renew_template(disc, cfg, opt->mode, t, held_cert, p->key == PLAN_KEY_HELD, opt->dry_run,
+				      &l->rep);
 	} else {
 		enroll_template(disc, cfg, opt->mode, t, p->d.action == POLICY_RENEW, NULL, opt->dry_run, &l->rep);
 	}
-	EVP_PKEY_free(held_key);
 	l->new_pending = l->rep.outcome == ENROLL_PENDING;
 	if (l->rep.outcome == ENROLL_ISSUED && p->superseded_cn)
 		retire_superseded(cfg, opt->mode, p->held->template_cn ? p->held->template_cn : p->superseded_cn);
@@ -353,6 +338,11 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&tot, 0, sizeof tot);
 	memset(&aep, 0, sizeof aep);
+	memset(&disc, 0, sizeof disc);
+	/* Private keys live in the key process, forked before Kerberos, LDAP
+	 * or libcurl have read anything it could inherit (keyproc.h). */
+	if (keyproc_start(cfg, opt->mode) < 0)
+		goto out;
 	/* discovery_run leaves disc zeroed on failure: out: frees nothing twice */
 	if (discovery_run(cfg, opt->mode, &disc) < 0)
 		goto out;
@@ -471,6 +461,7 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 		state_last_run_save(cfg, opt->mode, &lr);
 	}
 out:
+	keyproc_stop();
 	if (!opt->dry_run) {
 		/* also after a failed discovery: "the last run failed" is what monitoring needs */
 		struct metrics_run mr;

@@ -1,5 +1,6 @@
 /* Key generation and PKCS#10 requests (docs/protocol.md 2.5, 5.5).  OpenSSL 3 EVP only. */
 #include "csr.h"
+#include "keyproc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,8 @@ EVP_PKEY *csr_generate_key(const struct template *t, const struct config *cfg, c
 {
 	EVP_PKEY *key = NULL;
 	double t0 = monotonic_seconds();
+
+	keyproc_assert_key_side("generating a private key");
 	if (t && t->key_alg == TEMPLATE_KEY_UNSUPPORTED) {
 		snprintf(err, errlen, "template %s asks for a key algorithm adenroll cannot generate", t->cn);
 		return NULL;
@@ -355,6 +358,7 @@ out:
 
 char *csr_key_to_pem(EVP_PKEY *key)
 {
+	keyproc_assert_key_side("encoding a private key");
 	BIO *b = BIO_new(BIO_s_secmem());
 	char *out = NULL;
 	if (!b)
@@ -374,6 +378,7 @@ char *csr_key_to_pem(EVP_PKEY *key)
 
 EVP_PKEY *csr_key_from_pem(const char *pem, size_t len)
 {
+	keyproc_assert_key_side("decoding a private key");
 	if (!pem || len == 0 || len > 1024 * 1024)
 		return NULL;
 	BIO *b = BIO_new_mem_buf(pem, (int)len);

@@ -24,10 +24,10 @@
 #include "fsutil.h"
 #include "hooks.h"
 #include "hresult.h"
+#include "keyproc.h"
 #include "log.h"
 #include "policy.h"
 #include "safetext.h"
-#include "renewal.h"
 #include "state.h"
 #include "store.h"
 #include "trust_policy.h"
@@ -280,26 +280,26 @@ static void record_hooks_owed(const struct config *cfg, enum adenroll_mode mode,
 			 "run, they will not run later", t->cn);
 }
 
-/* Checks what the CA returned before anything is stored, then installs it:
- * our key, a chain to a CA the directory trusts, the template we asked for. */
+/* Checks what the CA returned before anything is stored, then has the key
+ * process install it: our key (pubkey_sha256, from the key process), a
+ * chain to a CA the directory trusts, the template we asked for. */
 static int install_issued(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
 			  const struct template *t, bool renewal, const struct enrollment_service *ca,
-			  const char *ca_name, struct transport *tx, EVP_PKEY *key, const char *pem,
-			  long req_id, struct enroll_report *rep)
+			  const char *ca_name, struct transport *tx, const char *pubkey_sha256,
+			  const char *pem, long req_id, struct enroll_report *rep)
 {
 	int ret = -1;
 	X509 *cert = cert_from_buffer(pem, strlen(pem));
 	STACK_OF(X509) *chain = NULL;
 	struct bloblist inter = { NULL, 0 };
-	struct store *store = NULL;
 	char *archived = NULL;
-	char err[512];
+	char err[512], hash[KEYPROC_HASH_HEX];
 
 	if (!cert) {
 		snprintf(rep->message, sizeof rep->message, "%s returned a certificate that does not parse", ca_name);
 		goto out;
 	}
-	if (!cert_matches_key(cert, key)) {
+	if (keyproc_cert_pubkey_sha256(cert, hash) < 0 || strcmp(hash, pubkey_sha256) != 0) {
 		snprintf(rep->message, sizeof rep->message,
 			 "the certificate from %s does not carry our public key: not installed", ca_name);
 		goto out;
@@ -332,10 +332,9 @@ static int install_issued(struct discovery *disc, const struct config *cfg, enum
 		goto out;
 	}
 	record_hooks_owed(cfg, mode, t, renewal, ca_name, req_id, cert);
-	if (store_open(cfg, mode, &store) < 0 ||
-	    store_install(store, t, key, cert, chain, ca_name, req_id, &archived) < 0) {
-		snprintf(rep->message, sizeof rep->message, "cannot store the certificate issued by %s (see above)",
-			 ca_name);
+	if (keyproc_install(t, cert, chain, ca_name, req_id, &archived, err, sizeof err) < 0) {
+		snprintf(rep->message, sizeof rep->message, "cannot store the certificate issued by %.60s: %.400s",
+			 ca_name, err);
 		goto out;
 	}
 	rep->outcome = ENROLL_ISSUED;
@@ -353,7 +352,6 @@ static int install_issued(struct discovery *disc, const struct config *cfg, enum
 	ret = 0;
 out:
 	free(archived);
-	store_close(store);
 	bloblist_free(&inter);
 	sk_X509_pop_free(chain, X509_free);
 	X509_free(cert);
@@ -406,12 +404,13 @@ static int stores_writable(const struct config *cfg, char *why, size_t whylen)
 }
 
 /* Records request r->request_id at ca as pending for t, with its key and
- * request, so later runs poll it and never submit again. */
-static void record_pending(const struct config *cfg, enum adenroll_mode mode, const struct template *t,
-			   const struct enrollment_service *ca, const struct transport *tx,
-			   const struct certsrv_result *r, EVP_PKEY *key, const char *csr, struct enroll_report *rep)
+ * request (written by the key process), so later runs poll it and never
+ * submit again. */
+static void record_pending(const struct template *t, const struct enrollment_service *ca,
+			   const struct transport *tx, const struct certsrv_result *r, struct enroll_report *rep)
 {
 	struct pending_request pr = { 0 };
+	char err[512] = "";
 	pr.template_cn = t->cn;
 	pr.ca_name = ca->cn;
 	pr.ca_host = ca->dns_host_name;
@@ -420,11 +419,11 @@ static void record_pending(const struct config *cfg, enum adenroll_mode mode, co
 	pr.endpoint = tx->ces ? (char *)tx->where : NULL;
 	pr.request_id = r->request_id;
 	pr.submitted = time(NULL);
-	if (r->request_id < 0 || state_pending_save(cfg, mode, &pr, key, csr) < 0) {
+	if (r->request_id < 0 || keyproc_save_pending(&pr, err, sizeof err) < 0) {
 		rep->outcome = ENROLL_FAILED;
 		snprintf(rep->message, sizeof rep->message,
-			 "request%s is pending at %s but cannot be recorded: it will be submitted again",
-			 r->request_id < 0 ? " (without a request id)" : "", ca->cn);
+			 "request%s is pending at %.60s but cannot be recorded%s%.300s: it will be submitted again",
+			 r->request_id < 0 ? " (without a request id)" : "", ca->cn, err[0] ? ": " : "", err);
 		log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
 		return;
 	}
@@ -436,38 +435,60 @@ static void record_pending(const struct config *cfg, enum adenroll_mode mode, co
 }
 
 static int enroll_run(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
-		      const struct template *t, bool renewal, EVP_PKEY *reuse_key, X509 *signer_cert,
-		      EVP_PKEY *signer_key, bool dry_run, struct enroll_report *rep);
+		      const struct template *t, bool renewal, X509 *held_cert, bool sign_with_held, bool keep_key,
+		      bool dry_run, struct enroll_report *rep);
 
 int enroll_template(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
-		    const struct template *t, bool renewal, EVP_PKEY *reuse_key, bool dry_run,
+		    const struct template *t, bool renewal, X509 *reuse_key_of, bool dry_run,
 		    struct enroll_report *rep)
 {
-	return enroll_run(disc, cfg, mode, t, renewal, reuse_key, NULL, NULL, dry_run, rep);
+	return enroll_run(disc, cfg, mode, t, renewal, reuse_key_of, false, reuse_key_of != NULL, dry_run, rep);
 }
 
 int enroll_renew_template(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
-			  const struct template *t, X509 *held_cert, EVP_PKEY *held_key, bool keep_key,
-			  bool dry_run, struct enroll_report *rep)
+			  const struct template *t, X509 *held_cert, bool keep_key, bool dry_run,
+			  struct enroll_report *rep)
 {
-	const char *why = renewal_signer_problem(held_cert, held_key, time(NULL));
+	return enroll_run(disc, cfg, mode, t, true, held_cert, true, keep_key, dry_run, rep);
+}
 
-	if (why) {
+/* The request from the key process: it reads the held key when the
+ * request is signed with it or keeps it (and says when it could not). */
+static int make_request(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
+			const struct template *t, X509 *held_cert, bool sign_with_held, bool keep_key,
+			struct keyproc_made *made, char *err, size_t errlen)
+{
+	struct keyproc_request rq = {
+		.t = t, .acct = &disc->dir.account, .host_fqdn = disc->host_fqdn, .held_cert = held_cert,
+		.sign_with_held = sign_with_held, .keep_key = keep_key,
+	};
+
+	if (!keyproc_running() && keyproc_start(cfg, mode) < 0) {
+		snprintf(err, errlen, "the key process cannot be started (see above)");
+		return -1;
+	}
+	if (keyproc_make_request(&rq, made, err, errlen) < 0)
+		return -1;
+	if (made->note[0]) {
 		/* MS-WCCE 3.1.1.4.3.2: only a valid certificate signs its
 		 * renewal; anything else is a new enrollment, as on Windows. */
-		log_warn("%s: %s: cannot sign a renewal with it; enrolling anew", t->cn, why);
-		return enroll_run(disc, cfg, mode, t, true, NULL, NULL, NULL, dry_run, rep);
+		log_warn("%s: %s: %s; enrolling anew with a new key", t->cn, made->note,
+			 sign_with_held ? "cannot sign a renewal with it" : "cannot reuse it");
+	} else if (made->signed_by_held) {
+		log_info("%s: renewal request signed by the held certificate", t->cn);
 	}
-	log_info("%s: renewal request signed by the held certificate", t->cn);
-	return enroll_run(disc, cfg, mode, t, true, keep_key ? held_key : NULL, held_cert, held_key, dry_run, rep);
+	if (made->kept_key)
+		log_info("%s: renewing with the held key (%s)", t->cn,
+			 cfg->reuse_key ? "[enroll] reuse_key" : "the template requires the same key on renewal");
+	return 0;
 }
 
 static int enroll_run(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
-		      const struct template *t, bool renewal, EVP_PKEY *reuse_key, X509 *signer_cert,
-		      EVP_PKEY *signer_key, bool dry_run, struct enroll_report *rep)
+		      const struct template *t, bool renewal, X509 *held_cert, bool sign_with_held, bool keep_key,
+		      bool dry_run, struct enroll_report *rep)
 {
 	const struct enrollment_service **cas = NULL;
-	EVP_PKEY *key = NULL;
+	struct keyproc_made made = { 0 };
 	char *csr = NULL;
 	char err[512];
 	int ret = -1;
@@ -497,34 +518,14 @@ static int enroll_run(struct discovery *disc, const struct config *cfg, enum ade
 		log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
 		goto out;
 	}
-	if (reuse_key && EVP_PKEY_up_ref(reuse_key) == 1 && (key = reuse_key))
-		log_info("%s: renewing with the held key (%s)", t->cn,
-			 cfg->reuse_key ? "[enroll] reuse_key" : "the template requires the same key on renewal");
-	else
-		key = csr_generate_key(t, cfg, err, sizeof err);
-	if (!key) {
+	/* key and request come from the key process: this process never holds the key */
+	if (make_request(disc, cfg, mode, t, held_cert, sign_with_held, keep_key, &made, err, sizeof err) < 0) {
 		snprintf(rep->message, sizeof rep->message, "%s", err);
 		log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, err);
 		goto out;
 	}
-	if (signer_cert) {
-		char *inner = NULL;
-		const EVP_MD *md = csr_signature_md(t, err, sizeof err);
-		int rc = md ? csr_build_renewal(key, t, &disc->dir.account, disc->host_fqdn, mode, signer_cert, &inner,
-						err, sizeof err) : -1;
-		if (rc == 0)
-			rc = renewal_wrap(inner, signer_cert, signer_key, md, &csr, err, sizeof err);
-		wipe_free(inner);
-		if (rc < 0) {
-			snprintf(rep->message, sizeof rep->message, "cannot build the renewal request: %.400s", err);
-			log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
-			goto out;
-		}
-	} else if (csr_build(key, t, &disc->dir.account, disc->host_fqdn, mode, &csr, err, sizeof err) < 0) {
-		snprintf(rep->message, sizeof rep->message, "cannot build the request: %.400s", err);
-		log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
-		goto out;
-	}
+	csr = made.request;
+	made.request = NULL;
 	ret = 0;
 	if (dry_run) {
 		rep->outcome = ENROLL_DRY_RUN;
@@ -537,13 +538,13 @@ static int enroll_run(struct discovery *disc, const struct config *cfg, enum ade
 			snprintf(alg, sizeof alg, "%s", t->key_alg == TEMPLATE_KEY_EC_P384 ? "EC P-384" :
 					 t->key_alg == TEMPLATE_KEY_EC_P521 ? "EC P-521" : "EC P-256");
 		struct enroll_endpoint *eps = NULL;
-		size_t n_eps = enroll_endpoints(cas[0], cfg->transport, renewal, false, &eps);
+		size_t n_eps = enroll_endpoints(cas[0], cfg->transport, made.signed_by_held, false, &eps);
 		if (n_eps > 0 && eps[0].ces)
 			snprintf(rep->endpoint, sizeof rep->endpoint, "%s", eps[0].url);
 		else
 			snprintf(rep->endpoint, sizeof rep->endpoint, "https://%s/certsrv/", cas[0]->dns_host_name);
 		snprintf(rep->message, sizeof rep->message, "would submit a %s (%s key) to %s (%s)%s%.300s",
-			 signer_cert ? "renewal request signed by the held certificate" : "request", alg,
+			 made.signed_by_held ? "renewal request signed by the held certificate" : "request", alg,
 			 cas[0]->cn, cas[0]->dns_host_name, n_eps > 0 && eps[0].ces ? " via CES " : "",
 			 n_eps > 0 && eps[0].ces ? eps[0].url : "");
 		free(eps);
@@ -554,7 +555,8 @@ static int enroll_run(struct discovery *disc, const struct config *cfg, enum ade
 	for (size_t i = 0; i < n; i++) {
 		const struct enrollment_service *ca = cas[i];
 		struct enroll_endpoint *eps = NULL;
-		size_t n_eps = enroll_endpoints(ca, cfg->transport, renewal, true, &eps);
+		/* renewal-only endpoints take only a request signed by the held certificate */
+		size_t n_eps = enroll_endpoints(ca, cfg->transport, made.signed_by_held, true, &eps);
 		bool next_ca = false;
 		snprintf(rep->ca, sizeof rep->ca, "%s", ca->cn);
 		if (n_eps == 0) {
@@ -582,19 +584,19 @@ static int enroll_run(struct discovery *disc, const struct config *cfg, enum ade
 				log_info("%s: submitting a request to %s (%s; %s)", t->cn, ca->cn, at, eps[e].why);
 			else
 				log_info("%s: submitting a request to %s (%s)", t->cn, ca->cn, at);
-			tx_submit(&tx, csr, signer_cert != NULL, t, machine_name, &r, &pem);
+			tx_submit(&tx, csr, made.signed_by_held, t, machine_name, &r, &pem);
 			rep->request_id = r.request_id;
 			bool next = false;
 			switch (r.disposition) {
 			case CERTSRV_ISSUED:
-				if (install_issued(disc, cfg, mode, t, renewal, ca, ca->cn, &tx, key, pem, r.request_id,
-						   rep) < 0) {
+				if (install_issued(disc, cfg, mode, t, renewal, ca, ca->cn, &tx, made.pubkey_sha256, pem,
+						   r.request_id, rep) < 0) {
 					rep->outcome = ENROLL_FAILED;
 					log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
 				}
 				break;
 			case CERTSRV_PENDING:
-				record_pending(cfg, mode, t, ca, &tx, &r, key, csr, rep);
+				record_pending(t, ca, &tx, &r, rep);
 				break;
 			case CERTSRV_DENIED:
 				set_message(rep, &r);
@@ -619,7 +621,7 @@ static int enroll_run(struct discovery *disc, const struct config *cfg, enum ade
 					log_warn("%s: %s (%s) holds request %ld but its answer could not be read: %s; "
 						 "asking about it on the next run", t->cn, ca->cn, at, r.request_id,
 						 r.message);
-					record_pending(cfg, mode, t, ca, &tx, &r, key, csr, rep);
+					record_pending(t, ca, &tx, &r, rep);
 					break;
 				}
 				/* Not the CA's decision: the next endpoint, then the next CA. */
@@ -643,7 +645,7 @@ static int enroll_run(struct discovery *disc, const struct config *cfg, enum ade
 	log_event(LOG_EV_FAILED, t->cn, "%s: no CA issued it; last error from %s: %s", t->cn, rep->ca, rep->message);
 out:
 	wipe_free(csr);
-	EVP_PKEY_free(key);
+	free(made.request);
 	free(cas);
 	return ret;
 }
@@ -678,23 +680,27 @@ int enroll_poll_pending(struct discovery *disc, const struct config *cfg, enum a
 			const struct template *t, bool dry_run, bool *had_pending, struct enroll_report *rep)
 {
 	struct pending_request pr;
-	EVP_PKEY *key = NULL;
+	char hash[KEYPROC_HASH_HEX], err[512] = "";
 	struct transport tx = { 0 };
 	char *pem = NULL;
 	int ret = 0;
 
 	*had_pending = false;
 	memset(&pr, 0, sizeof pr);
-	int found = state_pending_load(cfg, mode, t->cn, &pr, dry_run ? NULL : &key);
+	int found = state_pending_load(cfg, mode, t->cn, &pr, NULL);
 	if (found == 0)
 		return 0;
 	*had_pending = true;
 	memset(rep, 0, sizeof *rep);
 	rep->outcome = ENROLL_FAILED;
 	rep->request_id = found > 0 ? pr.request_id : -1;
-	if (found < 0 || (!dry_run && !key)) {
+	/* the key stays in the key process; it hands back the public-key hash */
+	if (found > 0 && !dry_run && !keyproc_running() && keyproc_start(cfg, mode) < 0)
+		snprintf(err, sizeof err, "the key process cannot be started");
+	if (found < 0 || (!dry_run && (err[0] || keyproc_load_pending(t->cn, hash, err, sizeof err) < 0))) {
 		snprintf(rep->message, sizeof rep->message,
-			 "the pending request's state or key under %s cannot be read", cfg->state_dir);
+			 "the pending request's state or key under %.200s cannot be read%s%.250s", cfg->state_dir,
+			 err[0] ? ": " : "", err);
 		log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
 		ret = -1;
 		goto out;
@@ -744,7 +750,7 @@ int enroll_poll_pending(struct discovery *disc, const struct config *cfg, enum a
 	tx_retrieve(&tx, pr.request_id, &r, &pem);
 	switch (r.disposition) {
 	case CERTSRV_ISSUED:
-		if (install_issued(disc, cfg, mode, t, false, ca, rep->ca, &tx, key, pem, pr.request_id, rep) < 0) {
+		if (install_issued(disc, cfg, mode, t, false, ca, rep->ca, &tx, hash, pem, pr.request_id, rep) < 0) {
 			log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
 			break;
 		}
@@ -793,7 +799,6 @@ int enroll_poll_pending(struct discovery *disc, const struct config *cfg, enum a
 out:
 	free(pem);
 	tx_close(&tx);
-	EVP_PKEY_free(key);
 	state_pending_free(&pr);
 	return ret;
 }

@@ -8,8 +8,6 @@
 #include <stdint.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-
 #include "adenroll.h"
 #include "config.h"
 #include "directory.h"
@@ -63,9 +61,11 @@ size_t enroll_endpoints(const struct enrollment_service *ca, enum config_transpo
 const char *enroll_transport_name(enum config_transport t);
 
 /* New enrollment (also used for renewal, with renewal true: a new request;
- * only the logged event differs).  The key is fresh unless reuse_key is
- * the held key (store_load_key) to sign the new request with (renewal with
- * [enroll] reuse_key or CT_FLAG_REQUIRE_SAME_KEY_RENEWAL; borrowed).  Tries each CA of
+ * only the logged event differs).  Key and request come from the key
+ * process (keyproc.h); this process never holds a private key.  The key is
+ * fresh unless reuse_key_of is the held certificate whose key the request
+ * keeps (renewal with [enroll] reuse_key or CT_FLAG_REQUIRE_SAME_KEY_RENEWAL;
+ * the key process reads it from the store; borrowed).  Tries each CA of
  * enroll_ca_order: transient answers (transport errors, 5xx, 401, a CA not
  * answering such as RPC 0x800706BA, unclassifiable pages; see hresult.h) and
  * refusals about that CA (enroll_refusal_is_about_ca) fail over to the next;
@@ -77,20 +77,19 @@ const char *enroll_transport_name(enum config_transport t);
  * the lifecycle event.  Returns 0 when rep says what happened (any outcome),
  * -1 on a local error before anything was sent (rep->outcome FAILED). */
 int enroll_template(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
-		    const struct template *t, bool renewal, EVP_PKEY *reuse_key, bool dry_run,
+		    const struct template *t, bool renewal, X509 *reuse_key_of, bool dry_run,
 		    struct enroll_report *rep);
 
 /* Renewal as Windows sends it (MS-WCCE 3.1.1.4.3.2.1): a PKCS#10 carrying
  * held_cert in szOID_RENEWAL_CERTIFICATE, wrapped in CMS SignedData signed
- * with the held key (held_key, from store_load_key; borrowed, may be NULL
- * when it could not be read) and carrying held_cert.  The request
- * has a new key unless keep_key (then the held key).  A held certificate
- * that cannot sign (expired, not yet valid, key unreadable or not its key)
- * makes it a new enrollment, logged with the reason.  Otherwise as
- * enroll_template. */
+ * with the held key and carrying held_cert; the key process reads the held
+ * key from the store and signs.  The request has a new key unless keep_key
+ * (then the held key).  A held certificate that cannot sign (expired, not
+ * yet valid, key unreadable or not its key) makes it a new enrollment,
+ * logged with the reason.  Otherwise as enroll_template. */
 int enroll_renew_template(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
-			  const struct template *t, X509 *held_cert, EVP_PKEY *held_key, bool keep_key,
-			  bool dry_run, struct enroll_report *rep);
+			  const struct template *t, X509 *held_cert, bool keep_key, bool dry_run,
+			  struct enroll_report *rep);
 
 /* A refusal that is about the CA that gave it, not about the request or the
  * template: its permissions (0x80094011), the template not on it

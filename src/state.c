@@ -33,6 +33,7 @@
 #include <openssl/pem.h>
 
 #include "fsutil.h"
+#include "keyproc.h"
 #include "log.h"
 #include "util.h"
 
@@ -143,6 +144,7 @@ int state_pending_save(const struct config *cfg, enum adenroll_mode mode,
 	int ret = -1;
 
 	(void)mode;   /* state_dir is already per mode */
+	keyproc_assert_key_side("recording a pending private key");
 	if (!text_is_clean(pr->template_cn) || !text_is_clean(pr->ca_name) || !text_is_clean(pr->ca_host) ||
 	    !text_is_clean(pr->transport) || !text_is_clean(pr->endpoint)) {
 		log_error("refusing to record a pending request with control characters in its names");
@@ -244,8 +246,10 @@ int state_pending_load(const struct config *cfg, enum adenroll_mode mode,
 	int ret;
 
 	(void)mode;
-	if (key != NULL)
+	if (key != NULL) {
+		keyproc_assert_key_side("reading a pending private key");
 		*key = NULL;
+	}
 	ret = load_req(rp, out);
 	if (ret == 0) {
 		free(rp);

@@ -11,6 +11,7 @@
 #include "cert.h"
 #include "directory.h"
 #include "fsutil.h"
+#include "keyproc.h"
 #include "log.h"
 #include "strmap.h"
 #include "util.h"
@@ -366,6 +367,7 @@ int store_install(struct store *s, const struct template *t, EVP_PKEY *key, X509
 	size_t i;
 	int ret = 0;
 
+	keyproc_assert_key_side("installing a private key");
 	if (archived_to != NULL)
 		*archived_to = NULL;
 	if (!cert_matches_key(cert, key)) {
@@ -392,6 +394,7 @@ int store_load_key(struct store *s, const struct store_item *it, EVP_PKEY **key)
 {
 	size_t i;
 
+	keyproc_assert_key_side("reading a held private key");
 	*key = NULL;
 	for (i = 0; i < s->n; i++) {
 		if (it->store_name == NULL || strcmp(s->b[i]->ops->name, it->store_name) != 0)

@@ -67,6 +67,7 @@
 
 #include "cert.h"
 #include "fsutil.h"
+#include "keyproc.h"
 #include "log.h"
 #include "state.h"
 #include "trust_policy.h"
@@ -98,8 +99,8 @@ struct nss_store {
 	const struct config *cfg;   /* for the trust policy of roots */
 };
 
-/* TEST ONLY: ADENROLL_TEST_CRASH_AT=<step> kills the process with SIGKILL
- * when an NSS install reaches <step> (same convention as store_pem.c; the
+/* TEST ONLY: ADENROLL_TEST_CRASH_AT=<step> kills the run (key process and
+ * network side) with SIGKILL when an NSS install reaches <step> (same convention as store_pem.c; the
  * steps are prefixed so a pem+nss configuration can target either):
  * nss-meta, nss-key, nss-cert, nss-chain, nss-archived, nss-cert-removed,
  * nss-key-removed. */
@@ -108,7 +109,7 @@ static void crash_point(const char *step)
 	const char *at = getenv("ADENROLL_TEST_CRASH_AT");
 
 	if (at != NULL && strcmp(at, step) == 0)
-		raise(SIGKILL);
+		keyproc_crash_run();   /* the key process and the run it serves */
 }
 
 static const char *nss_err(void)

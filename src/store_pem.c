@@ -40,6 +40,7 @@
 
 #include "cert.h"
 #include "fsutil.h"
+#include "keyproc.h"
 #include "log.h"
 #include "store_index.h"
 #include "util.h"
@@ -74,8 +75,9 @@ struct index {
 	size_t n;
 };
 
-/* TEST ONLY: ADENROLL_TEST_CRASH_AT=<step> kills the process with SIGKILL
- * when an install reaches <step>, so tests can prove every crash point
+/* TEST ONLY: ADENROLL_TEST_CRASH_AT=<step> kills the run (the key process
+ * installing and the process it serves) with SIGKILL when an install
+ * reaches <step>, so tests can prove every crash point
  * leaves a complete old or new pair.  Steps, in order: index, key, cert,
  * chain, meta, generation, switched, linked, archived. */
 static void crash_point(const char *step)
@@ -83,7 +85,7 @@ static void crash_point(const char *step)
 	const char *at = getenv("ADENROLL_TEST_CRASH_AT");
 
 	if (at != NULL && strcmp(at, step) == 0)
-		raise(SIGKILL);
+		keyproc_crash_run();   /* the key process and the run it serves */
 }
 
 static void index_free(struct index *ix)
