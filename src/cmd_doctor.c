@@ -836,7 +836,7 @@ static void check_ca(struct doctor *d, const struct config *cfg, const struct en
 	bloblist_free(&inter);
 }
 
-/* ---- CES (issue 14): the CA's CES endpoints (msPKI-Enrollment-Servers),
+/* ---- CES: the CA's CES endpoints (msPKI-Enrollment-Servers),
  * each probed like /certsrv (TLS against the directory's roots, a Kerberos
  * token bound to the TLS certificate, mutual authentication), and which
  * transport enrollment would use for this CA and why. */

@@ -90,7 +90,7 @@ static const struct key_def keys[] = {
 	{ "store", "anchors_dir", K_PATH, F(anchors_dir), 0, 0 },
 	{ "store", "update_system_trust", K_BOOL, F(update_system_trust), 0, 0 },
 	{ "store", "state_dir", K_PATH, F(state_dir), 0, 0 },
-	/* issue 16: trust of directory roots, run and LDAP bounds */
+	/* trust of directory roots, run and LDAP bounds */
 	{ "store", "pinned_dcs", K_LIST, F(pinned_dcs), 0, 0 },
 	{ "store", "root_fingerprints", K_SHA256_LIST, F(root_fingerprints), 0, 0 },
 	{ "general", "run_timeout", K_LONG, F(run_timeout), 10, 86400 },
@@ -120,7 +120,7 @@ static const struct key_def keys[] = {
 	{ "policy", "renew_and_remove_revoked", K_BOOL, F(renew_expiring), 0, 0 },
 	{ "policy", "retrieve_pending", K_BOOL, F(retrieve_pending), 0, 0 },
 	{ "policy", "offline_expiration_percent", K_UINT, F(offline_expiration_percent), 0, 99 },
-	/* issue 17: the system trust update runs with a timeout (runner.h) */
+	/* the system trust update runs with a timeout (runner.h) */
 	{ "store", "trust_update_timeout", K_LONG, F(trust_update_timeout), 1, 3600 },
 };
 #undef F

@@ -36,7 +36,7 @@ enum mode { MODE_CERT, MODE_HUGE, MODE_SLOW, MODE_401 };
 struct pki {
 	EVP_PKEY *ca_key, *srv_key, *other_key;
 	X509 *ca, *other_ca, *srv_localhost, *srv_wrongname;
-	/* issue 16 finding 7: a root that is NOT published as a root, an
+	/* a root that is NOT published as a root, an
 	 * intermediate it issued (published in AIA), a server cert from that
 	 * intermediate; and an intermediate under the published root */
 	EVP_PKEY *hidden_key, *inter_key, *good_inter_key;
