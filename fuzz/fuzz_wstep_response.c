@@ -1,6 +1,7 @@
-/* libFuzzer target: the MS-WSTEP answer parser (src/wstep.c) over arbitrary
- * bytes, with the HTTP status taken from the first input byte, and the
- * endpoint parser of msPKI-Enrollment-Servers over the same bytes. */
+/* libFuzzer target: the MS-WSTEP answer parser and the MS-XCEP
+ * GetPoliciesResponse parser (src/wstep.c) over arbitrary bytes, with the
+ * HTTP status taken from the first input byte, and the endpoint parser of
+ * msPKI-Enrollment-Servers over the same bytes. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -44,6 +45,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (a.chain_der && (a.chain_len == 0 || a.chain_len > WSTEP_MAX_TOKEN))
 		__builtin_trap();
 	wstep_answer_free(&a);
+
+	struct xcep_policy pol;
+	rc = xcep_parse_response(status, (const char *)data, size, &pol);
+	if (memchr(pol.message, '\0', sizeof pol.message) == NULL)
+		__builtin_trap();
+	if (rc < 0 && (pol.cas || pol.n_cas))
+		__builtin_trap();
+	if (pol.n_cas > XCEP_MAX_CAS)
+		__builtin_trap();
+	for (size_t i = 0; i < pol.n_cas; i++) {
+		const struct xcep_ca *ca = &pol.cas[i];
+		if (!ca->cert_der || ca->cert_len == 0 || ca->cert_len > WSTEP_MAX_TOKEN || ca->n_uris == 0 ||
+		    ca->n_uris > XCEP_MAX_URIS)
+			__builtin_trap();
+		for (size_t k = 0; k < ca->n_uris; k++)
+			if (!ca->uris[k].url || strncasecmp(ca->uris[k].url, "https://", 8) != 0 ||
+			    strlen(ca->uris[k].url) > XCEP_MAX_URL)
+				__builtin_trap();
+	}
+	xcep_policy_free(&pol);
 
 	char *s = malloc(size + 1);
 	if (!s)

@@ -15,6 +15,7 @@
 #include "discovery.h"
 #include "eligibility.h"
 #include "aepolicy.h"
+#include "cep.h"
 #include "gpo_policy.h"
 #include "enroll.h"
 #include "json.h"
@@ -378,6 +379,8 @@ int cmd_explain(const struct cli_options *opt, struct config *cfg, int argc, cha
 		return ADENROLL_EXIT_FAILURE;
 	/* what pulse would follow; explain writes no cache */
 	gpo_policy_evaluate(cfg, &disc, true, &aep, &gev);
+	if (!ae_disabled(&aep))
+		cep_add_endpoints(cfg, &disc.dir, &aep);
 	rev = revocation_ctx_for_run(disc.ldap, &disc.dir, cfg->state_dir, true);
 	if (store_open(cfg, opt->mode, &s) != 0 || store_list_indexed(s, &items, &n) != 0)
 		goto out;

@@ -33,6 +33,7 @@
 #include "hooks.h"
 #include "metrics.h"
 #include "aepolicy.h"
+#include "cep.h"
 #include "gpo_policy.h"
 
 struct pulse_line {
@@ -372,6 +373,10 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 			printf("Group Policy could not be read (%s): this run follows %s\n", aep.degraded_reason, origin);
 		}
 	}
+	/* CES endpoints named by Group Policy's enrollment policy servers join
+	 * those the CAs advertise, before any endpoint is chosen. */
+	if (!ae_disabled(&aep))
+		cep_add_endpoints(cfg, &disc.dir, &aep);
 
 	el = xcalloc(disc.dir.n_templates + 1, sizeof *el);
 	struct eligibility_options eopt;

@@ -679,8 +679,10 @@ void directory_free(struct directory *d)
 		strlist_free(&d->cas[i].templates);
 		bloblist_free(&d->cas[i].ca_certs);
 		free(d->cas[i].security_descriptor.data);
-		for (size_t k = 0; k < d->cas[i].n_ces; k++)
+		for (size_t k = 0; k < d->cas[i].n_ces; k++) {
 			free(d->cas[i].ces[k].url);
+			free(d->cas[i].ces[k].policy_server);
+		}
 		free(d->cas[i].ces);
 	}
 	free(d->cas);

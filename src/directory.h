@@ -26,6 +26,8 @@ struct ces_endpoint {
 	unsigned auth;
 	bool renewal_only;
 	char *url;                /* https://host[:port]/path, checked */
+	char *policy_server;      /* NULL: msPKI-Enrollment-Servers; else the enrollment policy
+				   * server (Group Policy) that named it (cep.h) */
 };
 /* 0, or -1 with the reason in why (the value is then left out). */
 int directory_parse_ces_endpoint(const char *value, struct ces_endpoint *out, char *why, size_t whylen);

@@ -152,9 +152,14 @@ size_t enroll_endpoints(const struct enrollment_service *ca, enum config_transpo
 			v[n].ces = true;
 			v[n].url = e->url;
 			v[n].priority = e->priority;
-			snprintf(v[n].why, sizeof v[n].why, "CES endpoint of priority %u in msPKI-Enrollment-Servers "
-				 "(Kerberos%s), [enroll] transport = %s", e->priority, e->renewal_only ? ", renewals only" : "",
-				 enroll_transport_name(transport));
+			if (e->policy_server)
+				snprintf(v[n].why, sizeof v[n].why, "CES endpoint of priority %u from enrollment policy "
+					 "server %.60s (Kerberos%s), [enroll] transport = %s", e->priority, e->policy_server,
+					 e->renewal_only ? ", renewals only" : "", enroll_transport_name(transport));
+			else
+				snprintf(v[n].why, sizeof v[n].why, "CES endpoint of priority %u in msPKI-Enrollment-Servers "
+					 "(Kerberos%s), [enroll] transport = %s", e->priority,
+					 e->renewal_only ? ", renewals only" : "", enroll_transport_name(transport));
 			n++;
 		}
 	}

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -62,7 +63,7 @@ static char *clean_base64(const char *s)
 }
 
 /* Envelope, Header (Action, MessageID, To), Body; returns the Body. */
-static xmlNodePtr envelope(xmlDocPtr doc, const char *to, const char *message_id)
+static xmlNodePtr envelope_action(xmlDocPtr doc, const char *action, const char *to, const char *message_id)
 {
 	xmlNodePtr env = xmlNewDocNode(doc, NULL, BAD_CAST "Envelope", NULL);
 	xmlDocSetRootElement(doc, env);
@@ -70,12 +71,17 @@ static xmlNodePtr envelope(xmlDocPtr doc, const char *to, const char *message_id
 	xmlNsPtr a = xmlNewNs(env, BAD_CAST WSTEP_NS_ADDRESSING, BAD_CAST "a");
 	xmlSetNs(env, s);
 	xmlNodePtr hdr = xmlNewChild(env, s, BAD_CAST "Header", NULL);
-	xmlNodePtr act = xmlNewTextChild(hdr, a, BAD_CAST "Action", BAD_CAST WSTEP_ACTION_RST);
+	xmlNodePtr act = xmlNewTextChild(hdr, a, BAD_CAST "Action", BAD_CAST action);
 	xmlNewNsProp(act, s, BAD_CAST "mustUnderstand", BAD_CAST "1");
 	xmlNewTextChild(hdr, a, BAD_CAST "MessageID", BAD_CAST message_id);
 	xmlNodePtr dest = xmlNewTextChild(hdr, a, BAD_CAST "To", BAD_CAST to);
 	xmlNewNsProp(dest, s, BAD_CAST "mustUnderstand", BAD_CAST "1");
 	return xmlNewChild(env, s, BAD_CAST "Body", NULL);
+}
+
+static xmlNodePtr envelope(xmlDocPtr doc, const char *to, const char *message_id)
+{
+	return envelope_action(doc, WSTEP_ACTION_RST, to, message_id);
 }
 
 static xmlNodePtr rst(xmlNodePtr body, const char *request_type)
@@ -406,6 +412,48 @@ static int parse_rstr(xmlNodePtr rstr, struct wstep_answer *out)
 	return -1;
 }
 
+/* The first element of the SOAP 1.2 Body of an answer, with *doc set (the
+ * caller frees it); NULL with why filled when the answer is empty, too
+ * large, carries a document type, is not well-formed or not SOAP 1.2. */
+static xmlNodePtr read_envelope(long http_status, const char *body, size_t len, xmlDocPtr *docp, char *why,
+				size_t whylen)
+{
+	*docp = NULL;
+	if (!body || len == 0) {
+		snprintf(why, whylen, "an empty answer (HTTP %ld)", http_status);
+		return NULL;
+	}
+	if (len > WSTEP_MAX_RESPONSE || len > INT_MAX) {
+		snprintf(why, whylen, "an answer larger than %d bytes: refused", WSTEP_MAX_RESPONSE);
+		return NULL;
+	}
+	/* No document type: no entities to expand, nothing to fetch. */
+	for (size_t i = 0; i + 9 <= len; i++) {
+		if (body[i] == '<' && body[i + 1] == '!' && memcmp(body + i, "<!DOCTYPE", 9) == 0) {
+			snprintf(why, whylen, "an answer with a document type declaration: refused");
+			return NULL;
+		}
+	}
+	xml_init();
+	xmlDocPtr doc = xmlReadMemory(body, (int)len, "wstep-response.xml", NULL,
+				      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
+	*docp = doc;
+	if (!doc || doc->intSubset || doc->extSubset) {
+		snprintf(why, whylen, "the answer (HTTP %ld) is not well-formed XML", http_status);
+		return NULL;
+	}
+	xmlNodePtr env = xmlDocGetRootElement(doc);
+	if (!is_el(env, WSTEP_NS_SOAP, "Envelope")) {
+		snprintf(why, whylen, "the answer (HTTP %ld) is not a SOAP 1.2 envelope", http_status);
+		return NULL;
+	}
+	xmlNodePtr body_el = child(env, WSTEP_NS_SOAP, "Body");
+	xmlNodePtr content = body_el ? first_el(body_el->children) : NULL;
+	if (!content)
+		snprintf(why, whylen, "the SOAP answer (HTTP %ld) has an empty Body", http_status);
+	return content;
+}
+
 int wstep_parse_response(long http_status, const char *body, size_t len, struct wstep_answer *out)
 {
 	memset(out, 0, sizeof *out);
@@ -416,39 +464,9 @@ int wstep_parse_response(long http_status, const char *body, size_t len, struct 
 	xmlDocPtr doc = NULL;
 	int ret = -1;
 
-	if (!body || len == 0) {
-		snprintf(r->message, sizeof r->message, "an empty answer (HTTP %ld)", http_status);
-		return -1;
-	}
-	if (len > WSTEP_MAX_RESPONSE || len > INT_MAX) {
-		snprintf(r->message, sizeof r->message, "an answer larger than %d bytes: refused", WSTEP_MAX_RESPONSE);
-		return -1;
-	}
-	/* No document type: no entities to expand, nothing to fetch. */
-	for (size_t i = 0; i + 9 <= len; i++) {
-		if (body[i] == '<' && body[i + 1] == '!' && memcmp(body + i, "<!DOCTYPE", 9) == 0) {
-			snprintf(r->message, sizeof r->message, "an answer with a document type declaration: refused");
-			return -1;
-		}
-	}
-	xml_init();
-	doc = xmlReadMemory(body, (int)len, "wstep-response.xml", NULL,
-			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
-	if (!doc || doc->intSubset || doc->extSubset) {
-		snprintf(r->message, sizeof r->message, "the answer (HTTP %ld) is not well-formed XML", http_status);
+	xmlNodePtr content = read_envelope(http_status, body, len, &doc, r->message, sizeof r->message);
+	if (!content)
 		goto out;
-	}
-	xmlNodePtr env = xmlDocGetRootElement(doc);
-	if (!is_el(env, WSTEP_NS_SOAP, "Envelope")) {
-		snprintf(r->message, sizeof r->message, "the answer (HTTP %ld) is not a SOAP 1.2 envelope", http_status);
-		goto out;
-	}
-	xmlNodePtr body_el = child(env, WSTEP_NS_SOAP, "Body");
-	xmlNodePtr content = body_el ? first_el(body_el->children) : NULL;
-	if (!content) {
-		snprintf(r->message, sizeof r->message, "the SOAP answer (HTTP %ld) has an empty Body", http_status);
-		goto out;
-	}
 	if (is_el(content, WSTEP_NS_SOAP, "Fault")) {
 		ret = parse_fault(content, out);
 		goto out;
@@ -489,4 +507,224 @@ void wstep_answer_free(struct wstep_answer *a)
 	free(a->cert_der);
 	free(a->chain_der);
 	a->cert_der = a->chain_der = NULL;
+}
+
+/* ---- MS-XCEP: GetPolicies ---- */
+
+char *xcep_build_get_policies(const char *to, const char *message_id)
+{
+	if (!to || !message_id || !printable(to) || !printable(message_id))
+		return NULL;
+	xml_init();
+	xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+	xmlNodePtr body = envelope_action(doc, XCEP_ACTION_GETPOLICIES, to, message_id);
+	xmlNodePtr gp = xmlNewChild(body, NULL, BAD_CAST "GetPolicies", NULL);
+	xmlNsPtr x = xmlNewNs(gp, BAD_CAST XCEP_NS, NULL);
+	xmlNsPtr xsi = xmlNewNs(gp, BAD_CAST XCEP_NS_XSI, BAD_CAST "xsi");
+	xmlSetNs(gp, x);
+	/* MS-XCEP 3.1.4.1.3.1 Client: no cached policy (lastUpdate nil) and no
+	 * language preference; a nil requestFilter asks for every policy. */
+	xmlNodePtr client = xmlNewChild(gp, x, BAD_CAST "client", NULL);
+	xmlNewNsProp(xmlNewChild(client, x, BAD_CAST "lastUpdate", NULL), xsi, BAD_CAST "nil", BAD_CAST "true");
+	xmlNewNsProp(xmlNewChild(client, x, BAD_CAST "preferredLanguage", NULL), xsi, BAD_CAST "nil",
+		     BAD_CAST "true");
+	xmlNewNsProp(xmlNewChild(gp, x, BAD_CAST "requestFilter", NULL), xsi, BAD_CAST "nil", BAD_CAST "true");
+	return dump(doc);
+}
+
+static bool is_nil(xmlNodePtr n)
+{
+	xmlChar *v = xmlGetNsProp(n, BAD_CAST "nil", BAD_CAST XCEP_NS_XSI);
+	bool nil = v && (strcmp((const char *)v, "true") == 0 || strcmp((const char *)v, "1") == 0);
+	xmlFree(v);
+	return nil;
+}
+
+/* xs:unsignedInt / xs:int at most max: decimal digits only. */
+static int xcep_number(xmlNodePtr n, unsigned long max, unsigned long *v)
+{
+	char *t = text_of(n);
+	int ret = -1;
+	if (t && *t && strlen(t) <= 10 && strspn(t, "0123456789") == strlen(t)) {
+		unsigned long long x = strtoull(t, NULL, 10);
+		if (x <= max) {
+			*v = (unsigned long)x;
+			ret = 0;
+		}
+	}
+	free(t);
+	return ret;
+}
+
+static int xcep_bool(xmlNodePtr n, bool *v)
+{
+	char *t = text_of(n);
+	int ret = 0;
+	if (t && (strcmp(t, "true") == 0 || strcmp(t, "1") == 0))
+		*v = true;
+	else if (t && (strcmp(t, "false") == 0 || strcmp(t, "0") == 0))
+		*v = false;
+	else
+		ret = -1;
+	free(t);
+	return ret;
+}
+
+/* One cAURI (MS-XCEP 3.1.4.1.3.3). */
+static int xcep_uri(xmlNodePtr n, struct xcep_uri *u, char *why, size_t whylen)
+{
+	unsigned long v;
+	xmlNodePtr auth = child(n, XCEP_NS, "clientAuthentication");
+	xmlNodePtr uri = child(n, XCEP_NS, "uri");
+	xmlNodePtr prio = child(n, XCEP_NS, "priority");
+	xmlNodePtr ro = child(n, XCEP_NS, "renewalOnly");
+	if (!auth || xcep_number(auth, UINT32_MAX, &v) < 0) {
+		snprintf(why, whylen, "a cAURI without a clientAuthentication number");
+		return -1;
+	}
+	u->auth = (unsigned)v;
+	u->priority = UINT_MAX;
+	if (prio && !is_nil(prio)) {
+		if (xcep_number(prio, UINT_MAX - 1, &v) < 0) {
+			snprintf(why, whylen, "a cAURI priority that is not a number");
+			return -1;
+		}
+		u->priority = (unsigned)v;
+	}
+	if (ro && !is_nil(ro) && xcep_bool(ro, &u->renewal_only) < 0) {
+		snprintf(why, whylen, "a cAURI renewalOnly that is not a boolean");
+		return -1;
+	}
+	char *url = uri ? text_of(uri) : NULL;
+	if (!url || strlen(url) > XCEP_MAX_URL || strncasecmp(url, "https://", 8) != 0 || !printable(url) ||
+	    strpbrk(url, " \t\"<>\\")) {
+		snprintf(why, whylen, "a cAURI uri that is not an https:// address of at most %d characters",
+			 XCEP_MAX_URL);
+		free(url);
+		return -1;
+	}
+	u->url = url;
+	return 0;
+}
+
+/* One cA (MS-XCEP 3.1.4.1.3.2). */
+static int xcep_ca(xmlNodePtr n, struct xcep_ca *ca, char *why, size_t whylen)
+{
+	unsigned long v;
+	xmlNodePtr uris = child(n, XCEP_NS, "uris");
+	xmlNodePtr cert = child(n, XCEP_NS, "certificate");
+	xmlNodePtr ref = child(n, XCEP_NS, "cAReferenceID");
+	if (!ref || xcep_number(ref, INT_MAX, &v) < 0) {
+		snprintf(why, whylen, "a cA without a cAReferenceID number");
+		return -1;
+	}
+	ca->reference_id = (long)v;
+	char *t = cert ? text_of(cert) : NULL;
+	if (!t || decode_b64(t, &ca->cert_der, &ca->cert_len) < 0) {
+		free(t);
+		snprintf(why, whylen, "cA %ld: its certificate is not base64 of at most %d bytes", ca->reference_id,
+			 WSTEP_MAX_TOKEN);
+		return -1;
+	}
+	free(t);
+	if (!uris || is_nil(uris)) {
+		snprintf(why, whylen, "cA %ld has no uris", ca->reference_id);
+		return -1;
+	}
+	for (xmlNodePtr c = first_el(uris->children); c; c = first_el(c->next)) {
+		if (!is_el(c, XCEP_NS, "cAURI")) {
+			snprintf(why, whylen, "cA %ld: uris holds %.100s, not cAURI", ca->reference_id,
+				 (const char *)c->name);
+			return -1;
+		}
+		if (ca->n_uris == XCEP_MAX_URIS) {
+			snprintf(why, whylen, "cA %ld: more than %d URIs: refused", ca->reference_id, XCEP_MAX_URIS);
+			return -1;
+		}
+		ca->uris = xrealloc(ca->uris, (ca->n_uris + 1) * sizeof *ca->uris);
+		memset(&ca->uris[ca->n_uris], 0, sizeof *ca->uris);
+		if (xcep_uri(c, &ca->uris[ca->n_uris], why, whylen) < 0)
+			return -1;
+		ca->n_uris++;
+	}
+	if (ca->n_uris == 0) {
+		snprintf(why, whylen, "cA %ld has no cAURI", ca->reference_id);
+		return -1;
+	}
+	return 0;
+}
+
+int xcep_parse_response(long http_status, const char *body, size_t len, struct xcep_policy *out)
+{
+	memset(out, 0, sizeof *out);
+	xmlDocPtr doc = NULL;
+	int ret = -1;
+	xmlNodePtr content = read_envelope(http_status, body, len, &doc, out->message, sizeof out->message);
+	if (!content)
+		goto out;
+	if (is_el(content, WSTEP_NS_SOAP, "Fault")) {
+		char *why = text_of(child(child(content, WSTEP_NS_SOAP, "Reason"), WSTEP_NS_SOAP, "Text"));
+		char clean[400];
+		copy_text(clean, sizeof clean, why ? why : "");
+		snprintf(out->message, sizeof out->message, "a SOAP fault (HTTP %ld): %s", http_status,
+			 clean[0] ? clean : "without a reason");
+		free(why);
+		goto out;
+	}
+	if (!is_el(content, XCEP_NS, "GetPoliciesResponse")) {
+		snprintf(out->message, sizeof out->message, "the SOAP Body holds {%.150s}%.100s, not an MS-XCEP "
+			 "GetPoliciesResponse", content->ns && content->ns->href ? (const char *)content->ns->href : "",
+			 (const char *)content->name);
+		goto out;
+	}
+	if (http_status != 200) {
+		snprintf(out->message, sizeof out->message, "a GetPoliciesResponse with HTTP %ld", http_status);
+		goto out;
+	}
+	xmlNodePtr cas = child(content, XCEP_NS, "cAs");
+	if (!cas) {
+		snprintf(out->message, sizeof out->message, "a GetPoliciesResponse without cAs");
+		goto out;
+	}
+	if (!is_nil(cas)) {
+		for (xmlNodePtr c = first_el(cas->children); c; c = first_el(c->next)) {
+			if (!is_el(c, XCEP_NS, "cA")) {
+				snprintf(out->message, sizeof out->message, "cAs holds %.100s, not cA", (const char *)c->name);
+				goto out;
+			}
+			if (out->n_cas == XCEP_MAX_CAS) {
+				snprintf(out->message, sizeof out->message, "more than %d CAs: refused", XCEP_MAX_CAS);
+				goto out;
+			}
+			out->cas = xrealloc(out->cas, (out->n_cas + 1) * sizeof *out->cas);
+			memset(&out->cas[out->n_cas], 0, sizeof *out->cas);
+			out->n_cas++;
+			if (xcep_ca(c, &out->cas[out->n_cas - 1], out->message, sizeof out->message) < 0)
+				goto out;
+		}
+	}
+	ret = 0;
+out:
+	xmlFreeDoc(doc);
+	if (ret < 0) {
+		char keep[sizeof out->message];
+		memcpy(keep, out->message, sizeof keep);
+		xcep_policy_free(out);
+		memcpy(out->message, keep, sizeof keep);
+	}
+	return ret;
+}
+
+void xcep_policy_free(struct xcep_policy *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n_cas; i++) {
+		for (size_t k = 0; k < p->cas[i].n_uris; k++)
+			free(p->cas[i].uris[k].url);
+		free(p->cas[i].uris);
+		free(p->cas[i].cert_der);
+	}
+	free(p->cas);
+	memset(p, 0, sizeof *p);
 }

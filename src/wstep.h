@@ -66,4 +66,49 @@ struct wstep_answer {
 int wstep_parse_response(long http_status, const char *body, size_t len, struct wstep_answer *out);
 void wstep_answer_free(struct wstep_answer *a);  /* contents only */
 
+/* ---- MS-XCEP (the enrollment policy web service, CEP) ----
+ * Only what the CES transport needs: the GetPolicies request and, from its
+ * answer, the CAs with their enrollment URIs (MS-XCEP 3.1.4.1.1.1,
+ * 3.1.4.1.3.2 CA, 3.1.4.1.3.3 CAURI).  The templates of the answer are not
+ * used: they come from the directory. */
+#define XCEP_NS "http://schemas.microsoft.com/windows/pki/2009/01/enrollmentpolicy"
+#define XCEP_NS_XSI "http://www.w3.org/2001/XMLSchema-instance"
+#define XCEP_ACTION_GETPOLICIES XCEP_NS "/IPolicy/GetPolicies"
+
+/* Bounds of an answer: CAs, URIs per CA, URL length (larger: refused). */
+#define XCEP_MAX_CAS 64
+#define XCEP_MAX_URIS 32
+#define XCEP_MAX_URL 2048
+
+struct xcep_uri {
+	unsigned auth;           /* clientAuthentication (X509EnrollmentAuthFlags: 2 = Kerberos) */
+	unsigned priority;       /* nil: lowest (UINT_MAX) */
+	bool renewal_only;       /* nil: false */
+	char *url;               /* as sent; https:// and printable checked */
+};
+
+struct xcep_ca {
+	long reference_id;       /* cAReferenceID */
+	unsigned char *cert_der; /* the CA's certificate */
+	size_t cert_len;
+	struct xcep_uri *uris;
+	size_t n_uris;
+};
+
+struct xcep_policy {
+	struct xcep_ca *cas;     /* nil cAs: none */
+	size_t n_cas;
+	char message[512];       /* why the answer was refused */
+};
+
+/* GetPolicies with no last update, no language and no filter: the whole
+ * policy.  NULL when to or message_id cannot be sent. */
+char *xcep_build_get_policies(const char *to, const char *message_id);
+
+/* 0 with out filled (zeroed first), or -1 with out->message saying why (not
+ * SOAP, a fault, wrong namespaces, a CA without certificate or URIs, a
+ * number that is not one, too big). */
+int xcep_parse_response(long http_status, const char *body, size_t len, struct xcep_policy *out);
+void xcep_policy_free(struct xcep_policy *p);  /* contents only */
+
 #endif

@@ -90,6 +90,9 @@
 #                                empty, rpc|busy|notstarted (a SOAP fault with that HRESULT).
 #                                show: the mode (on|only|off), then the msPKI-Enrollment-Servers
 #                                values one a line: priority auth renewal-only URL
+#   domain.sh ces unadvertise    msPKI-Enrollment-Servers removed, CES and CEP still served
+#                                (GetPolicies still lists the endpoints): a CA whose CES is
+#                                known only through an enrollment policy server ($ADCS_CEP_URL)
 #
 # Needs root and tests/install-deps.sh.  Knobs (environment):
 #   TESTENV_DIR      state directory (default /tmp/adenroll-testenv)
@@ -1260,8 +1263,15 @@ ces_cmd() {
         [ -e "$D/ca-stopped" ] || apache_start
       fi
       return 0 ;;
+    unadvertise)
+      # the services keep running and CEP keeps answering with the endpoints;
+      # only the directory stops naming them (a CA found through Group
+      # Policy's enrollment policy servers alone)
+      [ "$was" != off ] || die "ces unadvertise: CES is off (domain.sh ces on|only first)"
+      ces_advertise
+      return 0 ;;
     on|only) ;;
-    *) die "usage: ces on|only [KIND[:PRIORITY]...] | ces off | ces show  (KIND: kerberos renewal password certificate)" ;;
+    *) die "usage: ces on|only [KIND[:PRIORITY]...] | ces unadvertise | ces off | ces show  (KIND: kerberos renewal password certificate)" ;;
   esac
   [ $# -gt 0 ] || set -- kerberos:1
   local spec kind prio auth ro url values=() json="" n=0
