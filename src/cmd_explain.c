@@ -93,8 +93,8 @@ static void print_cas(const struct explained *x)
 			free(web);
 		}
 		if (n == 0)
-			printf("                   no endpoint: no Kerberos CES endpoint in msPKI-Enrollment-Servers "
-			       "([enroll] transport = %s)\n", enroll_transport_name(x->transport));
+			printf("                   no endpoint: no Kerberos CES endpoint in msPKI-Enrollment-Servers nor "
+			       "from an enrollment policy server ([enroll] transport = %s)\n", enroll_transport_name(x->transport));
 		free(eps);
 	}
 }

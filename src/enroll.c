@@ -153,8 +153,8 @@ size_t enroll_endpoints(const struct enrollment_service *ca, enum config_transpo
 			v[n].url = e->url;
 			v[n].priority = e->priority;
 			if (e->policy_server)
-				snprintf(v[n].why, sizeof v[n].why, "CES endpoint of priority %u from enrollment policy "
-					 "server %.60s (Kerberos%s), [enroll] transport = %s", e->priority, e->policy_server,
+				snprintf(v[n].why, sizeof v[n].why, "CES endpoint of priority %u from an enrollment policy "
+					 "server of Group Policy (Kerberos%s), [enroll] transport = %s", e->priority,
 					 e->renewal_only ? ", renewals only" : "", enroll_transport_name(transport));
 			else
 				snprintf(v[n].why, sizeof v[n].why, "CES endpoint of priority %u in msPKI-Enrollment-Servers "
@@ -163,6 +163,9 @@ size_t enroll_endpoints(const struct enrollment_service *ca, enum config_transpo
 			n++;
 		}
 	}
+	if (transport == CONFIG_TRANSPORT_AUTO && n == 0 && log_skipped)
+		log_info("%s: no CES endpoint with Kerberos%s in msPKI-Enrollment-Servers nor from an enrollment policy "
+			 "server of Group Policy: web enrollment only", ca->cn, renewal ? "" : " for new requests");
 	if (transport != CONFIG_TRANSPORT_CES && ca->dns_host_name && *ca->dns_host_name) {
 		v[n].ces = false;
 		v[n].url = NULL;
@@ -566,7 +569,7 @@ static int enroll_run(struct discovery *disc, const struct config *cfg, enum ade
 		snprintf(rep->ca, sizeof rep->ca, "%s", ca->cn);
 		if (n_eps == 0) {
 			snprintf(rep->message, sizeof rep->message, "%s has no CES endpoint with Kerberos authentication in "
-				 "msPKI-Enrollment-Servers%s ([enroll] transport = %s)", ca->cn,
+				 "msPKI-Enrollment-Servers nor from an enrollment policy server%s ([enroll] transport = %s)", ca->cn,
 				 renewal ? "" : " for new requests", enroll_transport_name(cfg->transport));
 			log_warn("%s: %s%s", t->cn, rep->message, i + 1 < n ? "; trying the next CA" : "");
 		}
