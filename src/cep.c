@@ -9,8 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/rand.h>
-
+#include "ces.h"
 #include "https_client.h"
 #include "log.h"
 #include "safetext.h"
@@ -18,23 +17,12 @@
 #define CEP_USER_AGENT "adenroll/" PACKAGE_VERSION
 #define SOAP_CONTENT_TYPE "application/soap+xml; charset=utf-8"
 
-static void message_id(char out[64])
-{
-	unsigned char b[16];
-	if (RAND_bytes(b, sizeof b) != 1)
-		memset(b, 0, sizeof b);
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(out, 64, "urn:uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-		 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-}
-
 int cep_get_policies(const char *url, const struct bloblist *trust_ders, const struct bloblist *intermediate_ders,
 		     long timeout_seconds, struct xcep_policy *out)
 {
 	memset(out, 0, sizeof *out);
 	char id[64];
-	message_id(id);
+	ces_message_id(id);
 	char *env = xcep_build_get_policies(url, id);
 	struct https_client *h = NULL;
 	int rc = -1;
@@ -129,13 +117,7 @@ static bool has_url(const struct enrollment_service *s, const char *url)
 static void add_endpoint(struct enrollment_service *s, const struct xcep_uri *u, const char *server_url)
 {
 	struct ces_endpoint ep = { u->priority, u->auth, u->renewal_only, xstrdup(u->url), xstrdup(server_url) };
-	s->ces = xrealloc(s->ces, (s->n_ces + 1) * sizeof *s->ces);
-	size_t k = s->n_ces++;
-	while (k > 0 && s->ces[k - 1].priority > ep.priority) {
-		s->ces[k] = s->ces[k - 1];
-		k--;
-	}
-	s->ces[k] = ep;
+	directory_add_ces_endpoint(s, &ep);
 }
 
 size_t cep_merge(struct directory *dir, const struct xcep_policy *policy, const char *server_url)

@@ -46,8 +46,7 @@ void ces_client_free(struct ces_client *c)
 	free(c);
 }
 
-/* WS-Addressing MessageID: a random (version 4) UUID. */
-static void message_id(char out[64])
+void ces_message_id(char out[64])
 {
 	unsigned char b[16];
 	if (RAND_bytes(b, sizeof b) != 1)
@@ -178,7 +177,7 @@ int ces_submit(struct ces_client *c, const char *request, bool cms, const char *
 	       const char *machine_name, struct certsrv_result *out, char **cert_pem_out)
 {
 	char id[64];
-	message_id(id);
+	ces_message_id(id);
 	char *b64 = request_base64(request);
 	char *env = wstep_build_issue(c->url, id, b64, cms, template_cn, machine_name);
 	free(b64);
@@ -195,7 +194,7 @@ int ces_submit(struct ces_client *c, const char *request, bool cms, const char *
 int ces_retrieve(struct ces_client *c, long req_id, struct certsrv_result *out, char **cert_pem_out)
 {
 	char id[64];
-	message_id(id);
+	ces_message_id(id);
 	char *env = wstep_build_query(c->url, id, req_id);
 	*cert_pem_out = NULL;
 	if (!env) {

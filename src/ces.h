@@ -15,6 +15,9 @@
 
 struct ces_client;
 
+/* A WS-Addressing MessageID: "urn:uuid:" and a random (version 4) UUID. */
+void ces_message_id(char out[64]);
+
 /* url: the endpoint as advertised (https://host[:port]/<CA>_CES_Kerberos/service.svc/CES).
  * Same trust arguments as certsrv_client_new.  NULL with a logged reason. */
 struct ces_client *ces_client_new(const char *url, const struct bloblist *trust_ders,

@@ -454,14 +454,7 @@ static int enrollment_service_cb(struct ldap_conn *c, const struct ldap_entry *e
 				 i + 1, why);
 			continue;
 		}
-		s->ces = xrealloc(s->ces, (s->n_ces + 1) * sizeof *s->ces);
-		/* insertion keeps equal priorities in directory order */
-		size_t k = s->n_ces++;
-		while (k > 0 && s->ces[k - 1].priority > ep.priority) {
-			s->ces[k] = s->ces[k - 1];
-			k--;
-		}
-		s->ces[k] = ep;
+		directory_add_ces_endpoint(s, &ep);
 	}
 	strlist_free(&servers);
 	return 0;
@@ -486,6 +479,18 @@ static bool read_uint_line(const char **p, unsigned max, unsigned *out)
 	*p = s + 1;
 	*out = (unsigned)v;
 	return true;
+}
+
+void directory_add_ces_endpoint(struct enrollment_service *s, const struct ces_endpoint *ep)
+{
+	s->ces = xrealloc(s->ces, (s->n_ces + 1) * sizeof *s->ces);
+	/* insertion keeps equal priorities in the order they came */
+	size_t k = s->n_ces++;
+	while (k > 0 && s->ces[k - 1].priority > ep->priority) {
+		s->ces[k] = s->ces[k - 1];
+		k--;
+	}
+	s->ces[k] = *ep;
 }
 
 int directory_parse_ces_endpoint(const char *value, struct ces_endpoint *out, char *why, size_t whylen)

@@ -42,6 +42,9 @@ struct enrollment_service {
 	struct ces_endpoint *ces; /* msPKI-Enrollment-Servers, sorted by priority (stable) */
 	size_t n_ces;
 };
+/* ep (its strings now owned by s) into s->ces by priority, after those of
+ * equal priority. */
+void directory_add_ces_endpoint(struct enrollment_service *s, const struct ces_endpoint *ep);
 
 struct account {
 	char *dn;
