@@ -36,6 +36,7 @@ gpo_link "$G" "$ADCS_DOMAIN_DN"
 
 note "pulse with the policy server in Group Policy: enrolled over CES"
 a0=$(ces_log_lines "$ADCS_CES_ACCESS_LOG")
+b0=$(ces_log_lines "$ADCS_CES_AUTH_LOG")
 "$ADENROLL" "${C[@]}" -v pulse > "$SCRATCH/p1.out" 2>&1
 rc=$?
 OUT=$(cat "$SCRATCH/p1.out")
@@ -48,6 +49,8 @@ assert_eq ces "$(emu_request_field "$first" transport)" "transport of request $f
 assert_eq "$ADCS_CES_URL" "$(emu_request_field "$first" endpoint)" "endpoint of request $first"
 log=$(ces_log_since "$ADCS_CES_ACCESS_LOG" "$a0")
 assert_contains "$log" "IPolicy/GetPolicies\", \"valid\": true" "a valid GetPolicies at the CEP"
+ces_log_since "$ADCS_CES_AUTH_LOG" "$b0" | grep '"result": "ok", "channel_bound": true' | grep -q '_CEP_Kerberos/service.svc/CEP' \
+  || fail "no channel-bound Kerberos authentication for GetPolicies at the front"
 
 note "the policy server fails: a warning, and the run goes on without its endpoints"
 rm -rf "$SCRATCH/certs" "$SCRATCH/state" "$SCRATCH/archive"
