@@ -255,6 +255,20 @@ static void line_from_plan(struct pulse_line *l, const struct plan *p)
 	snprintf(l->revocation_detail, sizeof l->revocation_detail, "%s", p->revocation_detail);
 }
 
+/* CES endpoints named by Group Policy's enrollment policy servers join
+ * those the CAs advertise (cep.h), once per run and only when a request is
+ * about to be sent: a run that sends nothing asks no policy server. */
+static void ask_policy_servers(const struct config *cfg, struct discovery *disc, const struct ae_policy *aep)
+{
+	static bool asked;
+
+	if (asked)
+		return;
+	asked = true;
+	if (!ae_disabled(aep))
+		cep_add_endpoints(cfg, &disc->dir, aep);
+}
+
 /* Executes the plan (plan.h) for t; everything decided is decided there. */
 static void process(struct discovery *disc, const struct cli_options *opt, const struct config *cfg,
 		    const struct plan_context *pctx, const struct template *t, bool renewal_only, struct pulse_line *l)
@@ -301,6 +315,7 @@ static void process(struct discovery *disc, const struct cli_options *opt, const
 		return;
 	log_info("%s: %s: %s", t->cn, l->action, l->rule);
 	l->acted = true;
+	ask_policy_servers(cfg, disc, pctx->aep);
 	/* the index spared the parse until now (store_item_cert); a file that
 	 * changed since the listing makes it a new request, as an unusable
 	 * held certificate does */
@@ -373,10 +388,9 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 			printf("Group Policy could not be read (%s): this run follows %s\n", aep.degraded_reason, origin);
 		}
 	}
-	/* CES endpoints named by Group Policy's enrollment policy servers join
-	 * those the CAs advertise, before any endpoint is chosen. */
-	if (!ae_disabled(&aep))
-		cep_add_endpoints(cfg, &disc.dir, &aep);
+	/* --dry-run's plans name the transport: they need every endpoint now */
+	if (opt->dry_run)
+		ask_policy_servers(cfg, &disc, &aep);
 
 	el = xcalloc(disc.dir.n_templates + 1, sizeof *el);
 	struct eligibility_options eopt;
