@@ -1222,6 +1222,9 @@ ces_stop() {
   stop_pidfile "$D/ces/front.pid" 10
   stop_pidfile "$EMU/ces.pid" 10
   rm -f "$D/ces/front.pid" "$EMU/ces.pid"
+  # a request the stopped emulator was delaying (fault slow) will never be
+  # decided: its in-flight marker would make every later caller wait for it
+  rm -f "$EMU/state/inflight"/ces-*
 }
 # ces_advertise [VALUE...]: msPKI-Enrollment-Servers on the enrollment service
 # (each value "priority\nauth\nrenewalOnly\nURL\n"); none removes the attribute
