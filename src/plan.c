@@ -155,9 +155,15 @@ static void make(const struct plan_context *ctx, const struct template *t, bool 
 	p->revocation = REVOCATION_NOT_CHECKED;
 	if (held != NULL && ctx->rev != NULL && !ae_disabled(ctx->aep) && !p->pending && ae_renew(ctx->aep) &&
 	    ctx->now < p->not_after) {
-		X509 *x = store_item_cert(held);
+		/* from the index's facts when they are enough, else the certificate */
+		struct revocation_cert_facts f = { held->sha256, held->serial, held->crl_urls, held->cdp_malformed };
+		X509 *x;
 
-		if (x != NULL)
+		if (held->has_facts && held->has_crl_facts &&
+		    revocation_check_facts(ctx->rev, &f, &p->revocation, p->revocation_detail,
+					   sizeof p->revocation_detail))
+			;
+		else if ((x = store_item_cert(held)) != NULL)
 			p->revocation = revocation_check(ctx->rev, x, NULL, p->revocation_detail,
 							 sizeof p->revocation_detail);
 		else {

@@ -19,13 +19,41 @@
 #include "fsutil.h"
 #include "ldap_conn.h"
 #include "log.h"
+#include "store_index.h"
+#include "strmap.h"
 
-/* A URL already tried in this run: the verified CRL or why there is none. */
+/* One entry of a CRL, as the check needs it. */
+struct revoked {
+	char *serial;           /* hex, as serial_hex */
+	int reason;             /* CRLReason, -1 when the entry has none */
+	time_t date;
+};
+
+/* What a verified CRL says (crl_facts_of), kept in the cache beside the
+ * CRL so that a run where nothing changed parses no CRL. */
+struct crl_facts {
+	char ca_sha256[65];     /* the CA certificate whose key verified it */
+	time_t this_update, next_update;
+	bool has_next;
+	struct revoked *v;      /* sorted by serial (strcmp) */
+	size_t n;
+};
+
+/* A URL already tried in this run: the verified CRL's facts or why there
+ * are none.  crl is NULL when the facts came from the cache. */
 struct crl_memo {
 	char *url;
-	X509_CRL *crl;          /* NULL when it failed */
-	X509 *issuer;           /* the CA whose key verified crl (owned reference) */
+	struct crl_facts *facts;    /* NULL when it failed */
+	X509_CRL *crl;
 	char err[384];
+};
+
+/* "The certificate with this fingerprint was issued by this CA
+ * certificate among this set of CA certificates" (find_issuer's answer,
+ * a signature verified once): state_dir/crl/issuers. */
+struct issuer_rec {
+	char *cert;             /* SHA-256 of the certificate, lowercase hex */
+	char set[65], ca[65];   /* ca_set_digest, the issuer's SHA-256 */
 };
 
 struct revocation_ctx {
@@ -33,13 +61,22 @@ struct revocation_ctx {
 	char *cache_dir;
 	bool write_cache;
 	STACK_OF(X509) *cas;
+	char (*ca_sha256)[65];  /* of each of cas, same order */
+	char set_digest[65];    /* "" until computed */
 	revocation_fetch_fn fetch;
 	void *fetch_arg;
 	time_t now;
-	unsigned long fetches;
+	unsigned long fetches, fact_checks, cert_checks, crl_parses;
 	struct crl_memo *memo;
 	size_t n_memo;
+	struct issuer_rec *issuers;
+	size_t n_issuers;
+	struct strmap issuer_by_cert;
+	bool issuers_loaded, issuers_dirty;
 };
+
+static void crl_facts_free(struct crl_facts *f);
+static void issuers_save(struct revocation_ctx *ctx);
 
 /* ---------------------------------------------------------------- names */
 
@@ -84,6 +121,7 @@ struct revocation_ctx *revocation_ctx_new(struct ldap_conn *ldap, const char *ca
 	ctx->cache_dir = cache_dir != NULL ? xstrdup(cache_dir) : NULL;
 	ctx->write_cache = write_cache && cache_dir != NULL;
 	ctx->cas = sk_X509_new_null();
+	strmap_init(&ctx->issuer_by_cert, false);
 	if (ctx->cas == NULL) {
 		fprintf(stderr, "adenroll: out of memory\n");
 		abort();
@@ -97,12 +135,19 @@ void revocation_ctx_add_cas(struct revocation_ctx *ctx, const struct bloblist *d
 
 	for (i = 0; ders != NULL && i < ders->n; i++) {
 		X509 *x = cert_from_der(ders->v[i].data, ders->v[i].len);
+		int n;
 
 		if (x == NULL)
 			continue;   /* a bad directory value must not hide the good ones */
-		if (!sk_X509_push(ctx->cas, x))
+		if ((n = sk_X509_push(ctx->cas, x)) <= 0) {
 			X509_free(x);
+			continue;
+		}
+		ctx->ca_sha256 = xrealloc(ctx->ca_sha256, (size_t)n * sizeof(*ctx->ca_sha256));
+		if (cert_sha256_hex(x, ctx->ca_sha256[n - 1], sizeof(ctx->ca_sha256[n - 1])) != 0)
+			ctx->ca_sha256[n - 1][0] = '\0';
 	}
+	ctx->set_digest[0] = '\0';
 }
 
 struct revocation_ctx *revocation_ctx_for_run(struct ldap_conn *ldap, const struct directory *dir,
@@ -136,19 +181,40 @@ unsigned long revocation_ctx_fetch_count(const struct revocation_ctx *ctx)
 	return ctx != NULL ? ctx->fetches : 0;
 }
 
+void revocation_ctx_stats(const struct revocation_ctx *ctx, struct revocation_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (ctx == NULL)
+		return;
+	out->fact_checks = ctx->fact_checks;
+	out->cert_checks = ctx->cert_checks;
+	out->crl_parses = ctx->crl_parses;
+	out->fetches = ctx->fetches;
+}
+
 void revocation_ctx_free(struct revocation_ctx *ctx)
 {
 	size_t i;
 
 	if (ctx == NULL)
 		return;
+	if (ctx->fact_checks + ctx->cert_checks > 0)
+		log_debug("revocation: %lu certificates checked from the held-certificate index, %lu parsed to "
+			  "be checked; %lu CRLs parsed, %lu fetched", ctx->fact_checks, ctx->cert_checks,
+			  ctx->crl_parses, ctx->fetches);
+	issuers_save(ctx);
 	for (i = 0; i < ctx->n_memo; i++) {
 		free(ctx->memo[i].url);
+		crl_facts_free(ctx->memo[i].facts);
 		X509_CRL_free(ctx->memo[i].crl);
-		X509_free(ctx->memo[i].issuer);
 	}
 	free(ctx->memo);
+	for (i = 0; i < ctx->n_issuers; i++)
+		free(ctx->issuers[i].cert);
+	free(ctx->issuers);
+	strmap_free(&ctx->issuer_by_cert);
 	sk_X509_pop_free(ctx->cas, X509_free);
+	free(ctx->ca_sha256);
 	free(ctx->cache_dir);
 	free(ctx);
 }
@@ -173,13 +239,14 @@ static time_t asn1_time(const ASN1_TIME *t)
 	return r;
 }
 
-static X509_CRL *crl_from_der(const unsigned char *der, size_t len)
+static X509_CRL *crl_from_der(struct revocation_ctx *ctx, const unsigned char *der, size_t len)
 {
 	const unsigned char *p = der;
 	X509_CRL *crl;
 
 	if (der == NULL || len == 0 || len > REVOCATION_MAX_CRL || len > LONG_MAX)
 		return NULL;
+	ctx->crl_parses++;
 	crl = d2i_X509_CRL(NULL, &p, (long)len);
 	/* trailing bytes mean this is not (only) a CRL */
 	if (crl != NULL && p != der + len) {
@@ -198,10 +265,10 @@ static char *name_text(const X509_NAME *n)
 	return xstrdup(buf);
 }
 
-/* The CA among ctx->cas that issued cert: name/key-identifier match and a
- * signature that verifies (a CA with the same name but another key does
- * not count). */
-static X509 *find_issuer(struct revocation_ctx *ctx, X509 *cert)
+/* The index in ctx->cas of the CA that issued cert: name/key-identifier
+ * match and a signature that verifies (a CA with the same name but another
+ * key does not count).  -1 when none. */
+static int find_issuer(struct revocation_ctx *ctx, X509 *cert)
 {
 	int i;
 
@@ -210,9 +277,9 @@ static X509 *find_issuer(struct revocation_ctx *ctx, X509 *cert)
 		EVP_PKEY *pk = X509_get0_pubkey(ca);
 
 		if (X509_check_issued(ca, cert) == X509_V_OK && pk != NULL && X509_verify(cert, pk) == 1)
-			return ca;
+			return i;
 	}
-	return NULL;
+	return -1;
 }
 
 /* The URIs of the distribution points that name the full CRL for every
@@ -362,7 +429,7 @@ static int fetch_ldap(struct revocation_ctx *ctx, const char *url, struct blob *
 	/* AD CS keeps one value; a placeholder (a lone 0x00, as in freshly
 	 * created objects) is skipped like any other value that is no CRL. */
 	for (i = 0; i < f.values.n; i++) {
-		X509_CRL *crl = crl_from_der(f.values.v[i].data, f.values.v[i].len);
+		X509_CRL *crl = crl_from_der(ctx, f.values.v[i].data, f.values.v[i].len);
 
 		if (crl == NULL)
 			continue;
@@ -407,13 +474,37 @@ static bool crl_ext_known(int nid)
 
 enum crl_fitness { CRL_FRESH, CRL_PAST_NEXT_UPDATE, CRL_UNUSABLE };
 
+/* The times of a CRL at now: thisUpdate tu (readable), nextUpdate tn when
+ * next is 1 (0: absent, -1: unreadable). */
+static enum crl_fitness crl_times_fit(time_t tu, int next, time_t tn, time_t now, char *err, size_t errlen)
+{
+	char when[32];
+
+	if (tu > now + REVOCATION_CLOCK_SKEW) {
+		policy_format_time(tu, when, sizeof(when));
+		snprintf(err, errlen, "the CRL is not valid before %s (thisUpdate; is the clock right?)", when);
+		return CRL_UNUSABLE;
+	}
+	if (next == 0)
+		return CRL_PAST_NEXT_UPDATE;   /* no promise of freshness: never reused from the cache */
+	if (next < 0) {
+		snprintf(err, errlen, "the CRL's nextUpdate cannot be read");
+		return CRL_UNUSABLE;
+	}
+	if (now > tn + REVOCATION_STALE_GRACE) {
+		policy_format_time(tn, when, sizeof(when));
+		snprintf(err, errlen, "the CRL is stale: its nextUpdate was %s and no newer one is published", when);
+		return CRL_UNUSABLE;
+	}
+	return now < tn ? CRL_FRESH : CRL_PAST_NEXT_UPDATE;
+}
+
 /* Signature, issuer name, kind and times of crl against issuer at now. */
 static enum crl_fitness crl_check(X509_CRL *crl, X509 *issuer, time_t now, char *err, size_t errlen)
 {
 	EVP_PKEY *pk = X509_get0_pubkey(issuer);
 	const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(crl);
-	time_t tu = asn1_time(X509_CRL_get0_lastUpdate(crl)), tn;
-	char when[32];
+	time_t tu = asn1_time(X509_CRL_get0_lastUpdate(crl)), tn = 0;
 	int i;
 
 	if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0) {
@@ -460,24 +551,9 @@ static enum crl_fitness crl_check(X509_CRL *crl, X509 *issuer, time_t now, char 
 		snprintf(err, errlen, "the CRL's thisUpdate cannot be read");
 		return CRL_UNUSABLE;
 	}
-	if (tu > now + REVOCATION_CLOCK_SKEW) {
-		policy_format_time(tu, when, sizeof(when));
-		snprintf(err, errlen, "the CRL is not valid before %s (thisUpdate; is the clock right?)", when);
-		return CRL_UNUSABLE;
-	}
-	if (nu == NULL)
-		return CRL_PAST_NEXT_UPDATE;   /* no promise of freshness: never reused from the cache */
-	tn = asn1_time(nu);
-	if (tn == (time_t)-1) {
-		snprintf(err, errlen, "the CRL's nextUpdate cannot be read");
-		return CRL_UNUSABLE;
-	}
-	if (now > tn + REVOCATION_STALE_GRACE) {
-		policy_format_time(tn, when, sizeof(when));
-		snprintf(err, errlen, "the CRL is stale: its nextUpdate was %s and no newer one is published", when);
-		return CRL_UNUSABLE;
-	}
-	return now < tn ? CRL_FRESH : CRL_PAST_NEXT_UPDATE;
+	if (nu != NULL)
+		tn = asn1_time(nu);
+	return crl_times_fit(tu, nu == NULL ? 0 : tn == (time_t)-1 ? -1 : 1, tn, now, err, errlen);
 }
 
 /* cache_dir/<first 32 hex digits of SHA-256(url)>.crl */
@@ -497,7 +573,7 @@ static char *cache_path(const struct revocation_ctx *ctx, const char *url)
 	return fs_path_join(ctx->cache_dir, name);
 }
 
-static X509_CRL *cache_load(const char *path)
+static X509_CRL *cache_load(struct revocation_ctx *ctx, const char *path)
 {
 	unsigned char *buf = NULL;
 	size_t len = 0;
@@ -505,24 +581,271 @@ static X509_CRL *cache_load(const char *path)
 
 	if (path == NULL || fs_read_file(path, REVOCATION_MAX_CRL, &buf, &len) != 0)
 		return NULL;
-	crl = crl_from_der(buf, len);
+	crl = crl_from_der(ctx, buf, len);
 	if (crl == NULL)
 		log_warn("ignoring the cached CRL %s: it is not a DER CRL", path);
 	free(buf);
 	return crl;
 }
 
-static void cache_store(const struct revocation_ctx *ctx, const char *path, const struct blob *der)
+static int cache_store(const struct revocation_ctx *ctx, const char *path, const struct blob *der)
 {
 	if (path == NULL || !ctx->write_cache)
-		return;
+		return -1;
 	if (fs_mkdir_p(ctx->cache_dir, 0755) != 0 ||
-	    fs_write_atomic(path, der->data, der->len, 0644, (uid_t)-1) != 0)
+	    fs_write_atomic(path, der->data, der->len, 0644, (uid_t)-1) != 0) {
 		log_warn("could not cache the CRL in %s: it will be fetched again next run", ctx->cache_dir);
+		return -1;
+	}
+	return 0;
 }
 
-static struct crl_memo *memo_add(struct revocation_ctx *ctx, const char *url, X509_CRL *crl, X509 *issuer,
-				 const char *err)
+/* ---------------------------------------------------------------- CRL facts */
+
+static char *serial_hex(const ASN1_INTEGER *serial)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(serial, NULL);
+	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL, *r = hex != NULL ? xstrdup(hex) : NULL;
+
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return r;
+}
+
+static int revoked_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct revoked *)a)->serial, ((const struct revoked *)b)->serial);
+}
+
+static void crl_facts_free(struct crl_facts *f)
+{
+	size_t i;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < f->n; i++)
+		free(f->v[i].serial);
+	free(f->v);
+	free(f);
+}
+
+/* The facts of crl, which crl_check found usable with the CA whose
+ * SHA-256 is ca_sha256.  OpenSSL has already refused a CRL whose entry
+ * reasons do not parse.  NULL when a serial cannot be converted. */
+static struct crl_facts *crl_facts_of(X509_CRL *crl, const char *ca_sha256)
+{
+	STACK_OF(X509_REVOKED) *revs = X509_CRL_get_REVOKED(crl);
+	struct crl_facts *f = xcalloc(1, sizeof(*f));
+	int i, n = revs != NULL ? sk_X509_REVOKED_num(revs) : 0;
+
+	snprintf(f->ca_sha256, sizeof(f->ca_sha256), "%s", ca_sha256);
+	f->this_update = asn1_time(X509_CRL_get0_lastUpdate(crl));
+	f->has_next = X509_CRL_get0_nextUpdate(crl) != NULL;
+	f->next_update = f->has_next ? asn1_time(X509_CRL_get0_nextUpdate(crl)) : 0;
+	f->v = xcalloc(n > 0 ? (size_t)n : 1, sizeof(*f->v));
+	for (i = 0; i < n; i++) {
+		X509_REVOKED *rev = sk_X509_REVOKED_value(revs, i);
+		struct revoked *r = &f->v[f->n];
+		int crit = -1;
+		ASN1_ENUMERATED *reason = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, &crit, NULL);
+
+		r->reason = reason != NULL ? (int)ASN1_ENUMERATED_get(reason) : -1;
+		ASN1_ENUMERATED_free(reason);
+		r->date = asn1_time(X509_REVOKED_get0_revocationDate(rev));
+		if ((r->serial = serial_hex(X509_REVOKED_get0_serialNumber(rev))) == NULL) {
+			crl_facts_free(f);
+			return NULL;
+		}
+		f->n++;
+	}
+	qsort(f->v, f->n, sizeof(*f->v), revoked_cmp);
+	return f;
+}
+
+/* X509_CRL_get0_by_serial on the facts: the entry for serial, NULL when
+ * none.  An entry with reason removeFromCRL (a hold lifted) is returned:
+ * the caller treats it as not revoked, as OpenSSL's answer 2. */
+static const struct revoked *crl_facts_find(const struct crl_facts *f, const char *serial)
+{
+	struct revoked key = { (char *)serial, 0, 0 };
+
+	return f->n == 0 ? NULL : bsearch(&key, f->v, f->n, sizeof(*f->v), revoked_cmp);
+}
+
+/* The facts file beside cache_dir/<hash>.crl: <hash>.facts, 0600.
+ *
+ *   # adenroll CRL facts v1
+ *   url<TAB><the URL>
+ *   crl<TAB><file_id_text of the .crl it was read from>
+ *   ca<TAB><SHA-256 of the CA certificate that verified it>
+ *   this<TAB><thisUpdate, seconds>
+ *   next<TAB><nextUpdate, seconds, or ->
+ *   r<TAB><serial hex><TAB><reason or -1><TAB><revocation date>   (sorted by serial)
+ *
+ * Valid only while the .crl is the file it was read from and the issuer
+ * is the same certificate; anything else goes the way of the CRL itself. */
+#define FACTS_MAGIC "# adenroll CRL facts v1\n"
+#define FACTS_MAX (64u << 20)
+
+static char *facts_path_of(const char *crl_path)
+{
+	size_t n = strlen(crl_path);
+
+	return xasprintf("%.*s.facts", (int)(n > 4 ? n - 4 : n), crl_path);
+}
+
+static char *facts_text(const char *url, const char *crl_id, const struct crl_facts *f, size_t *len)
+{
+	size_t cap = 512 + strlen(url) + f->n * 128, used = 0, i;
+	char *buf = xmalloc(cap);
+	int w;
+
+	w = snprintf(buf, cap, FACTS_MAGIC "url\t%s\ncrl\t%s\nca\t%s\nthis\t%lld\n", url, crl_id, f->ca_sha256,
+		     (long long)f->this_update);
+	used = (size_t)w;
+	if (f->has_next)
+		used += (size_t)snprintf(buf + used, cap - used, "next\t%lld\n", (long long)f->next_update);
+	else
+		used += (size_t)snprintf(buf + used, cap - used, "next\t-\n");
+	for (i = 0; i < f->n; i++) {
+		size_t need = strlen(f->v[i].serial) + 64;
+
+		if (cap - used < need) {
+			cap = cap * 2 + need;
+			buf = xrealloc(buf, cap);
+		}
+		used += (size_t)snprintf(buf + used, cap - used, "r\t%s\t%d\t%lld\n", f->v[i].serial, f->v[i].reason,
+					 (long long)f->v[i].date);
+	}
+	*len = used;
+	return buf;
+}
+
+static void facts_store(const struct revocation_ctx *ctx, const char *crl_path, const struct file_id *id,
+			const char *url, const struct crl_facts *f)
+{
+	char idtext[FILE_ID_TEXT_MAX], *path, *text;
+	size_t len = 0;
+
+	if (!ctx->write_cache || strchr(url, '\n') != NULL || strchr(url, '\t') != NULL)
+		return;
+	file_id_text(id, idtext, sizeof(idtext));
+	path = facts_path_of(crl_path);
+	text = facts_text(url, idtext, f, &len);
+	/* root-only: decisions trust it as much as the CRL it stands for */
+	if (fs_write_atomic(path, text, len, 0600, (uid_t)-1) != 0)
+		log_warn("could not write %s: the CRL is parsed again next run", path);
+	free(text);
+	free(path);
+}
+
+static bool parse_time(const char *s, time_t *out)
+{
+	char *end;
+	long long v;
+
+	if (*s == '\0')
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return false;
+	*out = (time_t)v;
+	return true;
+}
+
+/* "<key>\t<value>" at *p: the value, *p moved past the line. */
+static char *facts_field(char **p, const char *key)
+{
+	char *line = *p, *nl = strchr(line, '\n');
+	size_t k = strlen(key);
+
+	if (nl == NULL || strncmp(line, key, k) != 0 || line[k] != '\t')
+		return NULL;
+	*nl = '\0';
+	*p = nl + 1;
+	return line + k + 1;
+}
+
+/* The facts for url and issuer ca_sha256 while the cached CRL file is the
+ * one they were read from; NULL otherwise (logged at debug level). */
+static struct crl_facts *facts_load(const char *crl_path, const char *url, const char *ca_sha256)
+{
+	char *path = facts_path_of(crl_path), *p, *v, idtext[FILE_ID_TEXT_MAX];
+	unsigned char *buf;
+	size_t len = 0, cap = 0;
+	struct file_id id;
+	struct crl_facts *f = NULL;
+	bool ok = false;
+
+	buf = file_read_own(path, FACTS_MAX, &len, "CRL facts");
+	if (buf == NULL)
+		goto out;
+	if (file_id_of(crl_path, &id) != 0 || !id.present)
+		goto out;
+	file_id_text(&id, idtext, sizeof(idtext));
+	p = (char *)buf;
+	if (strlen(p) != len || strncmp(p, FACTS_MAGIC, strlen(FACTS_MAGIC)) != 0)
+		goto out;
+	p += strlen(FACTS_MAGIC);
+	if ((v = facts_field(&p, "url")) == NULL || strcmp(v, url) != 0 ||
+	    (v = facts_field(&p, "crl")) == NULL || strcmp(v, idtext) != 0 ||
+	    (v = facts_field(&p, "ca")) == NULL || strcmp(v, ca_sha256) != 0)
+		goto out;
+	f = xcalloc(1, sizeof(*f));
+	snprintf(f->ca_sha256, sizeof(f->ca_sha256), "%s", ca_sha256);
+	if ((v = facts_field(&p, "this")) == NULL || !parse_time(v, &f->this_update) ||
+	    (v = facts_field(&p, "next")) == NULL)
+		goto out;
+	f->has_next = strcmp(v, "-") != 0;
+	if (f->has_next && !parse_time(v, &f->next_update))
+		goto out;
+	while (*p != '\0') {
+		char *serial, *reason, *date, *end;
+		struct revoked *r;
+		long rv;
+
+		if ((v = facts_field(&p, "r")) == NULL)
+			goto out;
+		serial = v;
+		if ((reason = strchr(serial, '\t')) == NULL || (date = strchr(reason + 1, '\t')) == NULL)
+			goto out;
+		*reason++ = '\0';
+		*date++ = '\0';
+		errno = 0;
+		rv = strtol(reason, &end, 10);
+		if (*serial == '\0' || strchr(serial, '\t') != NULL || errno != 0 || *end != '\0' || end == reason ||
+		    rv < -1 || rv > INT_MAX)
+			goto out;
+		if (f->n == cap) {
+			cap = cap ? cap * 2 : 16;
+			f->v = xrealloc(f->v, cap * sizeof(*f->v));
+		}
+		r = &f->v[f->n];
+		r->serial = xstrdup(serial);
+		r->reason = (int)rv;
+		f->n++;
+		if (!parse_time(date, &r->date) || (f->n > 1 && strcmp(f->v[f->n - 2].serial, serial) > 0))
+			goto out;   /* not in the order the search needs */
+	}
+	ok = true;
+out:
+	if (!ok) {
+		if (buf != NULL)
+			log_debug("CRL facts %s are not for the cached CRL and its issuer (or malformed): "
+				  "reading the CRL", path);
+		crl_facts_free(f);
+		f = NULL;
+	}
+	free(buf);
+	free(path);
+	return f;
+}
+
+/* ---------------------------------------------------------------- the CRL for a URL */
+
+static struct crl_memo *memo_add(struct revocation_ctx *ctx, const char *url, X509_CRL *crl,
+				 struct crl_facts *facts, const char *err)
 {
 	struct crl_memo *m;
 
@@ -531,22 +854,81 @@ static struct crl_memo *memo_add(struct revocation_ctx *ctx, const char *url, X5
 	memset(m, 0, sizeof(*m));
 	m->url = xstrdup(url);
 	m->crl = crl;
-	if (issuer != NULL && X509_up_ref(issuer) == 1)
-		m->issuer = issuer;
+	m->facts = facts;
 	snprintf(m->err, sizeof(m->err), "%s", err != NULL ? err : "");
 	return m;
 }
 
-/* The usable CRL behind url for issuer: from this run's memo, the cache
- * while fresh, else fetched (and cached).  NULL with the reason in err. */
-static X509_CRL *crl_for(struct revocation_ctx *ctx, const char *url, X509 *issuer, char *err, size_t errlen)
+/* The usable CRL behind url for issuer: the cache while fresh, else
+ * fetched (and cached).  *cached_id is the identity of the cache file it
+ * is (present false when it is in none).  NULL with the reason in err. */
+static X509_CRL *crl_for(struct revocation_ctx *ctx, const char *url, const char *path, X509 *issuer,
+			 struct file_id *cached_id, char *err, size_t errlen)
 {
 	time_t now = ctx_now(ctx);
-	char *path = NULL;
 	X509_CRL *cached = NULL, *crl = NULL;
 	enum crl_fitness cached_fit = CRL_UNUSABLE, fit;
 	struct blob der = { NULL, 0 };
+	struct file_id before, after;
 	char why[384], ferr[256];
+
+	memset(cached_id, 0, sizeof(*cached_id));
+	if (path == NULL || file_id_of(path, &before) != 0)
+		memset(&before, 0, sizeof(before));
+	cached = cache_load(ctx, path);
+	if (cached != NULL) {
+		cached_fit = crl_check(cached, issuer, now, why, sizeof(why));
+		if (cached_fit == CRL_FRESH) {
+			log_debug("CRL for %s: cached copy %s is fresh", url, path);
+			/* the file read is the one stat saw before and after */
+			if (file_id_of(path, &after) == 0 && file_id_eq(&before, &after))
+				*cached_id = after;
+			crl = cached;
+			cached = NULL;
+			goto out;
+		}
+	}
+	ferr[0] = '\0';
+	if (fetch(ctx, url, &der, ferr, sizeof(ferr)) != 0) {
+		snprintf(why, sizeof(why), "cannot fetch it: %s", ferr[0] ? ferr : "unknown error");
+	} else if ((crl = crl_from_der(ctx, der.data, der.len)) == NULL) {
+		snprintf(why, sizeof(why), "what it returned is not a DER CRL");
+	} else if ((fit = crl_check(crl, issuer, now, why, sizeof(why))) == CRL_UNUSABLE) {
+		X509_CRL_free(crl);
+		crl = NULL;
+	} else {
+		log_debug("CRL for %s: fetched, %zu bytes", url, der.len);
+		if (fit == CRL_FRESH && cache_store(ctx, path, &der) == 0 && file_id_of(path, &after) == 0)
+			*cached_id = after;
+		goto out;
+	}
+	/* The fetch gave nothing usable: a cached copy still within its grace does. */
+	if (cached != NULL && cached_fit == CRL_PAST_NEXT_UPDATE) {
+		log_warn("CRL %s: %s; using the cached copy, past its nextUpdate", url, why);
+		crl = cached;
+		cached = NULL;
+		goto out;
+	}
+	snprintf(err, errlen, "%s", why);
+	crl = NULL;
+out:
+	X509_CRL_free(cached);
+	free(der.data);
+	return crl;
+}
+
+/* The facts of the usable CRL behind url for issuer (ca_sha256 its
+ * SHA-256): from this run's memo, the cached facts while they stand for
+ * the cached CRL and it is fresh, else through crl_for.  NULL with the
+ * reason in err. */
+static const struct crl_facts *crl_facts_for(struct revocation_ctx *ctx, const char *url, X509 *issuer,
+					     const char *ca_sha256, char *err, size_t errlen)
+{
+	time_t now = ctx_now(ctx);
+	char *path = NULL, why[384];
+	struct crl_facts *f = NULL;
+	struct file_id id;
+	X509_CRL *crl;
 	size_t i;
 
 	for (i = 0; i < ctx->n_memo; i++) {
@@ -554,73 +936,257 @@ static X509_CRL *crl_for(struct revocation_ctx *ctx, const char *url, X509 *issu
 
 		if (strcmp(m->url, url) != 0)
 			continue;
-		if (m->crl == NULL) {
+		if (m->facts == NULL) {
 			snprintf(err, errlen, "%s", m->err);
 			return NULL;
 		}
-		if (m->issuer != NULL && X509_cmp(m->issuer, issuer) == 0)
-			return m->crl;
+		if (strcmp(m->facts->ca_sha256, ca_sha256) == 0)
+			return m->facts;
 		/* another issuer names the same URL: judge the CRL against it */
+		if (m->crl == NULL) {
+			path = cache_path(ctx, url);
+			m->crl = cache_load(ctx, path);
+			free(path);
+			if (m->crl == NULL) {
+				snprintf(err, errlen, "the cached CRL cannot be read again");
+				return NULL;
+			}
+		}
 		if (crl_check(m->crl, issuer, now, err, errlen) == CRL_UNUSABLE)
 			return NULL;
-		return m->crl;
+		return m->facts;
 	}
 
 	path = cache_path(ctx, url);
-	cached = cache_load(path);
-	if (cached != NULL) {
-		cached_fit = crl_check(cached, issuer, now, why, sizeof(why));
-		if (cached_fit == CRL_FRESH) {
-			log_debug("CRL for %s: cached copy %s is fresh", url, path);
-			crl = cached;
-			cached = NULL;
-			goto done;
+	if (path != NULL && (f = facts_load(path, url, ca_sha256)) != NULL) {
+		if (crl_times_fit(f->this_update, f->has_next ? 1 : 0, f->next_update, now, why, sizeof(why)) ==
+		    CRL_FRESH) {
+			log_debug("CRL for %s: the facts of the cached copy %s are fresh", url, path);
+			memo_add(ctx, url, NULL, f, NULL);
+			goto out;
 		}
+		/* past nextUpdate: fetched again, as without the facts */
+		crl_facts_free(f);
+		f = NULL;
 	}
-	ferr[0] = '\0';
-	if (fetch(ctx, url, &der, ferr, sizeof(ferr)) != 0) {
-		snprintf(why, sizeof(why), "cannot fetch it: %s", ferr[0] ? ferr : "unknown error");
-	} else if ((crl = crl_from_der(der.data, der.len)) == NULL) {
-		snprintf(why, sizeof(why), "what it returned is not a DER CRL");
-	} else if ((fit = crl_check(crl, issuer, now, why, sizeof(why))) == CRL_UNUSABLE) {
+	crl = crl_for(ctx, url, path, issuer, &id, why, sizeof(why));
+	if (crl != NULL && (f = crl_facts_of(crl, ca_sha256)) == NULL)
+		snprintf(why, sizeof(why), "a serial number in the CRL cannot be read");
+	if (f == NULL) {
 		X509_CRL_free(crl);
-		crl = NULL;
-	} else {
-		log_debug("CRL for %s: fetched, %zu bytes", url, der.len);
-		if (fit == CRL_FRESH)
-			cache_store(ctx, path, &der);
-		goto done;
+		snprintf(err, errlen, "%s", why);
+		memo_add(ctx, url, NULL, NULL, why);
+		goto out;
 	}
-	/* The fetch gave nothing usable: a cached copy still within its grace does. */
-	if (cached != NULL && cached_fit == CRL_PAST_NEXT_UPDATE) {
-		log_warn("CRL %s: %s; using the cached copy, past its nextUpdate", url, why);
-		crl = cached;
-		cached = NULL;
-		goto done;
-	}
-	snprintf(err, errlen, "%s", why);
-	memo_add(ctx, url, NULL, NULL, why);
-	crl = NULL;
-	goto out;
-done:
-	memo_add(ctx, url, crl, issuer, NULL);
+	if (id.present)
+		facts_store(ctx, path, &id, url, f);
+	memo_add(ctx, url, crl, f, NULL);
 out:
-	X509_CRL_free(cached);
-	free(der.data);
 	free(path);
-	return crl;
+	return f;
+}
+
+/* ---------------------------------------------------------------- verified issuers */
+
+#define ISSUERS_MAGIC "# adenroll verified issuers v1\n"
+#define ISSUERS_MAX (64u << 20)
+
+/* SHA-256 over the fingerprints of ctx->cas in their order: find_issuer's
+ * answer for a certificate holds while this is the same. */
+static const char *ca_set_digest(struct revocation_ctx *ctx)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	EVP_MD_CTX *mc;
+	int j;
+
+	if (ctx->set_digest[0] != '\0')
+		return ctx->set_digest;
+	mc = EVP_MD_CTX_new();
+	if (mc == NULL || EVP_DigestInit_ex(mc, EVP_sha256(), NULL) != 1)
+		goto out;
+	for (j = 0; j < sk_X509_num(ctx->cas); j++)
+		if (EVP_DigestUpdate(mc, ctx->ca_sha256[j], 65) != 1)
+			goto out;
+	if (EVP_DigestFinal_ex(mc, md, &mdlen) != 1 || mdlen != 32)
+		goto out;
+	for (i = 0; i < mdlen; i++)
+		snprintf(ctx->set_digest + 2 * i, 3, "%02x", md[i]);
+out:
+	EVP_MD_CTX_free(mc);
+	return ctx->set_digest;
+}
+
+static bool sha_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return s[64] == '\0';
+}
+
+static void issuer_put(struct revocation_ctx *ctx, const char *cert, const char *set, const char *ca)
+{
+	size_t i = strmap_get(&ctx->issuer_by_cert, cert);
+	struct issuer_rec *r;
+
+	if (i == STRMAP_NONE) {
+		ctx->issuers = xrealloc(ctx->issuers, (ctx->n_issuers + 1) * sizeof(*ctx->issuers));
+		i = ctx->n_issuers++;
+		ctx->issuers[i].cert = xstrdup(cert);
+		/* the map borrows the key string, which stays put when issuers moves */
+		strmap_add_first(&ctx->issuer_by_cert, ctx->issuers[i].cert, i);
+	}
+	r = &ctx->issuers[i];
+	snprintf(r->set, sizeof(r->set), "%s", set);
+	snprintf(r->ca, sizeof(r->ca), "%s", ca);
+}
+
+static void issuers_load(struct revocation_ctx *ctx)
+{
+	char *path, *p, *nl;
+	unsigned char *buf;
+	size_t len = 0;
+
+	if (ctx->issuers_loaded)
+		return;
+	ctx->issuers_loaded = true;
+	if (ctx->cache_dir == NULL)
+		return;
+	path = fs_path_join(ctx->cache_dir, "issuers");
+	buf = file_read_own(path, ISSUERS_MAX, &len, "verified issuers");
+	if (buf == NULL || strlen((char *)buf) != len || strncmp((char *)buf, ISSUERS_MAGIC, strlen(ISSUERS_MAGIC)) != 0)
+		goto out;
+	for (p = (char *)buf + strlen(ISSUERS_MAGIC); *p != '\0'; p = nl + 1) {
+		/* "<cert>\t<set>\t<ca>": three fingerprints */
+		if ((nl = strchr(p, '\n')) == NULL || nl - p != 3 * 64 + 2 || p[64] != '\t' || p[129] != '\t')
+			break;
+		p[64] = p[129] = *nl = '\0';
+		if (!sha_ok(p) || !sha_ok(p + 65) || !sha_ok(p + 130))
+			break;
+		issuer_put(ctx, p, p + 65, p + 130);
+	}
+	if (*p != '\0')
+		log_debug("%s is malformed after its first %zu lines: the rest is verified again", path,
+			  ctx->n_issuers);
+out:
+	free(buf);
+	free(path);
+}
+
+/* Written by runs that write the cache, when they learned something:
+ * the records of the current set of CA certificates. */
+static void issuers_save(struct revocation_ctx *ctx)
+{
+	const char *set;
+	char *path, *text;
+	size_t i, used = 0;
+
+	if (!ctx->issuers_dirty || !ctx->write_cache)
+		return;
+	set = ca_set_digest(ctx);
+	text = xmalloc(strlen(ISSUERS_MAGIC) + ctx->n_issuers * (3 * 65) + 1);
+	used = (size_t)sprintf(text, "%s", ISSUERS_MAGIC);
+	for (i = 0; i < ctx->n_issuers; i++)
+		if (strcmp(ctx->issuers[i].set, set) == 0)
+			used += (size_t)sprintf(text + used, "%s\t%s\t%s\n", ctx->issuers[i].cert,
+						ctx->issuers[i].set, ctx->issuers[i].ca);
+	path = fs_path_join(ctx->cache_dir, "issuers");
+	if (fs_mkdir_p(ctx->cache_dir, 0755) != 0 || fs_write_atomic(path, text, used, 0600, (uid_t)-1) != 0)
+		log_warn("could not write %s: the held certificates are parsed again next run to be checked", path);
+	free(path);
+	free(text);
+}
+
+/* The index in ctx->cas of the issuer find_issuer found for the
+ * certificate with fingerprint cert_sha256 among the same CA certificates;
+ * -1 when not known. */
+static int known_issuer(struct revocation_ctx *ctx, const char *cert_sha256)
+{
+	const struct issuer_rec *r;
+	size_t i;
+	int j;
+
+	issuers_load(ctx);
+	i = strmap_get(&ctx->issuer_by_cert, cert_sha256);
+	if (i == STRMAP_NONE)
+		return -1;
+	r = &ctx->issuers[i];
+	if (strcmp(r->set, ca_set_digest(ctx)) != 0)
+		return -1;
+	for (j = 0; j < sk_X509_num(ctx->cas); j++)
+		if (strcmp(ctx->ca_sha256[j], r->ca) == 0)
+			return j;
+	return -1;
+}
+
+static void remember_issuer(struct revocation_ctx *ctx, X509 *cert, int ca)
+{
+	char fp[65];
+	const char *set = ca_set_digest(ctx);
+
+	if (ctx->cache_dir == NULL || cert_sha256_hex(cert, fp, sizeof(fp)) != 0 || !sha_ok(fp) ||
+	    !sha_ok(set) || !sha_ok(ctx->ca_sha256[ca]))
+		return;
+	if (known_issuer(ctx, fp) == ca)
+		return;
+	issuer_put(ctx, fp, set, ctx->ca_sha256[ca]);
+	ctx->issuers_dirty = true;
 }
 
 /* ---------------------------------------------------------------- the check */
+
+/* The verdict of the first usable CRL among urls for the certificate with
+ * serial (serial_hex) issued by issuer. */
+static enum revocation_status check_urls(struct revocation_ctx *ctx, const struct strlist *urls,
+					 const char *serial, X509 *issuer, const char *ca_sha256,
+					 char *detail, size_t detail_len)
+{
+	char err[384], when[32];
+	size_t i;
+
+	for (i = 0; i < urls->n; i++) {
+		const struct crl_facts *f = crl_facts_for(ctx, urls->v[i], issuer, ca_sha256, err, sizeof(err));
+		const struct revoked *rev;
+
+		if (f == NULL) {
+			/* the first reason is the one reported when no URL works */
+			if (i == 0 || detail[0] == '\0')
+				snprintf(detail, detail_len, "CRL from %s: %s", urls->v[i], err);
+			continue;
+		}
+		rev = crl_facts_find(f, serial);
+		/* removeFromCRL: a hold lifted, i.e. not revoked */
+		if (rev != NULL && rev->reason != 8) {
+			policy_format_time(rev->date, when, sizeof(when));
+			if (rev->reason >= 0)
+				snprintf(detail, detail_len, "revoked on %s (%s); CRL from %s", when,
+					 revocation_reason_name(rev->reason), urls->v[i]);
+			else
+				snprintf(detail, detail_len, "revoked on %s; CRL from %s", when, urls->v[i]);
+			return REVOCATION_REVOKED;
+		}
+		if (f->has_next)
+			policy_format_time(f->next_update, when, sizeof(when));
+		else
+			snprintf(when, sizeof(when), "not given");
+		snprintf(detail, detail_len, "CRL from %s, next update %s", urls->v[i], when);
+		return REVOCATION_GOOD;
+	}
+	return REVOCATION_UNKNOWN;
+}
 
 enum revocation_status revocation_check(struct revocation_ctx *ctx, X509 *cert, X509 *issuer,
 					char *detail, size_t detail_len)
 {
 	struct strlist urls = { NULL, 0 };
 	enum revocation_status st = REVOCATION_UNKNOWN;
-	char err[384], when[32];
-	size_t i;
+	char issuer_sha[65], *serial = NULL;
+	int ca = -1;
 
+	ctx->cert_checks++;
 	if (detail_len > 0)
 		detail[0] = '\0';
 	if (cdp_urls(cert, &urls) != 0) {
@@ -631,8 +1197,10 @@ enum revocation_status revocation_check(struct revocation_ctx *ctx, X509 *cert, 
 		snprintf(detail, detail_len, "the certificate names no CRL distribution point");
 		goto out;
 	}
-	if (issuer == NULL)
-		issuer = find_issuer(ctx, cert);
+	if (issuer == NULL && (ca = find_issuer(ctx, cert)) >= 0) {
+		issuer = sk_X509_value(ctx->cas, ca);
+		remember_issuer(ctx, cert, ca);
+	}
 	if (issuer == NULL) {
 		char *n = name_text(X509_get_issuer_name(cert));
 
@@ -641,44 +1209,86 @@ enum revocation_status revocation_check(struct revocation_ctx *ctx, X509 *cert, 
 		free(n);
 		goto out;
 	}
-	for (i = 0; i < urls.n; i++) {
-		X509_CRL *crl = crl_for(ctx, urls.v[i], issuer, err, sizeof(err));
-		X509_REVOKED *rev = NULL;
-		int found;
-
-		if (crl == NULL) {
-			/* the first reason is the one reported when no URL works */
-			if (i == 0 || detail[0] == '\0')
-				snprintf(detail, detail_len, "CRL from %s: %s", urls.v[i], err);
-			continue;
-		}
-		found = X509_CRL_get0_by_serial(crl, &rev, (ASN1_INTEGER *)X509_get0_serialNumber(cert));
-		/* 2: listed with removeFromCRL (a hold lifted), i.e. not revoked */
-		if (found == 1 && rev != NULL) {
-			int crit = -1, reason = -1;
-			ASN1_ENUMERATED *r = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, &crit, NULL);
-
-			if (r != NULL)
-				reason = (int)ASN1_ENUMERATED_get(r);
-			ASN1_ENUMERATED_free(r);
-			policy_format_time(asn1_time(X509_REVOKED_get0_revocationDate(rev)), when, sizeof(when));
-			if (reason >= 0)
-				snprintf(detail, detail_len, "revoked on %s (%s); CRL from %s", when,
-					 revocation_reason_name(reason), urls.v[i]);
-			else
-				snprintf(detail, detail_len, "revoked on %s; CRL from %s", when, urls.v[i]);
-			st = REVOCATION_REVOKED;
-			goto out;
-		}
-		if (X509_CRL_get0_nextUpdate(crl) != NULL)
-			policy_format_time(asn1_time(X509_CRL_get0_nextUpdate(crl)), when, sizeof(when));
-		else
-			snprintf(when, sizeof(when), "not given");
-		snprintf(detail, detail_len, "CRL from %s, next update %s", urls.v[i], when);
-		st = REVOCATION_GOOD;
+	if (ca >= 0)
+		snprintf(issuer_sha, sizeof(issuer_sha), "%s", ctx->ca_sha256[ca]);
+	else if (cert_sha256_hex(issuer, issuer_sha, sizeof(issuer_sha)) != 0)
+		issuer_sha[0] = '\0';
+	if ((serial = serial_hex(X509_get0_serialNumber(cert))) == NULL) {
+		snprintf(detail, detail_len, "the certificate's serial number cannot be read");
 		goto out;
 	}
+	st = check_urls(ctx, &urls, serial, issuer, issuer_sha, detail, detail_len);
 out:
+	free(serial);
 	strlist_free(&urls);
 	return st;
+}
+
+char *revocation_cert_urls_text(X509 *cert, bool *malformed)
+{
+	struct strlist urls = { NULL, 0 };
+	size_t i, len = 1;
+	char *text;
+
+	*malformed = false;
+	if (cdp_urls(cert, &urls) != 0) {
+		*malformed = true;
+		return xstrdup("");
+	}
+	for (i = 0; i < urls.n; i++) {
+		const char *c;
+
+		for (c = urls.v[i]; *c != '\0'; c++)
+			if ((unsigned char)*c <= ' ' || *c == 0x7f) {
+				strlist_free(&urls);
+				return NULL;   /* cannot be kept space-separated on one line */
+			}
+		len += strlen(urls.v[i]) + 1;
+	}
+	text = xcalloc(1, len);
+	for (i = 0; i < urls.n; i++) {
+		if (i > 0)
+			strcat(text, " ");
+		strcat(text, urls.v[i]);
+	}
+	strlist_free(&urls);
+	return text;
+}
+
+bool revocation_check_facts(struct revocation_ctx *ctx, const struct revocation_cert_facts *f,
+			    enum revocation_status *st, char *detail, size_t detail_len)
+{
+	struct strlist urls = { NULL, 0 };
+	char *copy, *tok, *save = NULL;
+	int ca;
+
+	if (detail_len > 0)
+		detail[0] = '\0';
+	*st = REVOCATION_UNKNOWN;
+	if (f->crl_urls == NULL || f->sha256 == NULL || f->serial == NULL)
+		return false;
+	if (f->cdp_malformed) {
+		snprintf(detail, detail_len, "the certificate's CRL distribution points extension is malformed");
+		ctx->fact_checks++;
+		return true;
+	}
+	copy = xstrdup(f->crl_urls);
+	for (tok = strtok_r(copy, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save))
+		strlist_add(&urls, tok);
+	free(copy);
+	if (urls.n == 0) {
+		snprintf(detail, detail_len, "the certificate names no CRL distribution point");
+		ctx->fact_checks++;
+		strlist_free(&urls);
+		return true;
+	}
+	if (f->serial[0] == '\0' || (ca = known_issuer(ctx, f->sha256)) < 0) {
+		strlist_free(&urls);
+		return false;
+	}
+	ctx->fact_checks++;
+	*st = check_urls(ctx, &urls, f->serial, sk_X509_value(ctx->cas, ca), ctx->ca_sha256[ca], detail,
+			 detail_len);
+	strlist_free(&urls);
+	return true;
 }

@@ -10,7 +10,13 @@
  *
  * Cache: verified CRLs are kept under cache_dir (one file per URL) and
  * reused until their nextUpdate without any fetch; within one run each URL
- * is fetched at most once. */
+ * is fetched at most once.  Beside each CRL, its facts (issuer, times, the
+ * revoked serials; 0600), valid while the CRL file and the CA certificate
+ * that verified it are the same; and "issuers" (0600), which CA
+ * certificate verified which held certificate among which set of CA
+ * certificates.  With both, revocation_check_facts checks a held
+ * certificate from the held-certificate index without parsing it or the
+ * CRL (docs/stores.md). */
 #ifndef ADENROLL_REVOCATION_H
 #define ADENROLL_REVOCATION_H
 
@@ -51,6 +57,14 @@ void revocation_ctx_set_fetch(struct revocation_ctx *ctx, revocation_fetch_fn fn
 void revocation_ctx_set_time(struct revocation_ctx *ctx, time_t now);
 /* Fetches performed (network or injected), for tests and logs. */
 unsigned long revocation_ctx_fetch_count(const struct revocation_ctx *ctx);
+/* What the context did so far, for tests, bench/ and the debug line free
+ * logs: checks answered from the facts, checks given the certificate, CRLs
+ * parsed (network, cache), fetches. */
+struct revocation_stats {
+	unsigned long fact_checks, cert_checks, crl_parses, fetches;
+};
+void revocation_ctx_stats(const struct revocation_ctx *ctx, struct revocation_stats *out);
+/* Writes the verified issuers learned (when write_cache) and frees. */
 void revocation_ctx_free(struct revocation_ctx *ctx);
 /* What pulse and explain use: ldap, every CA certificate of dir (roots, AIA,
  * enrollment services) and the cache state_dir/crl. */
@@ -63,6 +77,26 @@ struct revocation_ctx *revocation_ctx_for_run(struct ldap_conn *ldap, const stru
  * "revoked on T (reason)" (revoked), the reason (unknown). */
 enum revocation_status revocation_check(struct revocation_ctx *ctx, X509 *cert, X509 *issuer,
 					char *detail, size_t detail_len);
+
+/* What the held-certificate index keeps of a certificate for
+ * revocation_check_facts (store.h): its fingerprint (lowercase hex
+ * SHA-256), serial (hex, as cert_serial_hex) and
+ * revocation_cert_urls_text's answer. */
+struct revocation_cert_facts {
+	const char *sha256, *serial, *crl_urls;
+	bool cdp_malformed;
+};
+/* The CRL distribution point URLs revocation_check reads for cert,
+ * space-separated ("" for none, and when the extension is malformed: then
+ * *malformed); NULL when a URL holds a space or a control character. */
+char *revocation_cert_urls_text(X509 *cert, bool *malformed);
+/* revocation_check(ctx, cert, NULL, ...) for the certificate the facts
+ * describe, without it: true with the same *st and detail; false when the
+ * facts are not enough (its issuer among ctx's CA certificates was not
+ * verified by an earlier check with the certificate): the caller then calls
+ * revocation_check with the certificate. */
+bool revocation_check_facts(struct revocation_ctx *ctx, const struct revocation_cert_facts *f,
+			    enum revocation_status *st, char *detail, size_t detail_len);
 
 /* "not checked", "good", "revoked", "unknown". */
 const char *revocation_status_name(enum revocation_status s);

@@ -13,6 +13,7 @@
 #include "fsutil.h"
 #include "keyproc.h"
 #include "log.h"
+#include "revocation.h"
 #include "strmap.h"
 #include "util.h"
 
@@ -159,6 +160,9 @@ void store_item_set_facts(struct store_item *it)
 	it->not_before = cert_not_before(it->cert);
 	it->not_after = cert_not_after(it->cert);
 	it->has_facts = true;
+	free(it->crl_urls);
+	it->crl_urls = revocation_cert_urls_text(it->cert, &it->cdp_malformed);
+	it->has_crl_facts = it->crl_urls != NULL;
 }
 
 const struct store_item *store_find(const struct store_item *items, size_t n,
@@ -452,6 +456,7 @@ void store_item_free_contents(struct store_item *it)
 	free(it->template_cn);
 	free(it->ext_template_cn);
 	free(it->template_oid);
+	free(it->crl_urls);
 	X509_free(it->cert);
 	free(it->cert_path);
 	free(it->key_path);

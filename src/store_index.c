@@ -6,10 +6,14 @@
  *   key cert_id meta_id serial sha256 not_before not_after template_cn
  *   ext_template_cn template_oid major minor has_version ext_malformed
  *   ca_name request_id installed has_renewal renewal_seconds
- *   enrollment_flag template_major issuer
+ *   enrollment_flag template_major issuer crl_urls
  *
  * A file id is "dev:ino:size:mtime_s.mtime_ns:ctime_s.ctime_ns", or "-"
- * for a file that was absent. */
+ * for a file that was absent.  crl_urls is "=" followed by the CRL
+ * distribution point URLs separated by spaces (nothing after "=": none),
+ * "!" when the extension is malformed, "?" when not known (the
+ * certificate is parsed to check its revocation).  An index of version 1
+ * (without crl_urls) is of another version: read no more, rebuilt once. */
 #include "adenroll-build.h"
 
 #include "store_index.h"
@@ -29,8 +33,8 @@
 #include "log.h"
 #include "util.h"
 
-#define INDEX_MAGIC "# adenroll held-certificate index v1\t"
-#define INDEX_FIELDS 22
+#define INDEX_MAGIC "# adenroll held-certificate index v2\t"
+#define INDEX_FIELDS 23
 /* 10000 pairs take about 4 MiB */
 #define INDEX_MAX (256u << 20)
 
@@ -132,6 +136,9 @@ static void copy_facts(const struct store_item *from, struct store_item *to)
 	to->issuer = dup_or_null(from->issuer);
 	to->not_before = from->not_before;
 	to->not_after = from->not_after;
+	to->has_crl_facts = from->has_crl_facts;
+	to->cdp_malformed = from->cdp_malformed;
+	to->crl_urls = dup_or_null(from->crl_urls);
 }
 
 void store_index_entry_facts(const struct store_index_entry *e, struct store_item *it)
@@ -151,7 +158,8 @@ bool store_index_put(struct store_index *ix, const char *key, const struct file_
 
 	if (!it->has_facts || !text_ok(key) || !text_ok(it->template_cn) || !text_ok(it->ext_template_cn) ||
 	    !text_ok(it->template_oid) || !text_ok(it->ca_name) || !text_ok(it->issuer) ||
-	    !text_ok(it->serial) || !text_ok(it->sha256) || store_index_get(ix, key) != NULL)
+	    !text_ok(it->serial) || !text_ok(it->sha256) || !text_ok(it->crl_urls) ||
+	    store_index_get(ix, key) != NULL)
 		return false;
 	e = append_slot(ix);
 	e->key = xstrdup(key);
@@ -189,13 +197,21 @@ static void put(struct out *o, const char *fmt, ...)
 	o->len += (size_t)n;
 }
 
-static void put_id(struct out *o, const struct file_id *id)
+void file_id_text(const struct file_id *id, char *buf, size_t len)
 {
 	if (!id->present)
-		put(o, "\t-");
+		snprintf(buf, len, "-");
 	else
-		put(o, "\t%llu:%llu:%lld:%lld.%lld:%lld.%lld", id->dev, id->ino, id->size, id->mtime_s,
-		    id->mtime_ns, id->ctime_s, id->ctime_ns);
+		snprintf(buf, len, "%llu:%llu:%lld:%lld.%lld:%lld.%lld", id->dev, id->ino, id->size, id->mtime_s,
+			 id->mtime_ns, id->ctime_s, id->ctime_ns);
+}
+
+static void put_id(struct out *o, const struct file_id *id)
+{
+	char buf[FILE_ID_TEXT_MAX];
+
+	file_id_text(id, buf, sizeof(buf));
+	put(o, "\t%s", buf);
 }
 
 static void put_text(struct out *o, const char *s)
@@ -234,7 +250,12 @@ char *store_index_text(const char *scope, const struct store_index *ix, size_t *
 		    (long long)f->installed, f->has_renewal ? 1 : 0, f->renewal_seconds, f->enrollment_flag,
 		    f->template_major);
 		put_text(&o, f->issuer);
-		put(&o, "\n");
+		if (!f->has_crl_facts || f->crl_urls == NULL)
+			put(&o, "\t?\n");
+		else if (f->cdp_malformed)
+			put(&o, "\t!\n");
+		else
+			put(&o, "\t=%s\n", f->crl_urls);
 	}
 	*len = o.len;
 	return o.buf;
@@ -405,13 +426,21 @@ static bool parse_line(char *line, struct store_index_entry *e)
 	if (!parse_u32(f[19], &it->enrollment_flag) || !parse_u32(f[20], &it->template_major) ||
 	    !parse_text(f[21], &it->issuer))
 		return false;
+	if (strcmp(f[22], "!") == 0) {
+		it->has_crl_facts = it->cdp_malformed = true;
+		it->crl_urls = xstrdup("");
+	} else if (f[22][0] == '=') {
+		it->has_crl_facts = true;
+		it->crl_urls = xstrdup(f[22] + 1);
+	} else if (strcmp(f[22], "?") != 0) {
+		return false;
+	}
 	it->has_facts = true;
 	return true;
 }
 
-/* The file's bytes when it is a regular file of ours that nobody else can
- * write: a planted index could otherwise make a due renewal look far off. */
-static unsigned char *read_own_file(const char *path, size_t *len)
+/* A planted index could otherwise make a due renewal look far off. */
+unsigned char *file_read_own(const char *path, size_t max, size_t *len, const char *what)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
 	struct stat st;
@@ -420,13 +449,13 @@ static unsigned char *read_own_file(const char *path, size_t *len)
 
 	if (fd < 0) {
 		if (errno != ENOENT)
-			log_debug("held-certificate index %s not read: %s", path, strerror(errno));
+			log_debug("%s %s not read: %s", what, path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 || (unsigned long long)st.st_size > INDEX_MAX) {
-		log_debug("held-certificate index %s not used: not a regular file of this user that only it "
-			  "can write (it is rebuilt)", path);
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 || (unsigned long long)st.st_size > max) {
+		log_debug("%s %s not used: not a regular file of this user that only it can write, or too "
+			  "large (it is rebuilt)", what, path);
 		goto fail;
 	}
 	buf = xmalloc((size_t)st.st_size + 1);
@@ -498,7 +527,7 @@ void store_index_load(const char *path, const char *scope, struct store_index *i
 	int r;
 
 	store_index_init(ix);
-	if (path == NULL || (buf = read_own_file(path, &len)) == NULL)
+	if (path == NULL || (buf = file_read_own(path, INDEX_MAX, &len, "held-certificate index")) == NULL)
 		return;
 	r = store_index_parse((char *)buf, len, scope, ix);
 	if (r == -1)

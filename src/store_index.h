@@ -34,6 +34,15 @@ struct file_id {
  * any other error (errno set). */
 int file_id_of(const char *path, struct file_id *out);
 bool file_id_eq(const struct file_id *a, const struct file_id *b);
+/* "dev:ino:size:mtime_s.mtime_ns:ctime_s.ctime_ns", "-" when absent: how
+ * the caches write an identity (equal texts, equal identities). */
+#define FILE_ID_TEXT_MAX 160
+void file_id_text(const struct file_id *id, char *buf, size_t len);
+/* The bytes of path (NUL-terminated, *len without it; caller frees) when
+ * it is a regular file of this user that group and others cannot write,
+ * not a symlink, at most max bytes: caches that decisions trust.  NULL
+ * otherwise (logged at debug level naming it what). */
+unsigned char *file_read_own(const char *path, size_t max, size_t *len, const char *what);
 
 struct store_index_entry {
 	char *key;                    /* back-end's name for the pair: "<name>/<generation>" for PEM */
