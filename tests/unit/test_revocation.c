@@ -586,6 +586,221 @@ static void test_cache_garbage_is_refetched(void **state)
 	free(good.data);
 }
 
+/* ------------------------------------------------------------ the facts path */
+
+/* What the held-certificate index keeps of x (store_item_set_facts). */
+struct cert_facts {
+	char sha256[65], serial[84];
+	char *urls;
+	bool malformed;
+	struct revocation_cert_facts f;
+};
+
+static void facts_of(X509 *x, struct cert_facts *cf)
+{
+	memset(cf, 0, sizeof(*cf));
+	assert_int_equal(cert_sha256_hex(x, cf->sha256, sizeof(cf->sha256)), 0);
+	assert_int_equal(cert_serial_hex(x, cf->serial, sizeof(cf->serial)), 0);
+	cf->urls = revocation_cert_urls_text(x, &cf->malformed);
+	assert_non_null(cf->urls);
+	cf->f.sha256 = cf->sha256;
+	cf->f.serial = cf->serial;
+	cf->f.crl_urls = cf->urls;
+	cf->f.cdp_malformed = cf->malformed;
+}
+
+/* One run of each kind over cache dir sub at time now (0: the clock),
+ * the fetcher answering crl: the verdict with the certificate (a
+ * context of its own, cache read only, so that it leaves nothing), then
+ * with the facts only (the cache as a pulse leaves it).  Both must agree;
+ * *stats receives the facts run's counters. */
+static enum revocation_status both_ways(struct fixture *f, X509 *leaf, const char *sub, time_t now,
+					struct blob crl, bool *answered, struct revocation_stats *stats)
+{
+	struct fake_fetch ff = { crl, 0, "" };
+	struct revocation_ctx *ctx = revocation_ctx_new(NULL, sub, false);
+	char d1[512], d2[512];
+	enum revocation_status s1, s2;
+	struct cert_facts cf;
+
+	revocation_ctx_add_cas(ctx, &f->ca_ders);
+	revocation_ctx_set_fetch(ctx, fake_fetch, &ff);
+	revocation_ctx_set_time(ctx, now);
+	s1 = revocation_check(ctx, leaf, NULL, d1, sizeof(d1));
+	revocation_ctx_free(ctx);
+
+	facts_of(leaf, &cf);
+	ctx = ctx_for(f, &ff, sub);
+	revocation_ctx_set_time(ctx, now);
+	*answered = revocation_check_facts(ctx, &cf.f, &s2, d2, sizeof(d2));
+	revocation_ctx_stats(ctx, stats);
+	revocation_ctx_free(ctx);
+	free(cf.urls);
+	if (*answered) {
+		assert_int_equal(s2, s1);
+		assert_string_equal(d2, d1);
+	}
+	return s1;
+}
+
+/* A pulse with the certificate: it learns the issuer and caches the CRL
+ * and its facts. */
+static void pulse_with_cert(struct fixture *f, X509 *leaf, const char *sub, time_t now, struct blob crl,
+			    enum revocation_status want)
+{
+	struct fake_fetch ff = { crl, 0, "" };
+	struct revocation_ctx *ctx = ctx_for(f, &ff, sub);
+	char detail[512];
+
+	revocation_ctx_set_time(ctx, now);
+	assert_int_equal(revocation_check(ctx, leaf, NULL, detail, sizeof(detail)), want);
+	revocation_ctx_free(ctx);
+}
+
+static void test_facts_answer_like_the_certificate(void **state)
+{
+	struct fixture *f = *state;
+	struct revoked_spec rv_reason[] = { { 0x5000, -7200, 4 }, { 0x6101, -3600, 1 } };
+	struct revoked_spec rv_plain[] = { { 0x6101, -60, -1 } };
+	struct revoked_spec rv_lifted[] = { { 0x6101, -60, 8 } };
+	struct revoked_spec rv_other[] = { { 0x7000, -60, 1 } };
+	struct {
+		const char *name;
+		const struct revoked_spec *rv;
+		size_t n;
+		enum revocation_status want;
+	} cases[] = {
+		{ "good", rv_other, 1, REVOCATION_GOOD },
+		{ "revoked with a reason", rv_reason, 2, REVOCATION_REVOKED },
+		{ "revoked without a reason", rv_plain, 1, REVOCATION_REVOKED },
+		{ "hold lifted", rv_lifted, 1, REVOCATION_GOOD },
+		{ "empty CRL", NULL, 0, REVOCATION_GOOD },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct blob crl = make_crl(f->ca, f->ca_key, -600, 86400, cases[i].rv, cases[i].n);
+		struct revocation_stats st;
+		bool answered;
+		char sub[128];
+
+		snprintf(sub, sizeof(sub), "%s/case%zu", f->cache_dir, i);
+		/* before any check with the certificate, the issuer is not known */
+		assert_int_equal(both_ways(f, f->leaf, sub, 0, crl, &answered, &st), cases[i].want);
+		assert_false(answered);
+		pulse_with_cert(f, f->leaf, sub, 0, crl, cases[i].want);
+		/* the no-op pulse: same verdict, nothing parsed, nothing fetched */
+		assert_int_equal(both_ways(f, f->leaf, sub, 0, crl, &answered, &st), cases[i].want);
+		if (!answered)
+			fail_msg("case %s: the facts did not answer", cases[i].name);
+		assert_int_equal(st.fact_checks, 1);
+		assert_int_equal(st.cert_checks, 0);
+		assert_int_equal(st.crl_parses, 0);
+		assert_int_equal(st.fetches, 0);
+		free(crl.data);
+	}
+}
+
+/* Stale, missing and changed CRLs, a changed clock and another set of CA
+ * certificates: the facts path gives the certificate's verdict or asks
+ * for the certificate, never a verdict of its own. */
+static void test_facts_follow_changes(void **state)
+{
+	struct fixture *f = *state;
+	struct revoked_spec rv[] = { { 0x6101, -60, 1 } };
+	struct blob good = make_crl(f->ca, f->ca_key, -600, 86400, NULL, 0);
+	struct blob revoked = make_crl(f->ca, f->ca_key, -300, 2 * 86400, rv, 1);
+	struct blob stale = make_crl(f->ca, f->ca_key, -10 * 86400, -5 * 86400, NULL, 0);
+	struct blob none = { NULL, 0 };
+	struct revocation_stats st;
+	struct cert_facts cf;
+	bool answered;
+	char sub[128], cmd[512], detail[512];
+	enum revocation_status s;
+	struct revocation_ctx *ctx;
+	struct bloblist only_ca = { NULL, 0 };
+	struct blob der = { NULL, 0 };
+	FILE *fp;
+
+	snprintf(sub, sizeof(sub), "%s/changes", f->cache_dir);
+	pulse_with_cert(f, f->leaf, sub, 0, good, REVOCATION_GOOD);
+	assert_int_equal(both_ways(f, f->leaf, sub, 0, none, &answered, &st), REVOCATION_GOOD);
+	assert_true(answered);
+	assert_int_equal(st.crl_parses, 0);
+
+	/* a new CRL (revoking the certificate) replaced the cached one: the
+	 * facts no longer stand for the file, the CRL is read */
+	snprintf(cmd, sizeof(cmd), "%s/new.der", sub);
+	fp = fopen(cmd, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(revoked.data, 1, revoked.len, fp), revoked.len);
+	fclose(fp);
+	snprintf(cmd, sizeof(cmd), "for x in '%s'/*.crl; do mv '%s/new.der' \"$x\"; done", sub, sub);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(both_ways(f, f->leaf, sub, 0, none, &answered, &st), REVOCATION_REVOKED);
+	assert_true(answered);
+	assert_true(st.crl_parses > 0);
+	/* that run wrote the new facts: the next one parses nothing again */
+	pulse_with_cert(f, f->leaf, sub, 0, none, REVOCATION_REVOKED);
+	assert_int_equal(both_ways(f, f->leaf, sub, 0, none, &answered, &st), REVOCATION_REVOKED);
+	assert_true(answered);
+	assert_int_equal(st.crl_parses, 0);
+
+	/* past the cached CRL's nextUpdate: fetched again, as with the
+	 * certificate; the fetch fails, the cached copy is stale: unknown */
+	s = both_ways(f, f->leaf, sub, time(NULL) + 3 * 86400, none, &answered, &st);
+	assert_int_equal(s, REVOCATION_UNKNOWN);
+	assert_true(answered);
+	assert_int_equal(st.fetches, 1);
+	/* ... and a stale CRL fetched is unknown both ways too */
+	s = both_ways(f, f->leaf, sub, time(NULL) + 3 * 86400, stale, &answered, &st);
+	assert_int_equal(s, REVOCATION_UNKNOWN);
+	assert_true(answered);
+
+	/* the cached CRL removed: fetched (missing and failing: unknown) */
+	snprintf(cmd, sizeof(cmd), "rm -f '%s'/*.crl", sub);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(both_ways(f, f->leaf, sub, 0, none, &answered, &st), REVOCATION_UNKNOWN);
+	assert_true(answered);
+	assert_int_equal(st.fetches, 1);
+
+	/* facts that are not root-only are not trusted */
+	pulse_with_cert(f, f->leaf, sub, 0, good, REVOCATION_GOOD);
+	snprintf(cmd, sizeof(cmd), "chmod 0666 '%s'/*.facts", sub);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(both_ways(f, f->leaf, sub, 0, none, &answered, &st), REVOCATION_GOOD);
+	assert_true(answered);
+	assert_true(st.crl_parses > 0);
+
+	/* another set of CA certificates: the issuer is verified again */
+	assert_int_equal(cert_to_der(f->ca, &der), 0);
+	bloblist_add(&only_ca, der.data, der.len);
+	free(der.data);
+	facts_of(f->leaf, &cf);
+	ctx = revocation_ctx_new(NULL, sub, true);
+	revocation_ctx_add_cas(ctx, &only_ca);
+	assert_false(revocation_check_facts(ctx, &cf.f, &s, detail, sizeof(detail)));
+	revocation_ctx_free(ctx);
+	free(cf.urls);
+	bloblist_free(&only_ca);
+
+	/* a certificate without distribution points needs no issuer */
+	facts_of(f->leaf_no_cdp, &cf);
+	ctx = revocation_ctx_new(NULL, NULL, false);
+	assert_true(revocation_check_facts(ctx, &cf.f, &s, detail, sizeof(detail)));
+	assert_int_equal(s, REVOCATION_UNKNOWN);
+	assert_string_equal(detail, "the certificate names no CRL distribution point");
+	revocation_ctx_free(ctx);
+	free(cf.urls);
+
+	/* the cache files are root-only */
+	snprintf(cmd, sizeof(cmd), "test \"$(stat -c %%a '%s/issuers')\" = 600", sub);
+	assert_int_equal(system(cmd), 0);
+	free(good.data);
+	free(revoked.data);
+	free(stale.data);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -615,6 +830,8 @@ int main(void)
 		cmocka_unit_test(test_cache_reuse),
 		cmocka_unit_test(test_cache_not_written_read_only),
 		cmocka_unit_test(test_cache_garbage_is_refetched),
+		cmocka_unit_test(test_facts_answer_like_the_certificate),
+		cmocka_unit_test(test_facts_follow_changes),
 		cmocka_unit_test(test_names),
 	};
 

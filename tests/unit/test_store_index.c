@@ -27,6 +27,7 @@
 #include "directory.h"
 #include "fsutil.h"
 #include "policy.h"
+#include "revocation.h"
 #include "store.h"
 #include "store_index.h"
 #include "strmap.h"
@@ -189,6 +190,17 @@ static void assert_facts_match_cert(const struct store_item *it)
 	issuer = cert_issuer_text(x);
 	assert_string_equal(it->issuer, issuer);
 	free(issuer);
+	{
+		/* what revocation_check_facts needs (revocation.h) */
+		bool malformed;
+		char *urls = revocation_cert_urls_text(x, &malformed);
+
+		assert_true(it->has_crl_facts);
+		assert_non_null(urls);
+		assert_string_equal(it->crl_urls, urls);
+		assert_int_equal(it->cdp_malformed, malformed);
+		free(urls);
+	}
 	assert_int_equal(it->not_before, cert_not_before(x));
 	assert_int_equal(it->not_after, cert_not_after(x));
 	assert_int_equal(cert_template_info(x, &info), 0);
@@ -339,6 +351,28 @@ static char *read_index(const struct config *cfg)
 	return (char *)buf;
 }
 
+/* The index as version 1 wrote it: without the last field (crl_urls). */
+static char *v1_of(const char *v2)
+{
+	char *out = xstrdup(v2), *line, *nl, *tab, *w;
+
+	assert_non_null(strstr(out, "index v2\t"));
+	strstr(out, "index v2\t")[7] = '1';
+	/* the header as it is, then each line cut at its last TAB */
+	w = strchr(out, '\n') + 1;
+	for (line = w; *line != '\0'; line = nl + 1) {
+		nl = strchr(line, '\n');
+		*nl = '\0';
+		tab = strrchr(line, '\t');
+		*tab = '\0';
+		memmove(w, line, strlen(line));
+		w += strlen(line);
+		*w++ = '\n';
+	}
+	*w = '\0';
+	return out;
+}
+
 /* Each way an index can be wrong makes the listing read every certificate
  * (never trusting it), gives the right items, and the next tidy rewrites it. */
 static void test_bad_index_is_rebuilt(void **state)
@@ -355,7 +389,7 @@ static void test_bad_index_is_rebuilt(void **state)
 	install_all(&cfg);
 	list_and_tidy(&cfg);
 	good = read_index(&cfg);
-	for (k = 0; k < 8; k++) {
+	for (k = 0; k < 9; k++) {
 		char *tab;
 
 		switch (k) {
@@ -373,6 +407,7 @@ static void test_bad_index_is_rebuilt(void **state)
 			tab[1] = 'x';
 			break;
 		case 6: bad = xasprintf("%s%s", good, strchr(good, '\n') + 1); break;   /* duplicate entries */
+		case 8: bad = v1_of(good); break;          /* what the version before crl_urls wrote */
 		default: bad = xstrdup(good); break;                                    /* group-writable */
 		}
 		write_index(&cfg, bad, k == 7 ? 0664 : 0644);
