@@ -18,11 +18,21 @@
  *            policy_decide
  *   scan     the decision with store_find_held (a scan of the held
  *            certificates per template) instead of store_lookup_held
+ *   rev      the decision with revocation checking on, as plan.c does it
+ *            (revocation_check_facts, else the certificate parsed and
+ *            revocation_check): every certificate names one CRL
+ *            distribution point whose CRL (fresh, listing 100 other
+ *            serials) an injected fetch hands out; cold is the first run
+ *            (no verified issuers, no CRL cached), warm the next ones
  * and prints one line per N with the median CPU milliseconds:
  *   n= store_ms= decide_ms= total_ms=   the warm store read, the decision, their sum
  *   cold_store_ms= cold_total_ms=       the same without an index
  *   scan_decide_ms=                     the decision through the scans
  *   cold_parses= warm_parses=           certificates parsed per read
+ *   rev_decide_ms= rev_total_ms=        the warm decision with revocation on, + the warm store read
+ *   rev_cold_decide_ms=                 the first decision with revocation on
+ *   rev_cold_parses= rev_cold_crls=     certificates and CRLs parsed by that first decision
+ *   rev_warm_parses= rev_warm_crls=     the same for each warm one (must be 0 and 0)
  * Every decision must come out "keep" (each certificate is valid) and the
  * warm read must parse nothing, otherwise the run fails: the bench measures
  * the no-op case. */
@@ -48,6 +58,7 @@
 #include "eligibility.h"
 #include "log.h"
 #include "policy.h"
+#include "revocation.h"
 #include "sddl.h"
 #include "store.h"
 #include "template.h"
@@ -60,6 +71,9 @@
 	"(A;;CCDCLCSWRPWPDTLOSDRCWDWO;;;DA)(A;;LCRPLORC;;;AU)"
 #define OID_ARC "1.3.6.1.4.1.311.21.8.4216373.7459528.13350455.14937417.1185641.212"
 #define MAX_REPEATS 101
+#define CA_NAME "Bench CA"
+#define CDP_URL "ldap:///CN=Bench%20CA,CN=bench,CN=CDP?certificateRevocationList?base"
+#define CRL_OTHERS 100
 
 static double cpu_now(void)
 {
@@ -114,26 +128,138 @@ out:
 	return ret;
 }
 
-/* Issued yesterday for a year: far from renewal. */
-static X509 *new_cert(EVP_PKEY *key, const char *oid, uint32_t major, long serial)
+/* The CDP extension by hand (the config-string form splits at commas). */
+static int add_cdp(X509 *x)
+{
+	STACK_OF(DIST_POINT) *dps = sk_DIST_POINT_new_null();
+	DIST_POINT *dp = DIST_POINT_new();
+	GENERAL_NAME *gn = GENERAL_NAME_new();
+	ASN1_IA5STRING *u = ASN1_IA5STRING_new();
+	int ok = dps && dp && gn && u && ASN1_STRING_set(u, CDP_URL, (int)strlen(CDP_URL)) == 1;
+
+	if (ok) {
+		GENERAL_NAME_set0_value(gn, GEN_URI, u);
+		u = NULL;
+		dp->distpoint = DIST_POINT_NAME_new();
+		ok = dp->distpoint != NULL;
+	}
+	if (ok) {
+		dp->distpoint->type = 0;
+		dp->distpoint->name.fullname = sk_GENERAL_NAME_new_null();
+		ok = dp->distpoint->name.fullname != NULL && sk_GENERAL_NAME_push(dp->distpoint->name.fullname, gn) > 0;
+		if (ok)
+			gn = NULL;
+	}
+	ok = ok && sk_DIST_POINT_push(dps, dp) > 0;
+	if (ok)
+		dp = NULL;
+	ok = ok && X509_add1_ext_i2d(x, NID_crl_distribution_points, dps, 0, 0) == 1;
+	ASN1_IA5STRING_free(u);
+	GENERAL_NAME_free(gn);
+	DIST_POINT_free(dp);
+	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+	return ok ? 0 : -1;
+}
+
+/* Issued yesterday for a year by the CA (ca_key; NULL: the bench CA
+ * itself, self-signed with key): far from renewal. */
+static X509 *new_cert(EVP_PKEY *key, EVP_PKEY *ca_key, const char *oid, uint32_t major, long serial)
 {
 	X509 *x = X509_new();
-	X509_NAME *n = X509_NAME_new();
-	int ok = x && n;
+	X509_NAME *n = X509_NAME_new(), *ca = X509_NAME_new();
+	int ok = x && n && ca;
 
 	ok = ok && X509_set_version(x, 2) && ASN1_INTEGER_set(X509_get_serialNumber(x), serial) &&
-	     X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"client.example.test", -1,
-					-1, 0) &&
-	     X509_set_subject_name(x, n) && X509_set_issuer_name(x, n) &&
+	     X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+					(const unsigned char *)(ca_key ? "client.example.test" : CA_NAME), -1, -1, 0) &&
+	     X509_NAME_add_entry_by_txt(ca, "CN", MBSTRING_ASC, (const unsigned char *)CA_NAME, -1, -1, 0) &&
+	     X509_set_subject_name(x, n) && X509_set_issuer_name(x, ca) &&
 	     X509_gmtime_adj(X509_getm_notBefore(x), -86400L) &&
 	     X509_gmtime_adj(X509_getm_notAfter(x), 364L * 86400) && X509_set_pubkey(x, key) &&
-	     add_template_ext(x, oid, major) == 0 && X509_sign(x, key, EVP_sha256()) > 0;
+	     (ca_key == NULL || (add_template_ext(x, oid, major) == 0 && add_cdp(x) == 0)) &&
+	     X509_sign(x, ca_key ? ca_key : key, EVP_sha256()) > 0;
 	X509_NAME_free(n);
+	X509_NAME_free(ca);
 	if (!ok) {
 		X509_free(x);
 		return NULL;
 	}
 	return x;
+}
+
+/* The bench CA's certificate (DER) and its CRL: fresh for a week, listing
+ * CRL_OTHERS serials that are none of the store's. */
+struct bench_ca {
+	EVP_PKEY *key;
+	struct bloblist cert;
+	struct blob crl;
+};
+
+static int bench_ca_init(struct bench_ca *b)
+{
+	X509 *x = NULL;
+	X509_CRL *crl = X509_CRL_new();
+	X509_NAME *n = X509_NAME_new();
+	ASN1_TIME *t = ASN1_TIME_new();
+	struct blob der = { NULL, 0 };
+	unsigned char *p;
+	int len, ret = -1;
+
+	memset(b, 0, sizeof *b);
+	b->key = EVP_EC_gen("P-256");
+	if (!b->key || !crl || !n || !t || !(x = new_cert(b->key, NULL, NULL, 0, 1)) || cert_to_der(x, &der) != 0)
+		goto out;
+	bloblist_add(&b->cert, der.data, der.len);
+	if (!X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)CA_NAME, -1, -1, 0) ||
+	    !X509_CRL_set_version(crl, 1) || !X509_CRL_set_issuer_name(crl, n) || !X509_gmtime_adj(t, -600) ||
+	    !X509_CRL_set1_lastUpdate(crl, t) || !X509_gmtime_adj(t, 7L * 86400) || !X509_CRL_set1_nextUpdate(crl, t))
+		goto out;
+	for (long i = 0; i < CRL_OTHERS; i++) {
+		X509_REVOKED *r = X509_REVOKED_new();
+		ASN1_INTEGER *s = ASN1_INTEGER_new();
+		int ok = r && s && ASN1_INTEGER_set(s, 1000000 + i) && X509_REVOKED_set_serialNumber(r, s) &&
+			 X509_gmtime_adj(t, -3600) && X509_REVOKED_set_revocationDate(r, t) &&
+			 X509_CRL_add0_revoked(crl, r);
+		ASN1_INTEGER_free(s);
+		if (!ok) {
+			X509_REVOKED_free(r);
+			goto out;
+		}
+	}
+	if (!X509_CRL_sort(crl) || X509_CRL_sign(crl, b->key, EVP_sha256()) <= 0 || (len = i2d_X509_CRL(crl, NULL)) <= 0)
+		goto out;
+	b->crl.data = xmalloc((size_t)len);
+	b->crl.len = (size_t)len;
+	p = b->crl.data;
+	i2d_X509_CRL(crl, &p);
+	ret = 0;
+out:
+	free(der.data);
+	X509_free(x);
+	X509_CRL_free(crl);
+	X509_NAME_free(n);
+	ASN1_TIME_free(t);
+	return ret;
+}
+
+static void bench_ca_free(struct bench_ca *b)
+{
+	EVP_PKEY_free(b->key);
+	bloblist_free(&b->cert);
+	free(b->crl.data);
+}
+
+static int fetch_crl(void *arg, const char *url, struct blob *out, char *err, size_t errlen)
+{
+	const struct bench_ca *b = arg;
+
+	(void)url;
+	(void)err;
+	(void)errlen;
+	out->data = xmalloc(b->crl.len);
+	memcpy(out->data, b->crl.data, b->crl.len);
+	out->len = b->crl.len;
+	return 0;
 }
 
 static void build_directory(size_t n, struct directory *d)
@@ -187,7 +313,7 @@ static void build_directory(size_t n, struct directory *d)
 	d->account.sam_account_name = xstrdup("CLIENT$");
 }
 
-static int fill_store(const struct config *cfg, const struct directory *d)
+static int fill_store(const struct config *cfg, const struct directory *d, const struct bench_ca *ca)
 {
 	struct store *s = NULL;
 	EVP_PKEY *key = EVP_EC_gen("P-256");   /* one key for all: the bench is not about keygen */
@@ -197,7 +323,7 @@ static int fill_store(const struct config *cfg, const struct directory *d)
 		goto out;
 	for (size_t i = 0; i < d->n_templates; i++) {
 		const struct template *t = &d->templates[i];
-		X509 *x = new_cert(key, t->oid, t->major_version, (long)i + 2);
+		X509 *x = new_cert(key, ca->key, t->oid, t->major_version, (long)i + 2);
 		if (!x || store_install(s, t, key, x, NULL, "EXAMPLE-CA", (long)i + 2, NULL) < 0) {
 			X509_free(x);
 			goto out;
@@ -213,9 +339,9 @@ out:
 
 /* One pass over what pulse decides; returns how many templates were kept.
  * scan: find the held certificate with store_find_held instead of the
- * lookup tables. */
+ * lookup tables.  rev: check revocation as plan.c does. */
 static size_t decide(const struct directory *d, const struct config *cfg, const struct store_item *items,
-		     size_t n_items, struct eligibility *el, bool scan)
+		     size_t n_items, struct eligibility *el, bool scan, struct revocation_ctx *rev)
 {
 	struct eligibility_options eopt;
 	time_t now = time(NULL);
@@ -235,6 +361,19 @@ static size_t decide(const struct directory *d, const struct config *cfg, const 
 		const struct store_item *held = scan ? store_find_held(items, n_items, el[i].template, d, &superseded_cn)
 						     : store_lookup_held(lk, el[i].template, &superseded_cn);
 		store_policy_input(&in, now, cfg, el[i].template, held, superseded_cn, false);
+		if (rev != NULL && held != NULL) {
+			struct revocation_cert_facts f = { held->sha256, held->serial, held->crl_urls,
+							   held->cdp_malformed };
+			char detail[512];
+			X509 *x;
+
+			if (!(held->has_crl_facts &&
+			      revocation_check_facts(rev, &f, &in.revocation, detail, sizeof detail)) &&
+			    (x = store_item_cert(held)) != NULL)
+				in.revocation = revocation_check(rev, x, NULL, detail, sizeof detail);
+			if (in.revocation != REVOCATION_GOOD)
+				continue;   /* counted as not kept */
+		}
 		policy_decide(&in, &dec);
 		if (dec.action == POLICY_KEEP)
 			kept++;
@@ -281,10 +420,10 @@ static int measure(const struct config *cfg, const struct directory *d, size_t n
 		if (read_store(cfg, false, &items, &n_items) < 0)
 			goto out;
 		double t1 = cpu_now();
-		kept = decide(d, cfg, items, n_items, el, false);
+		kept = decide(d, cfg, items, n_items, el, false, NULL);
 		double t2 = cpu_now();
 		if (scan_ms != NULL)
-			kept_scan = decide(d, cfg, items, n_items, el, true);
+			kept_scan = decide(d, cfg, items, n_items, el, true, NULL);
 		double t3 = cpu_now();
 		*parses = cert_parse_count() - p0;
 		store_items_free(items, n_items);
@@ -304,6 +443,56 @@ out:
 	return ret;
 }
 
+/* The decision with revocation on, REPEATS times after a first run that
+ * learns the issuers and caches the CRL: CPU medians and parse counts. */
+static int measure_rev(const struct config *cfg, const struct directory *d, size_t n, int repeats,
+		       struct eligibility *el, struct bench_ca *ca, double *cold_ms, double *warm_ms,
+		       unsigned long cold_counts[2], unsigned long warm_counts[2])
+{
+	char *cache = fs_path_join(cfg->state_dir, "crl");
+	int ret = -1;
+
+	warm_counts[0] = warm_counts[1] = 0;
+	for (int r = -1; r < repeats; r++) {
+		struct store_item *items = NULL;
+		size_t n_items = 0, kept;
+		struct revocation_ctx *rev;
+		struct revocation_stats st;
+		unsigned long p0;
+
+		if (read_store(cfg, false, &items, &n_items) < 0)
+			goto out;
+		p0 = cert_parse_count();
+		double t0 = cpu_now();
+		rev = revocation_ctx_new(NULL, cache, true);
+		revocation_ctx_add_cas(rev, &ca->cert);
+		revocation_ctx_set_fetch(rev, fetch_crl, ca);
+		kept = decide(d, cfg, items, n_items, el, false, rev);
+		revocation_ctx_stats(rev, &st);
+		revocation_ctx_free(rev);
+		double t1 = cpu_now();
+		store_items_free(items, n_items);
+		if (kept != n) {
+			fprintf(stderr, "bench_decide: N=%zu: %zu kept with revocation on (expected all)\n", n, kept);
+			goto out;
+		}
+		/* the CA certificate is parsed by every context: not a held one */
+		unsigned long counts[2] = { cert_parse_count() - p0 - 1, st.crl_parses };
+		if (r < 0) {
+			*cold_ms = t1 - t0;
+			memcpy(cold_counts, counts, sizeof counts);
+		} else {
+			warm_ms[r] = t1 - t0;
+			warm_counts[0] += counts[0];
+			warm_counts[1] += counts[1];
+		}
+	}
+	ret = 0;
+out:
+	free(cache);
+	return ret;
+}
+
 static int run(size_t n, int repeats)
 {
 	char dir[] = "/tmp/adenroll-bench-decide.XXXXXX";
@@ -313,13 +502,19 @@ static int run(size_t n, int repeats)
 	struct eligibility *el = NULL;
 	double cold_store[MAX_REPEATS], cold_decide[MAX_REPEATS], store_ms[MAX_REPEATS], decide_ms[MAX_REPEATS];
 	double scan_ms[MAX_REPEATS], cold_total[MAX_REPEATS], total[MAX_REPEATS];
-	unsigned long cold_parses = 0, warm_parses = 0;
+	unsigned long cold_parses = 0, warm_parses = 0, rev_cold[2] = { 0, 0 }, rev_warm[2] = { 0, 0 };
+	double rev_cold_ms = 0, rev_ms[MAX_REPEATS], rev_total[MAX_REPEATS];
+	struct bench_ca ca;
 	struct store_item *items = NULL;
 	size_t n_items = 0;
 	int ret = -1;
 
 	config_defaults(&cfg);
 	build_directory(n, &d);
+	if (bench_ca_init(&ca) < 0) {
+		fprintf(stderr, "bench_decide: cannot make the bench CA and its CRL\n");
+		goto out;
+	}
 	if (!mkdtemp(dir)) {
 		perror("bench_decide: mkdtemp");
 		goto out;
@@ -331,7 +526,7 @@ static int run(size_t n, int repeats)
 	cfg.pem_dir = xasprintf("%s/certs", dir);
 	cfg.archive_dir = xasprintf("%s/archive", dir);
 	cfg.state_dir = xasprintf("%s/state", dir);
-	if (fill_store(&cfg, &d) < 0) {
+	if (fill_store(&cfg, &d, &ca) < 0) {
 		fprintf(stderr, "bench_decide: cannot fill the PEM store in %s\n", dir);
 		goto out;
 	}
@@ -349,15 +544,28 @@ static int run(size_t n, int repeats)
 			"(expected %zu and 0)\n", n, cold_parses, warm_parses, n);
 		goto out;
 	}
+	if (measure_rev(&cfg, &d, n, repeats, el, &ca, &rev_cold_ms, rev_ms, rev_cold, rev_warm) < 0)
+		goto out;
+	if (rev_cold[0] != n || rev_cold[1] != 1 || rev_warm[0] != 0 || rev_warm[1] != 0) {
+		fprintf(stderr, "bench_decide: N=%zu: with revocation on, the first decision parsed %lu certificates "
+			"and %lu CRLs (expected %zu and 1), the next ones %lu and %lu (expected 0 and 0)\n", n,
+			rev_cold[0], rev_cold[1], n, rev_warm[0], rev_warm[1]);
+		goto out;
+	}
 	for (int r = 0; r < repeats; r++) {
 		cold_total[r] = cold_store[r] + cold_decide[r];
 		total[r] = store_ms[r] + decide_ms[r];
+		rev_total[r] = store_ms[r] + rev_ms[r];
 	}
 	printf("n=%zu store_ms=%.3f decide_ms=%.3f total_ms=%.3f cold_store_ms=%.3f cold_total_ms=%.3f "
-	       "scan_decide_ms=%.3f cold_parses=%lu warm_parses=%lu repeats=%d\n", n,
+	       "scan_decide_ms=%.3f cold_parses=%lu warm_parses=%lu repeats=%d "
+	       "rev_decide_ms=%.3f rev_total_ms=%.3f rev_cold_decide_ms=%.3f rev_cold_parses=%lu rev_cold_crls=%lu "
+	       "rev_warm_parses=%lu rev_warm_crls=%lu\n", n,
 	       median(store_ms, (size_t)repeats), median(decide_ms, (size_t)repeats), median(total, (size_t)repeats),
 	       median(cold_store, (size_t)repeats), median(cold_total, (size_t)repeats),
-	       median(scan_ms, (size_t)repeats), cold_parses, warm_parses, repeats);
+	       median(scan_ms, (size_t)repeats), cold_parses, warm_parses, repeats,
+	       median(rev_ms, (size_t)repeats), median(rev_total, (size_t)repeats), rev_cold_ms, rev_cold[0],
+	       rev_cold[1], rev_warm[0], rev_warm[1]);
 	fflush(stdout);
 	ret = 0;
 out:
@@ -368,6 +576,7 @@ out:
 		free(cmd);
 	}
 	free(el);
+	bench_ca_free(&ca);
 	directory_free(&d);
 	config_free(&cfg);
 	return ret;

@@ -112,4 +112,34 @@ assert_not_contains "$run3" "revoked" "pulse output"
 assert_not_contains "$run3" "unknown" "pulse output"
 assert_eq "$new_serial" "$(serial_of "$CRT")" "serial after run 3"
 assert_eq "$crl_stamp" "$(stat -c %Y.%i "$crl")" "the cached CRL (mtime.inode) after run 3"
+
+note "run 4: a no-op with revocation on parses no certificate and no CRL"
+# run 3 verified the new certificate's issuer once and indexed it; the CRL's
+# facts were written when run 2 fetched it (docs/stores.md)
+[ "$(stat -c %a "$CACHE/issuers")" = 600 ] || fail "$CACHE/issuers is not 0600"
+for x in "$CACHE"/*.facts; do
+  [ "$(stat -c %a "$x")" = 600 ] || fail "$x is not 0600"
+done
+"$ADENROLL" --config "$CONF" -vv pulse > "$SCRATCH/run4.out" 2>&1; rc=$?
+assert_eq 0 "$rc" "exit code of run 4 ($(cat "$SCRATCH/run4.out"))"
+run4=$(cat "$SCRATCH/run4.out")
+assert_match "$run4" 'PEM store [^ ]*: ([0-9]+) certificates, \1 from the held-certificate index' "run 4 store listing"
+assert_match "$run4" 'revocation: [1-9][0-9]* certificates checked from the held-certificate index, 0 parsed to be checked; 0 CRLs parsed, 0 fetched' "run 4 revocation line"
+assert_match "$run4" '^LinuxWorkstation: valid until ' "pulse output"
+assert_eq "$crl_stamp" "$(stat -c %Y.%i "$crl")" "the cached CRL (mtime.inode) after run 4"
+
+note "the CA revokes the new certificate; once a new CRL is fetched, the next pulse finds it"
+req2=$("$ADENROLL" --config "$CONF" --json status | /usr/bin/python3 -c '
+import json, sys
+doc = json.load(sys.stdin)
+print(next(c["request_id"] for c in doc["certificates"] if c["template"] == "LinuxWorkstation"))') \
+  || fail "no request id for LinuxWorkstation in status --json"
+domain revoke "$req2" superseded > "$SCRATCH/revoke2.out" 2>&1 || fail "domain.sh revoke $req2 failed: $(cat "$SCRATCH/revoke2.out")"
+# the cached CRL is fresh until its nextUpdate: a pulse before then does not
+# ask (as before the facts); take it away as its expiry would
+rm -f "$crl"
+assert_exit 3 "$ADENROLL" --config "$CONF" pulse
+assert_match "$OUT" "LinuxWorkstation: the certificate \\(serial $new_serial\\) is revoked on .* \\(superseded\\)" "pulse log"
+assert_match "$OUT" '^LinuxWorkstation: certificate revoked, re-enrolled \(serial [0-9A-F]+, expires ' "pulse output"
+assert_ne "$new_serial" "$(serial_of "$CRT")" "serial after the second revocation"
 exit 0
