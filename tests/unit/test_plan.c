@@ -428,6 +428,37 @@ static void test_revocation_checked_only_when_it_decides(void **state)
 	revocation_ctx_free(rev);
 }
 
+/* An item from the held-certificate index (no X509) is checked from its
+ * facts when they are enough; the certificate is read only when not. */
+static void test_revocation_from_the_index_facts(void **state)
+{
+	struct fixture *f = *state;
+	struct revocation_ctx *rev = revocation_ctx_new(NULL, NULL, false);
+	struct store_item saved = f->item;
+	char no_urls[] = "";
+
+	f->ctx.rev = rev;
+	f->item.cert = NULL;
+	f->item.cert_file = "/nonexistent/cert.pem";   /* reading it fails */
+	f->item.has_facts = true;
+	f->item.not_before = NB;
+	f->item.not_after = NB + 365 * DAY;
+	snprintf(f->item.serial, sizeof(f->item.serial), "6101");
+	memset(f->item.sha256, 'a', 64);
+	f->item.has_crl_facts = true;
+	f->item.crl_urls = no_urls;
+	plan(f);
+	assert_int_equal(f->p.revocation, REVOCATION_UNKNOWN);
+	assert_string_equal(f->p.revocation_detail, "the certificate names no CRL distribution point");
+
+	f->item.has_crl_facts = false;
+	plan(f);
+	assert_int_equal(f->p.revocation, REVOCATION_UNKNOWN);
+	assert_string_equal(f->p.revocation_detail, "the certificate file could not be read again");
+	f->item = saved;
+	revocation_ctx_free(rev);
+}
+
 /* status: the item itself, the template as recorded, no directory. */
 static void test_held_item_plan_matches_template_plan(void **state)
 {
@@ -507,6 +538,7 @@ int main(void)
 		T(test_renewal_only_template_is_never_enrolled_anew),
 		T(test_offline_expiring_below_the_percentage),
 		T(test_revocation_checked_only_when_it_decides),
+		T(test_revocation_from_the_index_facts),
 		T(test_held_item_plan_matches_template_plan),
 		T(test_json_has_every_field),
 		cmocka_unit_test(test_names),
