@@ -155,18 +155,17 @@ static void make(const struct plan_context *ctx, const struct template *t, bool 
 	p->revocation = REVOCATION_NOT_CHECKED;
 	if (held != NULL && ctx->rev != NULL && !ae_disabled(ctx->aep) && !p->pending && ae_renew(ctx->aep) &&
 	    ctx->now < p->not_after) {
-		/* from the index's facts when they are enough, else the certificate */
+		/* from the index's facts when they are enough: no parse */
 		struct revocation_cert_facts f = { held->sha256, held->serial, held->crl_urls, held->cdp_malformed };
-		X509 *x;
+		bool answered = held->has_facts && held->has_crl_facts &&
+				revocation_check_facts(ctx->rev, &f, &p->revocation, p->revocation_detail,
+						       sizeof p->revocation_detail);
+		X509 *x = answered ? NULL : store_item_cert(held);
 
-		if (held->has_facts && held->has_crl_facts &&
-		    revocation_check_facts(ctx->rev, &f, &p->revocation, p->revocation_detail,
-					   sizeof p->revocation_detail))
-			;
-		else if ((x = store_item_cert(held)) != NULL)
+		if (x != NULL)
 			p->revocation = revocation_check(ctx->rev, x, NULL, p->revocation_detail,
 							 sizeof p->revocation_detail);
-		else {
+		else if (!answered) {
 			p->revocation = REVOCATION_UNKNOWN;
 			snprintf(p->revocation_detail, sizeof p->revocation_detail,
 				 "the certificate file could not be read again");

@@ -54,6 +54,7 @@ struct crl_memo {
 struct issuer_rec {
 	char *cert;             /* SHA-256 of the certificate, lowercase hex */
 	char set[65], ca[65];   /* ca_set_digest, the issuer's SHA-256 */
+	bool used;              /* looked up or learned by this run */
 };
 
 struct revocation_ctx {
@@ -70,7 +71,7 @@ struct revocation_ctx {
 	struct crl_memo *memo;
 	size_t n_memo;
 	struct issuer_rec *issuers;
-	size_t n_issuers;
+	size_t n_issuers, cap_issuers;
 	struct strmap issuer_by_cert;
 	bool issuers_loaded, issuers_dirty;
 };
@@ -1033,13 +1034,17 @@ static void issuer_put(struct revocation_ctx *ctx, const char *cert, const char 
 	struct issuer_rec *r;
 
 	if (i == STRMAP_NONE) {
-		ctx->issuers = xrealloc(ctx->issuers, (ctx->n_issuers + 1) * sizeof(*ctx->issuers));
+		if (ctx->n_issuers == ctx->cap_issuers) {
+			ctx->cap_issuers = ctx->cap_issuers ? 2 * ctx->cap_issuers : 16;
+			ctx->issuers = xrealloc(ctx->issuers, ctx->cap_issuers * sizeof(*ctx->issuers));
+		}
 		i = ctx->n_issuers++;
 		ctx->issuers[i].cert = xstrdup(cert);
 		/* the map borrows the key string, which stays put when issuers moves */
 		strmap_add_first(&ctx->issuer_by_cert, ctx->issuers[i].cert, i);
 	}
 	r = &ctx->issuers[i];
+	r->used = false;
 	snprintf(r->set, sizeof(r->set), "%s", set);
 	snprintf(r->ca, sizeof(r->ca), "%s", ca);
 }
@@ -1077,22 +1082,34 @@ out:
 }
 
 /* Written by runs that write the cache, when they learned something:
- * the records of the current set of CA certificates. */
+ * the records of the current set of CA certificates, those this run used
+ * first; of the others (certificates no longer held, or another command's
+ * run that looked at a few) only as many as keep the file within twice
+ * what was used plus 1024, so that it does not grow with every renewal. */
 static void issuers_save(struct revocation_ctx *ctx)
 {
 	const char *set;
 	char *path, *text;
-	size_t i, used = 0;
+	size_t i, used = 0, n_used = 0, kept = 0;
+	int pass;
 
 	if (!ctx->issuers_dirty || !ctx->write_cache)
 		return;
 	set = ca_set_digest(ctx);
+	for (i = 0; i < ctx->n_issuers; i++)
+		n_used += ctx->issuers[i].used;
 	text = xmalloc(strlen(ISSUERS_MAGIC) + ctx->n_issuers * (3 * 65) + 1);
 	used = (size_t)sprintf(text, "%s", ISSUERS_MAGIC);
-	for (i = 0; i < ctx->n_issuers; i++)
-		if (strcmp(ctx->issuers[i].set, set) == 0)
-			used += (size_t)sprintf(text + used, "%s\t%s\t%s\n", ctx->issuers[i].cert,
-						ctx->issuers[i].set, ctx->issuers[i].ca);
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < ctx->n_issuers; i++) {
+			const struct issuer_rec *r = &ctx->issuers[i];
+
+			if (r->used != (pass == 0) || strcmp(r->set, set) != 0 ||
+			    (pass == 1 && kept >= 2 * n_used + 1024))
+				continue;
+			used += (size_t)sprintf(text + used, "%s\t%s\t%s\n", r->cert, r->set, r->ca);
+			kept++;
+		}
 	path = fs_path_join(ctx->cache_dir, "issuers");
 	if (fs_mkdir_p(ctx->cache_dir, 0755) != 0 || fs_write_atomic(path, text, used, 0600, (uid_t)-1) != 0)
 		log_warn("could not write %s: the held certificates are parsed again next run to be checked", path);
@@ -1116,6 +1133,7 @@ static int known_issuer(struct revocation_ctx *ctx, const char *cert_sha256)
 	r = &ctx->issuers[i];
 	if (strcmp(r->set, ca_set_digest(ctx)) != 0)
 		return -1;
+	ctx->issuers[i].used = true;
 	for (j = 0; j < sk_X509_num(ctx->cas); j++)
 		if (strcmp(ctx->ca_sha256[j], r->ca) == 0)
 			return j;
@@ -1133,6 +1151,7 @@ static void remember_issuer(struct revocation_ctx *ctx, X509 *cert, int ca)
 	if (known_issuer(ctx, fp) == ca)
 		return;
 	issuer_put(ctx, fp, set, ctx->ca_sha256[ca]);
+	ctx->issuers[strmap_get(&ctx->issuer_by_cert, fp)].used = true;
 	ctx->issuers_dirty = true;
 }
 
