@@ -57,7 +57,7 @@ struct store_item {
 	char *cert_file;            /* the file store_item_cert reads (PEM: the generation's cert.pem) */
 	/* What revocation_check_facts needs besides serial and sha256, so
 	 * that checking a held certificate needs no parse either: its CRL
-	 * distribution point URLs (revocation_cert_urls), space-separated
+	 * distribution point URLs (revocation_cert_urls_text), space-separated
 	 * ("" for none).  has_crl_facts false: unknown (a URL with a space or
 	 * control character), the certificate is then parsed to check it. */
 	bool has_crl_facts;
