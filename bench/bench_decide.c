@@ -16,12 +16,9 @@
  *   decide   eligibility_evaluate_all + store_lookup_new + for every
  *            eligible template store_lookup_held + store_policy_input +
  *            policy_decide
- *   scan     the decision with store_find_held (a scan of the held
- *            certificates per template) instead of store_lookup_held
  * and prints one line per N with the median CPU milliseconds:
  *   n= store_ms= decide_ms= total_ms=   the warm store read, the decision, their sum
  *   cold_store_ms= cold_total_ms=       the same without an index
- *   scan_decide_ms=                     the decision through the scans
  *   cold_parses= warm_parses=           certificates parsed per read
  * Every decision must come out "keep" (each certificate is valid) and the
  * warm read must parse nothing, otherwise the run fails: the bench measures
@@ -211,11 +208,9 @@ out:
 	return ret;
 }
 
-/* One pass over what pulse decides; returns how many templates were kept.
- * scan: find the held certificate with store_find_held instead of the
- * lookup tables. */
+/* One pass over what pulse decides; returns how many templates were kept. */
 static size_t decide(const struct directory *d, const struct config *cfg, const struct store_item *items,
-		     size_t n_items, struct eligibility *el, bool scan)
+		     size_t n_items, struct eligibility *el)
 {
 	struct eligibility_options eopt;
 	time_t now = time(NULL);
@@ -225,15 +220,14 @@ static size_t decide(const struct directory *d, const struct config *cfg, const 
 	memset(&eopt, 0, sizeof eopt);
 	eopt.mode = ADENROLL_MODE_MACHINE;
 	eligibility_evaluate_all(d, &eopt, el);
-	lk = scan ? NULL : store_lookup_new(items, n_items, d);
+	lk = store_lookup_new(items, n_items, d);
 	for (size_t i = 0; i < d->n_templates; i++) {
 		const char *superseded_cn = NULL;
 		struct policy_input in;
 		struct policy_decision dec;
 		if (el[i].code != ELIG_OK)
 			continue;
-		const struct store_item *held = scan ? store_find_held(items, n_items, el[i].template, d, &superseded_cn)
-						     : store_lookup_held(lk, el[i].template, &superseded_cn);
+		const struct store_item *held = store_lookup_held(lk, el[i].template, &superseded_cn);
 		store_policy_input(&in, now, cfg, el[i].template, held, superseded_cn, false);
 		policy_decide(&in, &dec);
 		if (dec.action == POLICY_KEEP)
@@ -261,15 +255,14 @@ static int read_store(const struct config *cfg, bool tidy, struct store_item **i
 
 /* Reads the store and decides REPEATS times; medians into the out arrays. */
 static int measure(const struct config *cfg, const struct directory *d, size_t n, int repeats, bool cold,
-		   struct eligibility *el, double *store_ms, double *decide_ms, double *scan_ms,
-		   unsigned long *parses)
+		   struct eligibility *el, double *store_ms, double *decide_ms, unsigned long *parses)
 {
 	char *index = fs_path_join(cfg->state_dir, "pem-index");
 	int ret = -1;
 
 	for (int r = 0; r < repeats; r++) {
 		struct store_item *items = NULL;
-		size_t n_items = 0, kept, kept_scan = n;
+		size_t n_items = 0, kept;
 		unsigned long p0;
 
 		if (cold && unlink(index) != 0 && errno != ENOENT) {
@@ -281,22 +274,17 @@ static int measure(const struct config *cfg, const struct directory *d, size_t n
 		if (read_store(cfg, false, &items, &n_items) < 0)
 			goto out;
 		double t1 = cpu_now();
-		kept = decide(d, cfg, items, n_items, el, false);
+		kept = decide(d, cfg, items, n_items, el);
 		double t2 = cpu_now();
-		if (scan_ms != NULL)
-			kept_scan = decide(d, cfg, items, n_items, el, true);
-		double t3 = cpu_now();
 		*parses = cert_parse_count() - p0;
 		store_items_free(items, n_items);
-		if (n_items != n || kept != n || kept_scan != n) {
-			fprintf(stderr, "bench_decide: N=%zu: store holds %zu, %zu kept, %zu by scan (expected all kept)\n",
-				n, n_items, kept, kept_scan);
+		if (n_items != n || kept != n) {
+			fprintf(stderr, "bench_decide: N=%zu: store holds %zu, %zu kept (expected all kept)\n",
+				n, n_items, kept);
 			goto out;
 		}
 		store_ms[r] = t1 - t0;
 		decide_ms[r] = t2 - t1;
-		if (scan_ms != NULL)
-			scan_ms[r] = t3 - t2;
 	}
 	ret = 0;
 out:
@@ -312,7 +300,7 @@ static int run(size_t n, int repeats)
 	struct directory d;
 	struct eligibility *el = NULL;
 	double cold_store[MAX_REPEATS], cold_decide[MAX_REPEATS], store_ms[MAX_REPEATS], decide_ms[MAX_REPEATS];
-	double scan_ms[MAX_REPEATS], cold_total[MAX_REPEATS], total[MAX_REPEATS];
+	double cold_total[MAX_REPEATS], total[MAX_REPEATS];
 	unsigned long cold_parses = 0, warm_parses = 0;
 	struct store_item *items = NULL;
 	size_t n_items = 0;
@@ -336,13 +324,13 @@ static int run(size_t n, int repeats)
 		goto out;
 	}
 	el = xcalloc(n + 1, sizeof *el);
-	if (measure(&cfg, &d, n, repeats, true, el, cold_store, cold_decide, NULL, &cold_parses) < 0)
+	if (measure(&cfg, &d, n, repeats, true, el, cold_store, cold_decide, &cold_parses) < 0)
 		goto out;
 	/* what the first pulse after an upgrade leaves: the index written by its tidy */
 	if (read_store(&cfg, true, &items, &n_items) < 0)
 		goto out;
 	store_items_free(items, n_items);
-	if (measure(&cfg, &d, n, repeats, false, el, store_ms, decide_ms, scan_ms, &warm_parses) < 0)
+	if (measure(&cfg, &d, n, repeats, false, el, store_ms, decide_ms, &warm_parses) < 0)
 		goto out;
 	if (cold_parses != n || warm_parses != 0) {
 		fprintf(stderr, "bench_decide: N=%zu: %lu certificates parsed without the index, %lu with it "
@@ -354,10 +342,10 @@ static int run(size_t n, int repeats)
 		total[r] = store_ms[r] + decide_ms[r];
 	}
 	printf("n=%zu store_ms=%.3f decide_ms=%.3f total_ms=%.3f cold_store_ms=%.3f cold_total_ms=%.3f "
-	       "scan_decide_ms=%.3f cold_parses=%lu warm_parses=%lu repeats=%d\n", n,
+	       "cold_parses=%lu warm_parses=%lu repeats=%d\n", n,
 	       median(store_ms, (size_t)repeats), median(decide_ms, (size_t)repeats), median(total, (size_t)repeats),
 	       median(cold_store, (size_t)repeats), median(cold_total, (size_t)repeats),
-	       median(scan_ms, (size_t)repeats), cold_parses, warm_parses, repeats);
+	       cold_parses, warm_parses, repeats);
 	fflush(stdout);
 	ret = 0;
 out:

@@ -186,7 +186,9 @@ int cmd_enroll(const struct cli_options *opt, struct config *cfg, int argc, char
 		struct store_item *items = NULL;
 		size_t n = 0;
 		if (store_open(cfg, opt->mode, &s) == 0 && store_list(s, &items, &n) == 0) {
-			const struct store_item *it = store_find(items, n, t);
+			struct store_lookup *lk = store_lookup_new(items, n, NULL);
+			const struct store_item *it = store_lookup_find(lk, t);
+			store_lookup_free(lk);
 			held = it != NULL;
 			if (it && it->cert && cert_not_after(it->cert) > time(NULL)) {
 				valid = true;
