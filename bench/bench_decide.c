@@ -16,8 +16,6 @@
  *   decide   eligibility_evaluate_all + store_lookup_new + for every
  *            eligible template store_lookup_held + store_policy_input +
  *            policy_decide
- *   scan     the decision with store_find_held (a scan of the held
- *            certificates per template) instead of store_lookup_held
  *   rev      the decision with revocation checking on, as plan.c does it
  *            (revocation_check_facts, else the certificate parsed and
  *            revocation_check): every certificate names one CRL
@@ -27,7 +25,6 @@
  * and prints one line per N with the median CPU milliseconds:
  *   n= store_ms= decide_ms= total_ms=   the warm store read, the decision, their sum
  *   cold_store_ms= cold_total_ms=       the same without an index
- *   scan_decide_ms=                     the decision through the scans
  *   cold_parses= warm_parses=           certificates parsed per read
  *   rev_decide_ms= rev_total_ms=        the warm decision with revocation on, + the warm store read
  *   rev_cold_decide_ms=                 the first decision with revocation on
@@ -338,10 +335,9 @@ out:
 }
 
 /* One pass over what pulse decides; returns how many templates were kept.
- * scan: find the held certificate with store_find_held instead of the
- * lookup tables.  rev: check revocation as plan.c does. */
+ * rev: check revocation as plan.c does. */
 static size_t decide(const struct directory *d, const struct config *cfg, const struct store_item *items,
-		     size_t n_items, struct eligibility *el, bool scan, struct revocation_ctx *rev)
+		     size_t n_items, struct eligibility *el, struct revocation_ctx *rev)
 {
 	struct eligibility_options eopt;
 	time_t now = time(NULL);
@@ -351,15 +347,14 @@ static size_t decide(const struct directory *d, const struct config *cfg, const 
 	memset(&eopt, 0, sizeof eopt);
 	eopt.mode = ADENROLL_MODE_MACHINE;
 	eligibility_evaluate_all(d, &eopt, el);
-	lk = scan ? NULL : store_lookup_new(items, n_items, d);
+	lk = store_lookup_new(items, n_items, d);
 	for (size_t i = 0; i < d->n_templates; i++) {
 		const char *superseded_cn = NULL;
 		struct policy_input in;
 		struct policy_decision dec;
 		if (el[i].code != ELIG_OK)
 			continue;
-		const struct store_item *held = scan ? store_find_held(items, n_items, el[i].template, d, &superseded_cn)
-						     : store_lookup_held(lk, el[i].template, &superseded_cn);
+		const struct store_item *held = store_lookup_held(lk, el[i].template, &superseded_cn);
 		store_policy_input(&in, now, cfg, el[i].template, held, superseded_cn, false);
 		if (rev != NULL && held != NULL) {
 			struct revocation_cert_facts f = { held->sha256, held->serial, held->crl_urls,
@@ -400,7 +395,7 @@ static int read_store(const struct config *cfg, bool tidy, struct store_item **i
 
 /* Reads the store and decides REPEATS times; medians into the out arrays. */
 static int measure(const struct config *cfg, const struct directory *d, size_t n, int repeats, bool cold,
-		   struct eligibility *el, double *store_ms, double *decide_ms, double *scan_ms,
+		   struct eligibility *el, double *store_ms, double *decide_ms,
 		   unsigned long *parses)
 {
 	char *index = fs_path_join(cfg->state_dir, "pem-index");
@@ -408,7 +403,7 @@ static int measure(const struct config *cfg, const struct directory *d, size_t n
 
 	for (int r = 0; r < repeats; r++) {
 		struct store_item *items = NULL;
-		size_t n_items = 0, kept, kept_scan = n;
+		size_t n_items = 0, kept;
 		unsigned long p0;
 
 		if (cold && unlink(index) != 0 && errno != ENOENT) {
@@ -420,22 +415,17 @@ static int measure(const struct config *cfg, const struct directory *d, size_t n
 		if (read_store(cfg, false, &items, &n_items) < 0)
 			goto out;
 		double t1 = cpu_now();
-		kept = decide(d, cfg, items, n_items, el, false, NULL);
+		kept = decide(d, cfg, items, n_items, el, NULL);
 		double t2 = cpu_now();
-		if (scan_ms != NULL)
-			kept_scan = decide(d, cfg, items, n_items, el, true, NULL);
-		double t3 = cpu_now();
 		*parses = cert_parse_count() - p0;
 		store_items_free(items, n_items);
-		if (n_items != n || kept != n || kept_scan != n) {
-			fprintf(stderr, "bench_decide: N=%zu: store holds %zu, %zu kept, %zu by scan (expected all kept)\n",
-				n, n_items, kept, kept_scan);
+		if (n_items != n || kept != n) {
+			fprintf(stderr, "bench_decide: N=%zu: store holds %zu, %zu kept (expected all kept)\n",
+				n, n_items, kept);
 			goto out;
 		}
 		store_ms[r] = t1 - t0;
 		decide_ms[r] = t2 - t1;
-		if (scan_ms != NULL)
-			scan_ms[r] = t3 - t2;
 	}
 	ret = 0;
 out:
@@ -467,7 +457,7 @@ static int measure_rev(const struct config *cfg, const struct directory *d, size
 		rev = revocation_ctx_new(NULL, cache, true);
 		revocation_ctx_add_cas(rev, &ca->cert);
 		revocation_ctx_set_fetch(rev, fetch_crl, ca);
-		kept = decide(d, cfg, items, n_items, el, false, rev);
+		kept = decide(d, cfg, items, n_items, el, rev);
 		revocation_ctx_stats(rev, &st);
 		revocation_ctx_free(rev);
 		double t1 = cpu_now();
@@ -501,7 +491,7 @@ static int run(size_t n, int repeats)
 	struct directory d;
 	struct eligibility *el = NULL;
 	double cold_store[MAX_REPEATS], cold_decide[MAX_REPEATS], store_ms[MAX_REPEATS], decide_ms[MAX_REPEATS];
-	double scan_ms[MAX_REPEATS], cold_total[MAX_REPEATS], total[MAX_REPEATS];
+	double cold_total[MAX_REPEATS], total[MAX_REPEATS];
 	unsigned long cold_parses = 0, warm_parses = 0, rev_cold[2] = { 0, 0 }, rev_warm[2] = { 0, 0 };
 	double rev_cold_ms = 0, rev_ms[MAX_REPEATS], rev_total[MAX_REPEATS];
 	struct bench_ca ca;
@@ -531,13 +521,13 @@ static int run(size_t n, int repeats)
 		goto out;
 	}
 	el = xcalloc(n + 1, sizeof *el);
-	if (measure(&cfg, &d, n, repeats, true, el, cold_store, cold_decide, NULL, &cold_parses) < 0)
+	if (measure(&cfg, &d, n, repeats, true, el, cold_store, cold_decide, &cold_parses) < 0)
 		goto out;
 	/* what the first pulse after an upgrade leaves: the index written by its tidy */
 	if (read_store(&cfg, true, &items, &n_items) < 0)
 		goto out;
 	store_items_free(items, n_items);
-	if (measure(&cfg, &d, n, repeats, false, el, store_ms, decide_ms, scan_ms, &warm_parses) < 0)
+	if (measure(&cfg, &d, n, repeats, false, el, store_ms, decide_ms, &warm_parses) < 0)
 		goto out;
 	if (cold_parses != n || warm_parses != 0) {
 		fprintf(stderr, "bench_decide: N=%zu: %lu certificates parsed without the index, %lu with it "
@@ -558,12 +548,12 @@ static int run(size_t n, int repeats)
 		rev_total[r] = store_ms[r] + rev_ms[r];
 	}
 	printf("n=%zu store_ms=%.3f decide_ms=%.3f total_ms=%.3f cold_store_ms=%.3f cold_total_ms=%.3f "
-	       "scan_decide_ms=%.3f cold_parses=%lu warm_parses=%lu repeats=%d "
+	       "cold_parses=%lu warm_parses=%lu repeats=%d "
 	       "rev_decide_ms=%.3f rev_total_ms=%.3f rev_cold_decide_ms=%.3f rev_cold_parses=%lu rev_cold_crls=%lu "
 	       "rev_warm_parses=%lu rev_warm_crls=%lu\n", n,
 	       median(store_ms, (size_t)repeats), median(decide_ms, (size_t)repeats), median(total, (size_t)repeats),
 	       median(cold_store, (size_t)repeats), median(cold_total, (size_t)repeats),
-	       median(scan_ms, (size_t)repeats), cold_parses, warm_parses, repeats,
+	       cold_parses, warm_parses, repeats,
 	       median(rev_ms, (size_t)repeats), median(rev_total, (size_t)repeats), rev_cold_ms, rev_cold[0],
 	       rev_cold[1], rev_warm[0], rev_warm[1]);
 	fflush(stdout);

@@ -1,5 +1,5 @@
 /* adenroll enroll TEMPLATE: one enrollment by hand.  A held certificate that
- * is still valid is kept unless --force (adenroll(8)).  Manual enrollment needs what a Windows
+ * a pulse would keep (plan.h) is kept unless --force (adenroll(8)).  Manual enrollment needs what a Windows
  * user needs in certmgr: the Enroll right and a CA publishing the template;
  * the AutoEnroll right and the template's autoenrollment flag are not
  * required.  A request pending for the template is polled instead of
@@ -20,6 +20,7 @@
 #include "keyproc.h"
 #include "json.h"
 #include "log.h"
+#include "plan.h"
 #include "policy.h"
 #include "sd.h"
 #include "store.h"
@@ -132,6 +133,26 @@ static void print_json(const char *cn, const char *outcome, const struct enroll_
 	json_finish(&w);
 }
 
+/* What a pulse would do with the certificate held for t (plan.h), for a
+ * manual request: the autoenrollment switches do not apply to it (all on,
+ * whatever Group Policy or [policy] say), nor what the plan adds from the
+ * directory (userCertificate, renewal-only templates, supersedence): a
+ * certificate of t that a pulse would keep is kept, unless --force. */
+static void held_plan(const struct config *cfg, const struct cli_options *opt, const struct template *t,
+		      const struct store_item *items, size_t n, struct plan *out)
+{
+	struct ae_policy aep;
+	struct store_lookup *lk = store_lookup_new(items, n, NULL);
+	struct plan_context ctx = { .cfg = cfg, .mode = opt->mode, .now = time(NULL), .aep = &aep,
+				    .items = items, .n_items = n, .lookup = lk, .force = opt->force };
+
+	ae_policy_local(&aep, cfg);
+	aep.aepolicy = AE_BIT_UPDATE_TEMPLATES | AE_BIT_RENEW_AND_REMOVE | AE_BIT_RETRIEVE_PENDING;
+	plan_held_item(&ctx, t, store_lookup_find(lk, t), out);
+	store_lookup_free(lk);
+	ae_policy_free(&aep);
+}
+
 int cmd_enroll(const struct cli_options *opt, struct config *cfg, int argc, char **argv)
 {
 	struct discovery disc;
@@ -178,36 +199,33 @@ int cmd_enroll(const struct cli_options *opt, struct config *cfg, int argc, char
 	bool had_pending = false;
 	enroll_poll_pending(&disc, cfg, opt->mode, t, opt->dry_run, &had_pending, &rep);
 	if (!had_pending) {
-		/* Replacing a held certificate is a renewal for the log. */
-		bool held = false, valid = false;
-		time_t held_until = 0;
-		char serial[80] = "", until[32] = "";
 		struct store *s = NULL;
 		struct store_item *items = NULL;
 		size_t n = 0;
-		if (store_open(cfg, opt->mode, &s) == 0 && store_list(s, &items, &n) == 0) {
-			const struct store_item *it = store_find(items, n, t);
-			held = it != NULL;
-			if (it && it->cert && cert_not_after(it->cert) > time(NULL)) {
-				valid = true;
-				if (cert_serial_hex(it->cert, serial, sizeof serial) < 0)
-					serial[0] = '\0';
-				policy_format_time(cert_not_after(it->cert), until, sizeof until);
-				held_until = cert_not_after(it->cert);
-			}
-		}
-		store_items_free(items, n);
+		struct plan p;
+		bool kept;
+		if (store_open(cfg, opt->mode, &s) == 0)
+			store_list_indexed(s, &items, &n);
 		store_close(s);
-		if (valid && !opt->force) {
+		held_plan(cfg, opt, t, items, n, &p);
+		kept = p.d.action == POLICY_KEEP;
+		if (kept) {
+			char until[32];
 			ret = ADENROLL_EXIT_OK;
+			policy_format_time(p.not_after, until, sizeof until);
 			if (opt->json)
-				print_json(t->cn, "kept", NULL, serial, held_until, false, ret);
+				print_json(t->cn, "kept", NULL, p.held->serial, p.not_after, false, ret);
 			else
 				printf("%s: a valid certificate is held (serial %s, expires %s): kept; --force "
-				       "replaces it\n", t->cn, serial, until);
-			goto out;
+				       "replaces it\n", t->cn, p.held->serial, until);
+		} else {
+			/* Replacing a held certificate is a renewal for the log. */
+			enroll_template(&disc, cfg, opt->mode, t, p.held != NULL, NULL, opt->dry_run, &rep);
 		}
-		enroll_template(&disc, cfg, opt->mode, t, held, NULL, opt->dry_run, &rep);
+		plan_free(&p);
+		store_items_free(items, n);
+		if (kept)
+			goto out;
 	}
 	/* A request still pending from an earlier run is no new event. */
 	if (!opt->dry_run && !(had_pending && rep.outcome == ENROLL_PENDING))

@@ -66,7 +66,7 @@ static void explain_one(const struct plan_context *pctx, const struct eligibilit
 		x->held = x->plan.held;
 		x->superseded_cn = x->plan.superseded_cn;
 	} else {
-		x->held = store_find(pctx->items, pctx->n_items, t);
+		x->held = store_lookup_find(pctx->lookup, t);
 	}
 	if (x->held != NULL) {
 		x->not_before = x->held->not_before;

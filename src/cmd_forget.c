@@ -101,7 +101,9 @@ int cmd_forget(const struct cli_options *opt, struct config *cfg, int argc, char
 	}
 	if (store_open(cfg, opt->mode, &s) != 0 || store_list(s, &items, &n) != 0)
 		goto out;
-	const struct store_item *it = store_find_cn(items, n, argv[0]);
+	struct store_lookup *lk = store_lookup_new(items, n, NULL);
+	const struct store_item *it = store_lookup_find_cn(lk, argv[0]);
+	store_lookup_free(lk);
 	found = state_pending_load(cfg, opt->mode, it ? it->template_cn : argv[0], &pr, NULL);
 	if (found < 0)
 		goto out;

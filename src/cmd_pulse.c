@@ -260,11 +260,9 @@ static void line_from_plan(struct pulse_line *l, const struct plan *p)
  * about to be sent: a run that sends nothing asks no policy server. */
 static void ask_policy_servers(const struct config *cfg, struct discovery *disc, const struct ae_policy *aep)
 {
-	static bool asked;
-
-	if (asked)
+	if (disc->policy_servers_asked)
 		return;
-	asked = true;
+	disc->policy_servers_asked = true;
 	if (!ae_disabled(aep))
 		cep_add_endpoints(cfg, &disc->dir, aep);
 }

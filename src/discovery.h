@@ -17,6 +17,7 @@ struct discovery {
 	char *host_fqdn;      /* cfg->host_fqdn, else the account's dNSHostName, else the system FQDN */
 	char *domain;         /* DNS domain used for SRV: cfg->domain or the realm lower-cased */
 	enum adenroll_mode mode;
+	bool policy_servers_asked;   /* dir has the policy servers' CES endpoints (cep.h): ask once a run */
 };
 
 /* krb session by mode (krb_session_open) -> domain (discovery_domain) ->

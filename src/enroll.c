@@ -244,19 +244,6 @@ static void hresult_words(const struct certsrv_result *r, char *out, size_t outl
 		 why ? ": " : "", why ? why : "");
 }
 
-bool enroll_refusal_is_about_ca(uint32_t hresult)
-{
-	switch (hresult) {
-	case 0x80094011u: /* CERTSRV_E_ENROLL_DENIED: this CA's own permissions */
-	case 0x80094800u: /* CERTSRV_E_UNSUPPORTED_CERT_TYPE: not issued by this CA (stale publication) */
-	case 0x80094807u: /* CERTSRV_E_BAD_TEMPLATE_VERSION: this CA's template cache is behind */
-	case 0x800706BAu: /* RPC_S_SERVER_UNAVAILABLE: the CA service behind the web pages is down */
-	case 0x80070015u: /* ERROR_NOT_READY: the CA service is starting or paused */
-		return true;
-	}
-	return false;
-}
-
 static void set_message(struct enroll_report *rep, const struct certsrv_result *r)
 {
 	char hr[320];
@@ -608,7 +595,7 @@ static int enroll_run(struct discovery *disc, const struct config *cfg, enum ade
 				break;
 			case CERTSRV_DENIED:
 				set_message(rep, &r);
-				if (r.has_hresult && enroll_refusal_is_about_ca(r.hresult) && i + 1 < n) {
+				if (r.has_hresult && hresult_is_about_ca(r.hresult) && i + 1 < n) {
 					/* About this CA (its permissions, its state), not the
 					 * request: another CA publishing the template may issue. */
 					log_warn("%s: %s refused: %s; trying the next CA", t->cn, ca->cn, rep->message);

@@ -68,7 +68,7 @@ const char *enroll_transport_name(enum config_transport t);
  * the key process reads it from the store; borrowed).  Tries each CA of
  * enroll_ca_order: transient answers (transport errors, 5xx, 401, a CA not
  * answering such as RPC 0x800706BA, unclassifiable pages; see hresult.h) and
- * refusals about that CA (enroll_refusal_is_about_ca) fail over to the next;
+ * refusals about that CA (hresult_is_about_ca) fail over to the next;
  * issued, pending and denied end the loop, and so does a transient answer
  * that names a request id (issued, but certnew.cer could not be read): that
  * request is recorded as pending and collected by a later run, never
@@ -91,12 +91,6 @@ int enroll_renew_template(struct discovery *disc, const struct config *cfg, enum
 			  const struct template *t, X509 *held_cert, bool keep_key, bool dry_run,
 			  struct enroll_report *rep);
 
-/* A refusal that is about the CA that gave it, not about the request or the
- * template: its permissions (0x80094011), the template not on it
- * (0x80094800), its template cache behind (0x80094807), its service down
- * (0x800706BA, 0x80070015).  enroll_template moves on to the next CA on
- * these; any other denial ends the loop. */
-bool enroll_refusal_is_about_ca(uint32_t hresult);
 
 /* What pulse (and explain) do beyond policy_decide's action a, for the
  * facts policy.c does not see: in user mode a template with

@@ -267,7 +267,9 @@ int hooks_run_for_report(const struct config *cfg, enum adenroll_mode mode, cons
 		env.not_after = rep->not_after;
 		/* the live paths as a hook should use them (PEM: the stable symlinks) */
 		if (store_open(cfg, mode, &s) == 0 && store_list(s, &items, &n) == 0) {
-			const struct store_item *it = store_find_cn(items, n, template_cn);
+			struct store_lookup *lk = store_lookup_new(items, n, NULL);
+			const struct store_item *it = store_lookup_find_cn(lk, template_cn);
+			store_lookup_free(lk);
 			if (it) {
 				env.cert_path = it->cert_path;
 				env.key_path = it->key_path;

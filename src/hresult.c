@@ -2,6 +2,7 @@
  * see hresult.h for what the classes mean to a caller). */
 #include "hresult.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 static const struct {
@@ -67,6 +68,7 @@ static const struct {
 	{ 0x80070426u, "ERROR_SERVICE_NOT_ACTIVE",
 	  "the Certification Authority service has not been started; the next run tries again" },
 	{ 0x800705B4u, "ERROR_TIMEOUT", "the CA service did not answer in time; the next run tries again" },
+	{ 0x80070015u, "ERROR_NOT_READY", "the CA service is starting or paused; the next run tries again" },
 };
 
 static int find(uint32_t hr)
@@ -119,4 +121,17 @@ const char *hresult_explain(uint32_t hr)
 {
 	int i = find(hr);
 	return i < 0 ? NULL : table[i].explain;
+}
+
+bool hresult_is_about_ca(uint32_t hr)
+{
+	switch (hr) {
+	case 0x80094011u: /* CERTSRV_E_ENROLL_DENIED: this CA's own permissions */
+	case 0x80094800u: /* CERTSRV_E_UNSUPPORTED_CERT_TYPE: not issued by this CA (stale publication) */
+	case 0x80094807u: /* CERTSRV_E_BAD_TEMPLATE_VERSION: this CA's template cache is behind */
+	case 0x800706BAu: /* RPC_S_SERVER_UNAVAILABLE: the CA service behind the web pages is down */
+	case 0x80070015u: /* ERROR_NOT_READY: the CA service is starting or paused */
+		return true;
+	}
+	return false;
 }

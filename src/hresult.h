@@ -12,6 +12,7 @@
 #ifndef ADENROLL_HRESULT_H
 #define ADENROLL_HRESULT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum hresult_class {
@@ -29,6 +30,12 @@ const char *hresult_class_name(enum hresult_class c);
 const char *hresult_name(uint32_t hr);
 /* What it means and what to do, in plain words; NULL when not in the table. */
 const char *hresult_explain(uint32_t hr);
+/* A refusal about the CA that gave it, not about the request or the
+ * template, so another CA publishing the template may issue: its own
+ * permissions (0x80094011), the template not on it (0x80094800), its
+ * template cache behind (0x80094807), its service down or not ready
+ * (0x800706BA, 0x80070015).  False for anything else. */
+bool hresult_is_about_ca(uint32_t hr);
 
 #define HRESULT_PROPERTY_EMPTY 0x80094004u        /* certnew.cer: the CA has no such request */
 #define HRESULT_UNSUPPORTED_CERT_TYPE 0x80094800u /* template not issued by this CA */

@@ -62,29 +62,27 @@ static int item_cmp(const struct store_item *a, const struct store_item *b)
 }
 
 /* Indexes of the items to report, sorted, each (template, store) once: the
- * first one listed wins.  qsort on (key, index), so a thousand certificates
- * cost n log n, not n squared. */
-static const struct store_item *sort_items;
-
-static int idx_cmp(const void *pa, const void *pb)
+ * first one listed wins.  qsort of pointers into items on (key, position),
+ * so a thousand certificates cost n log n, not n squared. */
+static int ptr_cmp(const void *pa, const void *pb)
 {
-	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
-	int c = item_cmp(&sort_items[a], &sort_items[b]);
+	const struct store_item *a = *(const struct store_item *const *)pa, *b = *(const struct store_item *const *)pb;
+	int c = item_cmp(a, b);
 	return c ? c : (a > b) - (a < b);
 }
 
 static size_t sorted_unique(const struct store_item *items, size_t n, size_t *idx)
 {
+	const struct store_item **p = xcalloc(n + 1, sizeof *p);
 	size_t m = 0, k = 0;
 	for (size_t i = 0; i < n; i++)
 		if (items[i].template_cn && (items[i].cert || items[i].has_facts))
-			idx[m++] = i;
-	sort_items = items;
-	qsort(idx, m, sizeof *idx, idx_cmp);
-	sort_items = NULL;
+			p[m++] = &items[i];
+	qsort(p, m, sizeof *p, ptr_cmp);
 	for (size_t i = 0; i < m; i++)
-		if (k == 0 || item_cmp(&items[idx[k - 1]], &items[idx[i]]) != 0)
-			idx[k++] = idx[i];
+		if (k == 0 || item_cmp(&items[idx[k - 1]], p[i]) != 0)
+			idx[k++] = (size_t)(p[i] - items);
+	free(p);
 	return k;
 }
 

@@ -179,11 +179,11 @@ void plan_template(const struct plan_context *ctx, const struct template *t, boo
 		   struct plan *out)
 {
 	const char *superseded_cn = NULL;
-	const struct store_item *held =
-		ctx->lookup != NULL ? store_lookup_held(ctx->lookup, t, &superseded_cn)
-				    : store_find_held(ctx->items, ctx->n_items, t, ctx->dir, &superseded_cn);
+	struct store_lookup *own = ctx->lookup != NULL ? NULL : store_lookup_new(ctx->items, ctx->n_items, ctx->dir);
+	const struct store_item *held = store_lookup_held(ctx->lookup != NULL ? ctx->lookup : own, t, &superseded_cn);
 
 	make(ctx, t, renewal_only, held, superseded_cn, out);
+	store_lookup_free(own);
 }
 
 void plan_held_item(const struct plan_context *ctx, const struct template *t,

@@ -64,8 +64,9 @@ struct plan_context {
 	struct revocation_ctx *rev;        /* NULL: revocation is not checked */
 	const struct store_item *items;    /* what the stores hold (store_list or store_list_indexed) */
 	size_t n_items;
-	/* store_lookup_new over items: hash lookups, so planning every template
-	 * is linear in templates + certificates.  NULL: items are scanned. */
+	/* store_lookup_new over items and dir: hash lookups, so planning every
+	 * template is linear in templates + certificates.  NULL: plan_template
+	 * builds one for its call (a caller planning one template). */
 	const struct store_lookup *lookup;
 	bool force;                        /* --force: a valid certificate is replaced */
 	/* Fill ca_order (enroll_ca_order): explain and pulse --dry-run show it;
@@ -105,9 +106,9 @@ struct plan {
 };
 
 /* The plan for template t (renewal_only: eligibility's renewal_only).
- * The held certificate is looked up in ctx->lookup, else in ctx->items
- * (store_find_held).  A held certificate is parsed (store_item_cert) only
- * when its revocation is checked. */
+ * The held certificate is found with store_lookup_held (ctx->lookup, else
+ * a lookup over ctx->items built for this call).  A held certificate is
+ * parsed (store_item_cert) only when its revocation is checked. */
 void plan_template(const struct plan_context *ctx, const struct template *t, bool renewal_only,
 		   struct plan *out);
 /* The plan for one held item, with t the template it was recorded for

@@ -218,7 +218,8 @@ static void parse_req(char *text, struct pending_request *out)
 	}
 }
 
-/* Loads <path> (a .req file) into out; 1, 0 when missing, -1. */
+/* Loads <path> (a .req file) into out, with the paths of its key and
+ * request beside it; 1, 0 when missing, -1. */
 static int load_req(const char *path, struct pending_request *out)
 {
 	unsigned char *buf = NULL;
@@ -235,6 +236,8 @@ static int load_req(const char *path, struct pending_request *out)
 		state_pending_free(out);
 		return -1;
 	}
+	out->key_path = sibling_path(path, "key");
+	out->csr_path = sibling_path(path, "csr");
 	return 1;
 }
 
@@ -259,8 +262,6 @@ int state_pending_load(const struct config *cfg, enum adenroll_mode mode,
 	}
 	if (ret != 1)
 		goto out;
-	out->key_path = sibling_path(rp, "key");
-	out->csr_path = sibling_path(rp, "csr");
 	if (key != NULL) {
 		bio = BIO_new_file(out->key_path, "r");
 		if (bio != NULL)
@@ -278,57 +279,65 @@ out:
 	return ret;
 }
 
-/* Opens a state directory for listing: 1 (*d set), 0 when it does not
- * exist (nothing recorded), -1 logged. */
-static int open_listing(const char *dir, DIR **d)
+/* Calls take(path, arg) for each file of the state directory dir whose
+ * name ends with suffix ("" for any) and does not start with a dot
+ * (temporary files).  0, also when dir does not exist (nothing recorded),
+ * or -1 logged. */
+static int each_file(const char *dir, const char *suffix, void (*take)(const char *path, void *arg), void *arg)
 {
-	*d = opendir(dir);
-	if (*d != NULL)
-		return 1;
-	if (errno == ENOENT)
-		return 0;
-	log_error("cannot read %s: %s", dir, strerror(errno));
-	return -1;
+	size_t sl = strlen(suffix), len;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (d == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		log_error("cannot read %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char *p;
+
+		len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len <= sl || strcmp(de->d_name + len - sl, suffix) != 0)
+			continue;
+		p = fs_path_join(dir, de->d_name);
+		take(p, arg);
+		free(p);
+	}
+	closedir(d);
+	return 0;
+}
+
+struct pending_found {
+	struct pending_request *v;
+	size_t n;
+};
+
+static void take_pending(const char *path, void *arg)
+{
+	struct pending_found *f = arg;
+	struct pending_request pr;
+
+	if (load_req(path, &pr) != 1)
+		return;
+	f->v = xrealloc(f->v, (f->n + 1) * sizeof(*f->v));
+	f->v[f->n++] = pr;
 }
 
 int state_pending_list(const struct config *cfg, enum adenroll_mode mode,
 		       struct pending_request **out, size_t *n)
 {
 	char *dir = pending_dir(cfg);
-	struct pending_request *v = NULL, pr;
-	size_t count = 0, len;
-	struct dirent *de;
-	DIR *d;
+	struct pending_found f = { NULL, 0 };
 	int r;
 
 	(void)mode;
-	*out = NULL;
-	*n = 0;
-	r = open_listing(dir, &d);
-	if (r <= 0) {
-		free(dir);
-		return r;
-	}
-	while ((de = readdir(d)) != NULL) {
-		char *p;
-
-		len = strlen(de->d_name);
-		if (de->d_name[0] == '.' || len < 5 || strcmp(de->d_name + len - 4, ".req") != 0)
-			continue;
-		p = fs_path_join(dir, de->d_name);
-		if (load_req(p, &pr) == 1) {
-			pr.key_path = sibling_path(p, "key");
-			pr.csr_path = sibling_path(p, "csr");
-			v = xrealloc(v, (count + 1) * sizeof(*v));
-			v[count++] = pr;
-		}
-		free(p);
-	}
-	closedir(d);
+	r = each_file(dir, ".req", take_pending, &f);
 	free(dir);
-	*out = v;
-	*n = count;
-	return 0;
+	*out = f.v;
+	*n = f.n;
+	return r;
 }
 
 static int remove_set(char *const paths[3])
@@ -473,47 +482,41 @@ static int owed_parse(char *text, struct hooks_owed *h)
 	return 0;
 }
 
+struct owed_found {
+	struct hooks_owed *v;
+	size_t n;
+};
+
+static void take_owed(const char *path, void *arg)
+{
+	struct owed_found *f = arg;
+	unsigned char *buf = NULL;
+	struct hooks_owed h;
+
+	if (fs_read_file(path, MAX_STATE_FILE, &buf, NULL) == 0) {
+		if (owed_parse((char *)buf, &h) == 0) {
+			f->v = xrealloc(f->v, (f->n + 1) * sizeof(*f->v));
+			f->v[f->n++] = h;
+		} else {
+			log_warn("%s is incomplete (no template, event or serial); ignoring it", path);
+		}
+	}
+	free(buf);
+}
+
 int state_hooks_owed_list(const struct config *cfg, enum adenroll_mode mode,
 			  struct hooks_owed **out, size_t *n)
 {
 	char *dir = fs_path_join(cfg->state_dir, "hooks-owed");
-	struct hooks_owed *v = NULL, h;
-	size_t count = 0;
-	struct dirent *de;
-	DIR *d;
+	struct owed_found f = { NULL, 0 };
 	int r;
 
 	(void)mode;
-	*out = NULL;
-	*n = 0;
-	r = open_listing(dir, &d);
-	if (r <= 0) {
-		free(dir);
-		return r;
-	}
-	while ((de = readdir(d)) != NULL) {
-		unsigned char *buf = NULL;
-		char *p;
-
-		if (de->d_name[0] == '.')
-			continue;
-		p = fs_path_join(dir, de->d_name);
-		if (fs_read_file(p, MAX_STATE_FILE, &buf, NULL) == 0) {
-			if (owed_parse((char *)buf, &h) == 0) {
-				v = xrealloc(v, (count + 1) * sizeof(*v));
-				v[count++] = h;
-			} else {
-				log_warn("%s is incomplete (no template, event or serial); ignoring it", p);
-			}
-		}
-		free(buf);
-		free(p);
-	}
-	closedir(d);
+	r = each_file(dir, "", take_owed, &f);
 	free(dir);
-	*out = v;
-	*n = count;
-	return 0;
+	*out = f.v;
+	*n = f.n;
+	return r;
 }
 
 int state_hooks_owed_remove(const struct config *cfg, enum adenroll_mode mode, const char *template_cn)

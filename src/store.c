@@ -165,70 +165,12 @@ void store_item_set_facts(struct store_item *it)
 	it->has_crl_facts = it->crl_urls != NULL;
 }
 
-const struct store_item *store_find(const struct store_item *items, size_t n,
-				    const struct template *t)
-{
-	size_t i;
-
-	/* docs/protocol.md 2.7: the 21.7 templateID decides when present; the v1
-	 * 20.2 name otherwise.  The recorded name is a last resort for CAs that
-	 * put neither extension in the certificate. */
-	for (i = 0; i < n; i++) {
-		const struct store_item *it = &items[i];
-
-		if (it->template_oid != NULL && t->oid != NULL) {
-			if (strcmp(it->template_oid, t->oid) == 0)
-				return it;
-		} else if (it->ext_template_cn != NULL) {
-			if (str_eq_ci(it->ext_template_cn, t->cn))
-				return it;
-		} else if (it->template_cn != NULL && str_eq_ci(it->template_cn, t->cn)) {
-			return it;
-		}
-	}
-	return NULL;
-}
-
-const struct store_item *store_find_cn(const struct store_item *items, size_t n, const char *cn)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if ((items[i].ext_template_cn != NULL && str_eq_ci(items[i].ext_template_cn, cn)) ||
-		    (items[i].template_cn != NULL && str_eq_ci(items[i].template_cn, cn)))
-			return &items[i];
-	return NULL;
-}
-
-const struct store_item *store_find_held(const struct store_item *items, size_t n,
-					 const struct template *t, const struct directory *d,
-					 const char **superseded_cn)
-{
-	const struct store_item *it = store_find(items, n, t);
-	size_t i, k;
-
-	*superseded_cn = NULL;
-	if (it != NULL)
-		return it;
-	for (i = 0; i < t->supersedes.n; i++) {
-		const char *cn = t->supersedes.v[i];
-		const struct template *old = NULL;
-
-		for (k = 0; d != NULL && k < d->n_templates; k++)
-			if (str_eq_ci(d->templates[k].cn, cn))
-				old = &d->templates[k];
-		it = old != NULL ? store_find(items, n, old) : store_find_cn(items, n, cn);
-		if (it != NULL) {
-			*superseded_cn = cn;
-			return it;
-		}
-	}
-	return NULL;
-}
-
-/* One table per branch of store_find's rule, each keeping the first item
- * (in list order) that takes that branch, so that the smallest index among
- * the branches a template can match is store_find's answer. */
+/* docs/protocol.md 2.7: the 21.7 templateID decides when both sides have
+ * one; the v1 20.2 name otherwise; the recorded name is a last resort for
+ * CAs that put neither extension in the certificate.  The first item in
+ * list order that matches wins.  One table per branch of that rule, each
+ * keeping the first item that takes the branch, so that the smallest index
+ * among the branches a template can match is the first match. */
 struct store_lookup {
 	const struct store_item *items;
 	struct strmap by_oid;      /* 21.7 templateID (exact) */
@@ -237,7 +179,7 @@ struct store_lookup {
 	struct strmap cn_bare;     /* recorded cn of items with neither extension */
 	struct strmap cn_noext;    /* recorded cn of items without 20.2 */
 	struct strmap cn_all;      /* recorded cn of any item */
-	struct strmap templates;   /* cn -> the last template of d with it, as store_find_held's scan */
+	struct strmap templates;   /* cn -> the last template of d with that cn */
 	const struct directory *d;
 };
 

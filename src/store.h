@@ -81,29 +81,23 @@ int store_list_indexed(struct store *s, struct store_item **items, size_t *n);
  * file must still hold the certificate whose fingerprint was listed.  NULL
  * (logged) when it cannot be read or changed since. */
 X509 *store_item_cert(const struct store_item *it);
-/* The item holding a cert of template t: 21.7 templateID == t->oid, else
- * 20.2 name == t->cn; a cert with neither extension matches by the recorded
- * template_cn.  NULL when none. */
-const struct store_item *store_find(const struct store_item *items, size_t n,
-				    const struct template *t);
-/* By template cn only (superseded templates that are no longer in the directory). */
-const struct store_item *store_find_cn(const struct store_item *items, size_t n, const char *cn);
-/* The certificate held for eligible template t: its own (store_find), else
- * one of a template t supersedes (msPKI-Supersede-Templates, docs/protocol.md 5.2
- * step 7), matched through d's template object when d has it, else by cn;
- * then *superseded_cn is that cn.  d may be NULL (offline). */
-const struct store_item *store_find_held(const struct store_item *items, size_t n,
-					 const struct template *t, const struct directory *d,
-					 const char **superseded_cn);
-/* The same three lookups through hash tables built once, for callers that
- * look up many templates (linear in templates + certificates instead of
- * their product).  Results are those of store_find, store_find_cn and
- * store_find_held on the same items and d (borrowed: keep them alive and
- * unchanged while the lookup lives).  d may be NULL. */
+/* The held certificates by template, through hash tables built once over
+ * items (borrowed: keep them alive and unchanged while the lookup lives),
+ * so looking up every template is linear in templates + certificates.
+ * d may be NULL (offline). */
 struct store_lookup;
 struct store_lookup *store_lookup_new(const struct store_item *items, size_t n, const struct directory *d);
+/* The first item holding a cert of template t: 21.7 templateID == t->oid,
+ * else 20.2 name == t->cn; a cert with neither extension matches by the
+ * recorded template_cn.  NULL when none. */
 const struct store_item *store_lookup_find(const struct store_lookup *lk, const struct template *t);
+/* By template cn only (20.2 name or recorded cn): superseded templates that
+ * are no longer in the directory, forget, hooks. */
 const struct store_item *store_lookup_find_cn(const struct store_lookup *lk, const char *cn);
+/* The certificate held for eligible template t: its own (store_lookup_find),
+ * else one of a template t supersedes (msPKI-Supersede-Templates,
+ * docs/protocol.md 5.2 step 7), matched through d's template object when d
+ * has it, else by cn; then *superseded_cn is that cn. */
 const struct store_item *store_lookup_held(const struct store_lookup *lk, const struct template *t,
 					   const char **superseded_cn);
 void store_lookup_free(struct store_lookup *lk);

@@ -750,6 +750,26 @@ static void test_cert_by_bytes(void **state)
 
 /* ---------------------------------------------------------------- the HRESULT table */
 
+/* Refusals about the CA move on to the next CA; those about the request do not. */
+static void test_hresult_about_ca(void **state)
+{
+	(void)state;
+	assert_true(hresult_is_about_ca(0x80094011u));   /* CA permissions */
+	assert_true(hresult_is_about_ca(0x80094800u));   /* template not on this CA */
+	assert_true(hresult_is_about_ca(0x80094807u));   /* CA's template cache behind */
+	assert_true(hresult_is_about_ca(0x800706BAu));   /* CA service down */
+	assert_true(hresult_is_about_ca(0x80070015u));   /* CA service not ready */
+	assert_string_equal(hresult_name(0x80070015u), "ERROR_NOT_READY");
+	assert_false(hresult_is_about_ca(0x80094012u));  /* template permissions */
+	assert_false(hresult_is_about_ca(0x80094812u));  /* the account's e-mail */
+	assert_false(hresult_is_about_ca(0x8009480Au));  /* signatures missing */
+	assert_false(hresult_is_about_ca(0x80090006u));  /* bad renewal signature */
+	assert_false(hresult_is_about_ca(0x80094014u));  /* denied by the manager */
+	assert_false(hresult_is_about_ca(0x800706BBu));  /* busy: transient, not a refusal */
+	assert_false(hresult_is_about_ca(0x12345678u));  /* not in the table */
+	assert_false(hresult_is_about_ca(0));
+}
+
 static void test_hresult_classes(void **state)
 {
 	(void)state;
@@ -815,6 +835,7 @@ int main(void)
 		cmocka_unit_test(test_l10n_mixed),
 		cmocka_unit_test(test_cert_by_bytes),
 		cmocka_unit_test(test_hresult_classes),
+		cmocka_unit_test(test_hresult_about_ca),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

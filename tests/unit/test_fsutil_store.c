@@ -247,6 +247,35 @@ static X509 *new_cert(EVP_PKEY *key, const char *oid, uint32_t major, long seria
 	return x;
 }
 
+/* One lookup per question, as a command that asks once builds it. */
+static const struct store_item *find(const struct store_item *items, size_t n, const struct template *t)
+{
+	struct store_lookup *lk = store_lookup_new(items, n, NULL);
+	const struct store_item *it = store_lookup_find(lk, t);
+
+	store_lookup_free(lk);
+	return it;
+}
+
+static const struct store_item *find_cn(const struct store_item *items, size_t n, const char *cn)
+{
+	struct store_lookup *lk = store_lookup_new(items, n, NULL);
+	const struct store_item *it = store_lookup_find_cn(lk, cn);
+
+	store_lookup_free(lk);
+	return it;
+}
+
+static const struct store_item *find_held(const struct store_item *items, size_t n, const struct template *t,
+					  const struct directory *d, const char **superseded_cn)
+{
+	struct store_lookup *lk = store_lookup_new(items, n, d);
+	const struct store_item *it = store_lookup_held(lk, t, superseded_cn);
+
+	store_lookup_free(lk);
+	return it;
+}
+
 struct pair {
 	EVP_PKEY *key;
 	X509 *cert;
@@ -413,12 +442,12 @@ static void test_install_list_find(void **state)
 	free(p);
 
 	/* Identified by the certificate's extension, not the name. */
-	assert_ptr_equal(store_find(items, n, &t), &items[0]);
+	assert_ptr_equal(find(items, n, &t), &items[0]);
 	make_template(&other_oid, "Machine", OID_OTHER, 2);
-	assert_null(store_find(items, n, &other_oid));
+	assert_null(find(items, n, &other_oid));
 	make_template(&v1name, "Renamed", OID_MACHINE, 2);
-	assert_ptr_equal(store_find(items, n, &v1name), &items[0]);
-	assert_ptr_equal(store_find_cn(items, n, "machine"), &items[0]);
+	assert_ptr_equal(find(items, n, &v1name), &items[0]);
+	assert_ptr_equal(find_cn(items, n, "machine"), &items[0]);
 	store_items_free(items, n);
 	store_close(s);
 	pair_free(&a);
@@ -585,8 +614,8 @@ static void test_unsafe_template_names_get_safe_files(void **state)
 	assert_non_null(strstr(items[1].cert_path, "/Copy_of_Web_Server-2.crt"));
 	/* No extension in these certs: the recorded template name decides. */
 	assert_null(items[0].template_oid);
-	assert_ptr_equal(store_find(items, n, &t1), &items[0]);
-	assert_ptr_equal(store_find(items, n, &t2), &items[1]);
+	assert_ptr_equal(find(items, n, &t1), &items[0]);
+	assert_ptr_equal(find(items, n, &t2), &items[1]);
 	store_items_free(items, n);
 	store_close(s);
 	pair_free(&a);
@@ -621,8 +650,8 @@ static void test_long_non_ascii_template_names_fit(void **state)
 	assert_int_equal(store_install(s, &t1, a.key, a.cert, NULL, NULL, 3, NULL), 0);   /* and a renewal */
 	assert_int_equal(store_list(s, &items, &n), 0);
 	assert_int_equal(n, 2);
-	assert_ptr_equal(store_find(items, n, &t1), &items[0]);
-	assert_ptr_equal(store_find(items, n, &t2), &items[1]);
+	assert_ptr_equal(find(items, n, &t1), &items[0]);
+	assert_ptr_equal(find(items, n, &t2), &items[1]);
 	assert_int_equal(X509_cmp(items[1].cert, b.cert), 0);
 	for (i = 0; i < n; i++)
 		assert_true(strlen(strrchr(items[i].chain_path, '/')) < 200);
@@ -920,15 +949,15 @@ static void test_find_held_superseded_and_decide(void **state)
 	assert_int_equal(store_open(&cfg, ADENROLL_MODE_MACHINE, &s), 0);
 	assert_int_equal(store_install(s, &old_t, a.key, a.cert, NULL, NULL, 1, NULL), 0);
 	assert_int_equal(store_list(s, &items, &n), 0);
-	assert_null(store_find(items, n, &new_t));
+	assert_null(find(items, n, &new_t));
 	memset(&d, 0, sizeof(d));
 	dir_templates[0] = old_t;
 	d.templates = dir_templates;
 	d.n_templates = 1;
-	held = store_find_held(items, n, &new_t, &d, &sup);
+	held = find_held(items, n, &new_t, &d, &sup);
 	assert_ptr_equal(held, &items[0]);
 	assert_string_equal(sup, "Machine");
-	held = store_find_held(items, n, &new_t, NULL, &sup);
+	held = find_held(items, n, &new_t, NULL, &sup);
 	assert_ptr_equal(held, &items[0]);
 	store_policy_input(&in, time(NULL), &cfg, &new_t, held, sup, false);
 	assert_true(in.has_cert);
@@ -936,7 +965,7 @@ static void test_find_held_superseded_and_decide(void **state)
 	policy_decide(&in, &dec);
 	assert_int_equal(dec.action, POLICY_REENROLL);
 	/* Its own template keeps it (fresh cert, same major). */
-	held = store_find_held(items, n, &old_t, &d, &sup);
+	held = find_held(items, n, &old_t, &d, &sup);
 	assert_null(sup);
 	store_policy_input(&in, time(NULL), &cfg, &old_t, held, sup, false);
 	policy_decide(&in, &dec);

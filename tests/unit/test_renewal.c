@@ -309,21 +309,6 @@ static void test_ca_access(void **state)
 	free(a.token);
 }
 
-/* Refusals about the CA move on to the next CA; those about the request do not. */
-static void test_refusal_about_ca(void **state)
-{
-	(void)state;
-	assert_true(enroll_refusal_is_about_ca(0x80094011u));   /* CA permissions */
-	assert_true(enroll_refusal_is_about_ca(0x80094800u));   /* template not on this CA */
-	assert_true(enroll_refusal_is_about_ca(0x80094807u));   /* CA's template cache behind */
-	assert_true(enroll_refusal_is_about_ca(0x800706BAu));   /* CA service down */
-	assert_false(enroll_refusal_is_about_ca(0x80094012u));  /* template permissions */
-	assert_false(enroll_refusal_is_about_ca(0x80094812u));  /* the account's e-mail */
-	assert_false(enroll_refusal_is_about_ca(0x8009480Au));  /* signatures missing */
-	assert_false(enroll_refusal_is_about_ca(0x80090006u));  /* bad renewal signature */
-	assert_false(enroll_refusal_is_about_ca(0x80094014u));  /* denied by the manager */
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,7 +317,6 @@ int main(void)
 		cmocka_unit_test(test_signer_problem),
 		cmocka_unit_test(test_signature_md),
 		cmocka_unit_test(test_ca_access),
-		cmocka_unit_test(test_refusal_about_ca),
 	};
 	return cmocka_run_group_tests_name("renewal", tests, NULL, NULL);
 }
