@@ -310,7 +310,8 @@ static void print_plan_key(const struct plan *p)
 	}
 	if (p->request == PLAN_REQUEST_POLL)
 		return;
-	printf("  transport:     %s", p->transport);
+	/* NULL: no CA publishing the template grants Enroll */
+	printf("  transport:     %s", p->transport ? p->transport : "none");
 	for (size_t i = 0; i < p->route.n; i++)
 		printf("%s%s", i == 0 ? "; CAs in order: " : ", ", safetext(p->route.cas[i].ca->cn));
 	printf("\n");
