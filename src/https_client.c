@@ -549,6 +549,7 @@ static int on_connected(void *userdata, char *primary_ip, char *local_ip, int pr
 	if (c->authz_node == NULL)
 		return CURL_PREREQFUNC_OK;
 	/* called again (a new connection): the token of the earlier one is void */
+	c->token_error[0] = '\0';
 	c->authz_node->data = c->authz_placeholder;
 	free(c->authz_line);
 	c->authz_line = NULL;
