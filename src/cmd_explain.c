@@ -36,9 +36,20 @@ struct explained {
 	const struct pending_request *pending;
 	bool decided;                 /* eligible: a plan was made */
 	struct plan plan;             /* zero unless decided */
-	time_t not_before, not_after;
+	/* the held certificate's dates when no plan was made (the plan's otherwise) */
+	time_t undecided_not_before, undecided_not_after;
 	enum config_transport transport;  /* [enroll] transport: which endpoints print_cas names */
 };
+
+static time_t held_not_before(const struct explained *x)
+{
+	return x->decided ? x->plan.not_before : x->undecided_not_before;
+}
+
+static time_t held_not_after(const struct explained *x)
+{
+	return x->decided ? x->plan.not_after : x->undecided_not_after;
+}
 
 static const struct pending_request *find_pending(const struct pending_request *p, size_t np,
 						  const char *cn)
@@ -67,34 +78,60 @@ static void explain_one(const struct plan_context *pctx, const struct eligibilit
 		x->superseded_cn = x->plan.superseded_cn;
 	} else {
 		x->held = store_lookup_find(pctx->lookup, t);
-	}
-	if (x->held != NULL) {
-		x->not_before = x->held->not_before;
-		x->not_after = x->held->not_after;
+		if (x->held != NULL) {
+			x->undecided_not_before = x->held->not_before;
+			x->undecided_not_after = x->held->not_after;
+		}
 	}
 }
 
+/* The plan's route entry for ca, NULL when the route leaves it out */
+static const struct enroll_route_ca *routed_ca(const struct enroll_route *r, const struct enrollment_service *ca)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->cas[i].ca == ca)
+			return &r->cas[i];
+	return NULL;
+}
+
+static void print_endpoints(const struct enrollment_service *ca, const struct enroll_endpoint *eps, size_t n,
+			    enum config_transport transport)
+{
+	for (size_t k = 0; k < n; k++) {
+		char *web = eps[k].ces ? NULL : xasprintf("https://%s/certsrv/", ca->dns_host_name);
+		printf("                   %s %s (%s)\n", k == 0 ? "via" : "then", eps[k].ces ? safetext(eps[k].url) :
+		       safetext(web), eps[k].why);
+		free(web);
+	}
+	if (n == 0)
+		printf("                   no endpoint: no Kerberos CES endpoint in msPKI-Enrollment-Servers nor "
+		       "from an enrollment policy server ([enroll] transport = %s)\n", enroll_transport_name(transport));
+}
+
+/* Each CA publishing the template, and where requests to it go, in order,
+ * and why: from the plan's route when the plan sends a request (what pulse
+ * walks), else what a new request would use. */
 static void print_cas(const struct explained *x)
 {
 	const struct eligibility *e = x->e;
-	bool renewal = x->decided && x->plan.request == PLAN_REQUEST_RENEWAL;
+	const struct enroll_route *route = x->decided && x->plan.route.cas != NULL ? &x->plan.route : NULL;
 	for (size_t i = 0; i < e->n_cas; i++) {
 		printf("  %s %s: %s: %s\n", i == 0 ? "CAs:          " : "              ", e->cas[i]->cn,
 		       e->ca_enroll[i].granted ? "tried" : "skipped", e->ca_enroll[i].reason);
 		if (!e->ca_enroll[i].granted)
 			continue;
-		/* where requests to this CA go, in order, and why */
-		struct enroll_endpoint *eps = NULL;
-		size_t n = enroll_endpoints(e->cas[i], x->transport, renewal, false, &eps);
-		for (size_t k = 0; k < n; k++) {
-			char *web = eps[k].ces ? NULL : xasprintf("https://%s/certsrv/", e->cas[i]->dns_host_name);
-			printf("                   %s %s (%s)\n", k == 0 ? "via" : "then", eps[k].ces ? safetext(eps[k].url) :
-			       safetext(web), eps[k].why);
-			free(web);
+		if (route != NULL) {
+			const struct enroll_route_ca *rc = routed_ca(route, e->cas[i]);
+			if (rc != NULL)
+				print_endpoints(rc->ca, rc->eps, rc->n_eps, x->transport);
+			else
+				printf("                   not in the order tried ([enroll] cas names other CAs, "
+				       "or no dNSHostName)\n");
+			continue;
 		}
-		if (n == 0)
-			printf("                   no endpoint: no Kerberos CES endpoint in msPKI-Enrollment-Servers nor "
-			       "from an enrollment policy server ([enroll] transport = %s)\n", enroll_transport_name(x->transport));
+		struct enroll_endpoint *eps = NULL;
+		size_t n = enroll_endpoints(e->cas[i], x->transport, false, false, &eps);
+		print_endpoints(e->cas[i], eps, n, x->transport);
 		free(eps);
 	}
 }
@@ -162,8 +199,8 @@ static void print_json(const struct explained *xs, size_t nx, const struct ae_po
 			else
 				json_null(&w, "major");
 			json_uint(&w, "minor", x->held->minor);
-			json_time(&w, "not_before", x->not_before);
-			json_time(&w, "not_after", x->not_after);
+			json_time(&w, "not_before", held_not_before(x));
+			json_time(&w, "not_after", held_not_after(x));
 			json_string(&w, "superseded_template", x->superseded_cn);
 			json_string(&w, "revocation", revocation_status_name(x->plan.revocation));
 			json_string(&w, "revocation_detail",
@@ -212,12 +249,14 @@ static void print_dates(const struct explained *x)
 	const struct template *t = x->e->template;
 	char a[32], b[32], period[48], life[48];
 
-	policy_format_time(x->not_before, a, sizeof(a));
-	policy_format_time(x->not_after, b, sizeof(b));
+	time_t nb = held_not_before(x), na = held_not_after(x);
+
+	policy_format_time(nb, a, sizeof(a));
+	policy_format_time(na, b, sizeof(b));
 	printf("  notBefore:     %s\n  notAfter:      %s\n", a, b);
 	if (!x->decided)
 		return;
-	template_format_period((int64_t)x->not_after - (int64_t)x->not_before, life, sizeof(life));
+	template_format_period((int64_t)na - (int64_t)nb, life, sizeof(life));
 	if (t->has_renewal && t->renewal_seconds > 0) {
 		template_format_period(t->renewal_seconds, period, sizeof(period));
 		policy_format_time(x->plan.d.renew_by_period, a, sizeof(a));
@@ -271,9 +310,10 @@ static void print_plan_key(const struct plan *p)
 	}
 	if (p->request == PLAN_REQUEST_POLL)
 		return;
-	printf("  transport:     %s", p->transport);
-	for (size_t i = 0; i < p->n_ca_order; i++)
-		printf("%s%s", i == 0 ? "; CAs in order: " : ", ", safetext(p->ca_order[i]->cn));
+	/* NULL: no CA publishing the template grants Enroll */
+	printf("  transport:     %s", p->transport ? p->transport : "none");
+	for (size_t i = 0; i < p->route.n; i++)
+		printf("%s%s", i == 0 ? "; CAs in order: " : ", ", safetext(p->route.cas[i].ca->cn));
 	printf("\n");
 }
 
@@ -397,7 +437,7 @@ int cmd_explain(const struct cli_options *opt, struct config *cfg, int argc, cha
 	xs = xcalloc(disc.dir.n_templates ? disc.dir.n_templates : 1, sizeof(*xs));
 	pctx = (struct plan_context){
 		.cfg = cfg, .mode = opt->mode, .now = now, .aep = &aep, .dir = &disc.dir, .rev = rev,
-		.items = items, .n_items = n, .lookup = lookup, .force = opt->force, .with_ca_order = true,
+		.items = items, .n_items = n, .lookup = lookup, .force = opt->force, .with_route = true,
 	};
 	for (i = 0; i < disc.dir.n_templates; i++) {
 		const struct template *t = el[i].template;

@@ -318,14 +318,12 @@ static void process(struct discovery *disc, const struct cli_options *opt, const
 	 * changed since the listing makes it a new request, as an unusable
 	 * held certificate does */
 	X509 *held_cert = p->request == PLAN_REQUEST_RENEWAL ? store_item_cert(p->held) : NULL;
-	if (held_cert != NULL) {
-		/* the held key signs the renewal (MS-WCCE 3.1.1.4.3.2.1), and is its
-		 * key when kept: the key process reads it, never this one */
-		enroll_renew_template(disc, cfg, opt->mode, t, held_cert, p->key == PLAN_KEY_HELD, opt->dry_run,
-				      &l->rep);
-	} else {
-		enroll_template(disc, cfg, opt->mode, t, p->d.action == POLICY_RENEW, NULL, opt->dry_run, &l->rep);
-	}
+	/* the CAs and endpoints, worked out once (--dry-run's plan has them
+	 * already); the held key signs a renewal (MS-WCCE 3.1.1.4.3.2.1), and
+	 * is its key when kept: the key process reads it, never this one */
+	plan_route(pctx, p);
+	enroll_routed(disc, cfg, opt->mode, t, &p->route, p->d.action == POLICY_RENEW, held_cert,
+		      p->key == PLAN_KEY_HELD, opt->dry_run, &l->rep);
 	l->new_pending = l->rep.outcome == ENROLL_PENDING;
 	if (l->rep.outcome == ENROLL_ISSUED && p->superseded_cn)
 		retire_superseded(cfg, opt->mode, p->held->template_cn ? p->held->template_cn : p->superseded_cn);
@@ -420,7 +418,7 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 	struct plan_context pctx = {
 		.cfg = cfg, .mode = opt->mode, .now = time(NULL), .aep = &aep, .dir = &disc.dir, .rev = rev,
 		.items = items, .n_items = n_items, .lookup = lookup, .force = opt->force,
-		.with_ca_order = opt->dry_run,
+		.with_route = opt->dry_run, .log_route = true,
 	};
 	lines = xcalloc(disc.dir.n_templates + 1, sizeof *lines);
 	bool timed_out = false;

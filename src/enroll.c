@@ -152,6 +152,7 @@ size_t enroll_endpoints(const struct enrollment_service *ca, enum config_transpo
 			v[n].ces = true;
 			v[n].url = e->url;
 			v[n].priority = e->priority;
+			v[n].renewal_only = e->renewal_only;
 			if (e->policy_server)
 				snprintf(v[n].why, sizeof v[n].why, "CES endpoint of priority %u from an enrollment policy "
 					 "server of Group Policy (Kerberos%s), [enroll] transport = %s", e->priority,
@@ -175,6 +176,42 @@ size_t enroll_endpoints(const struct enrollment_service *ca, enum config_transpo
 	}
 	*out = v;
 	return n;
+}
+
+void enroll_route_make(const struct directory *dir, const struct config *cfg, const struct template *t,
+		       bool renewal, bool log_skipped, struct enroll_route *out)
+{
+	const struct enrollment_service **cas = NULL;
+
+	memset(out, 0, sizeof *out);
+	out->renewal = renewal;
+	out->n = enroll_ca_order(dir, cfg, t, &cas);
+	out->cas = xcalloc(out->n + 1, sizeof *out->cas);
+	for (size_t i = 0; i < out->n; i++) {
+		out->cas[i].ca = cas[i];
+		out->cas[i].n_eps = enroll_endpoints(cas[i], cfg->transport, renewal, log_skipped, &out->cas[i].eps);
+	}
+	free(cas);
+}
+
+void enroll_route_free(struct enroll_route *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; r->cas != NULL && i < r->n; i++)
+		free(r->cas[i].eps);
+	free(r->cas);
+	r->cas = NULL;
+	r->n = 0;
+}
+
+const char *enroll_route_transport(const struct enroll_route *r)
+{
+	if (r->n == 0)
+		return NULL;
+	if (r->cas[0].n_eps == 0)
+		return "none";
+	return r->cas[0].eps[0].ces ? "ces" : "certsrv";
 }
 
 /* The enrollment interface both transports sit behind: submit, retrieve a
@@ -430,21 +467,44 @@ static void record_pending(const struct template *t, const struct enrollment_ser
 }
 
 static int enroll_run(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
-		      const struct template *t, bool renewal, X509 *held_cert, bool sign_with_held, bool keep_key,
-		      bool dry_run, struct enroll_report *rep);
+		      const struct template *t, const struct enroll_route *route, bool renewal, X509 *held_cert,
+		      bool sign_with_held, bool keep_key, bool dry_run, struct enroll_report *rep);
+
+/* enroll_template and enroll_renew_template (adenroll enroll) work the
+ * route out here; pulse brings its plan's (enroll_routed). */
+static int enroll_unrouted(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
+			   const struct template *t, bool renewal, X509 *held_cert, bool sign_with_held,
+			   bool keep_key, bool dry_run, struct enroll_report *rep)
+{
+	struct enroll_route route;
+
+	enroll_route_make(&disc->dir, cfg, t, sign_with_held, true, &route);
+	int ret = enroll_run(disc, cfg, mode, t, &route, renewal, held_cert, sign_with_held, keep_key, dry_run, rep);
+	enroll_route_free(&route);
+	return ret;
+}
 
 int enroll_template(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
 		    const struct template *t, bool renewal, X509 *reuse_key_of, bool dry_run,
 		    struct enroll_report *rep)
 {
-	return enroll_run(disc, cfg, mode, t, renewal, reuse_key_of, false, reuse_key_of != NULL, dry_run, rep);
+	return enroll_unrouted(disc, cfg, mode, t, renewal, reuse_key_of, false, reuse_key_of != NULL, dry_run,
+			       rep);
 }
 
 int enroll_renew_template(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
 			  const struct template *t, X509 *held_cert, bool keep_key, bool dry_run,
 			  struct enroll_report *rep)
 {
-	return enroll_run(disc, cfg, mode, t, true, held_cert, true, keep_key, dry_run, rep);
+	return enroll_unrouted(disc, cfg, mode, t, true, held_cert, true, keep_key, dry_run, rep);
+}
+
+int enroll_routed(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
+		  const struct template *t, const struct enroll_route *route, bool renewal, X509 *held_cert,
+		  bool keep_key, bool dry_run, struct enroll_report *rep)
+{
+	return enroll_run(disc, cfg, mode, t, route, renewal, held_cert, held_cert != NULL,
+			  held_cert != NULL && keep_key, dry_run, rep);
 }
 
 /* The request from the key process: it reads the held key when the
@@ -478,11 +538,25 @@ static int make_request(struct discovery *disc, const struct config *cfg, enum a
 	return 0;
 }
 
-static int enroll_run(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
-		      const struct template *t, bool renewal, X509 *held_cert, bool sign_with_held, bool keep_key,
-		      bool dry_run, struct enroll_report *rep)
+/* Endpoint e of rc, unless it takes renewals only and the request is not
+ * one (a renewal the held certificate could not sign); NULL then. */
+static const struct enroll_endpoint *usable(const struct enroll_route_ca *rc, size_t e, bool signed_by_held)
 {
-	const struct enrollment_service **cas = NULL;
+	return rc->eps[e].renewal_only && !signed_by_held ? NULL : &rc->eps[e];
+}
+
+static size_t n_usable(const struct enroll_route_ca *rc, bool signed_by_held)
+{
+	size_t k = 0;
+	for (size_t e = 0; e < rc->n_eps; e++)
+		k += usable(rc, e, signed_by_held) != NULL;
+	return k;
+}
+
+static int enroll_run(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
+		      const struct template *t, const struct enroll_route *route, bool renewal, X509 *held_cert,
+		      bool sign_with_held, bool keep_key, bool dry_run, struct enroll_report *rep)
+{
 	struct keyproc_made made = { 0 };
 	char *csr = NULL;
 	char err[512];
@@ -500,7 +574,7 @@ static int enroll_run(struct discovery *disc, const struct config *cfg, enum ade
 		log_event(LOG_EV_FAILED, t->cn, "%s", rep->message);
 		goto out;
 	}
-	size_t n = enroll_ca_order(&disc->dir, cfg, t, &cas);
+	size_t n = route->n;
 	if (n == 0) {
 		snprintf(rep->message, sizeof rep->message, "no enrollment service%s publishes template %s",
 			 cfg->cas.n ? " named in [enroll] cas" : "", t->cn);
@@ -509,7 +583,7 @@ static int enroll_run(struct discovery *disc, const struct config *cfg, enum ade
 	}
 	if (!dry_run && stores_writable(cfg, err, sizeof err) < 0) {
 		snprintf(rep->message, sizeof rep->message,
-			 "cannot store a new certificate: %.400s; no request was sent to %s", err, cas[0]->cn);
+			 "cannot store a new certificate: %.400s; no request was sent to %s", err, route->cas[0].ca->cn);
 		log_event(LOG_EV_FAILED, t->cn, "%s: %s", t->cn, rep->message);
 		goto out;
 	}
@@ -523,8 +597,13 @@ static int enroll_run(struct discovery *disc, const struct config *cfg, enum ade
 	made.request = NULL;
 	ret = 0;
 	if (dry_run) {
+		const struct enrollment_service *ca = route->cas[0].ca;
+		const struct enroll_endpoint *first = NULL;
+		for (size_t e = 0; e < route->cas[0].n_eps && first == NULL; e++)
+			first = usable(&route->cas[0], e, made.signed_by_held);
+		bool ces = first != NULL && first->ces;
 		rep->outcome = ENROLL_DRY_RUN;
-		snprintf(rep->ca, sizeof rep->ca, "%s", cas[0]->cn);
+		snprintf(rep->ca, sizeof rep->ca, "%s", ca->cn);
 		unsigned bits = csr_key_bits(t, cfg);
 		char alg[32];
 		if (bits)
@@ -532,26 +611,22 @@ static int enroll_run(struct discovery *disc, const struct config *cfg, enum ade
 		else
 			snprintf(alg, sizeof alg, "%s", t->key_alg == TEMPLATE_KEY_EC_P384 ? "EC P-384" :
 					 t->key_alg == TEMPLATE_KEY_EC_P521 ? "EC P-521" : "EC P-256");
-		struct enroll_endpoint *eps = NULL;
-		size_t n_eps = enroll_endpoints(cas[0], cfg->transport, made.signed_by_held, false, &eps);
-		if (n_eps > 0 && eps[0].ces)
-			snprintf(rep->endpoint, sizeof rep->endpoint, "%s", eps[0].url);
+		if (ces)
+			snprintf(rep->endpoint, sizeof rep->endpoint, "%s", first->url);
 		else
-			snprintf(rep->endpoint, sizeof rep->endpoint, "https://%s/certsrv/", cas[0]->dns_host_name);
+			snprintf(rep->endpoint, sizeof rep->endpoint, "https://%s/certsrv/", ca->dns_host_name);
 		snprintf(rep->message, sizeof rep->message, "would submit a %s (%s key) to %s (%s)%s%.300s",
 			 made.signed_by_held ? "renewal request signed by the held certificate" : "request", alg,
-			 cas[0]->cn, cas[0]->dns_host_name, n_eps > 0 && eps[0].ces ? " via CES " : "",
-			 n_eps > 0 && eps[0].ces ? eps[0].url : "");
-		free(eps);
+			 ca->cn, ca->dns_host_name, ces ? " via CES " : "", ces ? first->url : "");
 		goto out;
 	}
 
 	const char *machine_name = mode == ADENROLL_MODE_MACHINE ? disc->host_fqdn : NULL;
 	for (size_t i = 0; i < n; i++) {
-		const struct enrollment_service *ca = cas[i];
-		struct enroll_endpoint *eps = NULL;
+		const struct enroll_route_ca *rc = &route->cas[i];
+		const struct enrollment_service *ca = rc->ca;
 		/* renewal-only endpoints take only a request signed by the held certificate */
-		size_t n_eps = enroll_endpoints(ca, cfg->transport, made.signed_by_held, true, &eps);
+		size_t n_eps = n_usable(rc, made.signed_by_held), tried = 0;
 		bool next_ca = false;
 		snprintf(rep->ca, sizeof rep->ca, "%s", ca->cn);
 		if (n_eps == 0) {
@@ -560,12 +635,19 @@ static int enroll_run(struct discovery *disc, const struct config *cfg, enum ade
 				 renewal ? "" : " for new requests", enroll_transport_name(cfg->transport));
 			log_warn("%s: %s%s", t->cn, rep->message, i + 1 < n ? "; trying the next CA" : "");
 		}
-		for (size_t e = 0; e < n_eps && !next_ca; e++) {
+		for (size_t e = 0; e < rc->n_eps && !next_ca; e++) {
+			const struct enroll_endpoint *ep = usable(rc, e, made.signed_by_held);
 			struct transport tx;
 			struct certsrv_result r;
 			char *pem = NULL;
-			bool more = e + 1 < n_eps || i + 1 < n;
-			if (tx_open(disc, cfg, ca, ca->dns_host_name, eps[e].url, &tx) < 0) {
+			if (ep == NULL) {
+				if (route->renewal)
+					log_info("%s: %s: CES endpoint %s not used: it takes renewals only", t->cn, ca->cn,
+						 rc->eps[e].url);
+				continue;
+			}
+			bool more = ++tried < n_eps || i + 1 < n;
+			if (tx_open(disc, cfg, ca, ca->dns_host_name, ep->url, &tx) < 0) {
 				snprintf(rep->message, sizeof rep->message, "cannot set up a client for %.200s (%.280s)",
 					 ca->cn, tx.where);
 				snprintf(rep->endpoint, sizeof rep->endpoint, "%s", tx.where);
@@ -576,7 +658,7 @@ static int enroll_run(struct discovery *disc, const struct config *cfg, enum ade
 			/* web enrollment names the host, CES the endpoint and why it was chosen */
 			const char *at = tx.ces ? tx.where : ca->dns_host_name;
 			if (tx.ces)
-				log_info("%s: submitting a request to %s (%s; %s)", t->cn, ca->cn, at, eps[e].why);
+				log_info("%s: submitting a request to %s (%s; %s)", t->cn, ca->cn, at, ep->why);
 			else
 				log_info("%s: submitting a request to %s (%s)", t->cn, ca->cn, at);
 			tx_submit(&tx, csr, made.signed_by_held, t, machine_name, &r, &pem);
@@ -622,26 +704,22 @@ static int enroll_run(struct discovery *disc, const struct config *cfg, enum ade
 				/* Not the CA's decision: the next endpoint, then the next CA. */
 				set_message(rep, &r);
 				log_warn("%s: %s (%s): %s%s", t->cn, ca->cn, at, rep->message,
-					 !more ? "" : e + 1 < n_eps ? "; trying the next endpoint of this CA" :
+					 !more ? "" : tried < n_eps ? "; trying the next endpoint of this CA" :
 					 "; trying the next CA");
 				next = true;
 				break;
 			}
 			free(pem);
 			tx_close(&tx);
-			if (!next) {
-				free(eps);
+			if (!next)
 				goto out;
-			}
 		}
-		free(eps);
 	}
 	rep->outcome = ENROLL_FAILED;
 	log_event(LOG_EV_FAILED, t->cn, "%s: no CA issued it; last error from %s: %s", t->cn, rep->ca, rep->message);
 out:
 	wipe_free(csr);
 	free(made.request);
-	free(cas);
 	return ret;
 }
 

@@ -53,12 +53,38 @@ struct enroll_endpoint {
 	bool ces;
 	const char *url;          /* the CES URL (borrowed from ca), NULL for web enrollment */
 	unsigned priority;        /* CES */
+	bool renewal_only;        /* CES: takes only a request signed by the held certificate */
 	char why[200];            /* why this one, in this place */
 };
 /* Returns the count; *out (caller frees the array) is in the order tried. */
 size_t enroll_endpoints(const struct enrollment_service *ca, enum config_transport transport, bool renewal,
 			bool log_skipped, struct enroll_endpoint **out);
 const char *enroll_transport_name(enum config_transport t);
+
+/* Where one template's request goes: the CAs of enroll_ca_order, each with
+ * its endpoints (enroll_endpoints), both in the order tried.  Worked out
+ * once per template and run -- the plan keeps it (plan.h), explain and
+ * pulse --dry-run print it, enroll_routed walks it -- so a CA that is not
+ * asked, or an endpoint that is not used, is logged once. */
+struct enroll_route_ca {
+	const struct enrollment_service *ca;   /* borrowed from the directory */
+	struct enroll_endpoint *eps;
+	size_t n_eps;
+};
+struct enroll_route {
+	struct enroll_route_ca *cas;   /* NULL: not worked out */
+	size_t n;
+	bool renewal;                  /* the endpoints of a renewal signed by the held certificate */
+};
+/* renewal: for a request signed by the held certificate (renewal-only CES
+ * endpoints included).  log_skipped as enroll_endpoints; CAs that do not
+ * grant Enroll are always logged (enroll_ca_order). */
+void enroll_route_make(const struct directory *dir, const struct config *cfg, const struct template *t,
+		       bool renewal, bool log_skipped, struct enroll_route *out);
+void enroll_route_free(struct enroll_route *r);   /* contents only; NULL is fine */
+/* "ces", "certsrv" for the first endpoint of the first CA, "none" when that
+ * CA has none, NULL when there is no CA. */
+const char *enroll_route_transport(const struct enroll_route *r);
 
 /* New enrollment (also used for renewal, with renewal true: a new request;
  * only the logged event differs).  Key and request come from the key
@@ -91,6 +117,15 @@ int enroll_renew_template(struct discovery *disc, const struct config *cfg, enum
 			  const struct template *t, X509 *held_cert, bool keep_key, bool dry_run,
 			  struct enroll_report *rep);
 
+/* What pulse executes from its plan (plan.h): as enroll_renew_template when
+ * held_cert is given (keep_key: the held key), else as enroll_template, over
+ * route (enroll_route_make, made for a renewal when held_cert is given)
+ * instead of working the CAs and endpoints out again.  A renewal that turns
+ * into a new request (the held certificate cannot sign) skips the route's
+ * renewal-only endpoints.  renewal: the event logged is "renewed". */
+int enroll_routed(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
+		  const struct template *t, const struct enroll_route *route, bool renewal, X509 *held_cert,
+		  bool keep_key, bool dry_run, struct enroll_report *rep);
 
 /* What pulse (and explain) do beyond policy_decide's action a, for the
  * facts policy.c does not see: in user mode a template with

@@ -48,6 +48,16 @@ struct https_client {
 	bool no_binding;              /* a probe: a token without channel bindings */
 	X509 *bound;                  /* the certificate the next token is bound to */
 	char token_error[300];        /* why no token could be made for the last 401 */
+	/* The token made once the connection is up, before the request goes
+	 * (on_connected): bound to the certificate of that very connection, so
+	 * no unauthenticated request is needed to learn it.  False when libcurl
+	 * has no CURLOPT_PREREQFUNCTION (older than 7.80): then the first
+	 * request goes without a token and its 401 shows the certificate. */
+	bool token_at_connect;
+	struct curl_slist *authz_node;/* the request's "Authorization:" placeholder, while it runs */
+	char *authz_placeholder;      /* the node's own string, put back before the list is freed */
+	char *authz_line;             /* "Authorization: Negotiate <token>" put in the node */
+	struct gss_spnego *connect_g; /* the GSS-API context of that token */
 	struct https_auth auth;     /* how the last authenticated request went */
 };
 
@@ -81,21 +91,27 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/* The TLS certificate of the connection of the transfer in progress (a
+ * reference), NULL when libcurl does not run on OpenSSL.  CURLINFO_TLS_SSL_PTR
+ * is only valid while the transfer runs: after curl_easy_perform the
+ * connection may already be gone. */
+static X509 *connection_certificate(CURL *curl)
+{
+	const struct curl_tlssessioninfo *ti = NULL;
+	if (curl_easy_getinfo(curl, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK || !ti ||
+	    ti->backend != CURLSSLBACKEND_OPENSSL || !ti->internals)
+		return NULL;
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+	return SSL_get1_peer_certificate((SSL *)ti->internals);
+#else
+	return SSL_get_peer_certificate((SSL *)ti->internals);
+#endif
+}
+
 static void capture_peer_certificate(struct response *r)
 {
-	/* CURLINFO_TLS_SSL_PTR is only valid while the transfer runs: after
-	 * curl_easy_perform the connection may already be gone. */
 	X509_free(r->peer);
-	r->peer = NULL;
-	const struct curl_tlssessioninfo *ti = NULL;
-	if (curl_easy_getinfo(r->curl, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK || !ti ||
-	    ti->backend != CURLSSLBACKEND_OPENSSL || !ti->internals)
-		return;
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
-	r->peer = SSL_get1_peer_certificate((SSL *)ti->internals);
-#else
-	r->peer = SSL_get_peer_certificate((SSL *)ti->internals);
-#endif
+	r->peer = connection_certificate(r->curl);
 }
 
 /* The token of a "Negotiate <base64>" challenge (RFC 4559 section 5). */
@@ -247,6 +263,8 @@ char *https_url_host(const char *url)
 	return xstrndup(h, n);
 }
 
+static int on_connected(void *userdata, char *primary_ip, char *local_ip, int primary_port, int local_port);
+
 struct https_client *https_client_new(const char *prefix, const struct bloblist *trust_ders,
 				      const struct bloblist *intermediate_ders, long timeout_seconds,
 				      const char *user_agent)
@@ -320,6 +338,11 @@ struct https_client *https_client_new(const char *prefix, const struct bloblist 
 		https_client_free(c);
 		return NULL;
 	}
+#if LIBCURL_VERSION_NUM >= 0x075000
+	/* the libcurl loaded may be older than the one built against */
+	c->token_at_connect = curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_connected) == CURLE_OK &&
+			      curl_easy_setopt(h, CURLOPT_PREREQDATA, c) == CURLE_OK;
+#endif
 	return c;
 }
 
@@ -337,6 +360,7 @@ void https_client_free(struct https_client *c)
 	free(c->resp.negotiate);
 	X509_free(c->resp.peer);
 	X509_free(c->bound);
+	gss_spnego_free(c->connect_g);
 	free(c);
 }
 
@@ -344,7 +368,8 @@ void https_client_free(struct https_client *c)
  * when token is not NULL.  0 when an HTTP answer arrived (any status), -1
  * with a sentence in msg otherwise. */
 static int perform_once(struct https_client *c, const char *path, const char *post, size_t post_len,
-			const char *content_type, const char *extra_header, const char *token, char *msg, size_t msglen)
+			const char *content_type, const char *extra_header, bool token_at_connect, const char *token,
+			char *msg, size_t msglen)
 {
 	char *url = xasprintf("%s%s", c->base, path);
 	struct response *r = &c->resp;
@@ -376,10 +401,23 @@ static int perform_once(struct https_client *c, const char *path, const char *po
 		headers = curl_slist_append(headers, ctype);
 	if (extra_header)
 		headers = curl_slist_append(headers, extra_header);
+	if (token_at_connect) {
+		/* "Name:" without a value sends nothing until on_connected fills it */
+		headers = curl_slist_append(headers, "Authorization:");
+		for (c->authz_node = headers; c->authz_node && c->authz_node->next; c->authz_node = c->authz_node->next)
+			;
+		c->authz_placeholder = c->authz_node ? c->authz_node->data : NULL;
+	}
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
 	double t0 = monotonic_seconds();
 	CURLcode rc = curl_easy_perform(c->curl);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+	if (c->authz_node) {
+		c->authz_node->data = c->authz_placeholder;
+		c->authz_node = NULL;
+	}
+	free(c->authz_line);
+	c->authz_line = NULL;
 	curl_slist_free_all(headers);
 	free(authz);
 	free(ctype);
@@ -494,20 +532,61 @@ static int make_token(struct https_client *c, struct gss_spnego **g, char **toke
 	return 0;
 }
 
-/* A request authenticated with our own Negotiate token (RFC 4559; RFC 5929):
- * the first request of a client goes without a token; its 401 shows the
- * certificate of the connection, and the token, bound to that certificate,
- * goes on the same connection.  Later requests send a token bound to the
- * known certificate at once.  The answer must come over a connection with
- * that certificate and carry the server's token that completes mutual
- * authentication; otherwise the answer is not trusted (-1).  A 401 to our
- * token, and an error status without a token, are returned (0) for the
- * caller to report. */
+/* CURLOPT_PREREQFUNCTION: the connection is up (TLS handshake done, the
+ * chain verified) and the request not yet sent.  The Negotiate token,
+ * bound to this connection's certificate, goes in the request's
+ * Authorization placeholder.  No certificate to bind to, or no token
+ * (token_error says why): the request goes without one and the answer
+ * tells what follows. */
+static int on_connected(void *userdata, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+	struct https_client *c = userdata;
+	char *token = NULL;
+	(void)primary_ip;
+	(void)local_ip;
+	(void)primary_port;
+	(void)local_port;
+	if (c->authz_node == NULL)
+		return CURL_PREREQFUNC_OK;
+	/* called again (a new connection): the token of the earlier one is void */
+	c->token_error[0] = '\0';
+	c->authz_node->data = c->authz_placeholder;
+	free(c->authz_line);
+	c->authz_line = NULL;
+	gss_spnego_free(c->connect_g);
+	c->connect_g = NULL;
+	X509 *peer = connection_certificate(c->curl);
+	if (peer == NULL)
+		return CURL_PREREQFUNC_OK;
+	X509_free(c->bound);
+	c->bound = peer;
+	if (make_token(c, &c->connect_g, &token, c->token_error, sizeof c->token_error) < 0) {
+		c->connect_g = NULL;
+		return CURL_PREREQFUNC_OK;
+	}
+	c->authz_line = xasprintf("Authorization: Negotiate %s", token);
+	free(token);
+	c->authz_node->data = c->authz_line;
+	return CURL_PREREQFUNC_OK;
+}
+
+/* A request authenticated with our own Negotiate token (RFC 4559; RFC 5929)
+ * bound to the certificate of the connection it goes on: made once the
+ * connection is up, before the request is sent (on_connected), so the
+ * first request of a client is authenticated like the others.  Without
+ * that callback (libcurl < 7.80), the first request goes without a token,
+ * its 401 shows the certificate, and the token goes on the same
+ * connection; later requests send a token bound to the known certificate
+ * at once.  The answer must come over a connection with that certificate
+ * and carry the server's token that completes mutual authentication;
+ * otherwise the answer is not trusted (-1).  A 401 to our token, a 401
+ * when no token could be made (https_client_token_error), and an error
+ * status without a token are returned (0) for the caller to report. */
 int https_client_request(struct https_client *c, const char *path, const char *content_type,
 			 const char *body, size_t body_len, const char *extra_header, char *msg, size_t msglen)
 {
 	if (!c->kerberos)
-		return perform_once(c, path, body, body_len, content_type, extra_header, NULL, msg, msglen);
+		return perform_once(c, path, body, body_len, content_type, extra_header, false, NULL, msg, msglen);
 	struct response *r = &c->resp;
 	int ret = -1;
 	memset(&c->auth, 0, sizeof c->auth);
@@ -515,20 +594,28 @@ int https_client_request(struct https_client *c, const char *path, const char *c
 	for (int leg = 0; leg < 3; leg++) {
 		struct gss_spnego *g = NULL;
 		char *token = NULL;
-		if (c->bound && make_token(c, &g, &token, msg, msglen) < 0) {
+		bool at_connect = c->token_at_connect && leg == 0;
+		if (!at_connect && c->bound && make_token(c, &g, &token, msg, msglen) < 0) {
 			if (leg == 0)
 				return -1;
 			/* no ticket for HTTP/host: the server's 401 is the answer */
 			snprintf(c->token_error, sizeof c->token_error, "%s", msg);
 			return 0;
 		}
-		int rc = perform_once(c, path, body, body_len, content_type, extra_header, token, msg, msglen);
+		int rc = perform_once(c, path, body, body_len, content_type, extra_header, at_connect, token, msg,
+				      msglen);
 		free(token);
+		if (at_connect) {
+			g = c->connect_g;
+			c->connect_g = NULL;
+		}
 		if (rc < 0) {
 			gss_spnego_free(g);
 			return -1;
 		}
 		bool negotiate = r->status == 401 && https_offers_scheme(r->auth, "Negotiate");
+		if (!g && c->token_error[0])
+			return 0; /* no ticket for HTTP/host: the server's 401 is the answer */
 		if (!g) {
 			/* the 401 that shows the connection's certificate */
 			if (negotiate && r->peer) {

@@ -49,16 +49,20 @@ static void request_and_key(const struct plan_context *ctx, struct plan *p)
 	p->key = renewal && p->held->key_path != NULL &&
 		 (ctx->cfg->reuse_key || (t->private_key_flag & CT_PK_REQUIRE_SAME_KEY_RENEWAL)) ?
 		 PLAN_KEY_HELD : PLAN_KEY_NEW;
-	if (ctx->with_ca_order && ctx->dir != NULL)
-		p->n_ca_order = enroll_ca_order(ctx->dir, ctx->cfg, t, &p->ca_order);
+	if (ctx->with_route)
+		plan_route(ctx, p);
+}
+
+bool plan_route(const struct plan_context *ctx, struct plan *p)
+{
+	if (p->route.cas != NULL)
+		return true;
+	if (ctx->dir == NULL || (p->request != PLAN_REQUEST_NEW && p->request != PLAN_REQUEST_RENEWAL))
+		return false;
+	enroll_route_make(ctx->dir, ctx->cfg, p->t, p->request == PLAN_REQUEST_RENEWAL, ctx->log_route, &p->route);
 	/* the first endpoint of the first CA ([enroll] transport, enroll.h) */
-	p->transport = NULL;
-	if (p->n_ca_order > 0) {
-		struct enroll_endpoint *eps = NULL;
-		size_t n = enroll_endpoints(p->ca_order[0], ctx->cfg->transport, renewal, false, &eps);
-		p->transport = n == 0 ? "none" : eps[0].ces ? "ces" : "certsrv";
-		free(eps);
-	}
+	p->transport = enroll_route_transport(&p->route);
+	return true;
 }
 
 /* The decision once the pending record and the revocation status are
@@ -197,9 +201,8 @@ void plan_free(struct plan *p)
 	if (p == NULL)
 		return;
 	state_pending_free(&p->pending_req);
-	free(p->ca_order);
-	p->ca_order = NULL;
-	p->n_ca_order = 0;
+	enroll_route_free(&p->route);
+	p->transport = NULL;
 }
 
 const char *plan_action_name(const struct plan *p)
@@ -286,8 +289,8 @@ void plan_json(struct json_writer *w, const char *key, const struct plan *p)
 	json_string(w, "transport", p->request == PLAN_REQUEST_NONE ? NULL : p->transport);
 	json_bool(w, "forced", p->forced);
 	json_begin_array(w, "ca_order");
-	for (size_t i = 0; i < p->n_ca_order; i++)
-		json_string(w, NULL, p->ca_order[i]->cn);
+	for (size_t i = 0; i < p->route.n; i++)
+		json_string(w, NULL, p->route.cas[i].ca->cn);
 	json_end_array(w);
 	json_end_object(w);
 }

@@ -25,6 +25,7 @@
 #include "aepolicy.h"
 #include "config.h"
 #include "directory.h"
+#include "enroll.h"
 #include "json.h"
 #include "policy.h"
 #include "revocation.h"
@@ -69,9 +70,14 @@ struct plan_context {
 	 * builds one for its call (a caller planning one template). */
 	const struct store_lookup *lookup;
 	bool force;                        /* --force: a valid certificate is replaced */
-	/* Fill ca_order (enroll_ca_order): explain and pulse --dry-run show it;
-	 * pulse itself leaves it to enroll_template, which walks the same list. */
-	bool with_ca_order;
+	/* Work the route out (plan_route) while planning: explain and pulse
+	 * --dry-run show it.  A pulse works it out only for the plans that send
+	 * a request, once it is about to (after asking Group Policy's
+	 * enrollment policy servers), and enroll_routed walks it. */
+	bool with_route;
+	/* plan_route logs the endpoints it leaves out (enroll_endpoints'
+	 * log_skipped): pulse does, explain prints them instead. */
+	bool log_route;
 };
 
 struct plan {
@@ -89,10 +95,10 @@ struct plan {
 	char revocation_detail[512];
 	enum plan_request request;
 	enum plan_key key;
-	/* with_ca_order and a request to send: "ces" or "certsrv", the transport
-	 * of the first endpoint tried (enroll_endpoints), "none" when the first
-	 * CA has no endpoint for [enroll] transport; else NULL (pulse reports
-	 * the endpoint it used in its enroll_report) */
+	/* routed: "ces" or "certsrv", the transport of the first endpoint tried
+	 * (enroll_route_transport), "none" when the first CA has no endpoint
+	 * for [enroll] transport; else NULL (pulse reports the endpoint it used
+	 * in its enroll_report) */
 	const char *transport;
 	bool forced;                       /* --force turned keep into reenroll */
 	/* A fact policy_decide does not see changed the action or its reason
@@ -101,8 +107,10 @@ struct plan {
 	bool adjusted;
 	/* Less than OfflineExpirationPercent of the lifetime is left (a warning). */
 	bool offline_expiring;
-	const struct enrollment_service **ca_order;   /* with_ca_order and a request to submit */
-	size_t n_ca_order;
+	/* A request to submit and the route worked out (with_route, or
+	 * plan_route): the CAs in the order tried, each with its endpoints in
+	 * order.  route.cas is NULL otherwise. */
+	struct enroll_route route;
 };
 
 /* The plan for template t (renewal_only: eligibility's renewal_only).
@@ -116,6 +124,11 @@ void plan_template(const struct plan_context *ctx, const struct template *t, boo
 void plan_held_item(const struct plan_context *ctx, const struct template *t,
 		    const struct store_item *held, struct plan *out);
 void plan_free(struct plan *p);   /* contents only; NULL is fine */
+
+/* Works out p's route when p submits a request and it is not yet worked
+ * out (enroll_route_make; ctx->dir needed): once per plan.  Returns
+ * whether p has a route. */
+bool plan_route(const struct plan_context *ctx, struct plan *p);
 
 /* "keep", "enroll", "renew", "reenroll", "poll", "skip": what pulse prints. */
 const char *plan_action_name(const struct plan *p);

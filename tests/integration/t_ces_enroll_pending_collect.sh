@@ -6,7 +6,7 @@
 # goes pending; after `domain.sh approve` a later run collects it with
 # QueryTokenStatus and the same request id, without submitting again.  Every
 # message adenroll sent passed the emulator's schema check, and every
-# authentication was channel-bound.
+# authentication was channel-bound, the first request's included.
 . "$TESTS_LIB"
 
 CONF=$SCRATCH/adenroll.conf
@@ -65,4 +65,6 @@ auth=$(ces_log_since "$ADCS_CES_AUTH_LOG" "$f0")
 assert_match "$auth" "\"result\": \"ok\", \"channel_bound\": true, \"user\": \"CLIENT\\\$@$ADCS_REALM\"" "front's log"
 assert_not_contains "$auth" '"result": "unbound"' "front's log"
 assert_not_contains "$auth" '"result": "bad-bindings"' "front's log"
+# the token goes with the first request of each connection too
+assert_not_contains "$auth" '"result": "no-token"' "front's log"
 exit 0

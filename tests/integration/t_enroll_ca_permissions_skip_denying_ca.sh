@@ -5,7 +5,8 @@
 # in its nTSecurityDescriptor.  `templates` and `explain` show that verdict
 # per CA, pulse never asks that CA (its host is the working CA's, so a
 # request sent there would be issued: its absence is what proves the skip),
-# and EXAMPLE-CA issues.
+# and EXAMPLE-CA issues.  pulse and pulse --dry-run work the order out once
+# per template: the CA not asked is logged once.
 . "$TESTS_LIB"
 
 AAA=example-AAA-CA
@@ -60,9 +61,16 @@ assert_exit 0 "$ADENROLL" "${C[@]}" explain LinuxWorkstation
 assert_match "$OUT" "CAs: +$AAA: skipped: Enroll denied by ACE #1" "explain CA line"
 assert_match "$OUT" " +$ADCS_CA_NAME: tried: Enroll granted by ACE" "explain CA line"
 
+note "pulse --dry-run works the CA order out once per template: one \"not asking\" line"
+assert_exit 0 "$ADENROLL" "${C[@]}" --dry-run pulse
+assert_eq 1 "$(printf '%s\n' "$OUT" | grep -c "LinuxWorkstation: not asking $AAA: Enroll denied by ACE #1")" \
+  "\"not asking $AAA\" lines of pulse --dry-run"
+assert_match "$OUT" "^LinuxWorkstation: would .*: would submit a request .* to $ADCS_CA_NAME " "pulse --dry-run output"
+
 note "pulse: $AAA is never asked, $ADCS_CA_NAME issues"
 assert_exit 3 "$ADENROLL" "${C[@]}" pulse
 assert_contains "$OUT" "LinuxWorkstation: not asking $AAA: Enroll denied by ACE #1" "pulse log"
+assert_eq 1 "$(printf '%s\n' "$OUT" | grep -c "LinuxWorkstation: not asking $AAA")" "\"not asking $AAA\" lines of pulse"
 assert_not_contains "$OUT" "submitting a request to $AAA" "pulse log"
 assert_contains "$OUT" "LinuxWorkstation: submitting a request to $ADCS_CA_NAME" "pulse log"
 assert_match "$OUT" "^LinuxWorkstation: enrolled \\(serial [0-9A-F]+" "pulse output"

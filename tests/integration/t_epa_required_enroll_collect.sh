@@ -43,11 +43,12 @@ assert_match "$OUT" '^EnrollOnly: enrolled \(serial [0-9A-F]+' "enroll output"
 openssl verify -CAfile "$ADCS_CA_CERT" "$SCRATCH/certs/EnrollOnly.crt" > /dev/null 2>&1 \
   || fail "EnrollOnly.crt does not verify"
 log=$(epa_auth_since "$n")
-# the first request learns the connection's certificate from a 401, every
-# authenticated one is bound and accepted
+# every request, the first included, carries a token bound to the
+# connection's certificate and is accepted: none goes without a token
 assert_match "$log" "\"result\": \"ok\", \"channel_bound\": true, \"user\": \"CLIENT\\\$@$ADCS_REALM\", \"hash\": \"sha256\", \"request\": \"POST /certsrv/certfnsh.asp" "front's log"
 assert_not_contains "$log" '"result": "bad-bindings"' "front's log"
 assert_not_contains "$log" '"result": "unbound"' "front's log"
+assert_not_contains "$log" '"result": "no-token"' "front's log"
 assert_not_contains "$log" '"channel_bound": false, "user": "' "front's log"
 
 note "pending, approved, collected"

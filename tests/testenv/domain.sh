@@ -693,6 +693,10 @@ export ADCS_CES_LISTEN='$CA_IP:$CES_PORT'
 export ADCS_CES_PORT=$CES_PORT
 export ADCS_CES_AUTH_LOG='$D/ces/auth.jsonl'
 export ADCS_CES_ACCESS_LOG='$EMU/state/ces-access.jsonl'
+# Apache's access log of the CA's web server, one line per request (client, user or -, the
+# quoted request line, status, bytes, time): the 401s mod_auth_gssapi answers itself included
+# (the emulator's access.jsonl sees only authenticated requests)
+export ADCS_CERTSRV_ACCESS_LOG='$D/apache/log/access.log'
 export ADCS_ENROLLMENT_SERVICE_DN='CN=$CANAME,CN=Enrollment Services,$PKS'
 EOF
 }

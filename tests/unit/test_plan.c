@@ -505,6 +505,99 @@ static void test_json_has_every_field(void **state)
 	free(buf);
 }
 
+/* Two CAs publishing the template, by cn without case: a-ca (web
+ * enrollment only), B-CA (a renewal-only CES endpoint of priority 1, one
+ * for every request of priority 2, then web enrollment). */
+static void two_cas(struct directory *dir, struct enrollment_service cas[2], struct ces_endpoint ces[2])
+{
+	memset(dir, 0, sizeof(*dir));
+	memset(cas, 0, 2 * sizeof(*cas));
+	memset(ces, 0, 2 * sizeof(*ces));
+	ces[0] = (struct ces_endpoint){ .priority = 1, .auth = CES_AUTH_KERBEROS, .renewal_only = true,
+					.url = "https://b.example/B-CA_CES_Kerberos_Renewal/service.svc/CES" };
+	ces[1] = (struct ces_endpoint){ .priority = 2, .auth = CES_AUTH_KERBEROS,
+					.url = "https://b.example/B-CA_CES_Kerberos/service.svc/CES" };
+	cas[0] = (struct enrollment_service){ .cn = "B-CA", .dns_host_name = "b.example", .ces = ces, .n_ces = 2 };
+	cas[1] = (struct enrollment_service){ .cn = "a-ca", .dns_host_name = "a.example" };
+	for (int i = 0; i < 2; i++)
+		strlist_add(&cas[i].templates, "Workstation");
+	dir->cas = cas;
+	dir->n_cas = 2;
+}
+
+static void test_route_is_worked_out_once_per_plan(void **state)
+{
+	struct fixture *f = *state;
+	struct directory dir;
+	struct enrollment_service cas[2];
+	struct ces_endpoint ces[2];
+
+	two_cas(&dir, cas, ces);
+	f->ctx.dir = &dir;
+	f->ctx.with_route = true;
+
+	/* a new request: both CAs in order, B-CA without its renewal-only endpoint */
+	f->ctx.n_items = 0;
+	plan(f);
+	assert_int_equal(f->p.request, PLAN_REQUEST_NEW);
+	assert_non_null(f->p.route.cas);
+	assert_false(f->p.route.renewal);
+	assert_int_equal(f->p.route.n, 2);
+	assert_string_equal(f->p.route.cas[0].ca->cn, "a-ca");
+	assert_int_equal(f->p.route.cas[0].n_eps, 1);
+	assert_false(f->p.route.cas[0].eps[0].ces);
+	assert_string_equal(f->p.route.cas[1].ca->cn, "B-CA");
+	assert_int_equal(f->p.route.cas[1].n_eps, 2);
+	assert_string_equal(f->p.route.cas[1].eps[0].url, ces[1].url);
+	assert_false(f->p.route.cas[1].eps[1].ces);
+	assert_string_equal(f->p.transport, "certsrv");
+	/* asked again (pulse, before it sends): the same route, not a second one */
+	struct enroll_route_ca *first = f->p.route.cas;
+	assert_true(plan_route(&f->ctx, &f->p));
+	assert_ptr_equal(f->p.route.cas, first);
+
+	/* a renewal: the renewal-only endpoint first */
+	f->ctx.n_items = 1;
+	f->ctx.now = NB + 330 * DAY;
+	plan(f);
+	assert_int_equal(f->p.request, PLAN_REQUEST_RENEWAL);
+	assert_true(f->p.route.renewal);
+	assert_int_equal(f->p.route.cas[1].n_eps, 3);
+	assert_true(f->p.route.cas[1].eps[0].renewal_only);
+	assert_string_equal(f->p.route.cas[1].eps[0].url, ces[0].url);
+
+	/* [enroll] cas: only the CAs named, in that order */
+	strlist_add(&f->cfg.cas, "b-ca");
+	plan(f);
+	assert_int_equal(f->p.route.n, 1);
+	assert_string_equal(f->p.route.cas[0].ca->cn, "B-CA");
+	assert_string_equal(f->p.transport, "ces");
+
+	/* kept: nothing to send, no route */
+	f->ctx.now = NB + 10 * DAY;
+	plan(f);
+	assert_int_equal(f->p.request, PLAN_REQUEST_NONE);
+	assert_null(f->p.route.cas);
+	assert_false(plan_route(&f->ctx, &f->p));
+	assert_null(f->p.transport);
+
+	/* a pulse plans without it, and works it out when it sends */
+	f->ctx.with_route = false;
+	f->ctx.now = NB + 330 * DAY;
+	plan(f);
+	assert_null(f->p.route.cas);
+	assert_null(f->p.transport);
+	assert_true(plan_route(&f->ctx, &f->p));
+	assert_int_equal(f->p.route.n, 1);
+	assert_string_equal(f->p.transport, "ces");
+	plan_free(&f->p);
+	assert_null(f->p.route.cas);
+	assert_int_equal(f->p.route.n, 0);
+
+	for (int i = 0; i < 2; i++)
+		strlist_free(&cas[i].templates);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -541,6 +634,7 @@ int main(void)
 		T(test_revocation_from_the_index_facts),
 		T(test_held_item_plan_matches_template_plan),
 		T(test_json_has_every_field),
+		T(test_route_is_worked_out_once_per_plan),
 		cmocka_unit_test(test_names),
 	};
 
