@@ -288,15 +288,18 @@ void cep_add_endpoints_for(const struct config *cfg, struct directory *dir, cons
 			continue;
 		}
 		if (answered) {
-			log_debug("enrollment policy server %s not asked: %s (lower cost) answered for the same policy %s",
+			log_debug("enrollment policy server %s not asked: %s, asked before it, answered for the same policy %s",
 				  safetext(url), safetext(answered), safetext(sv->policy_id));
 			continue;
 		}
 		struct xcep_policy pol;
 		if (cep_get_policies(url, &dir->root_cas, &dir->aia_cas, cfg->http_timeout, &pol) < 0) {
-			log_warn("enrollment policy server %s (Group Policy PolicyServers, cost %lu) did not answer "
-				 "GetPolicies: %s; its CES endpoints are not used in this run", safetext(url),
-				 (unsigned long)sv->cost, pol.message);
+			bool standby = false;
+			for (size_t j = i + 1; j < n && c[j].group == c[i].group; j++)
+				standby = standby || c[j].verdict == CEP_ASK;
+			log_warn("enrollment policy server %s (Group Policy PolicyServers) did not answer GetPolicies: "
+				 "%s; its CES endpoints are not used in this run%s", safetext(url), pol.message,
+				 standby ? " (the next server of its policy is asked)" : "");
 			xcep_policy_free(&pol);
 			continue;
 		}

@@ -942,7 +942,7 @@ static void check_policy_servers(struct doctor *d, const struct config *cfg)
 				 "used by `adenroll enroll` only (Flags without AutoEnrollmentEnabled 0x10)",
 				 first_of_group ? "; asked by a run only when " : "");
 		if (first_of_group && w > 0 && (size_t)w < sizeof role)
-			snprintf(role + w, sizeof role - (size_t)w, "%s (same PolicyID, lower cost) fails", first_of_group);
+			snprintf(role + w, sizeof role - (size_t)w, "%s of the same PolicyID fails", first_of_group);
 		if (!first_of_group)
 			first_of_group = url;
 		if (!d->disc.krb) {

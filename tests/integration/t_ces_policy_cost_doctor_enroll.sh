@@ -11,6 +11,7 @@
 #    certificate held it asks nothing (the lazy rule of pulse).
 #  - the cheaper one failing: the other is asked, enroll still enrolls.
 #  - costs swapped: pulse asks the other one only.
+#  - two PolicyIDs: a server of each is asked.
 #  - a server without AutoEnrollmentEnabled (Flags 0x4): pulse does not ask
 #    it, enroll does; doctor says so.
 #  - the only server failing: doctor fails (exit 1) and says why.
@@ -59,7 +60,7 @@ run doctor doctor
 printf '%s\n' "$OUT" | grep -E 'policy server|ces [0-9]|transport|^(OK|FAIL)' | sed 's/^/    doctor: /' >&2
 assert_eq 0 "$rc" "doctor's exit status with both policy servers working"
 assert_match "$OUT" "^ok    policy server 1: $ADCS_CEP_STANDBY_URL \\(cost 10, used by pulse and enroll\\): GetPolicies answered over TLS verified against the directory's roots, Kerberos accepted with channel binding \\(tls-server-end-point, SHA[0-9]+\\) and mutual authentication verified; 1 CA" "the cheaper server, first"
-assert_match "$OUT" "^ok    policy server 2: $ADCS_CEP_URL \\(cost 20, used by pulse and enroll; asked by a run only when $ADCS_CEP_STANDBY_URL \\(same PolicyID, lower cost\\) fails\\)" "the other one, its stand-in"
+assert_match "$OUT" "^ok    policy server 2: $ADCS_CEP_URL \\(cost 20, used by pulse and enroll; asked by a run only when $ADCS_CEP_STANDBY_URL of the same PolicyID fails\\)" "the other one, its stand-in"
 assert_match "$OUT" "^ok    policy server 1 ca 0: enrollment service $ADCS_CA_NAME \\(matched by certificate\\): $ADCS_CES_URL \\(priority 1\\)" "the CA it names"
 assert_match "$OUT" "^ok    ca $ADCS_CA_NAME ces 1: $ADCS_CES_URL \\(from enrollment policy server $ADCS_CEP_STANDBY_URL\\): TLS verified" "the endpoint probed"
 assert_match "$OUT" "^ok    ca $ADCS_CA_NAME transport: new requests go to $ADCS_CES_URL" "the transport line"
@@ -90,7 +91,8 @@ a2=$(ces_log_lines "$ADCS_CES_ACCESS_LOG")
 run enroll3 -v --force enroll "$T"
 domain fault off > /dev/null
 [ "$rc" = 3 ] || { cat "$SCRATCH/enroll3.out" >&2; fail "enroll --force exit status $rc"; }
-assert_contains "$OUT" "warning: enrollment policy server $ADCS_CEP_STANDBY_URL (Group Policy PolicyServers, cost 10) did not answer GetPolicies" "the warning"
+assert_contains "$OUT" "warning: enrollment policy server $ADCS_CEP_STANDBY_URL (Group Policy PolicyServers) did not answer GetPolicies" "the warning"
+assert_contains "$OUT" "its CES endpoints are not used in this run (the next server of its policy is asked)" "the warning's end"
 assert_contains "$OUT" "from enrollment policy server $ADCS_CEP_URL" "the endpoint from the stand-in"
 assert_eq 1 "$(get_policies_at "$CEP_PATH" "$a2")" "GetPolicies at the primary"
 
@@ -104,6 +106,15 @@ assert_match "$OUT" "^$T: enrolled \\(serial [0-9A-F]+" "pulse output"
 assert_contains "$OUT" "from enrollment policy server $ADCS_CEP_URL" "the endpoint's origin"
 assert_eq 1 "$(get_policies_at "$CEP_PATH" "$a3")" "GetPolicies at the primary (cost 5)"
 assert_eq 0 "$(get_policies_at "$STANDBY_PATH" "$a3")" "GetPolicies at the standby (cost 10)"
+
+note "two policies (PolicyIDs): enroll asks a server of each"
+gpo_set "$G" machine 7 --policy-server "$ADCS_CEP_URL" --cost 5 --policy-server "$ADCS_CEP_STANDBY_URL" --cost 10 \
+  --policy-id "{0A0A0A0A-0000-4000-8000-000000000001}"
+a5=$(ces_log_lines "$ADCS_CES_ACCESS_LOG")
+run enroll5 -v --force enroll "$T"
+[ "$rc" = 3 ] || { cat "$SCRATCH/enroll5.out" >&2; fail "enroll --force exit status $rc"; }
+assert_eq 1 "$(get_policies_at "$CEP_PATH" "$a5")" "GetPolicies at the server of the first policy"
+assert_eq 1 "$(get_policies_at "$STANDBY_PATH" "$a5")" "GetPolicies at the server of the second policy"
 
 note "a server not enabled for autoenrollment: enroll asks it, pulse does not"
 gpo_set "$G" machine 7 --policy-server "$ADCS_CEP_URL" --flags 0x4
