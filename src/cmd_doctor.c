@@ -20,12 +20,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cep.h"
 #include "cert.h"
 #include "ces.h"
 #include "certsrv.h"
@@ -85,6 +87,8 @@ struct doctor {
 	struct ldap_dc_list dcs;          /* the DCs a pulse would try */
 	bool skew_reported;
 	bool keytab_failed;
+	struct ae_policy aep;             /* check_group_policy's policy: its PolicyServers */
+	bool have_aep;
 };
 
 __attribute__((format(printf, 5, 6)))
@@ -640,7 +644,8 @@ static void check_group_policy(struct doctor *d, const struct config *cfg)
 		report(d, ST_SKIP, "sysvol", NULL, "needs the GPO objects");
 	}
 	gpo_eval_free(&ev);
-	ae_policy_free(&p);
+	d->aep = p;   /* check_policy_servers asks its PolicyServers; freed at the end */
+	d->have_aep = true;
 }
 
 /* ------------------------------------------------------------------ CA hosts */
@@ -836,6 +841,146 @@ static void check_ca(struct doctor *d, const struct config *cfg, const struct en
 	bloblist_free(&inter);
 }
 
+/* ---- Group Policy's enrollment policy servers (PolicyServers): each
+ * asked with GetPolicies as a run asks it (cep.h: TLS against the
+ * directory's roots, Kerberos bound to the TLS certificate, mutual
+ * authentication), in the order a run asks them, its CAs matched to the
+ * directory's enrollment services, their endpoints added to those check_ces
+ * then probes.  Doctor asks every server, also the stand-ins a run asks
+ * only when the cheaper server of the same policy fails. */
+static void report_policy_cas(struct doctor *d, const char *server_name, const char *url,
+			      const struct xcep_policy *pol)
+{
+	char name[300];
+	if (pol->n_cas == 0) {
+		report(d, ST_WARN, server_name, "check the CAs of the enrollment policy on the policy server",
+		       "%s: its policy names no CA: no CES endpoint comes from it", url);
+		return;
+	}
+	for (size_t c = 0; c < pol->n_cas; c++) {
+		const struct xcep_ca *ca = &pol->cas[c];
+		const char *how;
+		struct enrollment_service *s = cep_match_ca(&d->disc.dir, ca, &how);
+		char list[1536] = "";
+		size_t k = 0, used = 0;
+		for (size_t u = 0; u < ca->n_uris && k < sizeof list; u++) {
+			const struct xcep_uri *e = &ca->uris[u];
+			bool kerb = e->auth == CES_AUTH_KERBEROS;
+			int w = snprintf(list + k, sizeof list - k, "%s%s (priority %u%s%s)", u ? ", " : "", e->url,
+					 e->priority, e->renewal_only ? ", renewals only" : "",
+					 kerb ? "" : ", not Kerberos: not used");
+			if (w < 0)
+				break;
+			k += (size_t)w;
+			used += kerb;
+		}
+		snprintf(name, sizeof name, "%s ca %ld", server_name, ca->reference_id);
+		if (!s)
+			report(d, ST_WARN, name, "publish the CA in the directory (an enrollment service under "
+			       "CN=Enrollment Services), or remove it from the enrollment policy",
+			       "matches none of the directory's enrollment services (neither its certificate nor a "
+			       "URI's host or CA name): its endpoints are not used: %s", list);
+		else if (used == 0)
+			report(d, ST_WARN, name, "add a CES endpoint with Kerberos authentication for this CA on the "
+			       "policy server", "enrollment service %s (matched by %s): no Kerberos endpoint: %s",
+			       s->cn, how, list);
+		else
+			report(d, ST_OK, name, NULL, "enrollment service %s (matched by %s): %s", s->cn, how, list);
+	}
+}
+
+static void check_policy_servers(struct doctor *d, const struct config *cfg)
+{
+	const char *name0 = "policy servers";
+	if (!d->have_aep) {
+		if (cfg->policy_source != CONFIG_POLICY_LOCAL)
+			report(d, ST_SKIP, name0, NULL, "needs the Group Policy check");
+		return;
+	}
+	if (d->aep.n_servers == 0) {
+		report(d, ST_OK, name0, NULL, "none in Group Policy (PolicyServers): CES endpoints come from "
+		       "msPKI-Enrollment-Servers only");
+		return;
+	}
+	if (cfg->transport == CONFIG_TRANSPORT_CERTSRV) {
+		report(d, ST_SKIP, name0, NULL, "%zu in Group Policy, not asked ([enroll] transport = certsrv)",
+		       d->aep.n_servers);
+		return;
+	}
+	struct cep_choice *c = NULL, *ca = NULL;
+	size_t n = cep_order(&d->aep, CEP_USE_MANUAL, &c);
+	cep_order(&d->aep, CEP_USE_AUTOENROLLMENT, &ca);
+	long timeout = cfg->http_timeout > 0 && cfg->http_timeout < DOCTOR_HTTP_TIMEOUT ? cfg->http_timeout
+											: DOCTOR_HTTP_TIMEOUT;
+	const char *first_of_group = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct ae_policy_server *sv = c[i].server;
+		const char *url = sv->url ? sv->url : "";
+		char name[64], role[640];
+		snprintf(name, sizeof name, "policy server %zu", i + 1);
+		if (i == 0 || c[i].group != c[i - 1].group)
+			first_of_group = NULL;
+		if (c[i].verdict == CEP_NOT_HTTPS) {
+			if (strcasecmp(url, "LDAP:") == 0)
+				report(d, ST_OK, name, NULL, "LDAP: (cost %lu): the directory's own enrollment policy, "
+				       "read with the directory", (unsigned long)sv->cost);
+			else
+				report(d, ST_WARN, name, "give the server's https:// URL in the GPO (Certificate Services "
+				       "Client - Certificate Enrollment Policy)", "%s: %s: never asked", url,
+				       cep_verdict_text(c[i].verdict));
+			continue;
+		}
+		if (c[i].verdict != CEP_ASK) {
+			report(d, ST_WARN, name, "set the server's authentication type to Kerberos in the GPO "
+			       "(Certificate Services Client - Certificate Enrollment Policy)",
+			       "%s (AuthFlags %lu): %s: never asked", url, (unsigned long)sv->auth_flags,
+			       cep_verdict_text(c[i].verdict));
+			continue;
+		}
+		int w = snprintf(role, sizeof role, "cost %lu, %s%s", (unsigned long)sv->cost,
+				 ca[i].verdict == CEP_ASK ? "used by pulse and enroll" :
+				 "used by `adenroll enroll` only (Flags without AutoEnrollmentEnabled 0x10)",
+				 first_of_group ? "; asked by a run only when " : "");
+		if (first_of_group && w > 0 && (size_t)w < sizeof role)
+			snprintf(role + w, sizeof role - (size_t)w, "%s of the same PolicyID fails", first_of_group);
+		if (!first_of_group)
+			first_of_group = url;
+		if (!d->disc.krb) {
+			report(d, ST_SKIP, name, NULL, "%s (%s): needs a Kerberos ticket", url, role);
+			continue;
+		}
+		struct xcep_policy pol;
+		struct https_auth auth;
+		begin(d);
+		int rc = cep_get_policies_auth(url, &d->disc.dir.root_cas, &d->disc.dir.aia_cas, timeout, &pol, &auth);
+		end();
+		if (rc < 0) {
+			const char *fix = auth.refused ?
+				"check the SPN HTTP/<host> of the policy server's application pool account and that "
+				"Windows Authentication (Negotiate) is enabled on it; with Extended Protection Required, "
+				"TLS must end on the server itself" :
+				"check that the enrollment policy web service is installed with Kerberos authentication "
+				"at this URL, reachable from this host, and that its TLS certificate chains to a root CA "
+				"the directory publishes";
+			report(d, ST_FAIL, name, fix, "%s (%s): GetPolicies failed: %s; a run does without its "
+			       "endpoints", url, role, pol.message[0] ? pol.message : why(d, "no answer"));
+			xcep_policy_free(&pol);
+			continue;
+		}
+		report(d, ST_OK, name, NULL, "%s (%s): GetPolicies answered over TLS verified against the "
+		       "directory's roots, Kerberos accepted%s%s%s and mutual authentication verified; %zu CA(s)",
+		       url, role, auth.binding_sent ? " with channel binding (tls-server-end-point, " : " without channel binding",
+		       auth.binding_sent ? auth.binding_hash : "", auth.binding_sent ? ")" : "", pol.n_cas);
+		report_policy_cas(d, name, url, &pol);
+		begin(d);
+		cep_merge(&d->disc.dir, &pol, url);
+		end();
+		xcep_policy_free(&pol);
+	}
+	free(c);
+	free(ca);
+}
+
 /* ---- CES: the CA's CES endpoints (msPKI-Enrollment-Servers),
  * each probed like /certsrv (TLS against the directory's roots, a Kerberos
  * token bound to the TLS certificate, mutual authentication), and which
@@ -894,7 +1039,10 @@ static void check_ces(struct doctor *d, const struct config *cfg, const struct e
 		int rc = ces_probe(e->url, anchors, &inter, timeout, CERTSRV_PROBE_KERBEROS, &p);
 		end();
 		bloblist_free(&inter);
-		const char *role = e->renewal_only ? " (renewals only)" : "";
+		char role[600];
+		snprintf(role, sizeof role, "%s%s%s%s", e->renewal_only ? " (renewals only)" : "",
+			 e->policy_server ? " (from enrollment policy server " : "",
+			 e->policy_server ? e->policy_server : "", e->policy_server ? ")" : "");
 		if (rc != 0)
 			report(d, ST_FAIL, name, "check that the CES site is installed with Kerberos authentication, "
 						 "reachable from this host, and that its TLS certificate chains to a root CA "
@@ -907,8 +1055,10 @@ static void check_ces(struct doctor *d, const struct config *cfg, const struct e
 			       "%s%s: a Kerberos ticket%s was refused (HTTP 401)", e->url, role,
 			       p.auth.binding_sent ? " bound to the TLS certificate" : "");
 		else if (p.http_status == 404)
-			report(d, ST_FAIL, name, "fix msPKI-Enrollment-Servers on the enrollment service, or install CES "
-						 "at that address", "%s%s: HTTP 404: no CES at this address", e->url, role);
+			report(d, ST_FAIL, name, e->policy_server ? "fix the CA's endpoints on the enrollment policy "
+				"server, or install CES at that address" : "fix msPKI-Enrollment-Servers on the enrollment "
+				"service, or install CES at that address", "%s%s: HTTP 404: no CES at this address", e->url,
+				role);
 		else if (p.auth.accepted)
 			report(d, ST_OK, name, NULL, "%s%s: TLS verified against the directory's roots, Kerberos "
 			       "accepted%s%s%s and mutual authentication verified (HTTP %ld)", e->url, role,
@@ -1248,6 +1398,7 @@ int cmd_doctor(const struct cli_options *opt, struct config *cfg, int argc, char
 		check_trust_roots(&d, cfg);
 	check_group_policy(&d, cfg);
 	check_curl(&d);
+	check_policy_servers(&d, cfg);
 	if (d.have_dir)
 		for (size_t i = 0; i < d.disc.dir.n_cas; i++) {
 			check_ca(&d, cfg, &d.disc.dir.cas[i]);
@@ -1280,6 +1431,8 @@ int cmd_doctor(const struct cli_options *opt, struct config *cfg, int argc, char
 	}
 	free(d.v);
 	discovery_free(&d.disc);
+	if (d.have_aep)
+		ae_policy_free(&d.aep);
 	bloblist_free(&d.roots_left_out);
 	ldap_conn_dc_list_free(&d.dcs);
 	return d.fails ? ADENROLL_EXIT_FAILURE : ADENROLL_EXIT_OK;

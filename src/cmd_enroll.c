@@ -11,11 +11,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "aepolicy.h"
+#include "cep.h"
 #include "cert.h"
 #include "commands.h"
 #include "discovery.h"
 #include "eligibility.h"
 #include "enroll.h"
+#include "gpo_policy.h"
 #include "hooks.h"
 #include "keyproc.h"
 #include "json.h"
@@ -76,6 +79,23 @@ out:
 	sd_free(sd);
 	free(cas);
 	return ret;
+}
+
+/* The CES endpoints Group Policy's enrollment policy servers name join the
+ * CAs' own, as in a pulse (cep.h), asked only now that a request is about
+ * to be sent.  Manual enrollment asks every usable server, also one not
+ * enabled for autoenrollment, and also while AEPolicy disables
+ * autoenrollment (docs/protocol.md 10.4).  The policy cache is a pulse's:
+ * read, never replaced here. */
+static void ask_policy_servers(const struct config *cfg, struct discovery *disc)
+{
+	struct ae_policy aep;
+
+	if (cfg->transport == CONFIG_TRANSPORT_CERTSRV || cfg->policy_source == CONFIG_POLICY_LOCAL)
+		return;
+	gpo_policy_evaluate(cfg, disc, true, &aep, NULL);
+	cep_add_endpoints_for(cfg, &disc->dir, &aep, CEP_USE_MANUAL);
+	ae_policy_free(&aep);
 }
 
 static int allowed(const struct discovery *disc, const struct config *cfg, const struct eligibility *e,
@@ -219,6 +239,7 @@ int cmd_enroll(const struct cli_options *opt, struct config *cfg, int argc, char
 				printf("%s: a valid certificate is held (serial %s, expires %s): kept; --force "
 				       "replaces it\n", t->cn, p.held->serial, until);
 		} else {
+			ask_policy_servers(cfg, &disc);
 			/* Replacing a held certificate is a renewal for the log. */
 			enroll_template(&disc, cfg, opt->mode, t, p.held != NULL, NULL, opt->dry_run, &rep);
 		}

@@ -16,6 +16,10 @@ binding required (IIS with Extended Protection "Required") and passes the
 authenticated name in X-Remote-User.
 
   POST /ADPolicyProvider_CEP_Kerberos/service.svc/CEP   GetPolicies (MS-XCEP 3.1.4.1)
+  POST /ADPolicyProvider_CEP_Kerberos_Standby/service.svc/CEP
+                                                        the same policy from a second instance,
+         as a second policy server of the same PolicyID would serve it (cost ordering tests;
+         a fault with --path ADPolicyProvider_CEP_Kerberos/ reaches the first one only)
   POST /<CA>_CES_Kerberos/service.svc/CES               RequestSecurityToken (MS-WSTEP 3.1.4.1):
          RequestType Issue (or Renew) with a wsse:BinarySecurityToken:
            ValueType ...enrollment#PKCS10  a PKCS#10
@@ -110,6 +114,7 @@ VT_X509 = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-pr
 ENC_B64 = NS_WSSE + "#base64binary"
 
 CEP_PATH = "/ADPolicyProvider_CEP_Kerberos/service.svc/CEP"
+CEP_STANDBY_PATH = "/ADPolicyProvider_CEP_Kerberos_Standby/service.svc/CEP"
 OID_TEMPLATE_V1 = "1.3.6.1.4.1.311.20.2"
 
 # HRESULTs this service adds to the CA's table (certsrv_emu.HRESULTS)
@@ -162,7 +167,7 @@ def ces_settings():
 def endpoint_kind(path, cfg):
     """'cep', 'ces', 'ces-renewal' or None for a request path."""
     p = path.rstrip("/")
-    if p.lower() == CEP_PATH.lower():
+    if p.lower() in (CEP_PATH.lower(), CEP_STANDBY_PATH.lower()):
         return "cep"
     name = cfg["ca_name"]
     if p.lower() == ("/%s_CES_Kerberos/service.svc/CES" % name).lower():

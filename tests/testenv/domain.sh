@@ -43,7 +43,9 @@
 #                                            --policy-server adds an enrollment policy
 #                                            server (PolicyServers\<id>: URL, PolicyID as
 #                                            the CEP emulator answers it, Flags 0x14,
-#                                            AuthFlags 2 = Kerberos, Cost), e.g. $ADCS_CEP_URL
+#                                            AuthFlags 2 = Kerberos, Cost), e.g. $ADCS_CEP_URL;
+#                                            --cost N, --flags N, --auth N, --policy-id ID
+#                                            after it change that server's values
 #     gpo bump GUID machine|user             bump the version only (a change with the same settings)
 #     gpo link GUID DN [enforce] [disable]   link at DN, or re-link with these options (samba-tool gpo setlink)
 #     gpo unlink GUID DN                     remove the link
@@ -689,6 +691,7 @@ export ADCS_CES_URL='https://$CA:$CES_PORT/${CANAME}_CES_Kerberos/service.svc/CE
 export ADCS_CES_RENEWAL_URL='https://$CA:$CES_PORT/${CANAME}_CES_Kerberos_Renewal/service.svc/CES'
 export ADCS_CES_PASSWORD_URL='https://$CA:$CES_PORT/${CANAME}_CES_UsernamePassword/service.svc/CES'
 export ADCS_CEP_URL='https://$CA:$CES_PORT/ADPolicyProvider_CEP_Kerberos/service.svc/CEP'
+export ADCS_CEP_STANDBY_URL='https://$CA:$CES_PORT/ADPolicyProvider_CEP_Kerberos_Standby/service.svc/CEP'
 export ADCS_CES_LISTEN='$CA_IP:$CES_PORT'
 export ADCS_CES_PORT=$CES_PORT
 export ADCS_CES_AUTH_LOG='$D/ces/auth.jsonl'
@@ -991,7 +994,14 @@ gpo_cmd() {
       shift 3
       while [ $# -gt 0 ]; do
         case "$1" in
-          --policy-server) [ $# -ge 2 ] || die "gpo set: --policy-server needs a URL"; servers+=("$2"); shift 2 ;;
+          --policy-server) [ $# -ge 2 ] || die "gpo set: --policy-server needs a URL"; servers+=("$2|||"); shift 2 ;;
+          --cost|--flags|--auth|--policy-id)
+            # these four change the --policy-server given before them
+            [ $# -ge 2 ] && [ ${#servers[@]} -gt 0 ] || die "gpo set: $1 needs a value and a --policy-server before it"
+            local last=${servers[-1]} u c f a i
+            IFS='|' read -r u c f a i <<< "$last"
+            case "$1" in --cost) c=$2 ;; --flags) f=$2 ;; --auth) a=$2 ;; --policy-id) i=$2 ;; esac
+            servers[-1]="$u|$c|$f|$a|$i"; shift 2 ;;
           *) [ -z "$pct" ] || die "gpo set: unexpected $1"; pct=$1; shift ;;
         esac
       done
@@ -1021,14 +1031,16 @@ ps = 'Software\\Policies\\Microsoft\\Cryptography\\PolicyServers'
 if servers:
     value(ps, 'Flags', misc.REG_DWORD, 0)
 policy_id = '{%s}' % str(uuid.uuid5(uuid.NAMESPACE_URL, 'ldap:///' + base)).upper()
-for i, url in enumerate(servers):
+for i, spec in enumerate(servers):
+    # URL|cost|flags|auth|policy id (gpo set --cost --flags --auth --policy-id; empty: the default)
+    url, cost, flags, auth, pid = (spec.split('|') + [''] * 5)[:5]
     k = ps + '\\' + hashlib.sha1(url.encode()).hexdigest()
     value(k, 'URL', misc.REG_SZ, url)
-    value(k, 'PolicyID', misc.REG_SZ, policy_id)
+    value(k, 'PolicyID', misc.REG_SZ, pid or policy_id)
     value(k, 'FriendlyName', misc.REG_SZ, 'Active Directory Enrollment Policy')
-    value(k, 'Flags', misc.REG_DWORD, 0x14)        # AutoEnrollmentEnabled (0x10) | 0x4
-    value(k, 'AuthFlags', misc.REG_DWORD, 2)       # Kerberos
-    value(k, 'Cost', misc.REG_DWORD, 2147483645 + i)
+    value(k, 'Flags', misc.REG_DWORD, int(flags, 0) if flags else 0x14)  # AutoEnrollmentEnabled (0x10) | 0x4
+    value(k, 'AuthFlags', misc.REG_DWORD, int(auth, 0) if auth else 2)   # Kerberos
+    value(k, 'Cost', misc.REG_DWORD, int(cost, 0) if cost else 2147483645 + i)
 f = preg.file(); f.num_entries = len(entries); f.entries = entries
 open(out, 'wb').write(ndr_pack(f))
 PYEOF

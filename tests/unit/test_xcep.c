@@ -3,7 +3,8 @@
  * specification (MS-XCEP 3.1.4.1.1.2 GetPoliciesResponse, 3.1.4.1.3.2 CA,
  * 3.1.4.1.3.3 CAURI): Kerberos and other URIs, nil priority and
  * renewalOnly, nil cAs, faults, wrong namespaces, missing or malformed
- * fields, a document type, too many CAs. */
+ * fields, a document type, too many CAs.  The order policy servers are
+ * asked in (cep_order). */
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -215,6 +216,73 @@ static void test_merge(void **state)
 	directory_free(&d);
 }
 
+static void server(struct ae_policy_server *s, const char *url, const char *policy_id, uint32_t cost,
+		   uint32_t auth, uint32_t flags)
+{
+	memset(s, 0, sizeof *s);
+	s->url = (char *)url;
+	s->policy_id = (char *)policy_id;
+	s->cost = cost;
+	s->auth_flags = auth;
+	s->flags = flags;
+}
+
+/* [MS-CAESO] 4.4.5.3.2.3: grouped by PolicyID, Cost ascending, equal Cost
+ * Kerberos then anonymous then the rest; groups by their cheapest member;
+ * Group Policy order breaks the remaining ties. */
+static void test_order(void **state)
+{
+	(void)state;
+	struct ae_policy_server sv[8];
+	struct ae_policy p;
+	memset(&p, 0, sizeof p);
+	p.servers = sv;
+	p.n_servers = 8;
+	server(&sv[0], "https://b2/CEP", "{B}", 20, 2, 0x10);     /* group B, second */
+	server(&sv[1], "https://a-pw/CEP", "{A}", 5, 4, 0x10);     /* group A, cost 5, password: after anonymous */
+	server(&sv[2], "https://b1/CEP", "{b}", 10, 2, 0x10);      /* group B (case ignored), cheapest of B */
+	server(&sv[3], "https://a-anon/CEP", "{A}", 5, 1, 0x10);   /* group A, cost 5, anonymous */
+	server(&sv[4], "https://a-kerb/CEP", "{A}", 5, 2, 0x14);   /* group A, cost 5, Kerberos: first of A */
+	server(&sv[5], "LDAP:", "{C}", 0x7ffffffd, 0, 0x10);      /* the directory itself */
+	server(&sv[6], "https://solo/CEP", NULL, 7, 0, 0x4);      /* no PolicyID: its own group; not autoenrollment */
+	server(&sv[7], "https://a-kerb2/CEP", "{A}", 5, 0, 0x10); /* unset AuthFlags ranks as Kerberos, after a-kerb */
+	struct cep_choice *c = NULL;
+	assert_int_equal(cep_order(&p, CEP_USE_AUTOENROLLMENT, &c), 8);
+	const char *want[] = { "https://a-kerb/CEP", "https://a-kerb2/CEP", "https://a-anon/CEP", "https://a-pw/CEP",
+			       "https://solo/CEP", "https://b1/CEP", "https://b2/CEP", "LDAP:" };
+	const size_t groups[] = { 0, 0, 0, 0, 1, 2, 2, 3 };
+	const enum cep_verdict verdicts[] = { CEP_ASK, CEP_ASK, CEP_NOT_KERBEROS, CEP_NOT_KERBEROS,
+					      CEP_NOT_AUTOENROLLMENT, CEP_ASK, CEP_ASK, CEP_NOT_HTTPS };
+	for (size_t i = 0; i < 8; i++) {
+		assert_string_equal(c[i].server->url, want[i]);
+		assert_int_equal(c[i].group, groups[i]);
+		assert_int_equal(c[i].verdict, verdicts[i]);
+	}
+	free(c);
+	/* a manual enrollment asks a server not enabled for autoenrollment; the order is the same */
+	assert_int_equal(cep_order(&p, CEP_USE_MANUAL, &c), 8);
+	assert_string_equal(c[4].server->url, "https://solo/CEP");
+	assert_int_equal(c[4].verdict, CEP_ASK);
+	free(c);
+	/* Cost decides, whatever the Group Policy order: swapping the costs swaps the servers */
+	sv[0].cost = 10;
+	sv[2].cost = 20;
+	assert_int_equal(cep_order(&p, CEP_USE_MANUAL, &c), 8);
+	assert_string_equal(c[5].server->url, "https://b2/CEP");
+	assert_string_equal(c[6].server->url, "https://b1/CEP");
+	free(c);
+	/* equal everything: Group Policy order */
+	sv[2].cost = 10;
+	assert_int_equal(cep_order(&p, CEP_USE_MANUAL, &c), 8);
+	assert_string_equal(c[5].server->url, "https://b2/CEP");
+	assert_string_equal(c[6].server->url, "https://b1/CEP");
+	free(c);
+	/* no server */
+	p.n_servers = 0;
+	assert_int_equal(cep_order(&p, CEP_USE_MANUAL, &c), 0);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +290,7 @@ int main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_merge),
+		cmocka_unit_test(test_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
