@@ -624,10 +624,16 @@ static bool machine_ccache_dir_ok(const char *path)
 	bool ok = true;
 	if (slash && slash != dir) {
 		*slash = '\0';
-		if (fs_mkdir_p(dir, 0700) != 0 || fs_dir_trusted(dir, why, sizeof why) != 0) {
-			log_debug("not keeping the machine's tickets in %s: %s", path, why);
+		/* mkdir(2), not fs_mkdir_p: a run that may not create it (not
+		 * root) goes on quietly with a MEMORY ccache */
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+			snprintf(why, sizeof why, "cannot create %s: %s", dir, strerror(errno));
+			ok = false;
+		} else if (fs_dir_trusted(dir, why, sizeof why) != 0) {
 			ok = false;
 		}
+		if (!ok)
+			log_debug("not keeping the machine's tickets in %s: %s", path, why);
 	}
 	free(dir);
 	return ok;

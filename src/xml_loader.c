@@ -13,9 +13,8 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "dl_loader.h"
 #include "log.h"
-
-typedef void (*any_fn)(void);
 
 static struct {
 	void (*init_parser)(void);
@@ -38,11 +37,8 @@ static struct {
 } fn;
 
 /* name -> slot of fn; every one of them is in libxml2 since 2.6. */
-#define SLOT(name, member) { name, (any_fn *)(void *)&fn.member }
-static const struct {
-	const char *name;
-	any_fn *slot;
-} symbols[] = {
+#define SLOT(name, member) DL_SYMBOL(name, fn.member)
+static const struct dl_symbol symbols[] = {
 	SLOT("xmlInitParser", init_parser),
 	SLOT("xmlNewDoc", new_doc),
 	SLOT("xmlFreeDoc", free_doc),
@@ -76,24 +72,9 @@ static bool load(void)
 	if (state != NOT_TRIED)
 		return state == LOADED;
 	state = FAILED;
-	handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
-	if (!handle) {
-		const char *e = dlerror();
-		snprintf(load_error, sizeof load_error, "%s", e ? e : soname);
+	handle = dl_loader_open(soname, symbols, sizeof symbols / sizeof symbols[0], load_error, sizeof load_error);
+	if (!handle)
 		goto fail;
-	}
-	for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
-		void *p;
-
-		dlerror();
-		p = dlsym(handle, symbols[i].name);
-		if (!p) {
-			snprintf(load_error, sizeof load_error, "%s has no %s", soname, symbols[i].name);
-			goto fail;
-		}
-		/* POSIX guarantees a data pointer from dlsym converts to a function pointer */
-		memcpy(symbols[i].slot, &p, sizeof p);
-	}
 #ifdef LIBXML_THREAD_ALLOC_ENABLED
 	xmlFreeFunc *(*slot)(void);
 	void *sp = dlsym(handle, "__xmlFree");
