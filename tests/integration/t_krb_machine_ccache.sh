@@ -2,8 +2,9 @@
 # The machine ccache (machine.ccache beside the run lock) survives runs: a
 # second pulse does no AS exchange and no TGS exchange (it reuses the TGT
 # and the LDAP service ticket); a ccache for another principal, a corrupt
-# one, one from another keytab and one whose TGT expires soon are replaced
-# from the keytab, never used; doctor always asks the KDC.
+# one, one from another keytab, one whose TGT expires soon and one got
+# while the clock was off are replaced from the keytab, never used; doctor
+# always asks the KDC.
 # Exchanges are counted with libkrb5's own trace (KRB5_TRACE): "Getting
 # initial credentials for" starts an AS exchange, "Sending request" is every
 # message sent to a KDC; the TGT's start time (klist) shows which one a run left.
@@ -94,13 +95,19 @@ assert_exit 0 "$ADENROLL" "${C[@]}" --user templates
 assert_eq "$before" "$(sha256sum "$CC")" "$CC after a user run"
 
 command -v faketime > /dev/null || skip "faketime not installed (Debian package faketime): the expiring-ticket run needs it"
-note "a TGT that expires within the run's time (10 h tickets, clock 9.5 h ahead) is renewed"
+note "a TGT that expires within the run's time (10 h tickets, clock 9.5 h (570 min) ahead) is renewed"
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 export FAKETIME_DONT_FAKE_MONOTONIC=1
+export NO_FAKE_STAT=1        # file times as they are (the keytab's identity includes them)
 assert_exit 0 "$ADENROLL" "${C[@]}" templates     # the ccache from this keytab again (copy.conf ran last)
 start2=$(tgt_start)
-assert_exit 0 traced faketime -f +9h30m "$ADENROLL" "${C[@]}" -v templates
+assert_exit 0 traced faketime -f +570m "$ADENROLL" "${C[@]}" -v templates
 assert_contains "$OUT" "ticket-granting ticket expires soon (or starts later); asking the KDC"
 assert_eq 1 "$(as_count)" "AS exchanges with an expiring TGT"
 assert_ne "$start2" "$(tgt_start)" "TGT start time after the renewal"
+
+note "the clock right again: a ticket got while it was off is not reused"
+assert_exit 0 traced "$ADENROLL" "${C[@]}" -v templates
+assert_contains "$OUT" "got while this host's clock was off from the KDC's; asking the KDC"
+assert_eq 1 "$(as_count)" "AS exchanges after the clock was corrected"
 exit 0
