@@ -212,11 +212,13 @@ static void check_kerberos(struct doctor *d, const struct config *cfg, enum aden
 {
 	enum krb_failure kf;
 	begin(d);
-	int rc = krb_session_open(cfg, mode, &d->disc.krb, &kf);
+	/* fresh: a cached ticket would hide a keytab whose key the KDC no longer accepts */
+	int rc = krb_session_open_fresh(cfg, mode, &d->disc.krb, &kf);
 	end();
 	if (rc == 0) {
-		report(d, ST_OK, "kerberos", NULL, "ticket for %s (%s)", krb_session_principal(d->disc.krb),
-		       mode == ADENROLL_MODE_USER ? "your credential cache" : "from the keytab, in a memory ccache");
+		report(d, ST_OK, "kerberos", NULL, "ticket for %s (%s%s)", krb_session_principal(d->disc.krb),
+		       mode == ADENROLL_MODE_USER ? "your credential cache" : "from the keytab, in ",
+		       mode == ADENROLL_MODE_USER ? "" : krb_session_ccache_name(d->disc.krb));
 		return;
 	}
 	d->disc.krb = NULL;

@@ -1,5 +1,5 @@
-/* Kerberos credentials: keytab -> private MEMORY ccache (machine) or the
- * caller's ccache (user).  The only file that talks to libkrb5. */
+/* Kerberos credentials: keytab -> the machine ccache kept between runs (or a
+ * private MEMORY ccache), or the caller's ccache (user).  The only file that talks to libkrb5. */
 #include "adenroll-build.h"
 
 #include <ctype.h>
@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "krb.h"
 #include "log.h"
 #include "util.h"
@@ -397,7 +399,247 @@ static enum krb_failure log_initial_creds_error(krb5_context ctx, krb5_error_cod
 	return why;
 }
 
-static int session_machine(const struct config *cfg, struct krb_session **out, enum krb_failure *why)
+/* The machine ccache: a FILE ccache beside the run lock (cfg->lock_file's
+ * directory, /run/adenroll by default: a runtime directory, so tickets do
+ * not outlive a reboot), so that a run whose ticket-granting ticket is still
+ * valid does no AS exchange and reuses the service tickets earlier runs
+ * stored (docs/admin-guide.md, "Kerberos").  A cached ticket is used only
+ * when every check below holds; anything else is replaced from the keytab,
+ * never trusted. */
+#define MACHINE_CCACHE_LEAF "machine.ccache"
+/* The ccache config entry naming the keytab file (and its identity) the
+ * tickets came from: a re-join or a rotated machine password rewrites the
+ * keytab, and the next run then asks the KDC again. */
+#define MACHINE_CCACHE_KEYTAB_KEY "adenroll-keytab"
+
+static char *machine_ccache_path(const struct config *cfg)
+{
+	const char *lock = cfg->lock_file ? cfg->lock_file : "/run/adenroll/adenroll.lock";
+	const char *slash = strrchr(lock, '/');
+	if (!slash)
+		return xstrdup(MACHINE_CCACHE_LEAF);
+	if (slash == lock)
+		return xstrdup("/" MACHINE_CCACHE_LEAF);
+	return xasprintf("%.*s/%s", (int)(slash - lock), lock, MACHINE_CCACHE_LEAF);
+}
+
+/* "<path> <dev>:<inode>:<size>:<mtime>:<ctime>" of the keytab, NULL when it
+ * cannot be stat'ed (then nothing is cached). */
+static char *keytab_identity(const char *kt_path)
+{
+	struct stat st;
+	if (stat(kt_path, &st) != 0)
+		return NULL;
+	return xasprintf("%s %llu:%llu:%lld:%lld.%09ld:%lld.%09ld", kt_path, (unsigned long long)st.st_dev,
+			 (unsigned long long)st.st_ino, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+			 st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+}
+
+/* Seconds a reused ticket-granting ticket must still be valid: a run must
+ * not see it expire half-way (run_timeout bounds a run), capped at an hour
+ * so a long run_timeout does not make every run ask the KDC. */
+static krb5_timestamp reuse_margin(const struct config *cfg)
+{
+	long t = cfg->run_timeout > 0 && cfg->run_timeout < 3600 ? cfg->run_timeout : 3600;
+	return (krb5_timestamp)(t + 60);
+}
+
+/* 0 when the ccache at path may be reused for princ: a regular file of ours,
+ * mode 0600 or stricter, one link; its principal is princ; it was made from
+ * the keytab whose identity is kt_id; it holds the realm's TGT, started
+ * (5 minutes of skew allowed) and valid for reuse_margin more seconds.
+ * Otherwise -1 and *why says which check failed (for the debug log). */
+static int machine_ccache_usable(const char *path, krb5_principal princ, const char *kt_id, krb5_timestamp margin,
+				 const char **why)
+{
+	struct stat st;
+	krb5_context ctx = NULL;
+	krb5_ccache cc = NULL;
+	krb5_principal ccp = NULL, tgs = NULL;
+	krb5_data conf = { 0 };
+	krb5_cc_cursor cursor;
+	krb5_creds c;
+	char *name = NULL;
+	bool have_conf = false, tgt_ok = false, seen_tgt = false;
+	int ret = -1;
+
+	if (lstat(path, &st) != 0) {
+		*why = errno == ENOENT ? "none yet" : "cannot be examined";
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0 || st.st_nlink != 1) {
+		*why = "not a private regular file of this user";
+		return -1;
+	}
+	/* A context of its own: reading a FILE ccache loads the KDC time
+	 * offset recorded in it into the context. */
+	*why = "cannot be examined";
+	if (krb5_init_context(&ctx) != 0) {
+		ctx = NULL;
+		goto out;
+	}
+	name = xasprintf("FILE:%s", path);
+	*why = "unreadable (corrupt?)";
+	if (krb5_cc_resolve(ctx, name, &cc) != 0)
+		goto out;
+	if (krb5_cc_get_principal(ctx, cc, &ccp) != 0)
+		goto out;
+	if (!krb5_principal_compare(ctx, ccp, princ)) {
+		*why = "for another principal";
+		goto out;
+	}
+	/* With kdc_timesync, libkrb5 records how far this host's clock was
+	 * from the KDC's when the ticket was got, and applies it to every
+	 * later request from this ccache: a clock corrected (or gone wrong)
+	 * since then needs a new exchange, which measures it again. */
+	krb5_int32 off_s = 0, off_us = 0;
+	if (krb5_get_time_offsets(ctx, &off_s, &off_us) == 0 && (off_s > 60 || off_s < -60)) {
+		*why = "got while this host's clock was off from the KDC's";
+		goto out;
+	}
+	if (krb5_cc_get_config(ctx, cc, NULL, MACHINE_CCACHE_KEYTAB_KEY, &conf) != 0) {
+		*why = "not made by adenroll";
+		goto out;
+	}
+	have_conf = true;
+	if (conf.length != strlen(kt_id) || memcmp(conf.data, kt_id, conf.length) != 0) {
+		*why = "from another keytab, or the keytab changed";
+		goto out;
+	}
+	if (krb5_build_principal_ext(ctx, &tgs, princ->realm.length, princ->realm.data, KRB5_TGS_NAME_SIZE,
+				     KRB5_TGS_NAME, princ->realm.length, princ->realm.data, 0) != 0)
+		goto out;
+	krb5_timestamp now = (krb5_timestamp)time(NULL);
+	if (krb5_cc_start_seq_get(ctx, cc, &cursor) != 0)
+		goto out;
+	krb5_error_code kr;
+	while ((kr = krb5_cc_next_cred(ctx, cc, &cursor, &c)) == 0) {
+		if (krb5_principal_compare(ctx, c.client, princ) && krb5_principal_compare(ctx, c.server, tgs)) {
+			krb5_timestamp start = c.times.starttime ? c.times.starttime : c.times.authtime;
+			seen_tgt = true;
+			/* krb5_timestamp is 32 bits and wraps in 2106: compare differences */
+			if ((int32_t)(c.times.endtime - now) >= margin && (int32_t)(start - now) <= 300)
+				tgt_ok = true;
+		}
+		krb5_free_cred_contents(ctx, &c);
+	}
+	krb5_cc_end_seq_get(ctx, cc, &cursor);
+	if (kr != KRB5_CC_END)
+		goto out;
+	if (!tgt_ok) {
+		*why = seen_tgt ? "its ticket-granting ticket expires soon (or starts later)"
+				: "no ticket-granting ticket";
+		goto out;
+	}
+	ret = 0;
+out:
+	if (have_conf)
+		krb5_free_data_contents(ctx, &conf);
+	if (ccp)
+		krb5_free_principal(ctx, ccp);
+	if (tgs)
+		krb5_free_principal(ctx, tgs);
+	if (cc)
+		krb5_cc_close(ctx, cc);
+	if (ctx)
+		krb5_free_context(ctx);
+	free(name);
+	return ret;
+}
+
+/* Writes creds (and the keytab identity) to a private temp file in the
+ * ccache's directory and renames it over path: a reader sees the old
+ * ccache or the new one, never a half-written one.  -1 logged (debug: the
+ * run goes on with a MEMORY ccache). */
+static int machine_ccache_write(krb5_context ctx, const char *path, krb5_principal princ, krb5_creds *creds,
+				const char *kt_id)
+{
+	char *tmp = NULL, *name = NULL, *m = NULL;
+	krb5_ccache cc = NULL;
+	krb5_error_code kr;
+	int ret = -1;
+
+	const char *slash = strrchr(path, '/');
+	tmp = slash ? xasprintf("%.*s/.%s.tmp-%ld", (int)(slash - path), path, slash + 1, (long)getpid())
+		    : xasprintf(".%s.tmp-%ld", path, (long)getpid());
+	/* A leftover of a killed run with our pid: ours to remove. */
+	if (unlink(tmp) != 0 && errno != ENOENT)
+		goto fail_errno;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto fail_errno;
+	close(fd);
+	name = xasprintf("FILE:%s", tmp);
+	krb5_data id = { .magic = KV5M_DATA, .length = (unsigned)strlen(kt_id), .data = (char *)kt_id };
+	if ((kr = krb5_cc_resolve(ctx, name, &cc)) != 0 || (kr = krb5_cc_initialize(ctx, cc, princ)) != 0
+	    || (kr = krb5_cc_store_cred(ctx, cc, creds)) != 0
+	    || (kr = krb5_cc_set_config(ctx, cc, NULL, MACHINE_CCACHE_KEYTAB_KEY, &id)) != 0) {
+		m = krb_error(ctx, kr);
+		log_debug("cannot write the machine credential cache %s: %s", tmp, m);
+		goto out;
+	}
+	if (rename(tmp, path) != 0)
+		goto fail_errno;
+	ret = 0;
+	goto out;
+fail_errno:
+	log_debug("cannot write the machine credential cache %s: %s", path, strerror(errno));
+out:
+	if (cc)
+		krb5_cc_close(ctx, cc);
+	if (ret != 0)
+		unlink(tmp);
+	free(m);
+	free(name);
+	free(tmp);
+	return ret;
+}
+
+/* Points this process (only) at the session's ccache: libsasl2's GSSAPI
+ * plugin and libcurl's SPNEGO acquire default credentials. */
+static int session_select_ccache(struct krb_session *s)
+{
+	const char *old = getenv("KRB5CCNAME");
+	s->old_ccname = old ? xstrdup(old) : NULL;
+	s->env_changed = true;
+	if (setenv("KRB5CCNAME", s->ccname, 1) != 0) {
+		log_error("cannot set KRB5CCNAME: %s", strerror(errno));
+		return -1;
+	}
+	OM_uint32 minor;
+	if (gss_krb5_ccache_name(&minor, s->ccname, NULL) != GSS_S_COMPLETE) {
+		log_error("cannot select the Kerberos ccache %s for GSSAPI", s->ccname);
+		return -1;
+	}
+	return 0;
+}
+
+/* The machine ccache's directory, created private when missing; false (and
+ * a debug line: the run uses a MEMORY ccache) when it is not trustworthy. */
+static bool machine_ccache_dir_ok(const char *path)
+{
+	char why[512];
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	bool ok = true;
+	if (slash && slash != dir) {
+		*slash = '\0';
+		/* mkdir(2), not fs_mkdir_p: a run that may not create it (not
+		 * root) goes on quietly with a MEMORY ccache */
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+			snprintf(why, sizeof why, "cannot create %s: %s", dir, strerror(errno));
+			ok = false;
+		} else if (fs_dir_trusted(dir, why, sizeof why) != 0) {
+			ok = false;
+		}
+		if (!ok)
+			log_debug("not keeping the machine's tickets in %s: %s", path, why);
+	}
+	free(dir);
+	return ok;
+}
+
+static int session_machine(const struct config *cfg, bool fresh, struct krb_session **out, enum krb_failure *why)
 {
 	struct krb_session *s = xcalloc(1, sizeof(*s));
 	const char *kt_path = cfg->keytab ? cfg->keytab : DEFAULT_KEYTAB;
@@ -406,8 +648,9 @@ static int session_machine(const struct config *cfg, struct krb_session **out, e
 	krb5_principal princ = NULL;
 	krb5_get_init_creds_opt *opt = NULL;
 	krb5_creds creds;
-	bool have_creds = false;
-	char *m = NULL, text[1024];
+	bool have_creds = false, cached = false;
+	char *m = NULL, *cc_path = NULL, *kt_id = NULL, text[1024];
+	const char *unusable = "not asked for";
 	krb5_error_code kr;
 	int ret = -1;
 
@@ -435,50 +678,59 @@ static int session_machine(const struct config *cfg, struct krb_session **out, e
 		goto out;
 	log_debug("machine principal %s from keytab %s", s->principal, kt_path);
 
-	kr = krb5_get_init_creds_opt_alloc(s->ctx, &opt);
-	if (kr)
-		goto kerr;
-	kr = krb5_get_init_creds_keytab(s->ctx, &creds, princ, kt, 0, NULL, opt);
-	if (kr) {
-		*why = log_initial_creds_error(s->ctx, kr, s->principal, s->realm, kt_path);
-		goto out;
+	cc_path = machine_ccache_path(cfg);
+	kt_id = keytab_identity(kt_path);
+	if (!kt_id || !machine_ccache_dir_ok(cc_path)) {
+		free(cc_path);
+		cc_path = NULL;
+	} else if (!fresh && machine_ccache_usable(cc_path, princ, kt_id, reuse_margin(cfg), &unusable) == 0) {
+		cached = true;
+	} else {
+		log_debug("machine credential cache %s: %s; asking the KDC", cc_path, unusable);
 	}
-	have_creds = true;
 
-	s->ccname = xasprintf("MEMORY:adenroll-%ld", (long)getpid());
-	kr = krb5_cc_resolve(s->ctx, s->ccname, &s->cc);
-	if (kr)
-		goto kerr;
-	s->owns_ccache = true;
-	kr = krb5_cc_initialize(s->ctx, s->cc, princ);
-	if (kr)
-		goto kerr;
-	kr = krb5_cc_store_cred(s->ctx, s->cc, &creds);
-	if (kr)
-		goto kerr;
-
-	/* libsasl2's GSSAPI plugin and libcurl's SPNEGO acquire default
-	 * credentials: point this process (only) at the private ccache. */
-	const char *old = getenv("KRB5CCNAME");
-	s->old_ccname = old ? xstrdup(old) : NULL;
-	s->env_changed = true;
-	if (setenv("KRB5CCNAME", s->ccname, 1) != 0) {
-		log_error("cannot set KRB5CCNAME: %s", strerror(errno));
-		goto out;
+	if (!cached) {
+		kr = krb5_get_init_creds_opt_alloc(s->ctx, &opt);
+		if (kr)
+			goto kerr;
+		kr = krb5_get_init_creds_keytab(s->ctx, &creds, princ, kt, 0, NULL, opt);
+		if (kr) {
+			*why = log_initial_creds_error(s->ctx, kr, s->principal, s->realm, kt_path);
+			goto out;
+		}
+		have_creds = true;
 	}
-	OM_uint32 minor;
-	if (gss_krb5_ccache_name(&minor, s->ccname, NULL) != GSS_S_COMPLETE) {
-		log_error("cannot select the Kerberos ccache %s for GSSAPI", s->ccname);
-		goto out;
+	if (cached || (cc_path && machine_ccache_write(s->ctx, cc_path, princ, &creds, kt_id) == 0)) {
+		s->ccname = xasprintf("FILE:%s", cc_path);
+		kr = krb5_cc_resolve(s->ctx, s->ccname, &s->cc);
+		if (kr)
+			goto kerr;
+	} else {
+		s->ccname = xasprintf("MEMORY:adenroll-%ld", (long)getpid());
+		kr = krb5_cc_resolve(s->ctx, s->ccname, &s->cc);
+		if (kr)
+			goto kerr;
+		s->owns_ccache = true;
+		kr = krb5_cc_initialize(s->ctx, s->cc, princ);
+		if (kr)
+			goto kerr;
+		kr = krb5_cc_store_cred(s->ctx, s->cc, &creds);
+		if (kr)
+			goto kerr;
 	}
-	log_info("Kerberos: got a ticket for %s from keytab %s", s->principal, kt_path);
+	if (session_select_ccache(s) != 0)
+		goto out;
+	if (cached)
+		log_info("Kerberos: using the cached ticket of %s (%s)", s->principal, cc_path);
+	else
+		log_info("Kerberos: got a ticket for %s from keytab %s", s->principal, kt_path);
 	*why = KRB_FAIL_NONE;
 	ret = 0;
 	goto out;
 kerr:
 	m = krb_error(s->ctx, kr);
-	log_error("cannot store Kerberos credentials for %s in a memory ccache: %s",
-		  s->principal ? s->principal : "?", m);
+	log_error("cannot store Kerberos credentials for %s in %s: %s", s->principal ? s->principal : "?",
+		  s->ccname ? s->ccname : "a credential cache", m);
 out:
 	if (s->ctx) {
 		if (have_creds)
@@ -495,6 +747,8 @@ out:
 	else
 		krb_session_free(s);
 	krb_keytab_choice_free(&choice);
+	free(cc_path);
+	free(kt_id);
 	free(m);
 	return ret;
 }
@@ -502,7 +756,7 @@ out:
 int krb_session_machine(const struct config *cfg, struct krb_session **out)
 {
 	enum krb_failure why;
-	return session_machine(cfg, out, &why);
+	return session_machine(cfg, false, out, &why);
 }
 
 static int session_user(const struct config *cfg, struct krb_session **out, enum krb_failure *why)
@@ -605,7 +859,16 @@ int krb_session_open(const struct config *cfg, enum adenroll_mode mode, struct k
 	enum krb_failure ignored;
 	if (!why)
 		why = &ignored;
-	return mode == ADENROLL_MODE_MACHINE ? session_machine(cfg, out, why) : session_user(cfg, out, why);
+	return mode == ADENROLL_MODE_MACHINE ? session_machine(cfg, false, out, why) : session_user(cfg, out, why);
+}
+
+int krb_session_open_fresh(const struct config *cfg, enum adenroll_mode mode, struct krb_session **out,
+			   enum krb_failure *why)
+{
+	enum krb_failure ignored;
+	if (!why)
+		why = &ignored;
+	return mode == ADENROLL_MODE_MACHINE ? session_machine(cfg, true, out, why) : session_user(cfg, out, why);
 }
 
 char *krb_default_realm(void)

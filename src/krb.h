@@ -1,5 +1,6 @@
-/* Kerberos credentials for one run: the machine account from a keytab into a
- * private MEMORY: ccache, or the calling user's existing ccache.  The default
+/* Kerberos credentials for one run: the machine account from a keytab into
+ * the machine ccache adenroll keeps between runs (a private MEMORY: ccache
+ * when that cannot be), or the calling user's existing ccache.  The default
  * ccache is never written. */
 #ifndef ADENROLL_KRB_H
 #define ADENROLL_KRB_H
@@ -68,14 +69,27 @@ enum krb_failure {
  * receives the reason of a failure (KRB_FAIL_NONE on success). */
 int krb_session_open(const struct config *cfg, enum adenroll_mode mode, struct krb_session **out,
 		     enum krb_failure *why);
+/* The same, but a machine session always asks the KDC (an AS exchange with
+ * the keytab's key) instead of reusing the machine ccache, and stores the
+ * new ticket there: `adenroll doctor` checks the key is still the account's. */
+int krb_session_open_fresh(const struct config *cfg, enum adenroll_mode mode, struct krb_session **out,
+			   enum krb_failure *why);
 
 /* The realm of krb5.conf's [libdefaults] default_realm, NULL when none. */
 char *krb_default_realm(void);
 
 /* Machine mode: keytab cfg->keytab (default /etc/krb5.keytab), the entry
- * krb_keytab_choose picks.  Gets a TGT into a new
- * MEMORY:adenroll-<pid> ccache and points KRB5CCNAME (this process only) and
- * GSSAPI at it, so libsasl2 and libcurl use it.  Logs the reason, returns -1. */
+ * krb_keytab_choose picks.  The machine ccache, FILE:<directory of
+ * cfg->lock_file>/machine.ccache (0600, in a directory only the effective
+ * user may write), is reused while it is a private file for that principal,
+ * made from the same keytab file (device, inode, size, times), and its TGT
+ * stays valid for longer than a run may take (run_timeout, at most an hour,
+ * plus a minute); otherwise a TGT is got from the keytab and the ccache
+ * replaced (temp file + rename).  When the directory is not trustworthy or
+ * cannot be written: a new MEMORY:adenroll-<pid> ccache, as before.  Points
+ * KRB5CCNAME (this process only) and GSSAPI at the ccache, so libsasl2 and
+ * libcurl use it (their service tickets land in it too).  Logs the reason,
+ * returns -1. */
 int krb_session_machine(const struct config *cfg, struct krb_session **out);
 
 /* User mode: the ccache named by KRB5CCNAME or the default one; fails with
@@ -85,14 +99,15 @@ int krb_session_user(const struct config *cfg, struct krb_session **out);
 const char *krb_session_principal(const struct krb_session *s);      /* "CLIENT$@EXAMPLE.TEST" */
 const char *krb_session_realm(const struct krb_session *s);          /* "EXAMPLE.TEST" */
 const char *krb_session_sam_account_name(const struct krb_session *s); /* "CLIENT$" / "alice" */
-const char *krb_session_ccache_name(const struct krb_session *s);    /* "MEMORY:adenroll-123" */
+const char *krb_session_ccache_name(const struct krb_session *s);    /* "FILE:/run/adenroll/machine.ccache" */
 
 /* Copies the session's credentials into a new FILE: ccache at path (created
  * 0600 with O_EXCL): for a helper process whose Kerberos library cannot read
  * an MIT MEMORY: ccache (libsmbclient's Heimdal).  The caller removes it. */
 int krb_session_export_file(const struct krb_session *s, const char *path);
 
-/* Destroys a MEMORY ccache this module created and restores KRB5CCNAME. */
+/* Destroys a MEMORY ccache this module created (the machine ccache stays)
+ * and restores KRB5CCNAME. */
 void krb_session_free(struct krb_session *s);
 
 #endif

@@ -60,7 +60,7 @@ before_cc=$(state "$ccfile")
 default_cc=/tmp/krb5cc_$(id -u)
 before_default=$(state "$default_cc")
 assert_exit 0 "$ADENROLL" --config "$SCRATCH/adenroll.conf" templates
-assert_contains "$OUT" "got a ticket for $ADCS_CLIENT_PRINCIPAL"
+assert_contains "$OUT" "using the cached ticket of $ADCS_CLIENT_PRINCIPAL"   # the machine ccache of the run above
 assert_eq "$before_cc" "$(state "$ccfile")" "caller's ccache $ccfile"
 assert_eq "$before_default" "$(state "$default_cc")" "default ccache $default_cc"
 klist_out=$(klist 2>&1)

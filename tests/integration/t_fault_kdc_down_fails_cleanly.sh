@@ -21,6 +21,9 @@ sed "s/^\([[:space:]]*kdc = \).*/\1$ADCS_DC2_HOST/" "$KRB5_CONFIG" > "$SCRATCH/k
 grep -q "kdc = $ADCS_DC2_HOST" "$SCRATCH/krb5-deadkdc.conf" || fail "cannot point the test krb5.conf at $ADCS_DC2_HOST"
 grep -q "dns_lookup_kdc = false" "$SCRATCH/krb5-deadkdc.conf" || fail "the test krb5.conf looks KDCs up in DNS"
 http_before=$(ca_http_count)
+# the setup pulse left a valid TGT and LDAP ticket in the machine ccache,
+# with which a run needs no KDC: gone, the run must ask one
+rm -f "$SCRATCH/machine.ccache"
 
 start=$(date +%s)
 assert_exit 1 env KRB5_CONFIG="$SCRATCH/krb5-deadkdc.conf" "$ADENROLL" "${C[@]}" pulse

@@ -14,7 +14,9 @@
 #include <cmocka.h>
 
 #include "directory.h"
+#include "log.h"
 #include "wstep.h"
+#include "xml_loader.h"
 
 #define ENV_OPEN "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" " \
 	"xmlns:a=\"http://www.w3.org/2005/08/addressing\"><s:Header><a:Action s:mustUnderstand=\"1\">" \
@@ -304,6 +306,29 @@ static void test_endpoints(void **state)
 	}
 }
 
+/* libxml2 is opened on first use (xml_loader.h): without it, no message is
+ * built, no answer parsed, and the error says what to install.  Last: the
+ * other tests use the real library. */
+static void test_libxml2_missing(void **state)
+{
+	(void)state;
+	char err[256];
+	struct wstep_answer a;
+	xml_loader_reset("libadenroll-test-no-such-xml.so.2");
+	assert_false(xml_loader_ready(err, sizeof err));
+	assert_non_null(strstr(err, "libadenroll-test-no-such-xml.so.2"));
+	assert_non_null(strstr(log_last_error(), "install libxml2"));
+	assert_null(wstep_build_query("https://ca.example.test/CES", "urn:uuid:1", 7));
+	assert_null(xcep_build_get_policies("https://ca.example.test/CEP", "urn:uuid:2"));
+	const char *body = ENV_OPEN RSTRC_OPEN REQID("7") RSTRC_CLOSE ENV_CLOSE;
+	assert_int_equal(wstep_parse_response(200, body, strlen(body), &a), -1);
+	wstep_answer_free(&a);
+	xml_loader_reset(NULL);
+	char *q = wstep_build_query("https://ca.example.test/CES", "urn:uuid:1", 7);
+	assert_non_null(q);
+	free(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +340,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_huge),
 		cmocka_unit_test(test_endpoints),
+		cmocka_unit_test(test_libxml2_missing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
