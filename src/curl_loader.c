@@ -16,9 +16,8 @@
 
 #include <curl/curl.h>
 
+#include "dl_symbols.h"
 #include "log.h"
-
-typedef void (*any_fn)(void);
 
 static struct {
 	CURLcode (*global_init)(long);
@@ -40,11 +39,8 @@ static struct {
 } fn;
 
 /* name -> slot of fn; every one of them is in libcurl since 7.16. */
-#define SLOT(name, member) { name, (any_fn *)(void *)&fn.member }
-static const struct {
-	const char *name;
-	any_fn *slot;
-} symbols[] = {
+#define SLOT(name, member) { name, (dl_any_fn *)(void *)&fn.member }
+static const struct dl_symbol symbols[] = {
 	SLOT("curl_global_init", global_init),
 	SLOT("curl_global_cleanup", global_cleanup),
 	SLOT("curl_easy_init", easy_init),
@@ -73,31 +69,13 @@ static bool load(void)
 {
 	if (state != NOT_TRIED)
 		return state == LOADED;
+	handle = dl_open_symbols(soname, symbols, sizeof symbols / sizeof symbols[0], load_error,
+				 sizeof load_error);
+	if (handle) {
+		state = LOADED;
+		return true;
+	}
 	state = FAILED;
-	handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
-	if (!handle) {
-		const char *e = dlerror();
-		snprintf(load_error, sizeof load_error, "%s", e ? e : soname);
-		goto fail;
-	}
-	for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
-		void *p;
-
-		dlerror();
-		p = dlsym(handle, symbols[i].name);
-		if (!p) {
-			snprintf(load_error, sizeof load_error, "%s has no %s", soname, symbols[i].name);
-			goto fail;
-		}
-		/* POSIX guarantees a data pointer from dlsym converts to a function pointer */
-		memcpy(symbols[i].slot, &p, sizeof p);
-	}
-	state = LOADED;
-	return true;
-fail:
-	if (handle)
-		dlclose(handle);
-	handle = NULL;
 	memset(&fn, 0, sizeof fn);
 	log_error("cannot load libcurl (%s), which web enrollment needs: install libcurl4 (Debian, Ubuntu) "
 		  "or libcurl (RHEL, Fedora)", load_error);
@@ -177,7 +155,7 @@ CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
 		void *v = va_arg(ap, void *);
 		r = fn.easy_setopt(h, opt, v);
 	} else if (opt < CURLOPTTYPE_OFF_T) {
-		any_fn v = va_arg(ap, any_fn);
+		dl_any_fn v = va_arg(ap, dl_any_fn);
 		r = fn.easy_setopt(h, opt, v);
 	} else if (opt < CURLOPTTYPE_BLOB) {
 		curl_off_t v = va_arg(ap, curl_off_t);

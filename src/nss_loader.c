@@ -24,9 +24,8 @@
 #include <secitem.h>
 #include <secport.h>
 
+#include "dl_symbols.h"
 #include "log.h"
-
-typedef void (*any_fn)(void);
 
 /* Every function adenroll calls, by name: the slots below take their types
  * from NSS's own declarations, so a prototype that changes breaks the build
@@ -58,11 +57,8 @@ static struct {
 	NSS_FUNCTIONS(DECLARE_SLOT)
 } fn;
 
-#define NAME_SLOT(name) { #name, (any_fn *)(void *)&fn.name },
-static const struct {
-	const char *name;
-	any_fn *slot;
-} symbols[] = { NSS_FUNCTIONS(NAME_SLOT) };
+#define NAME_SLOT(name) { #name, (dl_any_fn *)(void *)&fn.name },
+static const struct dl_symbol symbols[] = { NSS_FUNCTIONS(NAME_SLOT) };
 
 enum load_state { NOT_TRIED, LOADED, FAILED };
 static enum load_state state;
@@ -74,33 +70,14 @@ static bool load(void)
 {
 	if (state != NOT_TRIED)
 		return state == LOADED;
+	/* PR_* are found through libnss3's dependency on the libnspr4 it was built against */
+	handle = dl_open_symbols(soname, symbols, sizeof symbols / sizeof symbols[0], load_error,
+				 sizeof load_error);
+	if (handle) {
+		state = LOADED;
+		return true;
+	}
 	state = FAILED;
-	handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
-	if (!handle) {
-		const char *e = dlerror();
-		snprintf(load_error, sizeof load_error, "%s", e ? e : soname);
-		goto fail;
-	}
-	for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
-		void *p;
-
-		/* a handle's lookup covers its dependencies: PR_* come from the
-		 * libnspr4 that this libnss3 was built against */
-		dlerror();
-		p = dlsym(handle, symbols[i].name);
-		if (!p) {
-			snprintf(load_error, sizeof load_error, "%s has no %s", soname, symbols[i].name);
-			goto fail;
-		}
-		/* POSIX guarantees a data pointer from dlsym converts to a function pointer */
-		memcpy(symbols[i].slot, &p, sizeof p);
-	}
-	state = LOADED;
-	return true;
-fail:
-	if (handle)
-		dlclose(handle);
-	handle = NULL;
 	memset(&fn, 0, sizeof fn);
 	log_error("cannot load NSS (%s), which the NSS database store needs: install libnss3 (Debian, "
 		  "Ubuntu) or nss (RHEL, Fedora), or set types = pem in the [store] section", load_error);

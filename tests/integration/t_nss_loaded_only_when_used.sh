@@ -30,20 +30,11 @@ trap cleanup EXIT
 # held_pulse TAG CONF: a pulse that waits at its end; NET_NSS and KEY_NSS get
 # the NSS libraries the network and the key process map ("" for none)
 held_pulse() {
-  local tag=$1 conf=$2 hold=$SCRATCH/hold-$1 i rc
-  mkdir -p "$hold"
-  ADENROLL_TEST_HOLD_AT_EXIT=$hold "$ADENROLL" --config "$conf" pulse > "$SCRATCH/$tag.out" 2>&1 &
-  bg=$!
-  for i in $(seq 1 600); do
-    [ -s "$hold/network.pid" ] && [ -s "$hold/key.pid" ] && break
-    kill -0 "$bg" 2> /dev/null || break
-    sleep 0.2
-  done
-  [ -s "$hold/network.pid" ] && [ -s "$hold/key.pid" ] || fail "[$tag] the pulse did not wait at its end: $(tail -n 20 "$SCRATCH/$tag.out")"
-  assert_eq "$bg" "$(cat "$hold/network.pid")" "[$tag] the network process is the pulse itself"
-  NET_MAPS=$(cat "/proc/$(cat "$hold/network.pid")/maps") || fail "[$tag] cannot read the maps of the network process"
-  KEY_MAPS=$(cat "/proc/$(cat "$hold/key.pid")/maps") || fail "[$tag] cannot read the maps of the key process"
-  touch "$hold/go"
+  local tag=$1 conf=$2 rc
+  held_start "$tag" "$ADENROLL" --config "$conf" pulse
+  NET_MAPS=$(cat "/proc/$(cat "$HOLD/network.pid")/maps") || fail "[$tag] cannot read the maps of the network process"
+  KEY_MAPS=$(cat "/proc/$(cat "$HOLD/key.pid")/maps") || fail "[$tag] cannot read the maps of the key process"
+  touch "$HOLD/go"
   wait "$bg"
   rc=$?
   bg=
