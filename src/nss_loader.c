@@ -5,7 +5,6 @@
 
 #include "nss_loader.h"
 
-#include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -62,7 +61,6 @@ static const struct dl_symbol symbols[] = { NSS_FUNCTIONS(NAME_SLOT) };
 
 enum load_state { NOT_TRIED, LOADED, FAILED };
 static enum load_state state;
-static void *handle;
 static const char *soname = NSS_LOADER_SONAME;
 static char load_error[512];
 
@@ -70,10 +68,10 @@ static bool load(void)
 {
 	if (state != NOT_TRIED)
 		return state == LOADED;
-	/* PR_* are found through libnss3's dependency on the libnspr4 it was built against */
-	handle = dl_open_symbols(soname, symbols, sizeof symbols / sizeof symbols[0], load_error,
-				 sizeof load_error);
-	if (handle) {
+	/* PR_* are found through libnss3's dependency on the libnspr4 it was
+	 * built against; the handle is never closed (see the header) */
+	if (dl_open_symbols(soname, symbols, sizeof symbols / sizeof symbols[0], load_error,
+			    sizeof load_error)) {
 		state = LOADED;
 		return true;
 	}
@@ -100,10 +98,7 @@ bool nss_loader_loaded(void)
 
 void nss_loader_reset(const char *name)
 {
-	/* a loaded NSS stays mapped (see the header): only forget the handle */
-	if (handle && state != LOADED)
-		dlclose(handle);
-	handle = NULL;
+	/* a loaded NSS stays mapped (see the header) */
 	memset(&fn, 0, sizeof fn);
 	state = NOT_TRIED;
 	load_error[0] = '\0';

@@ -34,10 +34,10 @@ bool nss_loader_ready(char *err, size_t errlen);
 /* Whether this process has loaded it (tests: a PEM-only run must not). */
 bool nss_loader_loaded(void);
 
-/* Tests: forget the failed or untried load and try `soname` next time
- * (NULL: the default).  A loaded NSS is never unloaded (it keeps threads
- * and atexit handlers), so after a successful load this only changes the
- * name.  Not for the product. */
+/* Tests: forget the outcome of the last load and try `soname` on the next
+ * call (NULL: the default).  A loaded NSS is never unloaded (it keeps
+ * threads and atexit handlers); loading it again finds it mapped.  Not for
+ * the product. */
 void nss_loader_reset(const char *soname);
 
 #endif
