@@ -69,6 +69,7 @@
 #include "fsutil.h"
 #include "keyproc.h"
 #include "log.h"
+#include "nss_loader.h"
 #include "state.h"
 #include "trust_policy.h"
 #include "util.h"
@@ -197,6 +198,9 @@ static int nss_ensure(struct nss_store *ns, bool create)
 	free(probe);
 	if (!exists && !create)
 		return 1;
+	/* the first NSS call of the run: say what to install if NSS is missing */
+	if (!nss_loader_ready(NULL, 0))
+		return -1;
 	if (create && (fs_mkdir_p(ns->dir, ns->dir_mode) != 0 || db_is_private(ns) != 0))
 		return -1;
 
@@ -474,7 +478,10 @@ static BIO *export_key_pem(struct nss_store *ns, SECKEYPrivateKey *key)
 						 SEC_OID_HMAC_SHA256, &pw, key, 1000, NULL);
 	if (epki == NULL)
 		goto fail;
-	der = SEC_ASN1EncodeItem(NULL, NULL, epki, SECKEY_EncryptedPrivateKeyInfoTemplate);
+	/* the template through its accessor: NSS is opened with dlopen
+	 * (nss_loader.h), and data cannot be forwarded */
+	der = SEC_ASN1EncodeItem(NULL, NULL, epki,
+				 NSS_Get_SECKEY_EncryptedPrivateKeyInfoTemplate(NULL, PR_FALSE));
 	if (der == NULL)
 		goto fail;
 	p = der->data;

@@ -35,24 +35,14 @@ key_files() {
 
 # held_pulse TAG EXPECTED-EXIT: a pulse that waits at its end; scans both processes
 held_pulse() {
-  local tag=$1 want=$2 hold=$SCRATCH/hold-$1 i rc keys net kp
-  mkdir -p "$hold"
-  ADENROLL_TEST_HOLD_AT_EXIT=$hold "$ADENROLL" "${C[@]}" pulse > "$SCRATCH/$tag.out" 2>&1 &
-  bg=$!
-  for i in $(seq 1 600); do
-    [ -s "$hold/network.pid" ] && [ -s "$hold/key.pid" ] && break
-    kill -0 "$bg" 2> /dev/null || break
-    sleep 0.2
-  done
-  [ -s "$hold/network.pid" ] && [ -s "$hold/key.pid" ] || fail "[$tag] the pulse did not wait at its end: $(tail -n 20 "$SCRATCH/$tag.out")"
-  assert_eq "$bg" "$(cat "$hold/network.pid")" "[$tag] the network process is the pulse itself"
-  assert_ne "$bg" "$(cat "$hold/key.pid")" "[$tag] the key process is another process"
+  local tag=$1 want=$2 rc keys net kp
+  held_start "$tag" "$ADENROLL" "${C[@]}" pulse
   mapfile -t keys < <(key_files)
   [ "${#keys[@]}" -gt 0 ] || fail "[$tag] no private key on disk to look for"
   note "[$tag] scanning for ${#keys[@]} keys: ${keys[*]}"
-  net=$(/usr/bin/python3 "$SCAN" "$(cat "$hold/network.pid")" "${keys[@]}") || fail "[$tag] cannot scan the network process"
-  kp=$(/usr/bin/python3 "$SCAN" "$(cat "$hold/key.pid")" "${keys[@]}") || fail "[$tag] cannot scan the key process"
-  touch "$hold/go"
+  net=$(/usr/bin/python3 "$SCAN" "$(cat "$HOLD/network.pid")" "${keys[@]}") || fail "[$tag] cannot scan the network process"
+  kp=$(/usr/bin/python3 "$SCAN" "$(cat "$HOLD/key.pid")" "${keys[@]}") || fail "[$tag] cannot scan the key process"
+  touch "$HOLD/go"
   wait "$bg"
   rc=$?
   bg=

@@ -8,12 +8,14 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -23,6 +25,18 @@
 
 #include "curl_loader.h"
 #include "log.h"
+#ifdef HAVE_NSS
+/* NSS's cert.h through pkcs12t.h (src/cert.h shadows <cert.h>) */
+#include <pkcs12t.h>
+#include <nss.h>
+#include <pk11pub.h>
+#include <prerror.h>
+#include <prtime.h>
+#include <secerr.h>
+#include <secport.h>
+
+#include "nss_loader.h"
+#endif
 #include "sasl_plugins.h"
 
 static size_t discard(char *p, size_t size, size_t n, void *u)
@@ -195,11 +209,114 @@ static void test_sasl_gssapi_only(void **state)
 	sasl_client_done();
 }
 
+#ifdef HAVE_NSS
+/* Whether this process has mapped a file whose name holds `name`. */
+static bool maps_has(const char *name)
+{
+	char line[4096];
+	bool found = false;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	assert_non_null(f);
+	while (!found && fgets(line, sizeof line, f))
+		found = strstr(line, name) != NULL;
+	fclose(f);
+	return found;
+}
+
+/* No NSS: nothing is mapped, every call fails cleanly and the message says
+ * what to install.  Runs before anything loads the real one. */
+static void test_nss_missing(void **state)
+{
+	char err[256];
+	(void)state;
+	/* this test program is linked like adenroll: NSS only through the loader */
+	assert_false(maps_has("libnss3"));
+	assert_false(maps_has("libnspr4"));
+	nss_loader_reset("libadenroll-test-no-such-nss3.so");
+	assert_false(nss_loader_ready(err, sizeof err));
+	assert_false(nss_loader_loaded());
+	assert_non_null(strstr(err, "libadenroll-test-no-such-nss3.so"));
+	assert_non_null(strstr(log_last_error(), "install libnss3"));
+	assert_null(NSS_InitContext("sql:/nonexistent", "", "", "", NULL, NSS_INIT_READONLY));
+	assert_null(PK11_GetInternalKeySlot());
+	assert_int_equal(PK11_NeedLogin(NULL), PR_FALSE);
+	assert_int_equal(PK11_InitPin(NULL, NULL, ""), SECFailure);
+	assert_int_equal(PORT_GetError(), SEC_ERROR_LIBRARY_FAILURE);
+	assert_non_null(strstr(PR_ErrorToString(PORT_GetError(), PR_LANGUAGE_I_DEFAULT), "could not be loaded"));
+	assert_non_null(strstr(NSS_GetVersion(), "could not be loaded"));
+	/* objects cannot exist without the library: their destroyers touch nothing */
+	PK11_FreeSlot((PK11SlotInfo *)(uintptr_t)1);
+	CERT_DestroyCertificate((CERTCertificate *)(uintptr_t)1);
+	PORT_Free((void *)(uintptr_t)1);
+	/* the clock still works, in NSPR's unit */
+	PRTime now = PR_Now();
+	assert_true(now / PR_USEC_PER_SEC >= time(NULL) - 5 && now / PR_USEC_PER_SEC <= time(NULL) + 5);
+	assert_false(maps_has("libnspr4"));
+	nss_loader_reset(NULL);
+}
+
+/* The real library: loaded on the first call, NSPR found through it, a
+ * database created, opened, its errors reported. */
+static void test_nss_forwarding(void **state)
+{
+	char err[256], dir[] = "/tmp/adenroll-nss-loader.XXXXXX", db[64], path[96];
+	(void)state;
+	nss_loader_reset(NULL);
+	assert_false(maps_has("libnss3"));
+	const char *v = NSS_GetVersion();
+	assert_true(nss_loader_loaded());
+	assert_true(maps_has("libnss3"));
+	assert_true(nss_loader_ready(err, sizeof err));
+	assert_string_equal(err, "");
+	assert_true(v[0] >= '3' && v[0] <= '9' && v[1] == '.');
+	PRTime now = PR_Now();
+	assert_true(now / PR_USEC_PER_SEC >= time(NULL) - 5 && now / PR_USEC_PER_SEC <= time(NULL) + 5);
+
+	/* a database that is not there, read-only: NSS's error, by name */
+	assert_non_null(mkdtemp(dir));
+	snprintf(db, sizeof db, "sql:%s/none", dir);
+	assert_null(NSS_InitContext(db, "", "", "", NULL, NSS_INIT_READONLY | NSS_INIT_NOROOTINIT));
+	assert_int_not_equal(PORT_GetError(), 0);
+	assert_non_null(PR_ErrorToName(PORT_GetError()));
+
+	/* an empty one, created and given an empty password as store_nss.c does */
+	snprintf(db, sizeof db, "sql:%s", dir);
+	NSSInitContext *ctx = NSS_InitContext(db, "", "", "", NULL, NSS_INIT_NOROOTINIT);
+	assert_non_null(ctx);
+	PK11SlotInfo *slot = PK11_GetInternalKeySlot();
+	assert_non_null(slot);
+	assert_true(PK11_NeedUserInit(slot));
+	assert_int_equal(PK11_InitPin(slot, NULL, ""), SECSuccess);
+	CERTCertList *certs = PK11_ListCertsInSlot(slot);
+	if (certs)
+		assert_true(CERT_LIST_EMPTY(certs));
+	CERT_DestroyCertList(certs);
+	assert_non_null(NSS_Get_SECKEY_EncryptedPrivateKeyInfoTemplate(NULL, PR_FALSE));
+	PK11_FreeSlot(slot);
+	assert_int_equal(NSS_ShutdownContext(ctx), SECSuccess);
+	snprintf(path, sizeof path, "%s/cert9.db", dir);
+	assert_int_equal(access(path, F_OK), 0);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/key4.db", dir);
+	assert_int_equal(access(path, F_OK), 0);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/pkcs11.txt", dir);
+	unlink(path);
+	assert_int_equal(rmdir(dir), 0);
+}
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		/* first: libcurl's start-up starts libsasl2 (through libldap) */
 		cmocka_unit_test(test_sasl_gssapi_only),
+#ifdef HAVE_NSS
+		/* before anything could have loaded NSS */
+		cmocka_unit_test(test_nss_missing),
+		cmocka_unit_test(test_nss_forwarding),
+#endif
 		cmocka_unit_test(test_curl_forwarding),
 		cmocka_unit_test(test_curl_missing),
 		cmocka_unit_test(test_journal_field_forms),
