@@ -520,6 +520,17 @@ int cert_sha256_hex(X509 *cert, char *out, size_t outlen)
 	return 0;
 }
 
+int cert_der_sha256_hex(const unsigned char *der, size_t len, char *out, size_t outlen)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	if (outlen < 65 || EVP_Digest(der, len, md, &n, EVP_sha256(), NULL) != 1)
+		return -1;
+	for (unsigned i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
 static char *name_text(const X509_NAME *name)
 {
 	BIO *b = BIO_new(BIO_s_mem());

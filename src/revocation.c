@@ -57,12 +57,22 @@ struct issuer_rec {
 	bool used;              /* looked up or learned by this run */
 };
 
+/* A CA certificate of the directory.  Parsed only when a signature must be
+ * checked: a run where nothing changed compares fingerprints only. */
+struct ca_cert {
+	unsigned char *der;
+	size_t len;
+	char sha256[65];        /* of der, "" when it cannot be computed */
+	X509 *x;                /* once parsed; NULL when der is not a certificate */
+	bool parsed;
+};
+
 struct revocation_ctx {
 	struct ldap_conn *ldap;
 	char *cache_dir;
 	bool write_cache;
-	STACK_OF(X509) *cas;
-	char (*ca_sha256)[65];  /* of each of cas, same order */
+	struct ca_cert *cas;    /* in the directory's order */
+	size_t n_cas;
 	char set_digest[65];    /* "" until computed */
 	revocation_fetch_fn fetch;
 	void *fetch_arg;
@@ -121,12 +131,7 @@ struct revocation_ctx *revocation_ctx_new(struct ldap_conn *ldap, const char *ca
 	ctx->ldap = ldap;
 	ctx->cache_dir = cache_dir != NULL ? xstrdup(cache_dir) : NULL;
 	ctx->write_cache = write_cache && cache_dir != NULL;
-	ctx->cas = sk_X509_new_null();
 	strmap_init(&ctx->issuer_by_cert, false);
-	if (ctx->cas == NULL) {
-		fprintf(stderr, "adenroll: out of memory\n");
-		abort();
-	}
 	return ctx;
 }
 
@@ -135,18 +140,18 @@ void revocation_ctx_add_cas(struct revocation_ctx *ctx, const struct bloblist *d
 	size_t i;
 
 	for (i = 0; ders != NULL && i < ders->n; i++) {
-		X509 *x = cert_from_der(ders->v[i].data, ders->v[i].len);
-		int n;
+		struct ca_cert *c;
 
-		if (x == NULL)
-			continue;   /* a bad directory value must not hide the good ones */
-		if ((n = sk_X509_push(ctx->cas, x)) <= 0) {
-			X509_free(x);
+		if (ders->v[i].len == 0)
 			continue;
-		}
-		ctx->ca_sha256 = xrealloc(ctx->ca_sha256, (size_t)n * sizeof(*ctx->ca_sha256));
-		if (cert_sha256_hex(x, ctx->ca_sha256[n - 1], sizeof(ctx->ca_sha256[n - 1])) != 0)
-			ctx->ca_sha256[n - 1][0] = '\0';
+		ctx->cas = xrealloc(ctx->cas, (ctx->n_cas + 1) * sizeof(*ctx->cas));
+		c = &ctx->cas[ctx->n_cas++];
+		memset(c, 0, sizeof(*c));
+		c->der = xmalloc(ders->v[i].len);
+		memcpy(c->der, ders->v[i].data, ders->v[i].len);
+		c->len = ders->v[i].len;
+		if (cert_der_sha256_hex(c->der, c->len, c->sha256, sizeof(c->sha256)) != 0)
+			c->sha256[0] = '\0';
 	}
 	ctx->set_digest[0] = '\0';
 }
@@ -214,8 +219,11 @@ void revocation_ctx_free(struct revocation_ctx *ctx)
 		free(ctx->issuers[i].cert);
 	free(ctx->issuers);
 	strmap_free(&ctx->issuer_by_cert);
-	sk_X509_pop_free(ctx->cas, X509_free);
-	free(ctx->ca_sha256);
+	for (i = 0; i < ctx->n_cas; i++) {
+		free(ctx->cas[i].der);
+		X509_free(ctx->cas[i].x);
+	}
+	free(ctx->cas);
 	free(ctx->cache_dir);
 	free(ctx);
 }
@@ -266,6 +274,19 @@ static char *name_text(const X509_NAME *n)
 	return xstrdup(buf);
 }
 
+/* CA certificate i parsed; NULL when its value is not a certificate (a bad
+ * directory value must not hide the good ones). */
+static X509 *ca_x509(struct revocation_ctx *ctx, int i)
+{
+	struct ca_cert *c = &ctx->cas[i];
+
+	if (!c->parsed) {
+		c->parsed = true;
+		c->x = cert_from_der(c->der, c->len);
+	}
+	return c->x;
+}
+
 /* The index in ctx->cas of the CA that issued cert: name/key-identifier
  * match and a signature that verifies (a CA with the same name but another
  * key does not count).  -1 when none. */
@@ -273,11 +294,11 @@ static int find_issuer(struct revocation_ctx *ctx, X509 *cert)
 {
 	int i;
 
-	for (i = 0; i < sk_X509_num(ctx->cas); i++) {
-		X509 *ca = sk_X509_value(ctx->cas, i);
-		EVP_PKEY *pk = X509_get0_pubkey(ca);
+	for (i = 0; i < (int)ctx->n_cas; i++) {
+		X509 *ca = ca_x509(ctx, i);
+		EVP_PKEY *pk = ca != NULL ? X509_get0_pubkey(ca) : NULL;
 
-		if (X509_check_issued(ca, cert) == X509_V_OK && pk != NULL && X509_verify(cert, pk) == 1)
+		if (pk != NULL && X509_check_issued(ca, cert) == X509_V_OK && X509_verify(cert, pk) == 1)
 			return i;
 	}
 	return -1;
@@ -918,11 +939,11 @@ out:
 	return crl;
 }
 
-/* The facts of the usable CRL behind url for issuer (ca_sha256 its
- * SHA-256): from this run's memo, the cached facts while they stand for
- * the cached CRL and it is fresh, else through crl_for.  NULL with the
- * reason in err. */
-static const struct crl_facts *crl_facts_for(struct revocation_ctx *ctx, const char *url, X509 *issuer,
+/* The facts of the usable CRL behind url for issuer, or CA certificate ca
+ * when issuer is NULL (ca_sha256 its SHA-256): from this run's memo, the
+ * cached facts while they stand for the cached CRL and it is fresh, else
+ * through crl_for.  NULL with the reason in err. */
+static const struct crl_facts *crl_facts_for(struct revocation_ctx *ctx, const char *url, X509 *issuer, int ca,
 					     const char *ca_sha256, char *err, size_t errlen)
 {
 	time_t now = ctx_now(ctx);
@@ -953,6 +974,10 @@ static const struct crl_facts *crl_facts_for(struct revocation_ctx *ctx, const c
 				return NULL;
 			}
 		}
+		if (issuer == NULL && (issuer = ca_x509(ctx, ca)) == NULL) {
+			snprintf(err, errlen, "the issuing CA certificate in the directory cannot be read");
+			return NULL;
+		}
 		if (crl_check(m->crl, issuer, now, err, errlen) == CRL_UNUSABLE)
 			return NULL;
 		return m->facts;
@@ -969,6 +994,10 @@ static const struct crl_facts *crl_facts_for(struct revocation_ctx *ctx, const c
 		/* past nextUpdate: fetched again, as without the facts */
 		crl_facts_free(f);
 		f = NULL;
+	}
+	if (issuer == NULL && (issuer = ca_x509(ctx, ca)) == NULL) {
+		snprintf(err, errlen, "the issuing CA certificate in the directory cannot be read");
+		goto out;
 	}
 	crl = crl_for(ctx, url, path, issuer, &id, why, sizeof(why));
 	if (crl != NULL && (f = crl_facts_of(crl, ca_sha256)) == NULL)
@@ -999,15 +1028,15 @@ static const char *ca_set_digest(struct revocation_ctx *ctx)
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, i;
 	EVP_MD_CTX *mc;
-	int j;
+	size_t j;
 
 	if (ctx->set_digest[0] != '\0')
 		return ctx->set_digest;
 	mc = EVP_MD_CTX_new();
 	if (mc == NULL || EVP_DigestInit_ex(mc, EVP_sha256(), NULL) != 1)
 		goto out;
-	for (j = 0; j < sk_X509_num(ctx->cas); j++)
-		if (EVP_DigestUpdate(mc, ctx->ca_sha256[j], 65) != 1)
+	for (j = 0; j < ctx->n_cas; j++)
+		if (EVP_DigestUpdate(mc, ctx->cas[j].sha256, 65) != 1)
 			goto out;
 	if (EVP_DigestFinal_ex(mc, md, &mdlen) != 1 || mdlen != 32)
 		goto out;
@@ -1134,8 +1163,8 @@ static int known_issuer(struct revocation_ctx *ctx, const char *cert_sha256)
 	if (strcmp(r->set, ca_set_digest(ctx)) != 0)
 		return -1;
 	ctx->issuers[i].used = true;
-	for (j = 0; j < sk_X509_num(ctx->cas); j++)
-		if (strcmp(ctx->ca_sha256[j], r->ca) == 0)
+	for (j = 0; j < (int)ctx->n_cas; j++)
+		if (strcmp(ctx->cas[j].sha256, r->ca) == 0)
 			return j;
 	return -1;
 }
@@ -1146,11 +1175,11 @@ static void remember_issuer(struct revocation_ctx *ctx, X509 *cert, int ca)
 	const char *set = ca_set_digest(ctx);
 
 	if (ctx->cache_dir == NULL || cert_sha256_hex(cert, fp, sizeof(fp)) != 0 || !sha_ok(fp) ||
-	    !sha_ok(set) || !sha_ok(ctx->ca_sha256[ca]))
+	    !sha_ok(set) || !sha_ok(ctx->cas[ca].sha256))
 		return;
 	if (known_issuer(ctx, fp) == ca)
 		return;
-	issuer_put(ctx, fp, set, ctx->ca_sha256[ca]);
+	issuer_put(ctx, fp, set, ctx->cas[ca].sha256);
 	ctx->issuers[strmap_get(&ctx->issuer_by_cert, fp)].used = true;
 	ctx->issuers_dirty = true;
 }
@@ -1158,16 +1187,17 @@ static void remember_issuer(struct revocation_ctx *ctx, X509 *cert, int ca)
 /* ---------------------------------------------------------------- the check */
 
 /* The verdict of the first usable CRL among urls for the certificate with
- * serial (serial_hex) issued by issuer. */
+ * serial (serial_hex) issued by issuer, or by CA certificate ca when issuer
+ * is NULL (parsed only if a CRL must be verified). */
 static enum revocation_status check_urls(struct revocation_ctx *ctx, const struct strlist *urls,
-					 const char *serial, X509 *issuer, const char *ca_sha256,
+					 const char *serial, X509 *issuer, int ca, const char *ca_sha256,
 					 char *detail, size_t detail_len)
 {
 	char err[384], when[32];
 	size_t i;
 
 	for (i = 0; i < urls->n; i++) {
-		const struct crl_facts *f = crl_facts_for(ctx, urls->v[i], issuer, ca_sha256, err, sizeof(err));
+		const struct crl_facts *f = crl_facts_for(ctx, urls->v[i], issuer, ca, ca_sha256, err, sizeof(err));
 		const struct revoked *rev;
 
 		if (f == NULL) {
@@ -1217,7 +1247,7 @@ enum revocation_status revocation_check(struct revocation_ctx *ctx, X509 *cert, 
 		goto out;
 	}
 	if (issuer == NULL && (ca = find_issuer(ctx, cert)) >= 0) {
-		issuer = sk_X509_value(ctx->cas, ca);
+		issuer = ca_x509(ctx, ca);
 		remember_issuer(ctx, cert, ca);
 	}
 	if (issuer == NULL) {
@@ -1229,14 +1259,14 @@ enum revocation_status revocation_check(struct revocation_ctx *ctx, X509 *cert, 
 		goto out;
 	}
 	if (ca >= 0)
-		snprintf(issuer_sha, sizeof(issuer_sha), "%s", ctx->ca_sha256[ca]);
+		snprintf(issuer_sha, sizeof(issuer_sha), "%s", ctx->cas[ca].sha256);
 	else if (cert_sha256_hex(issuer, issuer_sha, sizeof(issuer_sha)) != 0)
 		issuer_sha[0] = '\0';
 	if ((serial = serial_hex(X509_get0_serialNumber(cert))) == NULL) {
 		snprintf(detail, detail_len, "the certificate's serial number cannot be read");
 		goto out;
 	}
-	st = check_urls(ctx, &urls, serial, issuer, issuer_sha, detail, detail_len);
+	st = check_urls(ctx, &urls, serial, issuer, -1, issuer_sha, detail, detail_len);
 out:
 	free(serial);
 	strlist_free(&urls);
@@ -1306,8 +1336,7 @@ bool revocation_check_facts(struct revocation_ctx *ctx, const struct revocation_
 		return false;
 	}
 	ctx->fact_checks++;
-	*st = check_urls(ctx, &urls, f->serial, sk_X509_value(ctx->cas, ca), ctx->ca_sha256[ca], detail,
-			 detail_len);
+	*st = check_urls(ctx, &urls, f->serial, NULL, ca, ctx->cas[ca].sha256, detail, detail_len);
 	strlist_free(&urls);
 	return true;
 }
