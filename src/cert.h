@@ -63,8 +63,8 @@ time_t cert_not_before(X509 *cert);                             /* (time_t)-1 on
 time_t cert_not_after(X509 *cert);
 /* SHA-256 fingerprint as lowercase hex (64 chars + NUL needs outlen >= 65). */
 int cert_sha256_hex(X509 *cert, char *out, size_t outlen);
-/* The same fingerprint from the DER bytes, without parsing them: what a
- * no-op run uses, since OpenSSL's first parse sets up its decoders. */
+/* The same fingerprint from the DER bytes, without OpenSSL (sha256.h):
+ * what a run that parses nothing uses. */
 int cert_der_sha256_hex(const unsigned char *der, size_t len, char *out, size_t outlen);
 /* One-line subject, e.g. "CN=client.example.test" (caller frees). */
 char *cert_subject_text(X509 *cert);

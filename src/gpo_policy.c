@@ -406,8 +406,8 @@ static int run_helper(const struct config *cfg, struct discovery *disc, struct f
 		int devnull = open("/dev/null", O_RDWR);
 
 		setenv("KRB5CCNAME", env, 1);
-		/* set by adenroll's units for libldap's GnuTLS, which this run
-		 * never initialises; libsmbclient relies on the implicit init */
+		/* set at adenroll's start (main.c) for libldap's GnuTLS;
+		 * libsmbclient relies on the implicit initialisation */
 		unsetenv("GNUTLS_NO_IMPLICIT_INIT");
 		dup2(pipefd[1], STDOUT_FILENO);
 		if (devnull >= 0 && log_get_level() < LOG_LVL_DEBUG)

@@ -25,6 +25,20 @@
 #include "runlimit.h"
 #include "util.h"
 
+/* libldap links GnuTLS, whose library constructor initialises it in every
+ * run (CPU features, its crypto back-end, p11-kit: about 0.8 MiB resident)
+ * although adenroll's LDAP uses no TLS (SASL GSSAPI seals it), and libldap
+ * calls gnutls_global_init itself before any TLS.  GnuTLS's documented
+ * switch must be in the environment before its constructor runs: a
+ * DT_PREINIT_ARRAY entry of the executable runs before any library's.  An
+ * administrator's own value wins; adenroll-gpo-fetch (libsmbclient relies on
+ * the implicit initialisation) is started without it (gpo_policy.c). */
+static void skip_gnutls_implicit_init(void)
+{
+	setenv("GNUTLS_NO_IMPLICIT_INIT", "1", 0);
+}
+__attribute__((section(".preinit_array"), used)) static void (*const preinit_gnutls)(void) = skip_gnutls_implicit_init;
+
 /* How long pulse/enroll wait for a run already in progress (a timer pulse
  * meeting a manual enroll) before giving up with ADENROLL_EXIT_FAILURE. */
 #define RUN_LOCK_WAIT_SECONDS 60

@@ -19,6 +19,7 @@
 #include "fsutil.h"
 #include "ldap_conn.h"
 #include "log.h"
+#include "sha256.h"
 #include "store_index.h"
 #include "strmap.h"
 
@@ -581,16 +582,13 @@ static enum crl_fitness crl_check(X509_CRL *crl, X509 *issuer, time_t now, char 
 /* cache_dir/<first 32 hex digits of SHA-256(url)>.crl */
 static char *cache_path(const struct revocation_ctx *ctx, const char *url)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	unsigned char md[SHA256_LEN];
 	char name[40];
-	int i;
 
-	if (ctx->cache_dir == NULL || EVP_Digest(url, strlen(url), md, &mdlen, EVP_sha256(), NULL) != 1 ||
-	    mdlen < 16)
+	if (ctx->cache_dir == NULL)
 		return NULL;
-	for (i = 0; i < 16; i++)
-		snprintf(name + 2 * i, 3, "%02x", md[i]);
+	sha256(url, strlen(url), md);
+	sha256_hex(md, 16, name);
 	snprintf(name + 32, sizeof(name) - 32, ".crl");
 	return fs_path_join(ctx->cache_dir, name);
 }
@@ -1025,25 +1023,17 @@ out:
  * answer for a certificate holds while this is the same. */
 static const char *ca_set_digest(struct revocation_ctx *ctx)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
-	EVP_MD_CTX *mc;
+	unsigned char md[SHA256_LEN];
+	struct sha256 c;
 	size_t j;
 
 	if (ctx->set_digest[0] != '\0')
 		return ctx->set_digest;
-	mc = EVP_MD_CTX_new();
-	if (mc == NULL || EVP_DigestInit_ex(mc, EVP_sha256(), NULL) != 1)
-		goto out;
+	sha256_init(&c);
 	for (j = 0; j < ctx->n_cas; j++)
-		if (EVP_DigestUpdate(mc, ctx->cas[j].sha256, 65) != 1)
-			goto out;
-	if (EVP_DigestFinal_ex(mc, md, &mdlen) != 1 || mdlen != 32)
-		goto out;
-	for (i = 0; i < mdlen; i++)
-		snprintf(ctx->set_digest + 2 * i, 3, "%02x", md[i]);
-out:
-	EVP_MD_CTX_free(mc);
+		sha256_update(&c, ctx->cas[j].sha256, 65);
+	sha256_final(&c, md);
+	sha256_hex(md, SHA256_LEN, ctx->set_digest);
 	return ctx->set_digest;
 }
 

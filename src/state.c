@@ -35,6 +35,7 @@
 #include "fsutil.h"
 #include "keyproc.h"
 #include "log.h"
+#include "sha256.h"
 #include "util.h"
 
 #define MAX_STATE_FILE (1u << 20)
@@ -61,8 +62,7 @@ static char *legacy_name(const char *cn)
 
 char *state_file_stem(const char *cn)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
+	unsigned char md[SHA256_LEN];
 	char prefix[STATE_STEM_PREFIX_MAX + 1], hex[2 * 16 + 1];
 	size_t o = 0, len = strlen(cn);
 	bool plain = len > 0 && len <= STATE_STEM_PLAIN_MAX;
@@ -81,10 +81,8 @@ char *state_file_stem(const char *cn)
 	if (plain)
 		return xstrdup(cn);
 	prefix[o] = '\0';
-	if (EVP_Digest(cn, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 16)
-		abort();   /* SHA-256 is always there; nothing sensible to do without it */
-	for (i = 0; i < 16; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	sha256(cn, len, md);
+	sha256_hex(md, 16, hex);
 	/* '~' is never in a plain stem: a hashed stem cannot equal another cn's plain one */
 	return xasprintf("%s~%s", prefix, hex);
 }
