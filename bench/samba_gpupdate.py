@@ -37,6 +37,12 @@ WORKDIR/private/secrets.tdb, no keytab, no DNS update).  GPBENCH$ is created
 in CN=Computers beside CLIENT$ and is in the same groups (Domain Computers),
 so the GPO list is the same.  The join is setup, outside the timed runs.
 
+certmonger must not be installed without cepces (Debian 12 packages
+certmonger, not cepces): with getcert on PATH, 4.17's cert_enroll() calls
+os.path.exists() on cepces-submit's path, None when it is missing, and the
+extension fails with a TypeError.  Without certmonger it logs that
+certmonger and cepces are needed and stops, as on any host without them.
+
 check exits 0 when the run completed: samba-gpupdate logged no error (a
 failed SYSVOL download or a failed extension is logged and leaves its exit
 status 0; bench/run.sh checks that status), every GUID's GPT.INI is in its cache, gpo.tdb
