@@ -14,15 +14,17 @@
 #   no-op       pulse with every certificate valid (median of R runs): wall,
 #               CPU, peak RSS, LDAP operations after the bind, HTTP requests,
 #               bytes on the wire
-#   scale       no-op pulse with 10/100/1000 templates in the directory, and
+#   scale       no-op pulse with N templates in the directory (N in
+#               ADENROLL_BENCH_SCALE: 10/100/1000, 10000 on request), and
 #               the decision alone (bench_decide: N templates, N certificates
-#               in a PEM store) at 10/100/1000
+#               in a PEM store) at the same N
 #   samba       Samba's gp_cert_auto_enroll_ext (bench/samba_ae.py) on the
 #               same domain as the same machine, and its ratio to the no-op pulse
-#   gpupdate    the whole `samba-gpupdate --target=Computer` (bench/samba_gpupdate.py:
-#               GPO list, SYSVOL download, every extension), first run and
-#               repeated, beside adenroll's no-op pulse and its pulse after a
-#               GPO changed, as ratios
+#   gpupdate    the whole `samba-gpupdate --target=Computer` run by a Samba
+#               member joined for it (bench/samba_gpupdate.py: GPO list, SYSVOL
+#               download, every extension, each run checked complete): after a
+#               GPO changed, with nothing changed, and a first run; beside
+#               adenroll's no-op pulse and its pulse after a GPO changed, as ratios
 # Figures: CPU = user+system from wait4() (children included), RSS = ru_maxrss,
 # bytes on the wire = loopback bytes in the private namespace (every packet
 # between the client and the DC/CA, headers included), LDAP/HTTP counts and
@@ -30,7 +32,12 @@
 #
 # Environment: ADENROLL_BENCH_REPEATS (runs per measurement, default 7),
 # ADENROLL_BENCH_BUILD (build directory to use), ADENROLL_BENCH_KEEP=1 (keep
-# the work directory and its logs), ADENROLL_BENCH_SCALE (default "10 100 1000").
+# the work directory and its logs), ADENROLL_BENCH_SCALE (default "10 100 1000";
+# "10 100 1000 10000" adds the 10000 row, about 20 minutes more on 2 loaded
+# vCPUs, most of it the DC adding 9000 templates over LDAP),
+# ADENROLL_BENCH_GPUPDATE_REPEATS (samba-gpupdate runs of each kind, default
+# ADENROLL_BENCH_REPEATS: a run after a GPO changed took 30-45 s here, most of it
+# update-ca-certificates).
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -87,6 +94,19 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# samba-gpupdate's machine extensions write where a member keeps its system
+# configuration (/etc/firefox, /etc/chromium, /usr/lib64/firefox, the trust
+# store under /etc/ssl/certs that update-ca-certificates rebuilds): in this
+# mount namespace /etc and /usr/lib64 are overlays whose writes land in the
+# work directory, never on the host.  Done before the domain comes up, so its
+# /etc/hosts and /etc/resolv.conf mounts sit on the overlay.
+for d in /etc /usr/lib64; do
+  o=$WORK/overlay${d//\//-}
+  mkdir -p "$o/upper" "$o/work"
+  mount -t overlay adenroll-bench -o "lowerdir=$d,upperdir=$o/upper,workdir=$o/work" "$d" \
+    || die "cannot put an overlay on $d (samba-gpupdate would write into the host's)"
+done
 
 say "bringing up the test domain"
 t=$(date +%s)
@@ -228,41 +248,65 @@ for i in $(seq 1 "$R"); do
 done
 
 # ------------------------------------------------------------ the whole samba-gpupdate (issue 15)
-# samba-gpupdate --target=Computer, every step included (GPO list over LDAP,
-# SYSVOL over SMB, every machine extension; bench/samba_gpupdate.py), beside
-# adenroll's no-op pulse and its pulse after a GPO changed (the bench GPO's
-# version bumped before each run: the Registry.pol is read over SMB by
-# adenroll-gpo-fetch).  Samba's certificate extension runs
-# update-ca-certificates: it writes into a private copy of /etc/ssl/certs
-# (this mount namespace only), never the host's.
+# samba-gpupdate --target=Computer, installed and unchanged, run as a Samba
+# member runs it: GPO list over LDAP, SYSVOL over SMB, every machine
+# extension.  The member is a machine account of its own, GPBENCH$, joined
+# with `net ads join` (bench/samba_gpupdate.py says why: samba-gpupdate needs
+# the machine password and domain SID in Samba's secrets.tdb, which the
+# adcli-joined CLIENT$ has not).  Beside it: adenroll's no-op pulse and its
+# pulse after a GPO changed (the bench GPO's version bumped before each run:
+# the Registry.pol is read over SMB by adenroll-gpo-fetch).
+#   gpupdate-changed  the bench GPO's version bumped before each run, as for
+#                     adenroll: that GPO is downloaded and applied again
+#   gpupdate-again    nothing changed since the last run
+#   gpupdate-first    an empty GPO cache and log (a new member): every GPO
+#                     applied
+# Samba's certificate extension runs update-ca-certificates whenever a GPO
+# with AEPolicy changed; its hooks (/etc/ca-certificates/update.d: on this
+# host ca-certificates-java, which runs dpkg's triggers) are hidden, as on a
+# host without Java; it is timed alone too.  Every run is checked
+# (samba_gpupdate.py check: no error logged, every GPO downloaded and
+# recorded, the CA certificate written) and the bench stops if one did not
+# complete.
 say "GPO changed: adenroll pulse after a version bump: $R runs"
 for i in $(seq 1 "$R"); do
   bash "$DOMAIN_SH" gpo bump "$G_BENCH" machine > /dev/null 2>> "$LOGS/bump.log" || die "gpo bump failed (see $LOGS/bump.log)"
   measure gpo-changed 0 "$BIN" --config "$CONF" pulse
 done
 G_OPS_NOOP=$(sed -n 's/.*Group Policy objects read with \([0-9]*\) LDAP.*/\1/p' "$BOUT/noop-gpo-vv.out" | tail -n1)
-mkdir -p "$WORK/ssl-certs" && cp -a /etc/ssl/certs/. "$WORK/ssl-certs/" && mount --bind "$WORK/ssl-certs" /etc/ssl/certs \
-  || die "cannot give samba-gpupdate a private /etc/ssl/certs"
-say "samba-gpupdate --target=Computer: $R first runs (empty GPO cache and log), $R repeated runs"
-# measure_any LABEL CMD...: as measure, whatever the exit status (samba-gpupdate
-# may stop early here: then its figures are a lower bound, and the table says where)
-measure_any() {
-  local label=$1; shift
-  "$RUSAGE" "$BOUT/$label.out" "$@" >> "$BOUT/$label.m"
+
+SG=$WORK/gpupdate
+G_DEFAULT='{31B2F340-016D-11D2-945F-00C04FB984F9}'     # Default Domain Policy
+RG=${ADENROLL_BENCH_GPUPDATE_REPEATS:-$R}
+say "samba-gpupdate: joining a Samba member (GPBENCH\$) for it"
+mkdir -p "$SG" "$WORK/no-hooks"
+mount --bind "$WORK/no-hooks" /etc/ca-certificates/update.d || die "cannot hide update-ca-certificates' hooks"
+update-ca-certificates > "$LOGS/update-ca-certificates.log" 2>&1 \
+  || die "update-ca-certificates failed (see $LOGS/update-ca-certificates.log)"   # the steady state: nothing to add
+KRB5CCNAME=FILE:$SG/krb5cc "$PY" "$HERE/samba_gpupdate.py" join "$SG" > "$LOGS/gpupdate-join.log" 2>&1 \
+  || { tail -n 20 "$LOGS/gpupdate-join.log" >&2; die "net ads join failed (see $LOGS/gpupdate-join.log)"; }
+GPUPDATE=(env PATH=/usr/sbin:/usr/bin:/sbin:/bin KRB5CCNAME="FILE:$SG/krb5cc"
+          /usr/sbin/samba-gpupdate --configfile="$SG/smb.conf" --target=Computer)
+# gpupdate LABEL [--cert]: one timed run, then the check that it completed
+gpupdate() {
+  measure "$1" 0 "${GPUPDATE[@]}"
+  cp "$BOUT/$1.out" "$LOGS/$1.$(wc -l < "$BOUT/$1.m").out"
+  "$PY" "$HERE/samba_gpupdate.py" check "$SG" "$BOUT/$1.out" ${2:+"$2"} "$G_BENCH" "$G_DEFAULT" \
+    || die "$1: samba-gpupdate did not complete (see $BOUT/$1.out)"
 }
-for i in $(seq 1 "$R"); do
-  rm -rf "$WORK/gpupdate"; mkdir -p "$WORK/gpupdate"
-  measure_any gpupdate-first env PATH=/usr/sbin:/usr/bin:/sbin:/bin "$PY" "$HERE/samba_gpupdate.py" "$WORK/gpupdate"
+say "samba-gpupdate --target=Computer: $RG runs each: first (empty cache), after a GPO changed, nothing changed"
+for i in $(seq 1 "$RG"); do
+  "$PY" "$HERE/samba_gpupdate.py" forget "$SG" || die "cannot empty samba-gpupdate's cache"
+  gpupdate gpupdate-first --cert
 done
-for i in $(seq 1 "$R"); do
-  measure_any gpupdate-again env PATH=/usr/sbin:/usr/bin:/sbin:/bin "$PY" "$HERE/samba_gpupdate.py" "$WORK/gpupdate"
+for i in $(seq 1 "$RG"); do
+  bash "$DOMAIN_SH" gpo bump "$G_BENCH" machine > /dev/null 2>> "$LOGS/bump.log" || die "gpo bump failed (see $LOGS/bump.log)"
+  rm -f "$SG"/cache/certs/*.crt                   # the extension must write it again
+  gpupdate gpupdate-changed --cert
 done
-umount /etc/ssl/certs
-# gpupdate_end LABEL: "completed", or the error samba-gpupdate stopped with
-gpupdate_end() {
-  if grep -q 'rc=0$' "$BOUT/$1.m" && ! grep -qv 'rc=0$' "$BOUT/$1.m"; then echo completed
-  else echo "stopped (exit $(grep -o 'rc=[0-9]*' "$BOUT/$1.m" | sort -u | cut -d= -f2 | tr '\n' ' ')): $(grep -E '^[A-Za-z]*Error' "$BOUT/$1.out" | tail -n1 | cut -c1-200)"; fi
-}
+for i in $(seq 1 "$RG"); do gpupdate gpupdate-again; done
+for i in $(seq 1 "$RG"); do measure update-ca 0 update-ca-certificates; done
+umount /etc/ca-certificates/update.d
 
 # ------------------------------------------------------------ scale: templates in the directory
 # Extra templates that the machine may Enroll but not AutoEnroll, published by
@@ -271,15 +315,15 @@ have=$(grep -o 'directory: [0-9]* templates' "$BOUT/noop-vv.out" | grep -o '[0-9
 [ -n "$have" ] || have=9
 next=1
 add_templates() {  # add_templates FROM TO
-  local i
-  {
-    for i in $(seq "$1" "$2"); do
-      cat <<EOF
-dn: CN=BenchT$i,CN=Certificate Templates,$ADCS_PKS_DN
+  # one record with @I@ for the number, copied by one awk (a `cat` per
+  # template costs minutes at 10000 where a process start is slow)
+  local rec
+  rec=$(cat <<EOF
+dn: CN=BenchT@I@,CN=Certificate Templates,$ADCS_PKS_DN
 objectClass: top
 objectClass: pKICertificateTemplate
-cn: BenchT$i
-displayName: Bench Template $i
+cn: BenchT@I@
+displayName: Bench Template @I@
 flags: 131680
 revision: 100
 msPKI-Template-Schema-Version: 2
@@ -296,17 +340,18 @@ msPKI-Enrollment-Flag: 32
 msPKI-Private-Key-Flag: 0
 msPKI-Certificate-Name-Flag: 134217728
 msPKI-Minimal-Key-Size: 2048
-msPKI-Cert-Template-OID: $ADCS_TEMPLATE_OID_PREFIX.9.$i
+msPKI-Cert-Template-OID: $ADCS_TEMPLATE_OID_PREFIX.9.@I@
 pKIExtendedKeyUsage: 1.3.6.1.5.5.7.3.2
 msPKI-Certificate-Application-Policy: 1.3.6.1.5.5.7.3.2
 nTSecurityDescriptor: O:EAG:EAD:PAI(OA;;CR;0e10c968-78fb-11d2-90d4-00c04f79dc55;;DC)(A;;CCDCLCSWRPWPDTLOSDRCWDWO;;;DA)(A;;CCDCLCSWRPWPDTLOSDRCWDWO;;;EA)(A;;LCRPLORC;;;AU)
-
 EOF
-    done
+)
+  {
+    seq "$1" "$2" | awk -v rec="$rec" '{ r = rec; gsub(/@I@/, $1, r); print r; print "" }'
     echo "dn: CN=$ADCS_CA_NAME,CN=Enrollment Services,$ADCS_PKS_DN"
     echo "changetype: modify"
     echo "add: certificateTemplates"
-    for i in $(seq "$1" "$2"); do echo "certificateTemplates: BenchT$i"; done
+    seq "$1" "$2" | sed 's/^/certificateTemplates: BenchT/'
   } > "$WORK/templates-$1.ldif"
   # records without a changetype are added
   bash "$DOMAIN_SH" ldbmodify "$WORK/templates-$1.ldif" >> "$LOGS/templates.log" 2>&1
@@ -343,6 +388,16 @@ si=$(field "$BOUT/samba.inproc" ext_ms) sm=$(field "$BOUT/samba.inproc" import_m
 ew=$(field "$BOUT/enroll.m" wall_ms) ec=$(field "$BOUT/enroll.m" cpu_ms) er=$(field "$BOUT/enroll.m" rss_kib)
 eb=$(field "$BOUT/enroll.m" lo_bytes)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "?" }'; }
+# row LABEL TEXT: a table row with LABEL's wall, CPU, peak RSS and bytes
+row() { echo "| $2 | $(field "$BOUT/$1.m" wall_ms) ms | $(field "$BOUT/$1.m" cpu_ms) ms | $(field "$BOUT/$1.m" rss_kib) KiB | $(field "$BOUT/$1.m" lo_bytes) |"; }
+# ratios A B: A / B for wall, CPU, peak RSS and bytes, as table cells
+ratios() {
+  local k out=
+  for k in wall_ms cpu_ms rss_kib lo_bytes; do out+="$(ratio "$(field "$BOUT/$1.m" $k)" "$(field "$BOUT/$2.m" $k)") | "; done
+  echo "${out% | }"
+}
+# minus A B KEY: A's median KEY less B's
+minus() { awk -v a="$(field "$BOUT/$1.m" "$3")" -v b="$(field "$BOUT/$2.m" "$3")" 'BEGIN { printf "%.2f", a - b }'; }
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 
 cat <<EOF
@@ -401,18 +456,22 @@ sed 's/^n=\([0-9]*\) .* rev_decide_ms=\([0-9.]*\) rev_total_ms=\([0-9.]*\) rev_c
 cat <<EOF
 
 ### The whole samba-gpupdate run beside adenroll (bench/samba_gpupdate.py)
+samba-gpupdate $(dpkg-query -W -f '${Version}' samba-common-bin) as the joined member GPBENCH\$, median of $RG runs each; every run checked complete.
 Load average when the runs ended: $(cut -d' ' -f1-3 /proc/loadavg).
 | run | wall | CPU | peak RSS | bytes on the wire |
 |---|---|---|---|---|
-| adenroll no-op pulse (Group Policy unchanged: $G_OPS_NOOP LDAP operations for it, no SMB) | $(field "$BOUT/noop-gpo.m" wall_ms) ms | $(field "$BOUT/noop-gpo.m" cpu_ms) ms | $(field "$BOUT/noop-gpo.m" rss_kib) KiB | $(field "$BOUT/noop-gpo.m" lo_bytes) |
-| adenroll pulse after a GPO changed (Registry.pol over SMB) | $(field "$BOUT/gpo-changed.m" wall_ms) ms | $(field "$BOUT/gpo-changed.m" cpu_ms) ms | $(field "$BOUT/gpo-changed.m" rss_kib) KiB | $(field "$BOUT/gpo-changed.m" lo_bytes) |
-| samba-gpupdate --target=Computer, first run: $(gpupdate_end gpupdate-first) | $(field "$BOUT/gpupdate-first.m" wall_ms) ms | $(field "$BOUT/gpupdate-first.m" cpu_ms) ms | $(field "$BOUT/gpupdate-first.m" rss_kib) KiB | $(field "$BOUT/gpupdate-first.m" lo_bytes) |
-| samba-gpupdate --target=Computer, again: $(gpupdate_end gpupdate-again) | $(field "$BOUT/gpupdate-again.m" wall_ms) ms | $(field "$BOUT/gpupdate-again.m" cpu_ms) ms | $(field "$BOUT/gpupdate-again.m" rss_kib) KiB | $(field "$BOUT/gpupdate-again.m" lo_bytes) |
+$(row noop-gpo "adenroll no-op pulse (Group Policy unchanged: $G_OPS_NOOP LDAP operations for it, no SMB)")
+$(row gpo-changed "adenroll pulse after a GPO changed (Registry.pol over SMB)")
+$(row gpupdate-again "samba-gpupdate --target=Computer, nothing changed")
+$(row gpupdate-changed "samba-gpupdate --target=Computer, after the GPO changed")
+$(row gpupdate-first "samba-gpupdate --target=Computer, first run (empty GPO cache: every GPO applied)")
+$(row update-ca "update-ca-certificates alone (run by the certificate extension in the two rows above)")
 
 | ratio (Samba / adenroll) | wall | CPU | peak RSS | bytes |
 |---|---|---|---|---|
-| nothing changed: samba-gpupdate again / no-op pulse | $(ratio "$(field "$BOUT/gpupdate-again.m" wall_ms)" "$(field "$BOUT/noop-gpo.m" wall_ms)") | $(ratio "$(field "$BOUT/gpupdate-again.m" cpu_ms)" "$(field "$BOUT/noop-gpo.m" cpu_ms)") | $(ratio "$(field "$BOUT/gpupdate-again.m" rss_kib)" "$(field "$BOUT/noop-gpo.m" rss_kib)") | $(ratio "$(field "$BOUT/gpupdate-again.m" lo_bytes)" "$(field "$BOUT/noop-gpo.m" lo_bytes)") |
-| a GPO changed: samba-gpupdate first run / pulse after the change | $(ratio "$(field "$BOUT/gpupdate-first.m" wall_ms)" "$(field "$BOUT/gpo-changed.m" wall_ms)") | $(ratio "$(field "$BOUT/gpupdate-first.m" cpu_ms)" "$(field "$BOUT/gpo-changed.m" cpu_ms)") | $(ratio "$(field "$BOUT/gpupdate-first.m" rss_kib)" "$(field "$BOUT/gpo-changed.m" rss_kib)") | $(ratio "$(field "$BOUT/gpupdate-first.m" lo_bytes)" "$(field "$BOUT/gpo-changed.m" lo_bytes)") |
+| nothing changed: samba-gpupdate / no-op pulse | $(ratios gpupdate-again noop-gpo) |
+| a GPO changed: samba-gpupdate / pulse after the change | $(ratios gpupdate-changed gpo-changed) |
+| a GPO changed, update-ca-certificates left out of samba-gpupdate | $(ratio "$(minus gpupdate-changed update-ca wall_ms)" "$(field "$BOUT/gpo-changed.m" wall_ms)") | $(ratio "$(minus gpupdate-changed update-ca cpu_ms)" "$(field "$BOUT/gpo-changed.m" cpu_ms)") | | |
 
 ### Samba gp_cert_auto_enroll_ext on the same domain (bench/samba_ae.py)
 | figure | Samba | adenroll no-op pulse | Samba / adenroll |

@@ -12,7 +12,7 @@ samba-gpupdate calls it after it has downloaded the GPO into its cache:
   machine, the pKIEnrollmentService search, writing each CA certificate into
   the trust directory, and its bookkeeping in the GPO log (tdb).
 The steps samba-gpupdate does before that (GPO list from LDAP, SMB download
-of sysvol) are not run: the test DC serves no SMB.  The steps after it
+of sysvol) are not run here: bench/samba_gpupdate.py measures the whole run.  The steps after it
 (getcert add-ca/request through certmonger + cepces, MS-XCEP/WSTEP) are not
 installed here; the extension logs that and stops, as on any host without
 them.  The machine's TGT is obtained from its keytab (kinit -k, counted: the
