@@ -9,15 +9,12 @@
 
 #include "curl_loader.h"
 
-#include <dlfcn.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <string.h>
 
 #include <curl/curl.h>
 
 #include "dl_loader.h"
-#include "log.h"
 
 static struct {
 	CURLcode (*global_init)(long);
@@ -59,46 +56,29 @@ static const struct dl_symbol symbols[] = {
 	SLOT("curl_version_info", version_info),
 };
 
-enum load_state { NOT_TRIED, LOADED, FAILED };
-static enum load_state state;
-static void *handle;
-static const char *soname = CURL_LOADER_SONAME;
-static char load_error[512];
+static struct dl_lib lib = {
+	.name = "libcurl",
+	.purpose = ", which web enrollment needs: install libcurl4 (Debian, Ubuntu) or libcurl (RHEL, Fedora)",
+	.default_soname = CURL_LOADER_SONAME,
+	.syms = symbols,
+	.n_syms = sizeof symbols / sizeof symbols[0],
+	.table = &fn,
+	.table_size = sizeof fn,
+};
 
 static bool load(void)
 {
-	if (state != NOT_TRIED)
-		return state == LOADED;
-	state = FAILED;
-	handle = dl_loader_open(soname, symbols, sizeof symbols / sizeof symbols[0], load_error, sizeof load_error);
-	if (!handle) {
-		memset(&fn, 0, sizeof fn);
-		log_error("cannot load libcurl (%s), which web enrollment needs: install libcurl4 (Debian, Ubuntu) "
-			  "or libcurl (RHEL, Fedora)", load_error);
-		return false;
-	}
-	state = LOADED;
-	return true;
+	return dl_lib_load(&lib);
 }
 
 bool curl_loader_ready(char *err, size_t errlen)
 {
-	bool ok = load();
-
-	if (err && errlen)
-		snprintf(err, errlen, "%s", ok ? "" : load_error);
-	return ok;
+	return dl_lib_ready(&lib, err, errlen);
 }
 
 void curl_loader_reset(const char *name)
 {
-	if (handle)
-		dlclose(handle);
-	handle = NULL;
-	memset(&fn, 0, sizeof fn);
-	state = NOT_TRIED;
-	load_error[0] = '\0';
-	soname = name ? name : CURL_LOADER_SONAME;
+	dl_lib_reset(&lib, name);
 }
 
 /* ------------------------------------------------------------ the API */
@@ -110,7 +90,7 @@ CURLcode curl_global_init(long flags)
 
 void curl_global_cleanup(void)
 {
-	if (state == LOADED)
+	if (dl_lib_loaded(&lib))
 		fn.global_cleanup();
 }
 
@@ -122,13 +102,13 @@ CURL *curl_easy_init(void)
 void curl_easy_cleanup(CURL *h)
 {
 	/* a handle exists only if the library was loaded */
-	if (h && state == LOADED)
+	if (h && dl_lib_loaded(&lib))
 		fn.easy_cleanup(h);
 }
 
 void curl_easy_reset(CURL *h)
 {
-	if (h && state == LOADED)
+	if (h && dl_lib_loaded(&lib))
 		fn.easy_reset(h);
 }
 
@@ -212,7 +192,7 @@ char *curl_easy_unescape(CURL *h, const char *s, int len, int *outlen)
 void curl_free(void *p)
 {
 	/* only libcurl's own allocations come here */
-	if (p && state == LOADED)
+	if (p && dl_lib_loaded(&lib))
 		fn.free(p);
 }
 
@@ -223,7 +203,7 @@ struct curl_slist *curl_slist_append(struct curl_slist *list, const char *s)
 
 void curl_slist_free_all(struct curl_slist *list)
 {
-	if (list && state == LOADED)
+	if (list && dl_lib_loaded(&lib))
 		fn.slist_free_all(list);
 }
 

@@ -6,7 +6,6 @@
 #include "nss_loader.h"
 
 #include <stdio.h>
-#include <string.h>
 #include <time.h>
 
 /* src/cert.h shadows NSS's <cert.h> on the include path; pkcs12t.h includes
@@ -24,7 +23,6 @@
 #include <secport.h>
 
 #include "dl_loader.h"
-#include "log.h"
 
 /* Every function adenroll calls, by name: the slots below take their types
  * from NSS's own declarations, so a prototype that changes breaks the build
@@ -59,49 +57,38 @@ static struct {
 #define NAME_SLOT(name) { #name, (dl_any_fn *)(void *)&fn.name },
 static const struct dl_symbol symbols[] = { NSS_FUNCTIONS(NAME_SLOT) };
 
-enum load_state { NOT_TRIED, LOADED, FAILED };
-static enum load_state state;
-static const char *soname = NSS_LOADER_SONAME;
-static char load_error[512];
+/* PR_* are found through libnss3's dependency on the libnspr4 it was built
+ * against; the handle is never closed (see the header) */
+static struct dl_lib lib = {
+	.name = "NSS",
+	.purpose = ", which the NSS database store needs: install libnss3 (Debian, Ubuntu) or nss (RHEL, "
+		   "Fedora), or set types = pem in the [store] section",
+	.default_soname = NSS_LOADER_SONAME,
+	.syms = symbols,
+	.n_syms = sizeof symbols / sizeof symbols[0],
+	.table = &fn,
+	.table_size = sizeof fn,
+	.never_close = true,
+};
 
 static bool load(void)
 {
-	if (state != NOT_TRIED)
-		return state == LOADED;
-	/* PR_* are found through libnss3's dependency on the libnspr4 it was
-	 * built against; the handle is never closed (see the header) */
-	if (dl_loader_open(soname, symbols, sizeof symbols / sizeof symbols[0], load_error, sizeof load_error)) {
-		state = LOADED;
-		return true;
-	}
-	state = FAILED;
-	memset(&fn, 0, sizeof fn);
-	log_error("cannot load NSS (%s), which the NSS database store needs: install libnss3 (Debian, "
-		  "Ubuntu) or nss (RHEL, Fedora), or set types = pem in the [store] section", load_error);
-	return false;
+	return dl_lib_load(&lib);
 }
 
 bool nss_loader_ready(char *err, size_t errlen)
 {
-	bool ok = load();
-
-	if (err && errlen)
-		snprintf(err, errlen, "%s", ok ? "" : load_error);
-	return ok;
+	return dl_lib_ready(&lib, err, errlen);
 }
 
 bool nss_loader_loaded(void)
 {
-	return state == LOADED;
+	return dl_lib_loaded(&lib);
 }
 
 void nss_loader_reset(const char *name)
 {
-	/* a loaded NSS stays mapped (see the header) */
-	memset(&fn, 0, sizeof fn);
-	state = NOT_TRIED;
-	load_error[0] = '\0';
-	soname = name ? name : NSS_LOADER_SONAME;
+	dl_lib_reset(&lib, name);
 }
 
 /* ------------------------------------------------------------ the API
@@ -120,13 +107,13 @@ SECStatus CERT_DecodeTrustString(CERTCertTrust *trust, const char *trusts)
 
 void CERT_DestroyCertList(CERTCertList *certs)
 {
-	if (certs && state == LOADED)
+	if (certs && dl_lib_loaded(&lib))
 		fn.CERT_DestroyCertList(certs);
 }
 
 void CERT_DestroyCertificate(CERTCertificate *cert)
 {
-	if (cert && state == LOADED)
+	if (cert && dl_lib_loaded(&lib))
 		fn.CERT_DestroyCertificate(cert);
 }
 
@@ -217,7 +204,7 @@ SECKEYPrivateKey *PK11_FindKeyByAnyCert(CERTCertificate *cert, void *wincx)
 
 void PK11_FreeSlot(PK11SlotInfo *slot)
 {
-	if (slot && state == LOADED)
+	if (slot && dl_lib_loaded(&lib))
 		fn.PK11_FreeSlot(slot);
 }
 
@@ -291,7 +278,7 @@ PRBool PK11_NeedUserInit(PK11SlotInfo *slot)
 void PORT_Free(void *p)
 {
 	/* only NSS's own allocations come here */
-	if (p && state == LOADED)
+	if (p && dl_lib_loaded(&lib))
 		fn.PORT_Free(p);
 }
 
@@ -328,7 +315,7 @@ SECItem *SECITEM_DupItem(const SECItem *from)
 
 void SECITEM_FreeItem(SECItem *zap, PRBool freeit)
 {
-	if (zap && state == LOADED)
+	if (zap && dl_lib_loaded(&lib))
 		fn.SECITEM_FreeItem(zap, freeit);
 }
 
@@ -339,31 +326,31 @@ PRBool SECITEM_ItemsAreEqual(const SECItem *a, const SECItem *b)
 
 void SECITEM_ZfreeItem(SECItem *zap, PRBool freeit)
 {
-	if (zap && state == LOADED)
+	if (zap && dl_lib_loaded(&lib))
 		fn.SECITEM_ZfreeItem(zap, freeit);
 }
 
 void SECKEY_DestroyEncryptedPrivateKeyInfo(SECKEYEncryptedPrivateKeyInfo *epki, PRBool freeit)
 {
-	if (epki && state == LOADED)
+	if (epki && dl_lib_loaded(&lib))
 		fn.SECKEY_DestroyEncryptedPrivateKeyInfo(epki, freeit);
 }
 
 void SECKEY_DestroyPrivateKey(SECKEYPrivateKey *key)
 {
-	if (key && state == LOADED)
+	if (key && dl_lib_loaded(&lib))
 		fn.SECKEY_DestroyPrivateKey(key);
 }
 
 void SECKEY_DestroyPrivateKeyList(SECKEYPrivateKeyList *keys)
 {
-	if (keys && state == LOADED)
+	if (keys && dl_lib_loaded(&lib))
 		fn.SECKEY_DestroyPrivateKeyList(keys);
 }
 
 void SECKEY_DestroyPublicKey(SECKEYPublicKey *key)
 {
-	if (key && state == LOADED)
+	if (key && dl_lib_loaded(&lib))
 		fn.SECKEY_DestroyPublicKey(key);
 }
 

@@ -14,7 +14,6 @@
 #include <libxml/tree.h>
 
 #include "dl_loader.h"
-#include "log.h"
 
 static struct {
 	void (*init_parser)(void);
@@ -34,6 +33,7 @@ static struct {
 	xmlChar *(*node_get_content)(const xmlNode *);
 	void (*dump_format_memory_enc)(xmlDocPtr, xmlChar **, int *, const char *, int);
 	xmlDocPtr (*read_memory)(const char *, int, const char *, const char *, int);
+	xmlFreeFunc *lib_free;  /* the loaded library's xmlFree (see free_forward below) */
 } fn;
 
 /* name -> slot of fn; every one of them is in libxml2 since 2.6. */
@@ -58,71 +58,52 @@ static const struct dl_symbol symbols[] = {
 	SLOT("xmlReadMemory", read_memory),
 };
 
-/* the loaded library's xmlFree (see free_forward below) */
-static xmlFreeFunc *lib_free;
-
-enum load_state { NOT_TRIED, LOADED, FAILED };
-static enum load_state state;
-static void *handle;
-static const char *soname = XML_LOADER_SONAME;
-static char load_error[512];
-
-static bool load(void)
+/* xmlFree: not a function of the library but its variable (see below) */
+static bool find_free(void *handle, const char *soname, char *err, size_t errlen)
 {
-	if (state != NOT_TRIED)
-		return state == LOADED;
-	state = FAILED;
-	handle = dl_loader_open(soname, symbols, sizeof symbols / sizeof symbols[0], load_error, sizeof load_error);
-	if (!handle)
-		goto fail;
 #ifdef LIBXML_THREAD_ALLOC_ENABLED
 	xmlFreeFunc *(*slot)(void);
 	void *sp = dlsym(handle, "__xmlFree");
 	if (!sp) {
-		snprintf(load_error, sizeof load_error, "%s has no __xmlFree", soname);
-		goto fail;
+		snprintf(err, errlen, "%s has no __xmlFree", soname);
+		return false;
 	}
 	memcpy(&slot, &sp, sizeof sp);
-	lib_free = slot();
+	fn.lib_free = slot();
 #else
-	lib_free = dlsym(handle, "xmlFree");
-	if (!lib_free) {
-		snprintf(load_error, sizeof load_error, "%s has no xmlFree", soname);
-		goto fail;
+	fn.lib_free = dlsym(handle, "xmlFree");
+	if (!fn.lib_free) {
+		snprintf(err, errlen, "%s has no xmlFree", soname);
+		return false;
 	}
 #endif
-	state = LOADED;
 	return true;
-fail:
-	if (handle)
-		dlclose(handle);
-	handle = NULL;
-	lib_free = NULL;
-	memset(&fn, 0, sizeof fn);
-	log_error("cannot load libxml2 (%s), which enrollment web services (CES, CEP) need: install libxml2 "
-		  "(Debian, Ubuntu, RHEL, Fedora)", load_error);
-	return false;
+}
+
+static struct dl_lib lib = {
+	.name = "libxml2",
+	.purpose = ", which enrollment web services (CES, CEP) need: install libxml2 (Debian, Ubuntu, RHEL, Fedora)",
+	.default_soname = XML_LOADER_SONAME,
+	.syms = symbols,
+	.n_syms = sizeof symbols / sizeof symbols[0],
+	.table = &fn,
+	.table_size = sizeof fn,
+	.more = find_free,
+};
+
+static bool load(void)
+{
+	return dl_lib_load(&lib);
 }
 
 bool xml_loader_ready(char *err, size_t errlen)
 {
-	bool ok = load();
-
-	if (err && errlen)
-		snprintf(err, errlen, "%s", ok ? "" : load_error);
-	return ok;
+	return dl_lib_ready(&lib, err, errlen);
 }
 
 void xml_loader_reset(const char *name)
 {
-	if (handle)
-		dlclose(handle);
-	handle = NULL;
-	lib_free = NULL;
-	memset(&fn, 0, sizeof fn);
-	state = NOT_TRIED;
-	load_error[0] = '\0';
-	soname = name ? name : XML_LOADER_SONAME;
+	dl_lib_reset(&lib, name);
 }
 
 /* ------------------------------------------------------------ the API */
@@ -140,8 +121,8 @@ void xmlInitParser(void)
  * is loaded. */
 static void free_forward(void *p)
 {
-	if (lib_free && *lib_free && *lib_free != free_forward)
-		(*lib_free)(p);
+	if (fn.lib_free && *fn.lib_free && *fn.lib_free != free_forward)
+		(*fn.lib_free)(p);
 	else
 		free(p);
 }
@@ -162,7 +143,7 @@ xmlDocPtr xmlNewDoc(const xmlChar *version)
 
 void xmlFreeDoc(xmlDocPtr doc)
 {
-	if (state == LOADED)
+	if (dl_lib_loaded(&lib))
 		fn.free_doc(doc);
 }
 
