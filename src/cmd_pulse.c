@@ -501,7 +501,12 @@ out:
 	struct certsrv_stats hs;
 	struct csr_stats ks;
 	certsrv_get_stats(&hs);
-	csr_get_stats(&ks);
+	csr_get_stats(&ks);   /* keys made in this process: none while the key process runs */
+	unsigned long kp_keys;
+	double kp_seconds;
+	keyproc_get_stats(&kp_keys, &kp_seconds);
+	ks.keys += kp_keys;
+	ks.seconds += kp_seconds;
 	log_debug("pulse cost: %lu LDAP operations (bind included) in %.3f s; %lu HTTP requests on %lu "
 		  "connections, %lu body bytes received, in %.3f s; %lu keys generated in %.3f s",
 		  ldap_conn_op_count(disc.ldap), ldap_conn_seconds(disc.ldap), hs.requests, hs.connections,

@@ -887,12 +887,22 @@ static int answer_hash(struct kp_reader *r, char out[KEYPROC_HASH_HEX])
 	return ret;
 }
 
+static unsigned long made_keys;
+static double made_seconds;
+
+void keyproc_get_stats(unsigned long *keys, double *seconds)
+{
+	*keys = made_keys;
+	*seconds = made_seconds;
+}
+
 int keyproc_make_request(const struct keyproc_request *rq, struct keyproc_made *out, char *err, size_t errlen)
 {
 	struct kp_buf q = { 0 };
 	struct kp_reader r;
 	size_t alen;
 	unsigned char *ans;
+	double t0 = monotonic_seconds();
 
 	memset(out, 0, sizeof *out);
 	put_u8(&q, KP_OP_REQUEST);
@@ -917,6 +927,10 @@ int keyproc_make_request(const struct keyproc_request *rq, struct keyproc_made *
 		free(out->request);
 		out->request = NULL;
 		return -1;
+	}
+	if (!out->kept_key) {
+		made_keys++;
+		made_seconds += monotonic_seconds() - t0;
 	}
 	return 0;
 }

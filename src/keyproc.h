@@ -73,6 +73,11 @@ struct keyproc_made {
  * written.  0, or -1 with the reason in err. */
 int keyproc_make_request(const struct keyproc_request *rq, struct keyproc_made *out, char *err,
 			 size_t errlen);
+/* The new keys keyproc_make_request got from the key process in this
+ * process and the wall time those requests took (generation and signing
+ * included): pulse's cost line, since no key is made in this process. */
+void keyproc_get_stats(unsigned long *keys, double *seconds);
+
 /* Records pr in the pending state with the held key and its request
  * (state_pending_save).  0, or -1 with the reason in err. */
 int keyproc_save_pending(const struct pending_request *pr, char *err, size_t errlen);
