@@ -853,22 +853,25 @@ int krb_session_user(const struct config *cfg, struct krb_session **out)
 	return session_user(cfg, out, &why);
 }
 
-int krb_session_open(const struct config *cfg, enum adenroll_mode mode, struct krb_session **out,
-		     enum krb_failure *why)
+static int session_open(const struct config *cfg, enum adenroll_mode mode, bool fresh, struct krb_session **out,
+			enum krb_failure *why)
 {
 	enum krb_failure ignored;
 	if (!why)
 		why = &ignored;
-	return mode == ADENROLL_MODE_MACHINE ? session_machine(cfg, false, out, why) : session_user(cfg, out, why);
+	return mode == ADENROLL_MODE_MACHINE ? session_machine(cfg, fresh, out, why) : session_user(cfg, out, why);
+}
+
+int krb_session_open(const struct config *cfg, enum adenroll_mode mode, struct krb_session **out,
+		     enum krb_failure *why)
+{
+	return session_open(cfg, mode, false, out, why);
 }
 
 int krb_session_open_fresh(const struct config *cfg, enum adenroll_mode mode, struct krb_session **out,
 			   enum krb_failure *why)
 {
-	enum krb_failure ignored;
-	if (!why)
-		why = &ignored;
-	return mode == ADENROLL_MODE_MACHINE ? session_machine(cfg, true, out, why) : session_user(cfg, out, why);
+	return session_open(cfg, mode, true, out, why);
 }
 
 char *krb_default_realm(void)
