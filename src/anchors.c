@@ -24,11 +24,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/x509.h>
-
 #include "cert.h"
 #include "fsutil.h"
 #include "log.h"
+#include "openssl_loader.h"
 #include "runner.h"
 #include "trust_policy.h"
 #include "util.h"

@@ -1,20 +1,13 @@
 /* X509 helpers: the AD CS template extensions (docs/protocol.md 2.7), key match,
  * chain verification against the directory's CAs, parsing. */
 #include "cert.h"
+#include "openssl_loader.h"
 #include "sha256.h"
 
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <openssl/bio.h>
-#include <openssl/bn.h>
-#include <openssl/err.h>
-#include <openssl/objects.h>
-#include <openssl/pem.h>
-#include <openssl/pkcs7.h>
-#include <openssl/x509v3.h>
 
 #define OID_CERTIFICATE_TEMPLATE "1.3.6.1.4.1.311.21.7"
 #define OID_ENROLL_CERTTYPE "1.3.6.1.4.1.311.20.2"

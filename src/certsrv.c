@@ -10,11 +10,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/x509.h>
-
 #include "cert.h"
 #include "https_client.h"
 #include "log.h"
+#include "openssl_loader.h"
 
 /* certsrv answers with a different Content-Type unless it believes we are a
  * browser (docs/protocol.md 6.2). */
@@ -80,7 +79,6 @@ static int perform(struct certsrv_client *c, const char *path, const char *post,
 	https_client_response(c->https, &c->resp);
 	return rc;
 }
-
 
 /* 401 after the Negotiate exchange: say what usually causes it (docs/protocol.md 6.7). */
 static void explain_unauthorized(const struct certsrv_client *c, struct certsrv_result *out)

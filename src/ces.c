@@ -7,12 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/rand.h>
-#include <openssl/x509v3.h>
-
 #include "cert.h"
 #include "https_client.h"
 #include "log.h"
+#include "openssl_loader.h"
 #include "wstep.h"
 
 #define CES_USER_AGENT "adenroll/" PACKAGE_VERSION

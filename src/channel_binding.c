@@ -4,12 +4,10 @@
 #include "adenroll-build.h"
 
 #include "channel_binding.h"
+#include "openssl_loader.h"
 
 #include <stdio.h>
 #include <string.h>
-
-#include <openssl/evp.h>
-#include <openssl/objects.h>
 
 enum channel_binding_status channel_binding_from_cert(X509 *cert, struct channel_binding *out, char *err,
 						      size_t errlen)

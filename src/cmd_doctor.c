@@ -47,6 +47,7 @@
 #include "aepolicy.h"
 #include "discovery.h"
 #include "gpo_policy.h"
+#include "openssl_loader.h"
 
 /* Kerberos' default maximum clock skew (krb5.conf clockskew, AD "Maximum
  * tolerance for computer clock synchronization"): 5 minutes. */

@@ -1,18 +1,12 @@
 /* Key generation and PKCS#10 requests (docs/protocol.md 2.5, 5.5).  OpenSSL 3 EVP only. */
 #include "csr.h"
 #include "keyproc.h"
+#include "openssl_loader.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/objects.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #define OID_NT_PRINCIPAL_NAME "1.3.6.1.4.1.311.20.2.3"
 /* Far above any real template minimum; refuses absurd directory values
@@ -197,7 +191,9 @@ bad:
 const EVP_MD *csr_signature_md(const struct template *t, char *err, size_t errlen)
 {
 	char name[32];
-	static const struct {
+	/* not static: OpenSSL's functions are addresses known only at run
+	 * time (openssl_loader.h) */
+	const struct {
 		const char *cng;
 		const EVP_MD *(*md)(void);
 	} known[] = { { "SHA256", EVP_sha256 }, { "SHA384", EVP_sha384 }, { "SHA512", EVP_sha512 },

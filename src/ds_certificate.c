@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "cert.h"
+#include "openssl_loader.h"
 #include "policy.h"
 
 bool ds_certificate_valid(const struct directory *dir, const struct template *t, time_t now, char *why,

@@ -12,8 +12,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <openssl/crypto.h>
-
 #include "cert.h"
 #include "ces.h"
 #include "certsrv.h"
@@ -26,6 +24,7 @@
 #include "hresult.h"
 #include "keyproc.h"
 #include "log.h"
+#include "openssl_loader.h"
 #include "policy.h"
 #include "safetext.h"
 #include "state.h"

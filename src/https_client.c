@@ -14,13 +14,12 @@
 #include <strings.h>
 
 #include <curl/curl.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include "cert.h"
 #include "channel_binding.h"
 #include "gss_spnego.h"
 #include "log.h"
+#include "openssl_loader.h"
 #include "runlimit.h"
 
 struct response {

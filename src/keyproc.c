@@ -23,14 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-
 #include "cert.h"
 #include "csr.h"
 #include "fsutil.h"
 #include "log.h"
+#include "openssl_loader.h"
 #include "renewal.h"
 #include "store.h"
 #include "trust_policy.h"
@@ -415,7 +412,8 @@ static struct {
 
 void keyproc_serve_reset(void)
 {
-	EVP_PKEY_free(slot.key);
+	if (slot.key)   /* even with NULL, a call loads OpenSSL */
+		EVP_PKEY_free(slot.key);
 	slot.key = NULL;
 	if (slot.request) {
 		OPENSSL_cleanse(slot.request, strlen(slot.request));

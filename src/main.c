@@ -11,7 +11,6 @@
 
 #include <curl/curl.h>
 #include <ldap.h>
-#include <openssl/crypto.h>
 #include <sasl/sasl.h>
 #ifdef HAVE_NSS
 #include <nss.h>
@@ -22,6 +21,7 @@
 #include "config.h"
 #include "json.h"
 #include "log.h"
+#include "openssl_loader.h"
 #include "runlimit.h"
 #include "util.h"
 

@@ -7,12 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/bio.h>
-#include <openssl/cms.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-
 #include "csr.h"
+#include "openssl_loader.h"
 #include "util.h"
 
 const char *renewal_signer_problem(X509 *old_cert, EVP_PKEY *old_key, time_t now)

@@ -11,14 +11,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
-#include <openssl/x509v3.h>
-
 #include "cert.h"
 #include "directory.h"
 #include "fsutil.h"
 #include "ldap_conn.h"
 #include "log.h"
+#include "openssl_loader.h"
 #include "sha256.h"
 #include "store_index.h"
 #include "strmap.h"
@@ -213,7 +211,8 @@ void revocation_ctx_free(struct revocation_ctx *ctx)
 	for (i = 0; i < ctx->n_memo; i++) {
 		free(ctx->memo[i].url);
 		crl_facts_free(ctx->memo[i].facts);
-		X509_CRL_free(ctx->memo[i].crl);
+		if (ctx->memo[i].crl)   /* even with NULL, a call loads OpenSSL */
+			X509_CRL_free(ctx->memo[i].crl);
 	}
 	free(ctx->memo);
 	for (i = 0; i < ctx->n_issuers; i++)
@@ -222,7 +221,8 @@ void revocation_ctx_free(struct revocation_ctx *ctx)
 	strmap_free(&ctx->issuer_by_cert);
 	for (i = 0; i < ctx->n_cas; i++) {
 		free(ctx->cas[i].der);
-		X509_free(ctx->cas[i].x);
+		if (ctx->cas[i].x)   /* parsed only to check a signature */
+			X509_free(ctx->cas[i].x);
 	}
 	free(ctx->cas);
 	free(ctx->cache_dir);

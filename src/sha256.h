@@ -2,9 +2,10 @@
  * names of cache and state files.
  *
  * Why not OpenSSL: a run where nothing changed parses no certificate, and
- * its only OpenSSL calls would be these digests; OpenSSL 3 sets up its
- * configuration and providers on the first one, which costs more memory
- * (over 2 MiB resident) than the rest of such a run's own work.  Keys,
+ * its only OpenSSL calls would be these digests: they would load OpenSSL
+ * (openssl_loader.h), and OpenSSL 3 sets up its configuration and providers
+ * on the first one, which costs more memory (over 2 MiB resident) than the
+ * rest of such a run's own work.  Keys,
  * signatures and anything secret stay with OpenSSL.  tests/unit/test_sha256
  * checks this against the FIPS 180-4 examples and against OpenSSL. */
 #ifndef ADENROLL_SHA256_H

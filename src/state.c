@@ -27,14 +27,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/bio.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-
 #include "fsutil.h"
 #include "keyproc.h"
 #include "log.h"
+#include "openssl_loader.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -272,7 +268,8 @@ int state_pending_load(const struct config *cfg, enum adenroll_mode mode,
 		}
 	}
 out:
-	BIO_free(bio);
+	if (bio)   /* even with NULL, a call loads OpenSSL */
+		BIO_free(bio);
 	free(rp);
 	return ret;
 }

@@ -13,6 +13,7 @@
 #include "fsutil.h"
 #include "keyproc.h"
 #include "log.h"
+#include "openssl_loader.h"
 #include "revocation.h"
 #include "strmap.h"
 #include "util.h"
@@ -399,7 +400,8 @@ void store_item_free_contents(struct store_item *it)
 	free(it->ext_template_cn);
 	free(it->template_oid);
 	free(it->crl_urls);
-	X509_free(it->cert);
+	if (it->cert)   /* none from the index; even with NULL, a call loads OpenSSL */
+		X509_free(it->cert);
 	free(it->cert_path);
 	free(it->key_path);
 	free(it->chain_path);

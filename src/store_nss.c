@@ -49,11 +49,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/pem.h>
-#include <openssl/pkcs12.h>
-#include <openssl/rand.h>
-#include <openssl/x509.h>
-
 /* Our src/cert.h shadows NSS's <cert.h> on the include path; pkcs12t.h
  * includes NSS's as "cert.h", resolved next to itself. */
 #include <pkcs12t.h>
@@ -70,6 +65,7 @@
 #include "keyproc.h"
 #include "log.h"
 #include "nss_loader.h"
+#include "openssl_loader.h"
 #include "state.h"
 #include "trust_policy.h"
 #include "util.h"

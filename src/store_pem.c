@@ -34,14 +34,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/bio.h>
-#include <openssl/bn.h>
-#include <openssl/pem.h>
-
 #include "cert.h"
 #include "fsutil.h"
 #include "keyproc.h"
 #include "log.h"
+#include "openssl_loader.h"
 #include "store_index.h"
 #include "util.h"
 

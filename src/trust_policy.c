@@ -12,6 +12,7 @@
 #include "cert.h"
 #include "directory.h"
 #include "log.h"
+#include "openssl_loader.h"
 #include "safetext.h"
 
 static char *run_dc;
