@@ -351,8 +351,9 @@ int cmd_pulse(const struct cli_options *opt, struct config *cfg, int argc, char 
 	memset(&tot, 0, sizeof tot);
 	memset(&aep, 0, sizeof aep);
 	memset(&disc, 0, sizeof disc);
-	/* Private keys live in the key process, forked before Kerberos, LDAP
-	 * or libcurl have read anything it could inherit (keyproc.h). */
+	/* Private keys live in the key process, a fresh image started when a
+	 * key is first needed; from here on this process may hold none
+	 * (keyproc.h). */
 	if (keyproc_start(cfg, opt->mode) < 0)
 		goto out;
 	/* discovery_run leaves disc zeroed on failure: out: frees nothing twice */

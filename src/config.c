@@ -272,7 +272,15 @@ void config_free(struct config *cfg)
 	free(cfg->user.archive_dir);
 	free(cfg->user.state_dir);
 	config_free_perms(cfg);
+	strlist_free(&cfg->source_names);
+	bloblist_free(&cfg->source_texts);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+static void keep_source(struct config *cfg, const char *name, const char *text, size_t len)
+{
+	strlist_add(&cfg->source_names, name);
+	bloblist_add(&cfg->source_texts, text, len);
 }
 
 static bool is_blank(char c)
@@ -805,7 +813,10 @@ int config_parse_buffer(const char *name, const char *buf, size_t len, struct co
 			char *err, size_t errlen)
 {
 	config_defaults(cfg);
-	return parse_into(name, buf, len, cfg, err, errlen);
+	if (parse_into(name, buf, len, cfg, err, errlen) < 0)
+		return -1;
+	keep_source(cfg, name ? name : "(config)", buf, len);
+	return 0;
 }
 
 /* ---------------------------------------------------------------- drop-ins */
@@ -893,6 +904,7 @@ static int load_dropins(const char *path, struct config *cfg)
 			log_error("%s", err);
 			ret = -1;
 		} else if (ret == 0 && !missing) {
+			keep_source(cfg, file, buf, len);
 			log_debug("read drop-in %s", file);
 		}
 		free(buf);
@@ -988,6 +1000,23 @@ int config_load(const char *path, bool optional, struct config *cfg)
 	cfg->path = xstrdup(path);
 	if (load_dropins(path, cfg) < 0)
 		return -1;
+	return resolve_system_anchors(cfg);
+}
+
+int config_load_texts(const struct strlist *names, const struct bloblist *texts, struct config *cfg)
+{
+	char err[1024];
+
+	config_defaults(cfg);
+	for (size_t i = 0; i < names->n && i < texts->n; i++) {
+		const char *text = (const char *)texts->v[i].data;
+
+		if (parse_into(names->v[i], text, texts->v[i].len, cfg, err, sizeof(err)) < 0) {
+			log_error("%s", err);
+			return -1;
+		}
+		keep_source(cfg, names->v[i], text, texts->v[i].len);
+	}
 	return resolve_system_anchors(cfg);
 }
 

@@ -113,6 +113,12 @@ struct config {
 	struct store_perms perms;
 	struct template_perms *tmpl_perms;
 	size_t n_tmpl_perms;
+	/* The files config_load parsed, in order: names and texts.  The key
+	 * process is a fresh image started when a key is first needed; it is
+	 * handed these and parses exactly what this run parsed
+	 * (config_load_texts), whatever happened to the files since. */
+	struct strlist source_names;
+	struct bloblist source_texts;
 };
 
 /* Fills cfg with defaults, then applies path (which must exist unless
@@ -125,6 +131,10 @@ int config_load(const char *path, bool optional, struct config *cfg);
 int config_parse_buffer(const char *name, const char *buf, size_t len, struct config *cfg,
 			char *err, size_t errlen);
 void config_defaults(struct config *cfg);
+/* config_load from the texts another process's config_load read
+ * (cfg->source_names/source_texts), in that order; the defaults first.
+ * Errors as config_load's. */
+int config_load_texts(const struct strlist *names, const struct bloblist *texts, struct config *cfg);
 /* Applies [user] and XDG defaults for --user (stores under the user's home):
  * pem_dir, archive_dir, state_dir default to $XDG_DATA_HOME/adenroll/... (or
  * ~/.local/share/adenroll), nss_db to sql:$HOME/.pki/nssdb, lock_file to

@@ -1,5 +1,6 @@
-/* The key process (keyproc.h): a forked child that alone holds private keys,
- * and the bounded protocol the network side uses to ask it for key work.
+/* The key process (keyproc.h): a child, a fresh image of this binary, that
+ * alone holds private keys, and the bounded protocol the network side uses
+ * to ask it for key work.
  * Separation as in acme-client (keyproc/netproc) and certmonger (key and
  * request work in children): a flaw in a parser of LDAP values, CA pages or
  * CRLs runs where no key is. */
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,6 +36,10 @@
 #include "util.h"
 
 enum kp_op { KP_OP_REQUEST = 1, KP_OP_SAVE_PENDING = 2, KP_OP_LOAD_PENDING = 3, KP_OP_INSTALL = 4 };
+/* The first frame to a new key process: what it needs to be this run's */
+#define KP_HELLO 0x4b   /* 'K' */
+/* where the key process finds its end of the socketpair */
+#define KP_CHILD_FD 3
 enum kp_status { KP_OK = 0, KP_ERROR = 1 };
 
 #define KP_FLAG_SIGN 1u
@@ -690,8 +696,12 @@ static struct {
 	int fd;
 	pid_t parent;       /* the network side, in the key process */
 	bool network_side;
-	bool lost;          /* this run's key process died: no second one after the network was read */
-} kp = { 0, -1, 0, false, false };
+	bool lost;          /* this run's key process died: no second one in this run */
+	/* network side: what the key process is started with, when first needed */
+	const struct config *cfg;
+	enum adenroll_mode mode;
+	const char *program;   /* NULL: this process's own binary */
+} kp = { 0, -1, 0, false, false, NULL, ADENROLL_MODE_MACHINE, NULL };
 
 static void write_pid(const char *dir, const char *leaf)
 {
@@ -702,89 +712,215 @@ static void write_pid(const char *dir, const char *leaf)
 	free(v);
 }
 
-/* TEST ONLY (keyproc.h): wait, with the memory as the run left it. */
-static void test_hold(const char *leaf)
+static void wait_for_file(const char *dir, const char *leaf)
+{
+	char *p = xasprintf("%s/%s", dir, leaf);
+	struct stat st;
+
+	for (int i = 0; i < 1200 && stat(p, &st) != 0; i++)
+		nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+	free(p);
+}
+
+/* TEST ONLY (keyproc.h): wait, with the memory as the run left it.  The
+ * network side writes its pid after the key process, if the run started
+ * one, wrote its own: a test that sees network.pid knows both. */
+static void test_hold(const char *leaf, bool after_key_process)
 {
 	const char *dir = getenv("ADENROLL_TEST_HOLD_AT_EXIT");
 	if (!dir || !*dir)
 		return;
-	char *go = xasprintf("%s/go", dir);
-	struct stat st;
+	if (after_key_process)
+		wait_for_file(dir, "key.pid");
 	write_pid(dir, leaf);
-	for (int i = 0; i < 1200 && stat(go, &st) != 0; i++)
-		nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
-	free(go);
+	wait_for_file(dir, "go");
 }
 
-static void child_main(const struct config *cfg, enum adenroll_mode mode, int fd)
+/* The hello: the mode, how to log, and the configuration files' texts this
+ * run parsed (config.h), so that the key process's configuration is this
+ * run's even if a file changed since. */
+static void put_hello(struct kp_buf *b, const struct config *cfg, enum adenroll_mode mode)
 {
+	put_u8(b, KP_HELLO);
+	put_num(b, mode);
+	put_num(b, log_get_level());
+	put_num(b, log_get_journal());
+	put_num(b, (int64_t)cfg->source_names.n);
+	for (size_t i = 0; i < cfg->source_names.n && i < cfg->source_texts.n; i++) {
+		put_text(b, cfg->source_names.v[i]);
+		put_bytes(b, cfg->source_texts.v[i].data, cfg->source_texts.v[i].len);
+	}
+}
+
+/* The other end of fd must be our parent: a socketpair it made. */
+static bool peer_is_parent(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return false;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || len != sizeof cred)
+		return false;
+	return cred.pid == getppid() && cred.uid == getuid();
+}
+
+static int read_hello(int fd, struct config *cfg, enum adenroll_mode *mode)
+{
+	struct strlist names = { 0 };
+	struct bloblist texts = { 0 };
+	struct kp_reader r = { 0 };
+	unsigned char *msg = NULL;
+	size_t len;
+	int64_t m, level, journal, n;
+	int ret = -1;
+
+	if (keyproc_frame_read(fd, &msg, &len) != 1 || msg[0] != KP_HELLO)
+		goto out;
+	r.p = msg + 1;
+	r.left = len - 1;
+	m = rd_num(&r);
+	level = rd_num(&r);
+	journal = rd_num(&r);
+	n = rd_num(&r);
+	if (r.bad || (m != ADENROLL_MODE_MACHINE && m != ADENROLL_MODE_USER) || level < LOG_LVL_ERROR ||
+	    level > LOG_LVL_DEBUG || n < 0 || n > 1024)
+		goto out;
+	log_init((enum log_level)level, journal != 0);
+	for (int64_t i = 0; i < n; i++) {
+		char *name = rd_text(&r);
+		size_t tlen;
+		const unsigned char *text = rd_field(&r, &tlen);
+
+		if (!name || !text) {
+			free(name);
+			goto out;
+		}
+		strlist_add(&names, name);
+		bloblist_add(&texts, text, tlen);
+		free(name);
+	}
+	if (!rd_done(&r))
+		goto out;
+	*mode = (enum adenroll_mode)m;
+	if (config_load_texts(&names, &texts, cfg) < 0 ||
+	    (*mode == ADENROLL_MODE_USER && config_apply_user_mode(cfg) < 0))
+		goto out;
+	ret = 0;
+out:
+	strlist_free(&names);
+	bloblist_free(&texts);
+	free(msg);
+	return ret;
+}
+
+int keyproc_child_main(void)
+{
+	struct config cfg = { 0 };
+	enum adenroll_mode mode = ADENROLL_MODE_MACHINE;
 	unsigned char *msg, *ans;
 	size_t len, alen;
+	int fd = KP_CHILD_FD;
 
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGALRM, SIG_DFL);
 	prctl(PR_SET_NAME, "adenroll-key", 0, 0, 0);
 	/* no core file with a key in it */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (!peer_is_parent(fd)) {
+		fprintf(stderr, "adenroll: %s is started by adenroll itself, on a socket from its parent\n",
+			KEYPROC_CHILD_ARG);
+		return ADENROLL_EXIT_USAGE;
+	}
+	kp.parent = getppid();
+	if (read_hello(fd, &cfg, &mode) < 0) {
+		log_error("the key process did not get a usable configuration from the run that started it");
+		close(fd);
+		config_free(&cfg);
+		return ADENROLL_EXIT_FAILURE;
+	}
 	for (;;) {
 		int rc = keyproc_frame_read(fd, &msg, &len);
 		if (rc <= 0)
 			break;   /* the network side ended (or sent a broken frame): so do we */
-		keyproc_serve(cfg, mode, msg, len, &ans, &alen);
+		keyproc_serve(&cfg, mode, msg, len, &ans, &alen);
 		free(msg);
 		rc = keyproc_frame_write(fd, ans, alen);
 		free(ans);
 		if (rc < 0)
 			break;
 	}
-	test_hold("key.pid");
+	test_hold("key.pid", false);
 	keyproc_serve_reset();
 	close(fd);
-	_exit(0);
+	config_free(&cfg);
+	return 0;
+}
+
+void keyproc_set_program(const char *path)
+{
+	kp.program = path;
 }
 
 int keyproc_start(const struct config *cfg, enum adenroll_mode mode)
 {
-	int sv[2];
-
-	if (kp.pid > 0)
+	if (kp.pid > 0 || kp.cfg)
 		return 0;
 	if (kp.lost) {
-		log_error("the key process of this run ended (see above); another is not started once the network "
-			  "has been read");
+		log_error("the key process of this run ended (see above); another is not started in this run");
 		return -1;
 	}
+	kp.cfg = cfg;
+	kp.mode = mode;
+	kp.network_side = true;
+	return 0;
+}
+
+/* posix_spawn (no copy of this process's memory, which by now holds what
+ * the network sent) of a fresh image, its end of the socketpair on
+ * KP_CHILD_FD and nothing else open but stdin/out/err. */
+static int spawn(char *err, size_t errlen)
+{
+	char *argv[] = { (char *)"adenroll-key", (char *)KEYPROC_CHILD_ARG, NULL };
+	const char *program = kp.program ? kp.program : "/proc/self/exe";
+	posix_spawn_file_actions_t fa;
+	struct kp_buf hello = { 0 };
+	extern char **environ;
+	int sv[2], rc;
+	pid_t pid;
+
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		log_error("cannot start the key process: socketpair: %s", strerror(errno));
+		snprintf(err, errlen, "cannot start the key process: socketpair: %s", strerror(errno));
 		return -1;
 	}
-	fflush(stdout);
-	fflush(stderr);
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid < 0) {
-		log_error("cannot start the key process: fork: %s", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		kp.parent = parent;
-		kp.network_side = false;
-		child_main(cfg, mode, sv[1]);
-	}
+	posix_spawn_file_actions_init(&fa);
+	/* dup2 onto its own number still clears FD_CLOEXEC (POSIX 2024) */
+	posix_spawn_file_actions_adddup2(&fa, sv[1], KP_CHILD_FD);
+	posix_spawn_file_actions_addclosefrom_np(&fa, KP_CHILD_FD + 1);
+	rc = posix_spawn(&pid, program, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
 	close(sv[1]);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot start the key process (%s): %s", program, strerror(rc));
+		close(sv[0]);
+		return -1;
+	}
 	kp.pid = pid;
 	kp.fd = sv[0];
-	kp.network_side = true;
+	put_hello(&hello, kp.cfg, kp.mode);
+	if (hello.too_long || keyproc_frame_write(kp.fd, hello.v, hello.n) < 0) {
+		snprintf(err, errlen, "cannot hand the key process its configuration");
+		free(hello.v);
+		return -1;
+	}
+	free(hello.v);
 	log_debug("key process %ld started", (long)pid);
 	return 0;
 }
 
 bool keyproc_running(void)
 {
-	return kp.pid > 0;
+	return kp.pid > 0 || kp.cfg != NULL;
 }
 
 static void reap(bool report)
@@ -811,10 +947,11 @@ void keyproc_stop(void)
 	if (kp.fd >= 0)
 		close(kp.fd);   /* the end of stream tells it to finish */
 	kp.fd = -1;
-	test_hold("network.pid");
+	test_hold("network.pid", kp.pid > 0);
 	reap(false);
 	kp.network_side = false;
 	kp.lost = false;
+	kp.cfg = NULL;
 }
 
 void keyproc_assert_key_side(const char *what)
@@ -843,6 +980,12 @@ static unsigned char *exchange(struct kp_buf *q, struct kp_reader *r, size_t *al
 		snprintf(err, errlen, "the request to the key process would exceed %u bytes", KEYPROC_MAX_FRAME);
 		goto fail;
 	}
+	if (kp.pid <= 0 && kp.cfg && spawn(err, errlen) < 0) {
+		reap(true);
+		kp.lost = true;
+		kp.cfg = NULL;
+		goto fail;
+	}
 	if (kp.pid <= 0 || kp.fd < 0) {
 		snprintf(err, errlen, "the key process is not running");
 		goto fail;
@@ -851,6 +994,7 @@ static unsigned char *exchange(struct kp_buf *q, struct kp_reader *r, size_t *al
 		snprintf(err, errlen, "the key process ended without answering (see above)");
 		reap(true);
 		kp.lost = true;
+		kp.cfg = NULL;
 		goto fail;
 	}
 	r->p = ans + 1;

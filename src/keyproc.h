@@ -1,6 +1,9 @@
-/* The key process: the one place private keys exist.  pulse and enroll fork
- * it first thing, before Kerberos, LDAP, libcurl or any page parser has run,
- * so it inherits nothing they read.  It generates or loads keys, builds and
+/* The key process: the one place private keys exist.  It is a fresh image
+ * of this binary (posix_spawn of /proc/self/exe, KEYPROC_CHILD_ARG), started
+ * when the run first needs a key, so it shares no memory with the process
+ * that has read the network, and a run that needs no key (a no-op pulse)
+ * starts none.  It is handed the run's mode and the configuration texts the
+ * run parsed (config.h), and talks only over its socketpair.  It generates or loads keys, builds and
  * signs the requests (the PKCS#10, and the CMS renewal signature with the
  * held key), writes keys into the store or the pending state, and checks
  * that an issued certificate carries its key before installing it.  The
@@ -34,18 +37,21 @@
 #define KEYPROC_MAX_CHAIN 32                     /* certificates in an installed chain */
 #define KEYPROC_HASH_HEX 65                      /* SHA-256 in hex, with the NUL */
 
-/* Forks the key process for this run (cfg and mode are the run's; the child
- * keeps its copy).  Call before anything reads the network.  Starting it
- * again while it runs does nothing; after it died in this run (until
- * keyproc_stop) it is refused: a second one would inherit what the network
- * side has read since.  From then on this process is the
- * network side: keyproc_assert_key_side aborts in it.  0, or -1 logged. */
+/* Makes this process the network side of a run (cfg and mode are the
+ * run's; cfg must outlive the run): keyproc_assert_key_side aborts in it
+ * from now on, and the key process is started by the first request below.
+ * Call before anything reads the network.  Again while armed or running:
+ * nothing.  After the key process died or could not start in this run
+ * (until keyproc_stop) it is refused: a key process that crashed may have
+ * been made to.  0, or -1 logged. */
 int keyproc_start(const struct config *cfg, enum adenroll_mode mode);
+/* Armed by keyproc_start, or running. */
 bool keyproc_running(void);
 /* Ends the key process (it forgets its key and exits) and waits for it.
  * TEST ONLY: with ADENROLL_TEST_HOLD_AT_EXIT=<dir> set, both processes
  * write their pid to <dir>/network.pid and <dir>/key.pid (the key process
- * still holding its last key) and wait until <dir>/go exists (at most
+ * still holding its last key; network.pid last, and key.pid only when the
+ * run started a key process) and wait until <dir>/go exists (at most
  * 120 s), so a test can read their memory (tests/integration/t_keyproc_*). */
 void keyproc_stop(void);
 
@@ -95,6 +101,18 @@ int keyproc_install(const struct template *t, X509 *cert, STACK_OF(X509) *chain,
 /* Hex SHA-256 of cert's SubjectPublicKeyInfo (DER), as the key process
  * hashes its key.  0, or -1. */
 int keyproc_cert_pubkey_sha256(X509 *cert, char out[KEYPROC_HASH_HEX]);
+
+/* The argument main() hands to keyproc_child_main: a process started with
+ * exactly argv[1] == KEYPROC_CHILD_ARG is a key process. */
+#define KEYPROC_CHILD_ARG "--key-process"
+/* The key process's main: it checks that its socket (descriptor 3) comes
+ * from its parent, reads the hello (mode, log level, configuration texts),
+ * serves requests until the end of stream, forgets its key.  The exit
+ * status. */
+int keyproc_child_main(void);
+/* TEST ONLY: the binary the key process is started from (NULL: this
+ * process's own, /proc/self/exe); unit tests are not adenroll. */
+void keyproc_set_program(const char *path);
 
 /* Called where a private key is created, read or written: aborts (after a
  * log line naming what) in the network side of a run.  A programming error,

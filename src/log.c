@@ -80,6 +80,11 @@ void log_init(enum log_level level, bool journal)
 	stderr_is_journal = journal && stderr_connected_to_journal();
 }
 
+bool log_get_journal(void)
+{
+	return to_journal;
+}
+
 void log_capture(char *buf, size_t len)
 {
 	capture_buf = len ? buf : NULL;

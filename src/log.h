@@ -12,6 +12,8 @@ enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 /* verbosity: LOG_LVL_* shown on stderr; to_journal: also send to journald/syslog. */
 void log_init(enum log_level verbosity, bool to_journal);
 enum log_level log_get_level(void);
+/* Whether log_init was asked for the journal. */
+bool log_get_journal(void);
 
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -20,6 +20,7 @@
 #include "commands.h"
 #include "config.h"
 #include "json.h"
+#include "keyproc.h"
 #include "log.h"
 #include "openssl_loader.h"
 #include "runlimit.h"
@@ -248,6 +249,9 @@ int main(int argc, char **argv)
 	bool quiet = false, help = false, version = false;
 	int c, ret = ADENROLL_EXIT_USAGE, lock = -1;
 
+	/* a run's key process, started by that run (keyproc.h) */
+	if (argc == 2 && strcmp(argv[1], KEYPROC_CHILD_ARG) == 0)
+		return keyproc_child_main();
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
 		if (strcmp(argv[i], "--json") == 0)
 			json_errors = true;

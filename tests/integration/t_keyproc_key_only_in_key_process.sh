@@ -41,7 +41,8 @@ held_pulse() {
   [ "${#keys[@]}" -gt 0 ] || fail "[$tag] no private key on disk to look for"
   note "[$tag] scanning for ${#keys[@]} keys: ${keys[*]}"
   net=$(/usr/bin/python3 "$SCAN" "$(cat "$HOLD/network.pid")" "${keys[@]}") || fail "[$tag] cannot scan the network process"
-  kp=$(/usr/bin/python3 "$SCAN" "$(cat "$HOLD/key.pid")" "${keys[@]}") || fail "[$tag] cannot scan the key process"
+  [ -n "$KEY_PID" ] || fail "[$tag] the run started no key process"
+  kp=$(/usr/bin/python3 "$SCAN" "$KEY_PID" "${keys[@]}") || fail "[$tag] cannot scan the key process"
   touch "$HOLD/go"
   wait "$bg"
   rc=$?

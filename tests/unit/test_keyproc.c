@@ -53,10 +53,7 @@ static int teardown(void **state)
 	(void)state;
 	keyproc_stop();
 	keyproc_serve_reset();
-	free(test_cfg.pem_dir);
-	free(test_cfg.archive_dir);
-	free(test_cfg.state_dir);
-	memset(&test_cfg, 0, sizeof test_cfg);
+	config_free(&test_cfg);
 	if (system(cmd) != 0)
 		return -1;
 	free(cmd);
@@ -167,16 +164,32 @@ static void m_request(struct msg *m, const char *cn)
 	m_num(m, 0);
 }
 
+/* Parsed from a text, as a run's configuration is: the key process is
+ * handed the text (config.h, source_texts). */
 static void make_config(void)
 {
+	char err[512];
+	char *text = xasprintf("[store]\ntypes = pem\npem_dir = %s/certs\narchive_dir = %s/archive\n"
+			       "state_dir = %s/state\n", tmpdir, tmpdir, tmpdir);
+
 	memset(&test_cfg, 0, sizeof test_cfg);
-	test_cfg.store_types = STORE_PEM;
-	test_cfg.pem_dir = xasprintf("%s/certs", tmpdir);
-	test_cfg.archive_dir = xasprintf("%s/archive", tmpdir);
-	test_cfg.state_dir = xasprintf("%s/state", tmpdir);
+	assert_int_equal(config_parse_buffer("test_keyproc.conf", text, strlen(text), &test_cfg, err, sizeof err), 0);
+	free(text);
 	mkdir(test_cfg.pem_dir, 0755);
 	mkdir(test_cfg.archive_dir, 0700);
 	mkdir(test_cfg.state_dir, 0700);
+}
+
+/* The key process is a fresh image of adenroll, which this test is not. */
+static void use_adenroll_binary(void)
+{
+	static char path[4096];
+	const char *top = getenv("top_builddir");
+
+	snprintf(path, sizeof path, "%s/adenroll", top && *top ? top : ".");
+	if (access(path, X_OK) != 0)
+		skip();
+	keyproc_set_program(path);
 }
 
 /* 0 ok, 1 error (*why set, caller frees) */
@@ -375,7 +388,22 @@ static void key_of_file_hash(const char *path, char out[KEYPROC_HASH_HEX])
 	EVP_PKEY_free(k);
 }
 
-static void test_forked_key_process(void **state)
+/* The key process of this run, from /proc (the test's only child then). */
+static pid_t only_child(void)
+{
+	char *p = xasprintf("/proc/%ld/task/%ld/children", (long)getpid(), (long)getpid());
+	FILE *f = fopen(p, "r");
+	long pid = -1;
+	free(p);
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &pid) != 1)
+		pid = -1;
+	fclose(f);
+	return (pid_t)pid;
+}
+
+static void test_key_process(void **state)
 {
 	struct template t;
 	struct account acct = { .dn = "CN=CLIENT,CN=Computers,DC=example", .sam_account_name = "CLIENT$",
@@ -388,8 +416,11 @@ static void test_forked_key_process(void **state)
 	make_template(&t);
 	ca_key = EVP_EC_gen("P-256");
 	assert_non_null(ca_key);
+	use_adenroll_binary();
 	assert_int_equal(keyproc_start(&test_cfg, ADENROLL_MODE_MACHINE), 0);
 	assert_true(keyproc_running());
+	/* started by the first request, not before */
+	assert_true(only_child() <= 0);
 
 	/* this process is now the network side: making a key here aborts */
 	pid_t pid = fork();
@@ -506,24 +537,9 @@ static void test_forked_key_process(void **state)
 	EVP_PKEY_free(ca_key);
 }
 
-/* The key process of this run, from /proc (the test's only child then). */
-static pid_t only_child(void)
-{
-	char *p = xasprintf("/proc/%ld/task/%ld/children", (long)getpid(), (long)getpid());
-	FILE *f = fopen(p, "r");
-	long pid = -1;
-	free(p);
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &pid) != 1)
-		pid = -1;
-	fclose(f);
-	return (pid_t)pid;
-}
-
 /* A key process that dies mid-run (killed, out of memory) fails the request
- * cleanly, and no second one is forked from a process that has read the
- * network since; the next run (after keyproc_stop) starts one again. */
+ * cleanly, and no second one is started in that run (a crash may have been
+ * provoked); the next run (after keyproc_stop) starts one again. */
 static void test_key_process_lost(void **state)
 {
 	struct template t;
@@ -533,12 +549,14 @@ static void test_key_process_lost(void **state)
 	(void)state;
 	make_config();
 	make_template(&t);
+	use_adenroll_binary();
 	assert_int_equal(keyproc_start(&test_cfg, ADENROLL_MODE_MACHINE), 0);
-	pid_t child = only_child();
-	if (child <= 0)
-		skip();
-	assert_int_equal(kill(child, SIGKILL), 0);
 	struct keyproc_request rq = { .t = &t, .host_fqdn = "client.example" };
+	assert_int_equal(keyproc_make_request(&rq, &made, err, sizeof err), 0);
+	free(made.request);
+	pid_t child = only_child();
+	assert_true(child > 0);
+	assert_int_equal(kill(child, SIGKILL), 0);
 	assert_int_equal(keyproc_make_request(&rq, &made, err, sizeof err), -1);
 	assert_non_null(strstr(err, "ended without answering"));
 	assert_null(made.request);
@@ -556,7 +574,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frame_round_trip_and_bounds),
 		cmocka_unit_test_setup_teardown(test_malformed_requests_get_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_forked_key_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_process_lost, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
