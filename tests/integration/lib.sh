@@ -443,3 +443,23 @@ held_start() {
     assert_ne "$bg" "$KEY_PID" "[$tag] the key process is another process"
   fi
 }
+
+# held_maps TAG CMD...: held_start, then NET_MAPS and KEY_MAPS get the
+# /proc/PID/maps of the run's processes (KEY_MAPS "" when it started no key
+# process; KEY_PID says), the run is let go and HELD_RC is its exit status.
+held_maps() {
+  local tag=$1
+  held_start "$@"
+  NET_MAPS=$(cat "/proc/$bg/maps") || fail "[$tag] cannot read the maps of the network process"
+  KEY_MAPS=
+  if [ -n "$KEY_PID" ]; then
+    KEY_MAPS=$(cat "/proc/$KEY_PID/maps") || fail "[$tag] cannot read the maps of the key process"
+  fi
+  touch "$HOLD/go"
+  wait "$bg"
+  HELD_RC=$?
+  bg=
+  # the maps were read: they name a library every process of a run maps
+  assert_match "$NET_MAPS" '/libldap' "[$tag] the maps of the network process"
+  [ -z "$KEY_PID" ] || assert_match "$KEY_MAPS" '/libldap' "[$tag] the maps of the key process"
+}
