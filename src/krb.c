@@ -407,6 +407,10 @@ static enum krb_failure log_initial_creds_error(krb5_context ctx, krb5_error_cod
  * when every check below holds; anything else is replaced from the keytab,
  * never trusted. */
 #define MACHINE_CCACHE_LEAF "machine.ccache"
+/* The temp file machine_ccache_write renames over it: "<this><pid>".  A
+ * run killed in between leaves it; the next run removes it (its process
+ * gone), or /run would collect one per killed run until a reboot. */
+#define MACHINE_CCACHE_TMP_PREFIX "." MACHINE_CCACHE_LEAF ".tmp-"
 /* The ccache config entry naming the keytab file (and its identity) the
  * tickets came from: a re-join or a rotated machine password rewrites the
  * keytab, and the next run then asks the KDC again. */
@@ -560,8 +564,8 @@ static int machine_ccache_write(krb5_context ctx, const char *path, krb5_princip
 	int ret = -1;
 
 	const char *slash = strrchr(path, '/');
-	tmp = slash ? xasprintf("%.*s/.%s.tmp-%ld", (int)(slash - path), path, slash + 1, (long)getpid())
-		    : xasprintf(".%s.tmp-%ld", path, (long)getpid());
+	tmp = slash ? xasprintf("%.*s/" MACHINE_CCACHE_TMP_PREFIX "%ld", (int)(slash - path), path, (long)getpid())
+		    : xasprintf(MACHINE_CCACHE_TMP_PREFIX "%ld", (long)getpid());
 	/* A leftover of a killed run with our pid: ours to remove. */
 	if (unlink(tmp) != 0 && errno != ENOENT)
 		goto fail_errno;
@@ -615,7 +619,8 @@ static int session_select_ccache(struct krb_session *s)
 }
 
 /* The machine ccache's directory, created private when missing; false (and
- * a debug line: the run uses a MEMORY ccache) when it is not trustworthy. */
+ * a debug line: the run uses a MEMORY ccache) when it is not trustworthy.
+ * A trusted one is rid of the temp files of killed runs. */
 static bool machine_ccache_dir_ok(const char *path)
 {
 	char why[512];
@@ -634,6 +639,8 @@ static bool machine_ccache_dir_ok(const char *path)
 		}
 		if (!ok)
 			log_debug("not keeping the machine's tickets in %s: %s", path, why);
+		else
+			fs_remove_stale_pid_files(dir, MACHINE_CCACHE_TMP_PREFIX);
 	}
 	free(dir);
 	return ok;

@@ -4,7 +4,8 @@
 # and the LDAP service ticket); a ccache for another principal, a corrupt
 # one, one from another keytab, one whose TGT expires soon and one got
 # while the clock was off are replaced from the keytab, never used; doctor
-# always asks the KDC.
+# always asks the KDC.  Temp files of killed runs beside it are removed
+# once their run is gone.
 # Exchanges are counted with libkrb5's own trace (KRB5_TRACE): "Getting
 # initial credentials for" starts an AS exchange, "Sending request" is every
 # message sent to a KDC; the TGT's start time (klist) shows which one a run left.
@@ -43,6 +44,31 @@ assert_contains "$OUT" "Kerberos: using the cached ticket of $ADCS_CLIENT_PRINCI
 assert_eq 0 "$(as_count)" "AS exchanges of the second pulse"
 assert_eq 0 "$(kdc_msgs)" "messages to the KDC in the second pulse"
 assert_eq "$start1" "$(tgt_start)" "TGT start time after the second pulse"
+
+note "temp files of killed runs (.machine.ccache.tmp-<pid>) are removed when their run is gone, nothing else"
+sleep 0 & dead=$!
+wait "$dead"
+kill -0 "$dead" 2> /dev/null && fail "pid $dead still runs"
+sleep 600 & live=$!
+trap 'kill "$live" 2> /dev/null' EXIT
+printf 'x' > "$SCRATCH/.machine.ccache.tmp-$dead"
+printf 'x' > "$SCRATCH/.machine.ccache.tmp-$live"
+printf 'x' > "$SCRATCH/.machine.ccache.tmp-$dead-other"   # not the ccache's pattern
+printf 'x' > "$SCRATCH/bystander"
+ln -s bystander "$SCRATCH/.machine.ccache.tmp-$(( dead + 1 ))0000"   # a symlink: never ours
+"$ADENROLL" "${C[@]}" -v pulse > "$SCRATCH/last.out" 2>&1   # whatever its exit status (see pulse_any)
+OUT=$(cat "$SCRATCH/last.out")
+assert_contains "$OUT" "removed $SCRATCH/.machine.ccache.tmp-$dead, left by run $dead that was killed while writing it"
+assert_no_file "$SCRATCH/.machine.ccache.tmp-$dead"
+assert_file "$SCRATCH/.machine.ccache.tmp-$live"
+assert_file "$SCRATCH/.machine.ccache.tmp-$dead-other"
+[ -L "$SCRATCH/.machine.ccache.tmp-$(( dead + 1 ))0000" ] || fail "the symlink named like a ccache temp file was removed"
+assert_eq "x" "$(cat "$SCRATCH/bystander")" "the symlink's target"
+kill "$live"
+wait "$live" 2> /dev/null
+trap - EXIT
+rm -f "$SCRATCH/.machine.ccache.tmp-$live" "$SCRATCH/.machine.ccache.tmp-$dead-other" \
+  "$SCRATCH/.machine.ccache.tmp-$(( dead + 1 ))0000" "$SCRATCH/bystander"
 
 note "a ccache for another principal is replaced"
 cp "$CC" "$SCRATCH/saved.ccache"
