@@ -29,6 +29,7 @@ struct krb_session {
 	krb5_context ctx;
 	krb5_ccache cc;
 	bool owns_ccache;       /* a MEMORY ccache we created: destroy it */
+	bool from_cache;        /* the machine ccache of an earlier run, reused */
 	bool env_changed;
 	char *old_ccname;       /* KRB5CCNAME before we changed it, NULL if unset */
 	char *ccname;
@@ -41,6 +42,7 @@ const char *krb_session_principal(const struct krb_session *s) { return s->princ
 const char *krb_session_realm(const struct krb_session *s) { return s->realm; }
 const char *krb_session_sam_account_name(const struct krb_session *s) { return s->sam; }
 const char *krb_session_ccache_name(const struct krb_session *s) { return s->ccname; }
+bool krb_session_from_cache(const struct krb_session *s) { return s && s->from_cache; }
 
 void krb_session_free(struct krb_session *s)
 {
@@ -727,6 +729,7 @@ static int session_machine(const struct config *cfg, bool fresh, struct krb_sess
 	}
 	if (session_select_ccache(s) != 0)
 		goto out;
+	s->from_cache = cached;
 	if (cached)
 		log_info("Kerberos: using the cached ticket of %s (%s)", s->principal, cc_path);
 	else
@@ -879,6 +882,25 @@ int krb_session_open_fresh(const struct config *cfg, enum adenroll_mode mode, st
 			   enum krb_failure *why)
 {
 	return session_open(cfg, mode, true, out, why);
+}
+
+bool krb_message_is_clock_error(const char *text)
+{
+	static const krb5_error_code codes[] = {
+		KRB5KRB_AP_ERR_SKEW, KRB5KRB_AP_ERR_TKT_EXPIRED, KRB5KRB_AP_ERR_TKT_NYV,
+	};
+	krb5_context ctx;
+	bool found = false;
+
+	if (!text || !*text || krb5_init_context(&ctx) != 0)
+		return false;
+	for (size_t i = 0; !found && i < sizeof codes / sizeof codes[0]; i++) {
+		const char *m = krb5_get_error_message(ctx, codes[i]);
+		found = m && *m && strstr(text, m) != NULL;
+		krb5_free_error_message(ctx, m);
+	}
+	krb5_free_context(ctx);
+	return found;
 }
 
 char *krb_default_realm(void)

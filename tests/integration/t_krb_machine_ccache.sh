@@ -5,7 +5,9 @@
 # one, one from another keytab, one whose TGT expires soon and one got
 # while the clock was off are replaced from the keytab, never used; doctor
 # always asks the KDC.  Temp files of killed runs beside it are removed
-# once their run is gone.
+# once their run is gone.  A cached ticket the DC refuses because the clock
+# moved since is replaced from the keytab and the bind retried once; what
+# still fails (and a user's refused ticket) says how far the clock is off.
 # Exchanges are counted with libkrb5's own trace (KRB5_TRACE): "Getting
 # initial credentials for" starts an AS exchange, "Sending request" is every
 # message sent to a KDC; the TGT's start time (klist) shows which one a run left.
@@ -139,4 +141,31 @@ note "the clock right again: a ticket got while it was off is not reused"
 assert_exit 0 traced "$ADENROLL" "${C[@]}" -v templates
 assert_contains "$OUT" "got while this host's clock was off from the KDC's; asking the KDC"
 assert_eq 1 "$(as_count)" "AS exchanges after the clock was corrected"
+
+note "the clock 1 h ahead after the ticket was cached: the DC refuses it, the run replaces it from the keytab and binds again"
+assert_exit 0 traced faketime -f +1h "$ADENROLL" "${C[@]}" -v templates
+assert_contains "$OUT" "Kerberos: using the cached ticket of $ADCS_CLIENT_PRINCIPAL"
+assert_contains "$OUT" "refused the cached Kerberos ticket for the time (clock skew, or expired or not yet valid by its clock); replacing the machine's ticket from the keytab"
+assert_contains "$OUT" "Kerberos: got a ticket for $ADCS_CLIENT_PRINCIPAL from keytab"
+assert_eq 1 "$(as_count)" "AS exchanges of the run that replaced the refused ticket"
+# GSS-API's own words only in debug lines
+assert_not_contains "$(grep -v '^adenroll: debug: ' <<< "$OUT")" "GSSAPI Error" "output of the run whose cached ticket was refused"
+
+note "the same without KDC time correction (kdc_timesync = 0): the run fails saying by how much the clock is off"
+sed 's/^\[libdefaults\]$/[libdefaults]\n\tkdc_timesync = 0/' "$KRB5_CONFIG" > "$SCRATCH/krb5-nosync.conf"
+grep -q "kdc_timesync = 0" "$SCRATCH/krb5-nosync.conf" || fail "cannot add kdc_timesync = 0 to the test krb5.conf"
+assert_exit 0 "$ADENROLL" "${C[@]}" templates     # a ticket got with the right clock, cached
+assert_exit 1 traced env KRB5_CONFIG="$SCRATCH/krb5-nosync.conf" faketime -f +1h "$ADENROLL" "${C[@]}" templates
+assert_match "$OUT" "cannot bind to domain controller $ADCS_DC_HOST: it refused the Kerberos ticket for the time \(clock skew\): this host is 36[0-9][0-9] s ahead of $ADCS_DC_HOST: Kerberos allows 300 s; sync the time with the domain \(chrony/ntpd/systemd-timesyncd against the DCs\), then check with \`adenroll doctor\`" "pulse output"
+assert_not_contains "$OUT" "GSSAPI Error" "output of the run whose clock is off"
+
+note "user mode: the user's ccache is never rewritten; the run says by how much the clock is off"
+KRB5CCNAME=FILE:$SCRATCH/alice.ccache kinit_user
+assert_exit 0 "$ADENROLL" "${C[@]}" --user templates      # its LDAP service ticket cached
+before=$(sha256sum "$SCRATCH/alice.ccache")
+assert_exit 1 faketime -f +1h "$ADENROLL" "${C[@]}" --user templates
+assert_match "$OUT" "it refused the Kerberos ticket for the time \(clock skew\): this host is 36[0-9][0-9] s ahead of $ADCS_DC_HOST: Kerberos allows 300 s" "user run output"
+assert_not_contains "$OUT" "replacing the machine's ticket" "user run output"
+assert_not_contains "$OUT" "GSSAPI Error" "user run output"
+assert_eq "$before" "$(sha256sum "$SCRATCH/alice.ccache")" "the user's ccache after the run"
 exit 0
