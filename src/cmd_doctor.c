@@ -49,9 +49,7 @@
 #include "gpo_policy.h"
 #include "openssl_loader.h"
 
-/* Kerberos' default maximum clock skew (krb5.conf clockskew, AD "Maximum
- * tolerance for computer clock synchronization"): 5 minutes. */
-#define SKEW_FAIL_SECONDS 300
+#define SKEW_FAIL_SECONDS KRB_MAX_SKEW_SECONDS
 #define SKEW_WARN_SECONDS 60
 #define TCP_TIMEOUT_MS 5000
 #define DOCTOR_HTTP_TIMEOUT 15
@@ -376,35 +374,6 @@ static void check_ldap(struct doctor *d, const struct config *cfg)
 		       ldap_conn_dc(d->disc.ldap), prot, ssf);
 }
 
-struct dse_time {
-	char *current;
-};
-
-static int dse_time_cb(struct ldap_conn *c, const struct ldap_entry *e, void *ctx)
-{
-	(void)c;
-	struct dse_time *t = ctx;
-	free(t->current);
-	t->current = ldap_entry_string(e, "currentTime");
-	return 0;
-}
-
-/* GeneralizedTime "20261125171700.0Z" (UTC). */
-static int parse_gentime(const char *s, time_t *out)
-{
-	struct tm tm;
-	memset(&tm, 0, sizeof tm);
-	if (!s || strlen(s) < 15 || strspn(s, "0123456789") < 14)
-		return -1;
-	if (sscanf(s, "%4d%2d%2d%2d%2d%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-		   &tm.tm_sec) != 6)
-		return -1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	*out = timegm(&tm);
-	return *out == (time_t)-1 ? -1 : 0;
-}
-
 static void check_clock(struct doctor *d)
 {
 	if (d->skew_reported)
@@ -413,34 +382,24 @@ static void check_clock(struct doctor *d)
 		report(d, ST_SKIP, "clock", NULL, "needs an LDAP connection to read the DC's time");
 		return;
 	}
-	static const char *const attrs[] = { "currentTime", NULL };
-	struct dse_time t = { NULL };
-	struct timeval before, after;
-	gettimeofday(&before, NULL);
+	double skew;
+	char *err = NULL, text[512];
 	begin(d);
-	int rc = ldap_conn_search(d->disc.ldap, "", LDAP_CONN_BASE, "(objectClass=*)", attrs, LDAP_CONN_NO_PAGING,
-				  dse_time_cb, &t, NULL);
+	int rc = ldap_conn_clock_offset(d->disc.ldap, NULL, 0, &skew, &err);
 	end();
-	gettimeofday(&after, NULL);
-	time_t dc;
-	if (rc != 0 || parse_gentime(t.current, &dc) != 0) {
+	if (rc != 0) {
 		report(d, ST_WARN, "clock", "compare `date -u` with the DC's time by hand",
-		       "cannot read the DC's currentTime from the rootDSE: %s",
-		       t.current ? t.current : why(d, "no value"));
-		free(t.current);
+		       "cannot read the DC's currentTime from the rootDSE: %s", err ? err : why(d, "no value"));
+		free(err);
 		return;
 	}
-	free(t.current);
-	/* the DC's second lies within the round trip; compare with its middle */
-	double local = ((double)before.tv_sec + (double)after.tv_sec) / 2.0 +
-		       ((double)before.tv_usec + (double)after.tv_usec) / 2e6;
-	double skew = local - ((double)dc + 0.5);
 	double a = skew < 0 ? -skew : skew;
 	const char *dir = skew > 0 ? "ahead of" : "behind";
-	if (a > SKEW_FAIL_SECONDS)
+	if (a > SKEW_FAIL_SECONDS) {
+		discovery_clock_text(skew, ldap_conn_dc(d->disc.ldap), text, sizeof text);
 		report(d, ST_FAIL, "clock", "sync the time with the domain (chrony/ntpd/systemd-timesyncd against the DCs)",
-		       "this host is %.0f s %s %s: Kerberos allows %d s", a, dir, ldap_conn_dc(d->disc.ldap), SKEW_FAIL_SECONDS);
-	else if (a > SKEW_WARN_SECONDS)
+		       "%s", text);
+	} else if (a > SKEW_WARN_SECONDS)
 		report(d, ST_WARN, "clock", "sync the time with the domain (chrony/ntpd/systemd-timesyncd against the DCs)",
 		       "this host is %.0f s %s %s (Kerberos fails beyond %d s)", a, dir, ldap_conn_dc(d->disc.ldap),
 		       SKEW_FAIL_SECONDS);

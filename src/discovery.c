@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <netdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -83,6 +84,67 @@ int discovery_read_directory(const struct config *cfg, struct discovery *d, stru
 	return 0;
 }
 
+void discovery_clock_text(double offset, const char *dc, char *buf, size_t len)
+{
+	double a = offset < 0 ? -offset : offset;
+	snprintf(buf, len, "this host is %.0f s %s %s: Kerberos allows %d s", a, offset > 0 ? "ahead of" : "behind",
+		 dc, KRB_MAX_SKEW_SECONDS);
+}
+
+/* The error of a bind the DC refused for the time: how far the clocks are
+ * apart (its rootDSE's currentTime, read without a bind) and what to do. */
+static void log_clock_refusal(const struct ldap_dc *dc)
+{
+	double off;
+	char *why = NULL, text[512];
+
+	if (ldap_conn_clock_offset(NULL, dc->host, dc->port, &off, &why) != 0)
+		snprintf(text, sizeof text, "its time cannot be read to say by how much (%s)", why);
+	else if (off > KRB_MAX_SKEW_SECONDS || off < -KRB_MAX_SKEW_SECONDS)
+		discovery_clock_text(off, dc->host, text, sizeof text);
+	else
+		snprintf(text, sizeof text, "this host is within %.0f s of %s, but the ticket's times do not fit "
+			 "the domain's clock (the KDC's clock is off?)", off < 0 ? -off : off, dc->host);
+	log_error("cannot bind to domain controller %s: it refused the Kerberos ticket for the time (clock skew): "
+		  "%s; sync the time with the domain (chrony/ntpd/systemd-timesyncd against the DCs), then check "
+		  "with `adenroll doctor`", dc->host, text);
+	free(why);
+}
+
+/* The bind.  A DC that refuses the ticket for the time (this host's clock
+ * went wrong after the machine ccache was written, or the KDC's moved)
+ * makes a machine run whose ticket came from that ccache replace it from
+ * the keytab once and bind once more; what still fails is explained with
+ * the clocks' difference, never with GSS-API's words.  A user's ccache is
+ * never rewritten: only the explanation. */
+static int discovery_bind(const struct config *cfg, struct discovery *d)
+{
+	struct ldap_dc refused;
+	enum krb_failure kf;
+	int ret = ldap_conn_open_ex(cfg, d->domain, LDAP_CONN_QUIET_CLOCK, &d->ldap, &refused);
+
+	if (ret == 0 || !refused.host)
+		return ret;
+	if (d->mode == ADENROLL_MODE_MACHINE && krb_session_from_cache(d->krb)) {
+		log_info("LDAP: %s refused the cached Kerberos ticket for the time (clock skew, or expired or not "
+			 "yet valid by its clock); replacing the machine's ticket from the keytab", refused.host);
+		krb_session_free(d->krb);
+		if (krb_session_open_fresh(cfg, d->mode, &d->krb, &kf) != 0) {
+			if (kf == KRB_FAIL_CLOCK_SKEW)
+				log_clock_refusal(&refused);
+			goto out;
+		}
+		free(refused.host);
+		ret = ldap_conn_open_ex(cfg, d->domain, LDAP_CONN_QUIET_CLOCK, &d->ldap, &refused);
+		if (ret == 0 || !refused.host)
+			goto out;
+	}
+	log_clock_refusal(&refused);
+out:
+	free(refused.host);
+	return ret;
+}
+
 int discovery_run(const struct config *cfg, enum adenroll_mode mode, struct discovery *out)
 {
 	int ret = -1;
@@ -92,7 +154,7 @@ int discovery_run(const struct config *cfg, enum adenroll_mode mode, struct disc
 	if (krb_session_open(cfg, mode, &out->krb, NULL) != 0)
 		goto out;
 	out->domain = discovery_domain(cfg, krb_session_realm(out->krb));
-	if (ldap_conn_open(cfg, out->domain, &out->ldap) != 0)
+	if (discovery_bind(cfg, out) != 0)
 		goto out;
 	if (discovery_read_directory(cfg, out, NULL) != 0)
 		goto out;

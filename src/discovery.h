@@ -21,7 +21,11 @@ struct discovery {
 };
 
 /* krb session by mode (krb_session_open) -> domain (discovery_domain) ->
- * ldap_conn_open -> discovery_read_directory.  The reason is logged on
+ * ldap_conn_open -> discovery_read_directory.  When a DC refuses the
+ * machine ccache's cached ticket for the time (clock skew, expired or not
+ * yet valid), the ticket is replaced from the keytab and the bind tried
+ * once more; a bind still refused so (or a user's ticket refused so) is
+ * logged with how far this host's clock is from the DC's.  The reason is logged on
  * failure; out is zeroed/freed and -1 returned. */
 int discovery_run(const struct config *cfg, enum adenroll_mode mode, struct discovery *out);
 void discovery_free(struct discovery *d);
@@ -40,5 +44,10 @@ char *discovery_domain(const struct config *cfg, const char *realm);
  * dropped), so nothing of this run trusts them; then d->host_fqdn.  0 or -1
  * (logged). */
 int discovery_read_directory(const struct config *cfg, struct discovery *d, struct bloblist *left_out);
+
+/* What a run and `adenroll doctor` say of a clock ldap_conn_clock_offset
+ * measured: "this host is 3600 s ahead of dc1.example.test: Kerberos
+ * allows 300 s". */
+void discovery_clock_text(double offset, const char *dc, char *buf, size_t len);
 
 #endif

@@ -511,7 +511,27 @@ static long temp_owner(const char *leaf)
 	return pid;
 }
 
-int fs_remove_stale_temps(const char *dir)
+/* The pid in "<prefix><pid>" (the whole leaf), 0 if it is not one. */
+static long pid_file_owner(const char *leaf, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	char *end;
+	long pid;
+
+	if (strncmp(leaf, prefix, n) != 0 || leaf[n] < '1' || leaf[n] > '9')
+		return 0;
+	errno = 0;
+	pid = strtol(leaf + n, &end, 10);
+	if (errno != 0 || *end != '\0' || pid <= 0 || pid != (long)(pid_t)pid)
+		return 0;
+	return pid;
+}
+
+/* fs_remove_stale_temps (prefix NULL: temp_name() leaves, regular files and
+ * symlinks, logged at info) and fs_remove_stale_pid_files (prefix: exactly
+ * "<prefix><pid>", regular files of the effective user only, logged at
+ * debug). */
+static int remove_stale(const char *dir, const char *prefix)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -527,18 +547,24 @@ int fs_remove_stale_temps(const char *dir)
 		return e == ENOENT ? 0 : -1;
 	}
 	while ((de = readdir(d)) != NULL) {
-		long pid = temp_owner(de->d_name);
+		long pid = prefix ? pid_file_owner(de->d_name, prefix) : temp_owner(de->d_name);
 
 		if (pid == 0 || pid == (long)getpid())
 			continue;
 		if (kill((pid_t)pid, 0) == 0 || errno == EPERM)
 			continue;   /* its writer still runs */
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-		    !(S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)))
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		if (prefix ? !S_ISREG(st.st_mode) || st.st_uid != geteuid()
+			   : !(S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)))
 			continue;
 		if (unlinkat(dirfd(d), de->d_name, 0) == 0) {
-			log_info("removed %s/%s, left by a run that was interrupted while writing it", dir,
-				 de->d_name);
+			if (prefix)
+				log_debug("removed %s/%s, left by run %ld that was killed while writing it", dir,
+					  de->d_name, pid);
+			else
+				log_info("removed %s/%s, left by a run that was interrupted while writing it", dir,
+					 de->d_name);
 			removed++;
 		} else {
 			log_warn("cannot remove %s/%s: %s", dir, de->d_name, strerror(errno));
@@ -548,6 +574,16 @@ int fs_remove_stale_temps(const char *dir)
 	if (removed > 0)
 		fs_fsync_dir(dir);
 	return removed;
+}
+
+int fs_remove_stale_temps(const char *dir)
+{
+	return remove_stale(dir, NULL);
+}
+
+int fs_remove_stale_pid_files(const char *dir, const char *prefix)
+{
+	return remove_stale(dir, prefix);
 }
 
 DIR *fs_opendir_nofollow(const char *dir)

@@ -56,6 +56,13 @@ int fs_keys_private(const char *dir, const char *key_leaf, char *why, size_t why
  * that process still runs.  Regular files and symlinks only; returns how
  * many were removed, -1 when dir cannot be read (ENOENT is 0). */
 int fs_remove_stale_temps(const char *dir);
+/* The same for a writer that names its temp file "<prefix><pid>" and
+ * nothing more (the machine ccache's ".machine.ccache.tmp-<pid>", krb.c):
+ * only leaves of exactly that form whose process is gone, only regular
+ * files of the effective user (a symlink is neither followed nor removed);
+ * each removal logged at debug.  Returns how many were removed, -1 when
+ * dir cannot be read (ENOENT is 0). */
+int fs_remove_stale_pid_files(const char *dir, const char *prefix);
 
 /* opendir(3) that refuses a symlink at dir (errno ELOOP or ENOTDIR). */
 DIR *fs_opendir_nofollow(const char *dir);

@@ -52,10 +52,12 @@ static bool name_skipped(const char *name)
 }
 
 /* A file others may change could run anything as us.  what: "hook" or
- * "hooks from directory". */
+ * "hooks from directory"; NULL: only the verdict, nothing logged. */
 static bool safe(const struct stat *st, const char *path, const char *what)
 {
 	uid_t me = geteuid();
+	if (!what)
+		return (st->st_uid == 0 || st->st_uid == me) && !(st->st_mode & (S_IWGRP | S_IWOTH));
 	if (st->st_uid != 0 && st->st_uid != me) {
 		char also[48] = "";
 		if (me != 0)
@@ -113,16 +115,22 @@ static int run_one(const char *path, const char *name, const char *event, char *
 	return -1;
 }
 
-/* *usable: the directory exists and may be run from. */
+/* *usable: the directory exists and may be run from.  envp NULL: a dry
+ * walk that runs and logs nothing and returns how many hooks would run
+ * (hooks_will_run). */
 static int run_dir(const char *dir, const char *event, char **envp, const char *template_cn,
 		   unsigned timeout, bool *usable)
 {
 	struct stat st;
 	struct dirent **names = NULL;
-	int failures = 0;
+	int failures = 0, runnable = 0;
+	const bool dry = envp == NULL;
 
 	*usable = false;
-	if (stat(dir, &st) < 0) {
+	if (dry) {
+		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || !safe(&st, dir, NULL))
+			return 0;
+	} else if (stat(dir, &st) < 0) {
 		if (errno == ENOENT) {
 			log_debug("no hook directory %s", dir);
 			return 0;
@@ -134,22 +142,29 @@ static int run_dir(const char *dir, const char *event, char **envp, const char *
 		log_warn("hook directory %s is not a directory; no hooks run from it", dir);
 		return 1;
 	}
-	if (!safe(&st, dir, "hooks from directory"))
+	if (!dry && !safe(&st, dir, "hooks from directory"))
 		return 1;
 	*usable = true;
 	int n = scandir(dir, &names, NULL, byte_order);
 	if (n < 0) {
+		if (dry)
+			return 0;
 		log_warn("cannot list hook directory %s: %s", dir, strerror(errno));
 		return 1;
 	}
 	for (int i = 0; i < n; i++) {
 		const char *name = names[i]->d_name;
 		if (name_skipped(name)) {
-			log_debug("hook %s/%s: skipped (hidden, backup or package leftover)", dir, name);
+			if (!dry)
+				log_debug("hook %s/%s: skipped (hidden, backup or package leftover)", dir, name);
 			continue;
 		}
 		char *path = fs_path_join(dir, name);
-		if (stat(path, &st) < 0) {
+		if (dry) {
+			if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH))
+			    && safe(&st, path, NULL))
+				runnable++;
+		} else if (stat(path, &st) < 0) {
 			log_warn("hook %s: %s; skipped", path, strerror(errno));
 			failures++;
 		} else if (S_ISDIR(st.st_mode)) {
@@ -168,7 +183,23 @@ static int run_dir(const char *dir, const char *event, char **envp, const char *
 	for (int i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
-	return failures;
+	return dry ? runnable : failures;
+}
+
+/* Whether hooks_run(hooks_dir, event) would run a hook: the same walk, dry. */
+static bool hooks_will_run(const char *hooks_dir, const char *event)
+{
+	bool usable, sub_usable;
+	if (!hooks_dir || !*hooks_dir)
+		return false;
+	if (run_dir(hooks_dir, event, NULL, NULL, 0, &usable) > 0)
+		return true;
+	if (!usable)
+		return false;
+	char *sub = xasprintf("%s/%s.d", hooks_dir, event);
+	int n = run_dir(sub, event, NULL, NULL, 0, &sub_usable);
+	free(sub);
+	return n > 0;
 }
 
 int hooks_run_timeout(const char *hooks_dir, const char *event, const struct hook_env *env,
@@ -265,8 +296,13 @@ int hooks_run_for_report(const struct config *cfg, enum adenroll_mode mode, cons
 	if (rep->outcome == ENROLL_ISSUED) {
 		env.serial = rep->serial[0] ? rep->serial : NULL;
 		env.not_after = rep->not_after;
-		/* the live paths as a hook should use them (PEM: the stable symlinks) */
-		if (store_open(cfg, mode, &s) == 0 && store_list(s, &items, &n) == 0) {
+		/* the live paths as a hook should use them (PEM: the stable
+		 * symlinks); listing the stores is work (an NSS database
+		 * opened in this process): only for a hook that will run */
+		if (!hooks_will_run(cfg->hooks_dir, event))
+			log_debug("%s: no %s hook to run; the stores are not listed", template_cn, event);
+		else if (store_open(cfg, mode, &s) == 0 && store_list(s, &items, &n) == 0) {
+			log_debug("%s: listing the stores for the paths the %s hooks get", template_cn, event);
 			struct store_lookup *lk = store_lookup_new(items, n, NULL);
 			const struct store_item *it = store_lookup_find_cn(lk, template_cn);
 			store_lookup_free(lk);

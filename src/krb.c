@@ -29,6 +29,7 @@ struct krb_session {
 	krb5_context ctx;
 	krb5_ccache cc;
 	bool owns_ccache;       /* a MEMORY ccache we created: destroy it */
+	bool from_cache;        /* the machine ccache of an earlier run, reused */
 	bool env_changed;
 	char *old_ccname;       /* KRB5CCNAME before we changed it, NULL if unset */
 	char *ccname;
@@ -41,6 +42,7 @@ const char *krb_session_principal(const struct krb_session *s) { return s->princ
 const char *krb_session_realm(const struct krb_session *s) { return s->realm; }
 const char *krb_session_sam_account_name(const struct krb_session *s) { return s->sam; }
 const char *krb_session_ccache_name(const struct krb_session *s) { return s->ccname; }
+bool krb_session_from_cache(const struct krb_session *s) { return s && s->from_cache; }
 
 void krb_session_free(struct krb_session *s)
 {
@@ -407,6 +409,10 @@ static enum krb_failure log_initial_creds_error(krb5_context ctx, krb5_error_cod
  * when every check below holds; anything else is replaced from the keytab,
  * never trusted. */
 #define MACHINE_CCACHE_LEAF "machine.ccache"
+/* The temp file machine_ccache_write renames over it: "<this><pid>".  A
+ * run killed in between leaves it; the next run removes it (its process
+ * gone), or /run would collect one per killed run until a reboot. */
+#define MACHINE_CCACHE_TMP_PREFIX "." MACHINE_CCACHE_LEAF ".tmp-"
 /* The ccache config entry naming the keytab file (and its identity) the
  * tickets came from: a re-join or a rotated machine password rewrites the
  * keytab, and the next run then asks the KDC again. */
@@ -560,8 +566,8 @@ static int machine_ccache_write(krb5_context ctx, const char *path, krb5_princip
 	int ret = -1;
 
 	const char *slash = strrchr(path, '/');
-	tmp = slash ? xasprintf("%.*s/.%s.tmp-%ld", (int)(slash - path), path, slash + 1, (long)getpid())
-		    : xasprintf(".%s.tmp-%ld", path, (long)getpid());
+	tmp = slash ? xasprintf("%.*s/" MACHINE_CCACHE_TMP_PREFIX "%ld", (int)(slash - path), path, (long)getpid())
+		    : xasprintf(MACHINE_CCACHE_TMP_PREFIX "%ld", (long)getpid());
 	/* A leftover of a killed run with our pid: ours to remove. */
 	if (unlink(tmp) != 0 && errno != ENOENT)
 		goto fail_errno;
@@ -615,7 +621,8 @@ static int session_select_ccache(struct krb_session *s)
 }
 
 /* The machine ccache's directory, created private when missing; false (and
- * a debug line: the run uses a MEMORY ccache) when it is not trustworthy. */
+ * a debug line: the run uses a MEMORY ccache) when it is not trustworthy.
+ * A trusted one is rid of the temp files of killed runs. */
 static bool machine_ccache_dir_ok(const char *path)
 {
 	char why[512];
@@ -634,6 +641,8 @@ static bool machine_ccache_dir_ok(const char *path)
 		}
 		if (!ok)
 			log_debug("not keeping the machine's tickets in %s: %s", path, why);
+		else
+			fs_remove_stale_pid_files(dir, MACHINE_CCACHE_TMP_PREFIX);
 	}
 	free(dir);
 	return ok;
@@ -720,6 +729,7 @@ static int session_machine(const struct config *cfg, bool fresh, struct krb_sess
 	}
 	if (session_select_ccache(s) != 0)
 		goto out;
+	s->from_cache = cached;
 	if (cached)
 		log_info("Kerberos: using the cached ticket of %s (%s)", s->principal, cc_path);
 	else
@@ -872,6 +882,25 @@ int krb_session_open_fresh(const struct config *cfg, enum adenroll_mode mode, st
 			   enum krb_failure *why)
 {
 	return session_open(cfg, mode, true, out, why);
+}
+
+bool krb_message_is_clock_error(const char *text)
+{
+	static const krb5_error_code codes[] = {
+		KRB5KRB_AP_ERR_SKEW, KRB5KRB_AP_ERR_TKT_EXPIRED, KRB5KRB_AP_ERR_TKT_NYV,
+	};
+	krb5_context ctx;
+	bool found = false;
+
+	if (!text || !*text || krb5_init_context(&ctx) != 0)
+		return false;
+	for (size_t i = 0; !found && i < sizeof codes / sizeof codes[0]; i++) {
+		const char *m = krb5_get_error_message(ctx, codes[i]);
+		found = m && *m && strstr(text, m) != NULL;
+		krb5_free_error_message(ctx, m);
+	}
+	krb5_free_context(ctx);
+	return found;
 }
 
 char *krb_default_realm(void)

@@ -5,6 +5,8 @@
 #ifndef ADENROLL_KRB_H
 #define ADENROLL_KRB_H
 
+#include <stdbool.h>
+
 #include "adenroll.h"
 #include "config.h"
 #include "util.h"
@@ -74,6 +76,22 @@ int krb_session_open(const struct config *cfg, enum adenroll_mode mode, struct k
  * new ticket there: `adenroll doctor` checks the key is still the account's. */
 int krb_session_open_fresh(const struct config *cfg, enum adenroll_mode mode, struct krb_session **out,
 			   enum krb_failure *why);
+
+/* Kerberos' default maximum clock skew (krb5.conf clockskew, AD "Maximum
+ * tolerance for computer clock synchronization"): 5 minutes. */
+#define KRB_MAX_SKEW_SECONDS 300
+
+/* Whether a message from GSS-API or libkrb5 (a failed SASL/GSSAPI bind's
+ * diagnostic) says a ticket was refused for the time: clock skew
+ * (KRB5KRB_AP_ERR_SKEW), ticket expired or not yet valid.  Compared with
+ * libkrb5's own wording of those codes (the GSS minor status text), so in
+ * the locale the message was made in. */
+bool krb_message_is_clock_error(const char *text);
+
+/* Whether the session's tickets came from the machine ccache an earlier
+ * run left (no AS exchange in this run): then a ticket the DC refuses for
+ * the time may be replaced from the keytab (krb_session_open_fresh). */
+bool krb_session_from_cache(const struct krb_session *s);
 
 /* The realm of krb5.conf's [libdefaults] default_realm, NULL when none. */
 char *krb_default_realm(void);

@@ -12,8 +12,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "dns.h"
+#include "krb.h"
 #include "ldap_conn.h"
 #include "log.h"
 #include "runlimit.h"
@@ -158,8 +160,9 @@ static char *explain_bind_failure(const char *host, int rc, const char *why)
 	return xstrdup(why);
 }
 
-/* Connects and binds to one DC; 0, or -1 with *why set. */
-static int try_dc(const struct ldap_dc *dc, struct ldap_conn *c, char **why)
+/* Connects and binds to one DC; 0, or -1 with *why set and *clock true
+ * when the DC refused our ticket for the time. */
+static int try_dc(const struct ldap_dc *dc, struct ldap_conn *c, char **why, bool *clock)
 {
 	LDAP *ld = NULL;
 	char *uri = xasprintf("ldap://%s:%u", dc->host, dc->port);
@@ -202,6 +205,7 @@ static int try_dc(const struct ldap_dc *dc, struct ldap_conn *c, char **why)
 	if (rc != LDAP_SUCCESS) {
 		char *d = diagnostic(ld, rc);
 		*why = explain_bind_failure(dc->host, rc, d);
+		*clock = krb_message_is_clock_error(d);
 		free(d);
 		goto out;
 	}
@@ -263,13 +267,23 @@ void ldap_conn_dc_list_free(struct ldap_dc_list *l)
 
 int ldap_conn_open_list(const struct config *cfg, const struct ldap_dc_list *dcs, struct ldap_conn **out)
 {
+	return ldap_conn_open_list_ex(cfg, dcs, 0, out, NULL);
+}
+
+int ldap_conn_open_list_ex(const struct config *cfg, const struct ldap_dc_list *dcs, unsigned flags,
+			   struct ldap_conn **out, struct ldap_dc *clock_dc)
+{
 	const struct ldap_dc *cands = dcs->v;
 	size_t n = dcs->n;
 	struct ldap_conn *c = xcalloc(1, sizeof(*c));
 	char *report = NULL;
+	const struct ldap_dc *refused = NULL;   /* the first DC that refused our ticket for the time */
+	const bool quiet = (flags & LDAP_CONN_QUIET_CLOCK) != 0;
 	int ret = -1;
 
 	*out = NULL;
+	if (clock_dc)
+		memset(clock_dc, 0, sizeof(*clock_dc));
 	/* before libldap starts libsasl2: GSSAPI is the only mechanism used */
 	sasl_plugins_gssapi_only();
 	c->max_entries = cfg->ldap_max_entries > 0 ? (unsigned long)cfg->ldap_max_entries : 50000;
@@ -285,8 +299,9 @@ int ldap_conn_open_list(const struct config *cfg, const struct ldap_dc_list *dcs
 	report = xstrdup("");
 	for (size_t i = 0; i < n; i++) {
 		char *why = NULL;
+		bool clock = false;
 		log_debug("trying domain controller %s:%u", cands[i].host, cands[i].port);
-		if (try_dc(&cands[i], c, &why) == 0) {
+		if (try_dc(&cands[i], c, &why, &clock) == 0) {
 			if (i > 0)
 				log_info("LDAP: bound to %s after %zu failed domain controller%s",
 					 c->dc, i, i > 1 ? "s" : "");
@@ -297,31 +312,127 @@ int ldap_conn_open_list(const struct config *cfg, const struct ldap_dc_list *dcs
 			ret = 0;
 			goto out;
 		}
-		log_warn("domain controller %s:%u failed: %s%s", cands[i].host, cands[i].port, why,
-			 i + 1 < n ? "; trying the next one" : "");
+		if (clock && !refused)
+			refused = &cands[i];
+		if (clock && quiet)
+			log_debug("domain controller %s:%u refused our Kerberos ticket for the time: %s%s",
+				  cands[i].host, cands[i].port, why, i + 1 < n ? "; trying the next one" : "");
+		else
+			log_warn("domain controller %s:%u failed: %s%s", cands[i].host, cands[i].port, why,
+				 i + 1 < n ? "; trying the next one" : "");
 		/* one line: log lines never carry a newline (safetext.h) */
 		char *r = xasprintf("%s%s  %s:%u: %s", report, i ? ";" : "", cands[i].host, cands[i].port, why);
 		free(report);
 		report = r;
 		free(why);
 	}
-	log_error("cannot bind to any domain controller (SASL GSSAPI):%s", report);
+	if (refused && quiet)
+		log_debug("cannot bind to any domain controller (SASL GSSAPI):%s", report);
+	else
+		log_error("cannot bind to any domain controller (SASL GSSAPI):%s", report);
+	if (refused && clock_dc) {
+		clock_dc->host = xstrdup(refused->host);
+		clock_dc->port = refused->port;
+	}
 out:
 	ldap_conn_close(c);
 	free(report);
 	return ret;
 }
 
-int ldap_conn_open(const struct config *cfg, const char *domain, struct ldap_conn **out)
+int ldap_conn_open_ex(const struct config *cfg, const char *domain, unsigned flags, struct ldap_conn **out,
+		      struct ldap_dc *clock_dc)
 {
 	struct ldap_dc_list dcs;
 	int ret = -1;
 
 	*out = NULL;
+	if (clock_dc)
+		memset(clock_dc, 0, sizeof(*clock_dc));
 	if (ldap_conn_dc_list(cfg, domain, &dcs) == 0)
-		ret = ldap_conn_open_list(cfg, &dcs, out);
+		ret = ldap_conn_open_list_ex(cfg, &dcs, flags, out, clock_dc);
 	ldap_conn_dc_list_free(&dcs);
 	return ret;
+}
+
+int ldap_conn_open(const struct config *cfg, const char *domain, struct ldap_conn **out)
+{
+	return ldap_conn_open_ex(cfg, domain, 0, out, NULL);
+}
+
+/* A GeneralizedTime "YYYYMMDDHHMMSS[.f]Z" (the rootDSE's currentTime). */
+static int parse_gentime(const char *s, time_t *out)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	if (!s || strlen(s) < 15 || strspn(s, "0123456789") < 14)
+		return -1;
+	if (sscanf(s, "%4d%2d%2d%2d%2d%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+		   &tm.tm_sec) != 6)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	*out = timegm(&tm);
+	return *out == (time_t)-1 ? -1 : 0;
+}
+
+int ldap_conn_clock_offset(struct ldap_conn *c, const char *host, unsigned port, double *offset, char **why)
+{
+	static char *attrs[] = { "currentTime", NULL };
+	struct timeval net_to = { NETWORK_TIMEOUT_SECONDS, 0 };
+	struct timeval op_to = { OPERATION_TIMEOUT_SECONDS, 0 };
+	struct timeval before, after;
+	LDAP *own = NULL, *ld = c ? c->ld : NULL;
+	LDAPMessage *res = NULL;
+	char *uri = NULL, *current = NULL, *err = NULL;
+	int ver = LDAP_VERSION3, rc;
+	time_t dc;
+
+	if (!ld) {
+		uri = xasprintf("ldap://%s:%u", host, port ? port : LDAP_PORT_DEFAULT);
+		if (ldap_initialize(&own, uri) != LDAP_SUCCESS) {
+			err = xasprintf("invalid LDAP URI %s", uri);
+			goto out;
+		}
+		ldap_set_option(own, LDAP_OPT_PROTOCOL_VERSION, &ver);
+		ldap_set_option(own, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+		ldap_set_option(own, LDAP_OPT_NETWORK_TIMEOUT, &net_to);
+		ld = own;
+	}
+	gettimeofday(&before, NULL);
+	rc = ldap_search_ext_s(ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL, NULL, &op_to, 1, &res);
+	gettimeofday(&after, NULL);
+	if (c)
+		c->ops++;
+	if (rc != LDAP_SUCCESS) {
+		err = diagnostic(ld, rc);
+		goto out;
+	}
+	LDAPMessage *e = ldap_first_entry(ld, res);
+	struct berval **v = e ? ldap_get_values_len(ld, e, "currentTime") : NULL;
+	if (v && v[0] && v[0]->bv_val)
+		current = xstrndup(v[0]->bv_val, v[0]->bv_len);
+	ldap_value_free_len(v);
+	if (parse_gentime(current, &dc) != 0) {
+		err = current ? xasprintf("currentTime \"%s\" is not a time", current) : xstrdup("no currentTime");
+		goto out;
+	}
+	/* the DC's second lies within the round trip; compare with its middle */
+	double local = ((double)before.tv_sec + (double)after.tv_sec) / 2.0 +
+		       ((double)before.tv_usec + (double)after.tv_usec) / 2e6;
+	*offset = local - ((double)dc + 0.5);
+out:
+	if (res)
+		ldap_msgfree(res);
+	if (own)
+		ldap_unbind_ext_s(own, NULL, NULL);
+	free(uri);
+	free(current);
+	if (why)
+		*why = err;
+	else
+		free(err);
+	return err ? -1 : 0;
 }
 
 char *ldap_entry_dn(const struct ldap_entry *e)

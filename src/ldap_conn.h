@@ -40,6 +40,27 @@ struct ldap_dc_list {
 int ldap_conn_dc_list(const struct config *cfg, const char *domain, struct ldap_dc_list *out);
 void ldap_conn_dc_list_free(struct ldap_dc_list *l);
 int ldap_conn_open_list(const struct config *cfg, const struct ldap_dc_list *dcs, struct ldap_conn **out);
+int ldap_conn_open_list_ex(const struct config *cfg, const struct ldap_dc_list *dcs, unsigned flags,
+			   struct ldap_conn **out, struct ldap_dc *clock_dc);
+
+/* ldap_conn_open (flags 0, clock_dc NULL) with a bind the DC refuses for
+ * the time told apart: when every DC failed and one refused our Kerberos
+ * ticket for its time (krb_message_is_clock_error: clock skew, ticket
+ * expired or not yet valid), clock_dc (may be NULL) receives the first such
+ * DC (host owned by the caller: free it; NULL host when none).  With
+ * LDAP_CONN_QUIET_CLOCK those refusals, and the final error when one
+ * occurred, are logged at debug only: the caller replaces the ticket or
+ * explains the clock, never with GSS-API's own words. */
+#define LDAP_CONN_QUIET_CLOCK 0x1u
+int ldap_conn_open_ex(const struct config *cfg, const char *domain, unsigned flags, struct ldap_conn **out,
+		      struct ldap_dc *clock_dc);
+
+/* This host's clock minus the DC's, in seconds (positive: this host is
+ * ahead), from the rootDSE's currentTime: over c, or when c is NULL over a
+ * new anonymous connection to host:port (reading the rootDSE needs no bind,
+ * which is what a wrong clock breaks).  0, or -1 with why (may be NULL)
+ * set (owned: free it); nothing logged. */
+int ldap_conn_clock_offset(struct ldap_conn *c, const char *host, unsigned port, double *offset, char **why);
 
 /* The DC host name that answered. */
 const char *ldap_conn_dc(const struct ldap_conn *c);

@@ -96,9 +96,28 @@ assert_not_contains "$(cat "$LOG")" "|pending|" "hooks in run 2 (a request still
 
 note "run 3: --force re-enrolls LinuxWorkstation: the hook gets the archived copy"
 : > "$LOG"
-"$ADENROLL" --config "$CONF" --force pulse > "$SCRATCH/force.out" 2>&1
+"$ADENROLL" --config "$CONF" -v --force pulse > "$SCRATCH/force.out" 2>&1
+assert_contains "$(cat "$SCRATCH/force.out")" "LinuxWorkstation: listing the stores for the paths the enrolled hooks get" "pulse output"
 line=$(grep "^all|enrolled|LinuxWorkstation|" "$LOG") || fail "no hook call for the forced re-enrollment: $(cat "$SCRATCH/force.out")"
 IFS='|' read -r _ ev tmpl cert key ca ser notafter reqid mode ccache stdin archived <<< "$line"
 [ -n "$archived" ] || fail "ADENROLL_ARCHIVED is empty for a re-enrollment that replaced a certificate"
 [ -e "$archived" ] || fail "ADENROLL_ARCHIVED=$archived does not exist"
 assert_contains "$archived" "$SCRATCH/archive" "ADENROLL_ARCHIVED"
+
+note "run 4: hooks_dir with no hook for the event (or missing): the stores are not listed for hooks"
+mkdir -p "$SCRATCH/empty-hooks"
+chmod 755 "$SCRATCH/empty-hooks"
+cat > "$SCRATCH/empty-hooks/not-executable" <<'EOS'
+#!/bin/sh
+exit 0
+EOS
+chmod 644 "$SCRATCH/empty-hooks/not-executable"
+for dir in "$SCRATCH/empty-hooks" "$SCRATCH/no-such-hooks"; do
+  write_config "$SCRATCH/empty.conf" "general.hooks_dir=$dir"
+  "$ADENROLL" --config "$SCRATCH/empty.conf" -v --force pulse > "$SCRATCH/empty.out" 2>&1
+  E=$(cat "$SCRATCH/empty.out")
+  assert_match "$E" "LinuxWorkstation: .*enrolled" "forced re-enrollment with hooks_dir=$dir"
+  assert_contains "$E" "LinuxWorkstation: no enrolled hook to run; the stores are not listed" "pulse with hooks_dir=$dir"
+  assert_not_contains "$E" "listing the stores for the paths" "pulse with hooks_dir=$dir"
+done
+exit 0

@@ -4,7 +4,10 @@
 # and the LDAP service ticket); a ccache for another principal, a corrupt
 # one, one from another keytab, one whose TGT expires soon and one got
 # while the clock was off are replaced from the keytab, never used; doctor
-# always asks the KDC.
+# always asks the KDC.  Temp files of killed runs beside it are removed
+# once their run is gone.  A cached ticket the DC refuses because the clock
+# moved since is replaced from the keytab and the bind retried once; what
+# still fails (and a user's refused ticket) says how far the clock is off.
 # Exchanges are counted with libkrb5's own trace (KRB5_TRACE): "Getting
 # initial credentials for" starts an AS exchange, "Sending request" is every
 # message sent to a KDC; the TGT's start time (klist) shows which one a run left.
@@ -43,6 +46,31 @@ assert_contains "$OUT" "Kerberos: using the cached ticket of $ADCS_CLIENT_PRINCI
 assert_eq 0 "$(as_count)" "AS exchanges of the second pulse"
 assert_eq 0 "$(kdc_msgs)" "messages to the KDC in the second pulse"
 assert_eq "$start1" "$(tgt_start)" "TGT start time after the second pulse"
+
+note "temp files of killed runs (.machine.ccache.tmp-<pid>) are removed when their run is gone, nothing else"
+sleep 0 & dead=$!
+wait "$dead"
+kill -0 "$dead" 2> /dev/null && fail "pid $dead still runs"
+sleep 600 & live=$!
+trap 'kill "$live" 2> /dev/null' EXIT
+printf 'x' > "$SCRATCH/.machine.ccache.tmp-$dead"
+printf 'x' > "$SCRATCH/.machine.ccache.tmp-$live"
+printf 'x' > "$SCRATCH/.machine.ccache.tmp-$dead-other"   # not the ccache's pattern
+printf 'x' > "$SCRATCH/bystander"
+ln -s bystander "$SCRATCH/.machine.ccache.tmp-$(( dead + 1 ))0000"   # a symlink: never ours
+"$ADENROLL" "${C[@]}" -v pulse > "$SCRATCH/last.out" 2>&1   # whatever its exit status (see pulse_any)
+OUT=$(cat "$SCRATCH/last.out")
+assert_contains "$OUT" "removed $SCRATCH/.machine.ccache.tmp-$dead, left by run $dead that was killed while writing it"
+assert_no_file "$SCRATCH/.machine.ccache.tmp-$dead"
+assert_file "$SCRATCH/.machine.ccache.tmp-$live"
+assert_file "$SCRATCH/.machine.ccache.tmp-$dead-other"
+[ -L "$SCRATCH/.machine.ccache.tmp-$(( dead + 1 ))0000" ] || fail "the symlink named like a ccache temp file was removed"
+assert_eq "x" "$(cat "$SCRATCH/bystander")" "the symlink's target"
+kill "$live"
+wait "$live" 2> /dev/null
+trap - EXIT
+rm -f "$SCRATCH/.machine.ccache.tmp-$live" "$SCRATCH/.machine.ccache.tmp-$dead-other" \
+  "$SCRATCH/.machine.ccache.tmp-$(( dead + 1 ))0000" "$SCRATCH/bystander"
 
 note "a ccache for another principal is replaced"
 cp "$CC" "$SCRATCH/saved.ccache"
@@ -113,4 +141,31 @@ note "the clock right again: a ticket got while it was off is not reused"
 assert_exit 0 traced "$ADENROLL" "${C[@]}" -v templates
 assert_contains "$OUT" "got while this host's clock was off from the KDC's; asking the KDC"
 assert_eq 1 "$(as_count)" "AS exchanges after the clock was corrected"
+
+note "the clock 1 h ahead after the ticket was cached: the DC refuses it, the run replaces it from the keytab and binds again"
+assert_exit 0 traced faketime -f +1h "$ADENROLL" "${C[@]}" -v templates
+assert_contains "$OUT" "Kerberos: using the cached ticket of $ADCS_CLIENT_PRINCIPAL"
+assert_contains "$OUT" "refused the cached Kerberos ticket for the time (clock skew, or expired or not yet valid by its clock); replacing the machine's ticket from the keytab"
+assert_contains "$OUT" "Kerberos: got a ticket for $ADCS_CLIENT_PRINCIPAL from keytab"
+assert_eq 1 "$(as_count)" "AS exchanges of the run that replaced the refused ticket"
+# GSS-API's own words only in debug lines
+assert_not_contains "$(grep -v '^adenroll: debug: ' <<< "$OUT")" "GSSAPI Error" "output of the run whose cached ticket was refused"
+
+note "the same without KDC time correction (kdc_timesync = 0): the run fails saying by how much the clock is off"
+sed 's/^\[libdefaults\]$/[libdefaults]\n\tkdc_timesync = 0/' "$KRB5_CONFIG" > "$SCRATCH/krb5-nosync.conf"
+grep -q "kdc_timesync = 0" "$SCRATCH/krb5-nosync.conf" || fail "cannot add kdc_timesync = 0 to the test krb5.conf"
+assert_exit 0 "$ADENROLL" "${C[@]}" templates     # a ticket got with the right clock, cached
+assert_exit 1 traced env KRB5_CONFIG="$SCRATCH/krb5-nosync.conf" faketime -f +1h "$ADENROLL" "${C[@]}" templates
+assert_match "$OUT" "cannot bind to domain controller $ADCS_DC_HOST: it refused the Kerberos ticket for the time \(clock skew\): this host is 36[0-9][0-9] s ahead of $ADCS_DC_HOST: Kerberos allows 300 s; sync the time with the domain \(chrony/ntpd/systemd-timesyncd against the DCs\), then check with \`adenroll doctor\`" "pulse output"
+assert_not_contains "$OUT" "GSSAPI Error" "output of the run whose clock is off"
+
+note "user mode: the user's ccache is never rewritten; the run says by how much the clock is off"
+KRB5CCNAME=FILE:$SCRATCH/alice.ccache kinit_user
+assert_exit 0 "$ADENROLL" "${C[@]}" --user templates      # its LDAP service ticket cached
+before=$(sha256sum "$SCRATCH/alice.ccache")
+assert_exit 1 faketime -f +1h "$ADENROLL" "${C[@]}" --user templates
+assert_match "$OUT" "it refused the Kerberos ticket for the time \(clock skew\): this host is 36[0-9][0-9] s ahead of $ADCS_DC_HOST: Kerberos allows 300 s" "user run output"
+assert_not_contains "$OUT" "replacing the machine's ticket" "user run output"
+assert_not_contains "$OUT" "GSSAPI Error" "user run output"
+assert_eq "$before" "$(sha256sum "$SCRATCH/alice.ccache")" "the user's ccache after the run"
 exit 0

@@ -9,8 +9,8 @@
 #    the pairs, maps libnss3;
 #  - the next (no-op) pulse: the network process maps libnss3 too, because it
 #    lists what the database holds to decide (store_list_indexed: the NSS
-#    back-end has no index), and after an issue for the hooks' paths and the
-#    metrics.  Asserted so that a change there shows.
+#    back-end has no index), and after an issue for the paths of a hook that
+#    will run, and for the metrics.  Asserted so that a change there shows.
 #  - a libnss3 that cannot be loaded: a clear error that says what to install.
 . "$TESTS_LIB"
 

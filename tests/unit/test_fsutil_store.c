@@ -1276,6 +1276,59 @@ static void test_state_tidy_removes_stale_temps(void **state)
 	free_config(&cfg);
 }
 
+static pid_t dead_pid(void)
+{
+	int status;
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(0);
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return pid;
+}
+
+/* The machine ccache's temp files (krb.c): exactly "<prefix><pid>" of a
+ * process that is gone, a regular file; nothing else. */
+static void test_remove_stale_pid_files(void **state)
+{
+	const char *prefix = ".machine.ccache.tmp-";
+	pid_t dead = dead_pid(), dead2 = dead_pid();
+	char *stale = xasprintf("%s/%s%ld", tmpdir, prefix, (long)dead);
+	char *init = xasprintf("%s/%s1", tmpdir, prefix);
+	char *mine = xasprintf("%s/%s%ld", tmpdir, prefix, (long)getpid());
+	char *longer = xasprintf("%s/%s%ld-0-1f", tmpdir, prefix, (long)dead);
+	char *zero = xasprintf("%s/%s0%ld", tmpdir, prefix, (long)dead);
+	char *link = xasprintf("%s/%s%ld", tmpdir, prefix, (long)dead2);
+	char *target = xasprintf("%s/target", tmpdir);
+	const char *const keep[] = { init, mine, longer, zero, target };
+
+	(void)state;
+	assert_int_equal(fs_write_atomic(stale, "x", 1, 0600, (uid_t)-1), 0);
+	for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+		assert_int_equal(fs_write_atomic(keep[i], "x", 1, 0600, (uid_t)-1), 0);
+	assert_int_equal(symlink(target, link), 0);
+	assert_int_equal(fs_remove_stale_pid_files(tmpdir, prefix), 1);
+	assert_int_equal(access(stale, F_OK), -1);
+	for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+		assert_int_equal(access(keep[i], F_OK), 0);
+	struct stat st;
+	assert_int_equal(lstat(link, &st), 0);
+	assert_int_equal(fs_remove_stale_pid_files(tmpdir, prefix), 0);
+	char *missing = xasprintf("%s/missing", tmpdir);
+	assert_int_equal(fs_remove_stale_pid_files(missing, prefix), 0);
+	for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+		unlink(keep[i]);
+	unlink(link);
+	free(missing);
+	free(stale);
+	free(init);
+	free(mine);
+	free(longer);
+	free(zero);
+	free(link);
+	free(target);
+}
+
 static void test_pending_roundtrip(void **state)
 {
 	struct config cfg;
@@ -1555,6 +1608,7 @@ int main(void)
 		T(test_untrusted_directories_are_refused),
 		T(test_owed_hooks_run_once_when_live),
 		T(test_state_tidy_removes_stale_temps),
+		T(test_remove_stale_pid_files),
 		T(test_last_run_roundtrip),
 	};
 
