@@ -538,6 +538,21 @@ static void test_dropins(void **state)
 	fp = config_file_perms(&cfg, "Web", STORE_FILE_KEY);
 	assert_string_equal(fp.owner, "www-data");
 	assert_int_equal(fp.mode, 0640);
+	/* What the key process is handed: the texts read, which give the same
+	 * configuration after the files changed. */
+	assert_int_equal(cfg.source_names.n, 3);
+	assert_string_equal(cfg.source_names.v[0], path);
+	write_file(path, "[store]\npem_dir = /changed\n");
+	struct config again;
+	assert_int_equal(config_load_texts(&cfg.source_names, &cfg.source_texts, &again), 0);
+	assert_string_equal(again.realm, "FILE.COM");
+	assert_string_equal(again.pem_dir, "/late");
+	assert_string_equal(again.archive_dir, "/early-archive");
+	fp = config_file_perms(&again, "Web", STORE_FILE_KEY);
+	assert_string_equal(fp.owner, "www-data");
+	assert_int_equal(fp.mode, 0640);
+	assert_int_equal(again.source_names.n, 3);
+	config_free(&again);
 	config_free(&cfg);
 	/* Also without the main file. */
 	assert_int_equal(unlink(path), 0);
