@@ -31,6 +31,7 @@
 #include "log.h"
 #include "plan.h"
 #include "policy.h"
+#include "revocation.h"
 #include "sd.h"
 #include "store.h"
 
@@ -173,16 +174,19 @@ static void print_json(const char *cn, const char *outcome, const struct enroll_
  * manual request: the autoenrollment switches do not apply to it (all on,
  * whatever Group Policy or [policy] say), nor what the plan adds from the
  * directory (userCertificate, renewal-only templates, supersedence): a
- * certificate of t that a pulse would keep is kept, unless --force.
+ * certificate of t that a pulse would keep is kept, unless --force.  Its
+ * revocation is checked through rev as in a pulse: a revoked certificate
+ * is replaced by a new enrollment, never renewed with its key.
  * CT_FLAG_SKIP_AUTO_RENEWAL is about autoenrollment too: a due certificate
  * is renewed by hand (as certmgr's "Renew Certificate"), so the plan is
  * made for manual_t, t without that flag (manual_t must outlive out). */
 static void held_plan(const struct config *cfg, const struct cli_options *opt, const struct template *t,
-		      struct template *manual_t, const struct store_item *items, size_t n, struct plan *out)
+		      struct template *manual_t, struct revocation_ctx *rev, const struct store_item *items,
+		      size_t n, struct plan *out)
 {
 	struct ae_policy aep;
 	struct store_lookup *lk = store_lookup_new(items, n, NULL);
-	struct plan_context ctx = { .cfg = cfg, .mode = opt->mode, .now = time(NULL), .aep = &aep,
+	struct plan_context ctx = { .cfg = cfg, .mode = opt->mode, .now = time(NULL), .aep = &aep, .rev = rev,
 				    .items = items, .n_items = n, .lookup = lk, .force = opt->force };
 
 	*manual_t = *t;
@@ -238,6 +242,7 @@ int cmd_enroll(const struct cli_options *opt, struct config *cfg, int argc, char
 	size_t n_items = 0;
 	struct template manual_t;
 	struct plan p;
+	struct revocation_ctx *rev = NULL;
 	int ret = ADENROLL_EXIT_FAILURE;
 	char why[600];
 
@@ -287,7 +292,9 @@ int cmd_enroll(const struct cli_options *opt, struct config *cfg, int argc, char
 		if (store_open(cfg, opt->mode, &s) == 0)
 			store_list_indexed(s, &items, &n_items);
 		store_close(s);
-		held_plan(cfg, opt, t, &manual_t, items, n_items, &p);
+		/* CRLs over this run's LDAP session, cached as a pulse caches them */
+		rev = revocation_ctx_for_run(disc.ldap, &disc.dir, cfg->state_dir, !opt->dry_run);
+		held_plan(cfg, opt, t, &manual_t, rev, items, n_items, &p);
 		if (p.d.action == POLICY_KEEP) {
 			char until[32];
 			ret = ADENROLL_EXIT_OK;
@@ -357,6 +364,7 @@ int cmd_enroll(const struct cli_options *opt, struct config *cfg, int argc, char
 out:
 	keyproc_stop();
 	plan_free(&p);
+	revocation_ctx_free(rev);
 	store_items_free(items, n_items);
 	free(el);
 	discovery_free(&disc);
