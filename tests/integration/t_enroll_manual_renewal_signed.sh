@@ -68,9 +68,9 @@ note "--force on a valid certificate: a renewal signed by it, issued without a n
 : > "$LOG"
 n=$(emu_requests_for "$T" | wc -l)
 assert_exit 3 "$ADENROLL" "${C[@]}" --force enroll "$T"
+assert_match "$OUT" "(^|$(printf '\n'))$T: enrolled \\(serial [0-9A-F]+" "enroll --force output (an unsigned request would pend)"
 assert_contains "$OUT" "$T: reenroll: --force, although: certificate good" "enroll --force log"
 assert_contains "$OUT" "$T: renewal request signed by the held certificate" "enroll --force log"
-assert_match "$OUT" "(^|$(printf '\n'))$T: enrolled \\(serial [0-9A-F]+" "enroll --force output"
 assert_eq $((n + 1)) "$(emu_requests_for "$T" | wc -l)" "requests for $T after --force"
 renewal_check "forced renewal" "$SCRATCH/first.crt"
 line=$(grep "^enrolled|$T|" "$LOG") || fail "no enrolled hook for the forced renewal (as pulse --force): $(cat "$LOG")"
