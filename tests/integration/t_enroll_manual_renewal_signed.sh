@@ -87,6 +87,9 @@ renew_due_wait "$CRT" "$R"
 assert_exit 0 "$ADENROLL" "${C[@]}" --json explain "$T"
 assert_contains "$OUT" '"action":"renew"' "explain once due"
 n=$(emu_requests_for "$T" | wc -l)
+assert_exit 0 "$ADENROLL" "${C[@]}" --dry-run enroll "$T"
+assert_match "$OUT" "(^|$(printf '\n'))$T: would submit a renewal request signed by the held certificate " "enroll --dry-run"
+assert_eq "$n" "$(emu_requests_for "$T" | wc -l)" "requests for $T after enroll --dry-run"
 assert_exit 3 "$ADENROLL" "${C[@]}" --json enroll "$T"
 json=$(printf '%s\n' "$OUT" | grep '^{')
 /usr/bin/python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["outcome"]=="issued" and d["archived"] and not d["already_pending"], d' "$json" \
