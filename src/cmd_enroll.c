@@ -198,6 +198,14 @@ static void held_plan(const struct config *cfg, const struct cli_options *opt, c
 	ae_policy_free(&aep);
 }
 
+/* The event of replacing the held certificate: "renewed" when the plan
+ * renews it (due, or --force: a renewal signed by it), else "enrolled" (a
+ * new request: expired, revoked, a new major version), as in a pulse. */
+static bool renews(const struct plan *p)
+{
+	return p->d.action == POLICY_RENEW || p->request == PLAN_REQUEST_RENEWAL;
+}
+
 /* Executes p, a plan that sends a request, as a pulse does (cmd_pulse.c
  * process()): the CAs and endpoints worked out once (every CA not asked is
  * logged once), the request signed by the held certificate when the plan
@@ -229,7 +237,7 @@ static int execute(struct discovery *disc, const struct cli_options *opt, const 
 	/* the index spared the parse until now (store_item_cert); a file that
 	 * changed since the listing makes it a new request, as in a pulse */
 	X509 *held_cert = p->request == PLAN_REQUEST_RENEWAL ? store_item_cert(p->held) : NULL;
-	enroll_routed(disc, cfg, opt->mode, t, &p->route, p->d.action == POLICY_RENEW, held_cert,
+	enroll_routed(disc, cfg, opt->mode, t, &p->route, renews(p), held_cert,
 		      p->key == PLAN_KEY_HELD, opt->dry_run, rep);
 	return 0;
 }
@@ -310,10 +318,9 @@ int cmd_enroll(const struct cli_options *opt, struct config *cfg, int argc, char
 			goto out;
 	}
 	/* A request still pending from an earlier run is no new event; the
-	 * hooks' event is pulse's for the same plan ("renewed" for a renewal
-	 * due, "enrolled" otherwise, with the archived copy). */
+	 * hooks' event is the logged one (renews), with the archived copy. */
 	if (!opt->dry_run && !(had_pending && rep.outcome == ENROLL_PENDING))
-		hooks_run_for_report(cfg, opt->mode, t->cn, &rep, !had_pending && p.d.action == POLICY_RENEW,
+		hooks_run_for_report(cfg, opt->mode, t->cn, &rep, !had_pending && renews(&p),
 				     rep.archived[0] ? rep.archived : NULL);
 
 	char when[32];

@@ -7,8 +7,8 @@
 # unsigned request would pend, a signed renewal is issued at once.  Both
 # --force on a valid certificate and a due renewal are such renewals; the
 # test reads what the CA received (signer, renewal attribute), the archive,
-# the new pair and the hooks' events (those of pulse: "enrolled" for --force,
-# "renewed" for a due renewal, each with the archived copy).
+# the new pair and the hooks' events ("renewed" for both, with the archived
+# copy).
 . "$TESTS_LIB"
 
 T=ManualRenew
@@ -73,7 +73,7 @@ assert_contains "$OUT" "$T: reenroll: --force, although: certificate good" "enro
 assert_contains "$OUT" "$T: renewal request signed by the held certificate" "enroll --force log"
 assert_eq $((n + 1)) "$(emu_requests_for "$T" | wc -l)" "requests for $T after --force"
 renewal_check "forced renewal" "$SCRATCH/first.crt"
-line=$(grep "^enrolled|$T|" "$LOG") || fail "no enrolled hook for the forced renewal (as pulse --force): $(cat "$LOG")"
+line=$(grep "^renewed|$T|" "$LOG") || fail "no renewed hook for the forced renewal: $(cat "$LOG")"
 assert_eq "$(cert_serial "$CRT" | tr 'A-F' 'a-f')" "$(printf '%s' "$line" | cut -d'|' -f3 | tr 'A-F' 'a-f')" "ADENROLL_SERIAL"
 [ -e "$(printf '%s' "$line" | cut -d'|' -f4)" ] || fail "ADENROLL_ARCHIVED of the forced renewal does not exist: $line"
 cp "$CRT" "$SCRATCH/second.crt"
