@@ -72,6 +72,7 @@ assert_match "$OUT" "(^|$(printf '\n'))$T: enrolled \\(serial [0-9A-F]+" "enroll
 rid=$(emu_requests_for "$T" | tail -n1)
 assert_eq issued "$(emu_request_field "$rid" status)" "status of the manual renewal request $rid"
 note "$(emu_renewal_check "$rid" "$SCRATCH/second.crt")"
-archived_serials "$SCRATCH/archive/$T" | grep -qx "$(cert_serial "$SCRATCH/second.crt")" \
+# grep reads the whole list (-q would stop early: pipefail)
+archived_serials "$SCRATCH/archive/$T" | grep -x "$(cert_serial "$SCRATCH/second.crt")" > /dev/null \
   || fail "the certificate replaced by hand is not in the archive"
 exit 0
