@@ -1,6 +1,12 @@
-/* adenroll enroll TEMPLATE: one enrollment by hand.  A held certificate that
- * a pulse would keep (plan.h) is kept unless --force (adenroll(8)).  Manual enrollment needs what a Windows
- * user needs in certmgr: the Enroll right and a CA publishing the template;
+/* adenroll enroll TEMPLATE: one enrollment by hand.  It executes the plan a
+ * pulse makes for the certificate held for the template (plan.h), as a
+ * pulse does: a certificate a pulse would keep is kept unless --force
+ * (adenroll(8)); one it would replace is replaced by the same request (a
+ * renewal signed by the held certificate when it can sign, MS-WCCE
+ * 3.1.1.4.3.2.1), over the same route, with the same events, archive and
+ * hooks.  --force on a valid certificate is such a renewal too, as
+ * Windows' `certreq -renew`.  Manual enrollment needs what a Windows user
+ * needs in certmgr: the Enroll right and a CA publishing the template;
  * the AutoEnroll right and the template's autoenrollment flag are not
  * required.  A request pending for the template is polled instead of
  * submitting a second one. */
@@ -25,16 +31,17 @@
 #include "log.h"
 #include "plan.h"
 #include "policy.h"
+#include "revocation.h"
 #include "sd.h"
 #include "store.h"
 
 /* The checks eligibility.c stops short of when it refuses a template for
  * autoenrollment reasons only (ELIG_NOT_AUTOENROLL, ELIG_V1_TEMPLATE): run the
- * rest of the list for a manual request.  0 allowed, -1 with why. */
-static int manual_checks(const struct discovery *disc, const struct config *cfg, const struct template *t,
-			 char *why, size_t whylen)
+ * rest of the list for a manual request.  Whether a CA publishing it grants
+ * Enroll is the route's to say (route_checked), so each CA not asked is
+ * logged once.  0 allowed, -1 with why. */
+static int manual_checks(const struct discovery *disc, const struct template *t, char *why, size_t whylen)
 {
-	const struct enrollment_service **cas = NULL;
 	struct sd *sd = NULL;
 	char err[256];
 	int ret = -1;
@@ -59,11 +66,6 @@ static int manual_checks(const struct discovery *disc, const struct config *cfg,
 		snprintf(why, whylen, "it asks for a key algorithm adenroll cannot generate");
 		goto out;
 	}
-	size_t n = enroll_ca_order(&disc->dir, cfg, t, &cas);
-	if (n == 0) {
-		snprintf(why, whylen, "no enrollment service publishes it");
-		goto out;
-	}
 	if (sd_parse(t->security_descriptor.data, t->security_descriptor.len, &sd, err, sizeof err) < 0) {
 		snprintf(why, whylen, "its security descriptor cannot be read: %s", err);
 		goto out;
@@ -77,7 +79,6 @@ static int manual_checks(const struct discovery *disc, const struct config *cfg,
 	ret = 0;
 out:
 	sd_free(sd);
-	free(cas);
 	return ret;
 }
 
@@ -98,9 +99,16 @@ static void ask_policy_servers(const struct config *cfg, struct discovery *disc)
 	ae_policy_free(&aep);
 }
 
-static int allowed(const struct discovery *disc, const struct config *cfg, const struct eligibility *e,
+/* What the plan must still show before a request is sent (cmd_enroll). */
+struct manual_terms {
+	bool route_checked;     /* no CA granting Enroll is a refusal (manual_checks) */
+	bool renewal_only;      /* only a renewal signed by the held certificate (eligibility.h) */
+};
+
+static int allowed(const struct discovery *disc, const struct eligibility *e, struct manual_terms *terms,
 		   char *why, size_t whylen)
 {
+	memset(terms, 0, sizeof *terms);
 	switch (e->code) {
 	case ELIG_OK:
 	case ELIG_NO_AUTOENROLL_RIGHT: /* Enroll was granted: checked first */
@@ -108,7 +116,16 @@ static int allowed(const struct discovery *disc, const struct config *cfg, const
 		return 0;
 	case ELIG_NOT_AUTOENROLL:
 	case ELIG_V1_TEMPLATE:
-		return manual_checks(disc, cfg, e->template, why, whylen);
+		terms->route_checked = true;
+		return manual_checks(disc, e->template, why, whylen);
+	case ELIG_RA_SIGNATURES:
+		/* msPKI-RA-Signature = 1 that a renewal's signature provides:
+		 * allowed when the plan renews, as in a pulse */
+		if (e->renewal_only) {
+			terms->renewal_only = true;
+			return 0;
+		}
+		/* fall through */
 	default:
 		snprintf(why, whylen, "%s", e->reason);
 		return -1;
@@ -157,28 +174,87 @@ static void print_json(const char *cn, const char *outcome, const struct enroll_
  * manual request: the autoenrollment switches do not apply to it (all on,
  * whatever Group Policy or [policy] say), nor what the plan adds from the
  * directory (userCertificate, renewal-only templates, supersedence): a
- * certificate of t that a pulse would keep is kept, unless --force. */
+ * certificate of t that a pulse would keep is kept, unless --force.  Its
+ * revocation is checked through rev as in a pulse: a revoked certificate
+ * is replaced by a new enrollment, never renewed with its key.
+ * CT_FLAG_SKIP_AUTO_RENEWAL is about autoenrollment too: a due certificate
+ * is renewed by hand (as certmgr's "Renew Certificate"), so the plan is
+ * made for manual_t, t without that flag (manual_t must outlive out). */
 static void held_plan(const struct config *cfg, const struct cli_options *opt, const struct template *t,
-		      const struct store_item *items, size_t n, struct plan *out)
+		      struct template *manual_t, struct revocation_ctx *rev, const struct store_item *items,
+		      size_t n, struct plan *out)
 {
 	struct ae_policy aep;
 	struct store_lookup *lk = store_lookup_new(items, n, NULL);
-	struct plan_context ctx = { .cfg = cfg, .mode = opt->mode, .now = time(NULL), .aep = &aep,
+	struct plan_context ctx = { .cfg = cfg, .mode = opt->mode, .now = time(NULL), .aep = &aep, .rev = rev,
 				    .items = items, .n_items = n, .lookup = lk, .force = opt->force };
 
+	*manual_t = *t;
+	manual_t->enrollment_flag &= ~(uint32_t)CT_EF_SKIP_AUTO_RENEWAL;
 	ae_policy_local(&aep, cfg);
 	aep.aepolicy = AE_BIT_UPDATE_TEMPLATES | AE_BIT_RENEW_AND_REMOVE | AE_BIT_RETRIEVE_PENDING;
-	plan_held_item(&ctx, t, store_lookup_find(lk, t), out);
+	plan_held_item(&ctx, manual_t, store_lookup_find(lk, t), out);
 	store_lookup_free(lk);
 	ae_policy_free(&aep);
+}
+
+/* The event of replacing the held certificate: "renewed" when the plan
+ * renews it (due, or --force: a renewal signed by it), else "enrolled" (a
+ * new request: expired, revoked, a new major version), as in a pulse. */
+static bool renews(const struct plan *p)
+{
+	return p->d.action == POLICY_RENEW || p->request == PLAN_REQUEST_RENEWAL;
+}
+
+/* Executes p, a plan that sends a request, as a pulse does (cmd_pulse.c
+ * process()): the CAs and endpoints worked out once (every CA not asked is
+ * logged once), the request signed by the held certificate when the plan
+ * renews, the held key when it keeps it.  -1 (logged, nothing sent) when
+ * terms refuse what the plan would send. */
+static int execute(struct discovery *disc, const struct cli_options *opt, const struct config *cfg,
+		   const struct template *t, const struct manual_terms *terms, struct plan *p,
+		   struct enroll_report *rep)
+{
+	const char *who = disc->dir.account.sam_account_name ? disc->dir.account.sam_account_name : "this account";
+	struct plan_context rctx = { .cfg = cfg, .mode = opt->mode, .dir = &disc->dir, .log_route = true };
+
+	if (terms->renewal_only && p->request != PLAN_REQUEST_RENEWAL) {
+		log_error("cannot enroll for %s as %s: it requires 1 enrollment-agent signature (msPKI-RA-Signature), "
+			  "which only a renewal signed by a valid certificate of it provides, and %s; have an "
+			  "enrollment agent enroll this %s first", t->cn, who,
+			  p->held ? "the held certificate cannot sign a renewal" : "no certificate of it is held",
+			  opt->mode == ADENROLL_MODE_USER ? "user" : "host");
+		return -1;
+	}
+	log_info("%s: %s: %s", t->cn, plan_action_name(p), p->d.rule);
+	ask_policy_servers(cfg, disc);
+	plan_route(&rctx, p);
+	if (terms->route_checked && p->route.n == 0) {
+		log_error("cannot enroll for %s as %s: no enrollment service publishes it%s", t->cn, who,
+			  cfg->cas.n ? " among [enroll] cas" : " and grants Enroll");
+		return -1;
+	}
+	/* the index spared the parse until now (store_item_cert); a file that
+	 * changed since the listing makes it a new request, as in a pulse */
+	X509 *held_cert = p->request == PLAN_REQUEST_RENEWAL ? store_item_cert(p->held) : NULL;
+	enroll_routed(disc, cfg, opt->mode, t, &p->route, renews(p), held_cert,
+		      p->key == PLAN_KEY_HELD, opt->dry_run, rep);
+	return 0;
 }
 
 int cmd_enroll(const struct cli_options *opt, struct config *cfg, int argc, char **argv)
 {
 	struct discovery disc;
 	struct eligibility *el = NULL;
+	struct store_item *items = NULL;
+	size_t n_items = 0;
+	struct template manual_t;
+	struct plan p;
+	struct revocation_ctx *rev = NULL;
 	int ret = ADENROLL_EXIT_FAILURE;
 	char why[600];
+
+	memset(&p, 0, sizeof p);
 
 	if (argc != 1) {
 		fprintf(stderr, "usage: adenroll enroll TEMPLATE\n");
@@ -208,7 +284,8 @@ int cmd_enroll(const struct cli_options *opt, struct config *cfg, int argc, char
 	for (size_t i = 0; i < disc.dir.n_templates; i++)
 		if (el[i].template == t)
 			e = &el[i];
-	if (!e || allowed(&disc, cfg, e, why, sizeof why) < 0) {
+	struct manual_terms terms;
+	if (!e || allowed(&disc, e, &terms, why, sizeof why) < 0) {
 		log_error("cannot enroll for %s as %s: %s", t->cn,
 			  disc.dir.account.sam_account_name ? disc.dir.account.sam_account_name : "this account",
 			  e ? why : "not evaluated");
@@ -220,16 +297,13 @@ int cmd_enroll(const struct cli_options *opt, struct config *cfg, int argc, char
 	enroll_poll_pending(&disc, cfg, opt->mode, t, opt->dry_run, &had_pending, &rep);
 	if (!had_pending) {
 		struct store *s = NULL;
-		struct store_item *items = NULL;
-		size_t n = 0;
-		struct plan p;
-		bool kept;
 		if (store_open(cfg, opt->mode, &s) == 0)
-			store_list_indexed(s, &items, &n);
+			store_list_indexed(s, &items, &n_items);
 		store_close(s);
-		held_plan(cfg, opt, t, items, n, &p);
-		kept = p.d.action == POLICY_KEEP;
-		if (kept) {
+		/* CRLs over this run's LDAP session, cached as a pulse caches them */
+		rev = revocation_ctx_for_run(disc.ldap, &disc.dir, cfg->state_dir, !opt->dry_run);
+		held_plan(cfg, opt, t, &manual_t, rev, items, n_items, &p);
+		if (p.d.action == POLICY_KEEP) {
 			char until[32];
 			ret = ADENROLL_EXIT_OK;
 			policy_format_time(p.not_after, until, sizeof until);
@@ -238,19 +312,15 @@ int cmd_enroll(const struct cli_options *opt, struct config *cfg, int argc, char
 			else
 				printf("%s: a valid certificate is held (serial %s, expires %s): kept; --force "
 				       "replaces it\n", t->cn, p.held->serial, until);
-		} else {
-			ask_policy_servers(cfg, &disc);
-			/* Replacing a held certificate is a renewal for the log. */
-			enroll_template(&disc, cfg, opt->mode, t, p.held != NULL, NULL, opt->dry_run, &rep);
+			goto out;
 		}
-		plan_free(&p);
-		store_items_free(items, n);
-		if (kept)
+		if (execute(&disc, opt, cfg, t, &terms, &p, &rep) < 0)
 			goto out;
 	}
-	/* A request still pending from an earlier run is no new event. */
+	/* A request still pending from an earlier run is no new event; the
+	 * hooks' event is the logged one (renews), with the archived copy. */
 	if (!opt->dry_run && !(had_pending && rep.outcome == ENROLL_PENDING))
-		hooks_run_for_report(cfg, opt->mode, t->cn, &rep, had_pending ? false : rep.archived[0] != '\0',
+		hooks_run_for_report(cfg, opt->mode, t->cn, &rep, !had_pending && renews(&p),
 				     rep.archived[0] ? rep.archived : NULL);
 
 	char when[32];
@@ -300,6 +370,9 @@ int cmd_enroll(const struct cli_options *opt, struct config *cfg, int argc, char
 	}
 out:
 	keyproc_stop();
+	plan_free(&p);
+	revocation_ctx_free(rev);
+	store_items_free(items, n_items);
 	free(el);
 	discovery_free(&disc);
 	return ret;

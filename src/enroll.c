@@ -469,35 +469,6 @@ static int enroll_run(struct discovery *disc, const struct config *cfg, enum ade
 		      const struct template *t, const struct enroll_route *route, bool renewal, X509 *held_cert,
 		      bool sign_with_held, bool keep_key, bool dry_run, struct enroll_report *rep);
 
-/* enroll_template and enroll_renew_template (adenroll enroll) work the
- * route out here; pulse brings its plan's (enroll_routed). */
-static int enroll_unrouted(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
-			   const struct template *t, bool renewal, X509 *held_cert, bool sign_with_held,
-			   bool keep_key, bool dry_run, struct enroll_report *rep)
-{
-	struct enroll_route route;
-
-	enroll_route_make(&disc->dir, cfg, t, sign_with_held, true, &route);
-	int ret = enroll_run(disc, cfg, mode, t, &route, renewal, held_cert, sign_with_held, keep_key, dry_run, rep);
-	enroll_route_free(&route);
-	return ret;
-}
-
-int enroll_template(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
-		    const struct template *t, bool renewal, X509 *reuse_key_of, bool dry_run,
-		    struct enroll_report *rep)
-{
-	return enroll_unrouted(disc, cfg, mode, t, renewal, reuse_key_of, false, reuse_key_of != NULL, dry_run,
-			       rep);
-}
-
-int enroll_renew_template(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
-			  const struct template *t, X509 *held_cert, bool keep_key, bool dry_run,
-			  struct enroll_report *rep)
-{
-	return enroll_unrouted(disc, cfg, mode, t, true, held_cert, true, keep_key, dry_run, rep);
-}
-
 int enroll_routed(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
 		  const struct template *t, const struct enroll_route *route, bool renewal, X509 *held_cert,
 		  bool keep_key, bool dry_run, struct enroll_report *rep)

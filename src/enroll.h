@@ -86,43 +86,33 @@ void enroll_route_free(struct enroll_route *r);   /* contents only; NULL is fine
  * CA has none, NULL when there is no CA. */
 const char *enroll_route_transport(const struct enroll_route *r);
 
-/* New enrollment (also used for renewal, with renewal true: a new request;
- * only the logged event differs).  Key and request come from the key
- * process (keyproc.h); this process never holds a private key.  The key is
- * fresh unless reuse_key_of is the held certificate whose key the request
- * keeps (renewal with [enroll] reuse_key or CT_FLAG_REQUIRE_SAME_KEY_RENEWAL;
- * the key process reads it from the store; borrowed).  Tries each CA of
- * enroll_ca_order: transient answers (transport errors, 5xx, 401, a CA not
- * answering such as RPC 0x800706BA, unclassifiable pages; see hresult.h) and
- * refusals about that CA (hresult_is_about_ca) fail over to the next;
- * issued, pending and denied end the loop, and so does a transient answer
- * that names a request id (issued, but certnew.cer could not be read): that
- * request is recorded as pending and collected by a later run, never
- * submitted twice.  An issued certificate is installed only when it
- * carries our key, chains to a directory root and is of template t.  Logs
- * the lifecycle event.  Returns 0 when rep says what happened (any outcome),
- * -1 on a local error before anything was sent (rep->outcome FAILED). */
-int enroll_template(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
-		    const struct template *t, bool renewal, X509 *reuse_key_of, bool dry_run,
-		    struct enroll_report *rep);
-
-/* Renewal as Windows sends it (MS-WCCE 3.1.1.4.3.2.1): a PKCS#10 carrying
- * held_cert in szOID_RENEWAL_CERTIFICATE, wrapped in CMS SignedData signed
- * with the held key and carrying held_cert; the key process reads the held
- * key from the store and signs.  The request has a new key unless keep_key
- * (then the held key).  A held certificate that cannot sign (expired, not
- * yet valid, key unreadable or not its key) makes it a new enrollment,
- * logged with the reason.  Otherwise as enroll_template. */
-int enroll_renew_template(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
-			  const struct template *t, X509 *held_cert, bool keep_key, bool dry_run,
-			  struct enroll_report *rep);
-
-/* What pulse executes from its plan (plan.h): as enroll_renew_template when
- * held_cert is given (keep_key: the held key), else as enroll_template, over
- * route (enroll_route_make, made for a renewal when held_cert is given)
- * instead of working the CAs and endpoints out again.  A renewal that turns
- * into a new request (the held certificate cannot sign) skips the route's
- * renewal-only endpoints.  renewal: the event logged is "renewed". */
+/* What pulse and enroll execute from a plan (plan.h): one request over
+ * route (enroll_route_make, made for a renewal when held_cert is given),
+ * walked as it is, so the CAs and endpoints are worked out once per
+ * template and run.  Key and request come from the key process
+ * (keyproc.h); this process never holds a private key.
+ *
+ * held_cert given: a renewal as Windows sends it (MS-WCCE 3.1.1.4.3.2.1),
+ * a PKCS#10 carrying held_cert in szOID_RENEWAL_CERTIFICATE, wrapped in
+ * CMS SignedData signed with the held key and carrying held_cert; the key
+ * process reads the held key from the store and signs.  The request has a
+ * new key unless keep_key (then the held key).  A held certificate that
+ * cannot sign (expired, not yet valid, key unreadable or not its key) makes
+ * it a new enrollment, logged with the reason, which skips the route's
+ * renewal-only endpoints.  held_cert NULL: a new enrollment, an unsigned
+ * PKCS#10 with a new key.
+ *
+ * Tries each CA of the route: transient answers (transport errors, 5xx,
+ * 401, a CA not answering such as RPC 0x800706BA, unclassifiable pages; see
+ * hresult.h) and refusals about that CA (hresult_is_about_ca) fail over to
+ * the next; issued, pending and denied end the loop, and so does a
+ * transient answer that names a request id (issued, but certnew.cer could
+ * not be read): that request is recorded as pending and collected by a
+ * later run, never submitted twice.  An issued certificate is installed
+ * only when it carries our key, chains to a directory root and is of
+ * template t.  Logs the lifecycle event: "renewed" when renewal, else
+ * "enrolled".  Returns 0 when rep says what happened (any outcome), -1 on
+ * a local error before anything was sent (rep->outcome FAILED). */
 int enroll_routed(struct discovery *disc, const struct config *cfg, enum adenroll_mode mode,
 		  const struct template *t, const struct enroll_route *route, bool renewal, X509 *held_cert,
 		  bool keep_key, bool dry_run, struct enroll_report *rep);

@@ -26,11 +26,14 @@ static bool offline_expiring(const struct ae_policy *aep, const struct plan *p, 
 /* The request and key of an action that sends something.  Only a due
  * renewal of the same template, held and valid, is signed by the held
  * certificate and may keep its key: never a revoked (possibly
- * compromised) key, nor another template's. */
+ * compromised) key, nor another template's.  --force replacing a valid
+ * certificate is such a renewal too, as Windows' `certreq -renew` and
+ * the MMC's "Renew Certificate" sign with the certificate they replace. */
 static void request_and_key(const struct plan_context *ctx, struct plan *p)
 {
 	const struct template *t = p->t;
-	bool renewal = p->d.action == POLICY_RENEW && p->held != NULL && p->superseded_cn == NULL;
+	bool renewal = (p->d.action == POLICY_RENEW || (p->forced && p->d.action == POLICY_REENROLL)) &&
+		       p->held != NULL && p->superseded_cn == NULL;
 
 	switch (p->d.action) {
 	case POLICY_WAIT_PENDING:

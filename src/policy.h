@@ -24,10 +24,11 @@ enum policy_action {
 	POLICY_RENEW,         /* renewal due, the held certificate valid and not revoked: a
 				 PKCS#10 carrying the held certificate (szOID_RENEWAL_CERTIFICATE)
 				 in CMS SignedData signed by the held certificate and key
-				 (MS-WCCE 3.1.1.4.3.2.1; enroll_renew_template); a new key
+				 (MS-WCCE 3.1.1.4.3.2.1; enroll_routed); a new key
 				 unless reuse_key or CT_FLAG_REQUIRE_SAME_KEY_RENEWAL */
 	POLICY_REENROLL,      /* revoked (cannot sign a renewal), template major version bumped,
-				 or superseded: new enrollment, an unsigned PKCS#10 */
+				 or superseded: new enrollment, an unsigned PKCS#10; --force
+				 on a valid certificate: a renewal (plan.h) */
 	POLICY_WAIT_PENDING,  /* a request is pending at the CA: poll it, submit nothing new */
 	POLICY_SKIP,          /* an action is due but a switch or template flag forbids it
 				 (an AEPolicy bit off, CT_FLAG_SKIP_AUTO_RENEWAL) */

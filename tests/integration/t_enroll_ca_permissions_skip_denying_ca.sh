@@ -6,7 +6,9 @@
 # per CA, pulse never asks that CA (its host is the working CA's, so a
 # request sent there would be issued: its absence is what proves the skip),
 # and EXAMPLE-CA issues.  pulse and pulse --dry-run work the order out once
-# per template: the CA not asked is logged once.
+# per template: the CA not asked is logged once; so does enroll by hand of a
+# template a pulse would not autoenroll (Machine, schema version 1), whose
+# CA check is the route's.
 . "$TESTS_LIB"
 
 AAA=example-AAA-CA
@@ -78,6 +80,20 @@ ca=$("$ADENROLL" "${C[@]}" --json status 2> /dev/null | /usr/bin/python3 -c '
 import json, sys
 print(next(c["ca"] for c in json.load(sys.stdin)["certificates"] if c["template"] == "LinuxWorkstation"))')
 assert_eq "$ADCS_CA_NAME" "$ca" "CA of the held LinuxWorkstation certificate"
+
+note "enroll by hand: the order is worked out once, $AAA not asked (logged once), $ADCS_CA_NAME issues"
+domain ldbmodify > /dev/null <<LDIF || fail "cannot change $AAA"
+dn: $AAADN
+changetype: modify
+add: certificateTemplates
+certificateTemplates: Machine
+LDIF
+assert_exit 3 "$ADENROLL" "${C[@]}" enroll Machine
+assert_eq 1 "$(printf '%s\n' "$OUT" | grep -c "Machine: not asking $AAA: Enroll denied by ACE #1")" \
+  "\"not asking $AAA\" lines of enroll"
+assert_not_contains "$OUT" "submitting a request to $AAA" "enroll log"
+assert_contains "$OUT" "Machine: submitting a request to $ADCS_CA_NAME" "enroll log"
+assert_match "$OUT" "(^|$(printf '\n'))Machine: enrolled \\(serial [0-9A-F]+" "enroll output"
 
 note "a template only the denying CA publishes is not eligible, with the reason"
 domain ldbmodify > /dev/null <<LDIF || fail "cannot change $AAA"

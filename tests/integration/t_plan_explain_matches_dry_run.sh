@@ -6,7 +6,8 @@
 # plan is the one the scenario calls for:
 #   nothing held (enroll), valid (keep), in the renewal window (renew, a
 #   request signed by the held certificate, new key), key reuse (renew with
-#   the held key), a pending request (poll), --force (reenroll), superseded
+#   the held key), a pending request (poll), --force (reenroll, a renewal
+#   signed by the held certificate), superseded
 #   (reenroll), renewal, pending retrieval and the whole policy switched off
 #   by the local [policy] switches and by a GPO (skip), expired (enroll, a
 #   new request), revoked (reenroll).
@@ -130,7 +131,7 @@ now=$(date +%s)
 same_plans "expired" -- "$DUE=enroll^request=new^key=new^rule~=expired at $(iso_time "$na")" LinuxWorkstation=keep
 
 note "--force replaces what is kept, nothing else"
-same_plans "--force" --force -- "LinuxWorkstation=reenroll^forced=true^request=new^rule~=--force, although: certificate good" \
+same_plans "--force" --force -- "LinuxWorkstation=reenroll^forced=true^request=renewal^rule~=--force, although: certificate good" \
   "$OLD=reenroll^forced=true" "$DUE=enroll^forced=false" "PendingApproval=poll^forced=false"
 
 note "pending retrieval and the whole policy off through the local switches"

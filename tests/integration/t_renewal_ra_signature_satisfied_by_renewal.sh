@@ -5,7 +5,8 @@
 # certificate of it is not enrolled (pulse says why; a manual request is
 # refused by the CA with CERTSRV_E_SIGNATURE_COUNT); a host holding a valid
 # certificate of it renews it, the renewal's signature by that certificate
-# being the one signature (MS-WCCE 3.2.2.6.2.1.4.8).
+# being the one signature (MS-WCCE 3.2.2.6.2.1.4.8), by pulse or by hand
+# (enroll --force sends the same renewal).
 . "$TESTS_LIB"
 
 T=RenewRASigned
@@ -63,4 +64,15 @@ note "$(emu_renewal_check "$rid" "$SCRATCH/old.crt")"
 assert_ne "$old_serial" "$(cert_serial "$CRT")" "serial after the renewal"
 pair_files "$CRT" "$SCRATCH/certs/$T.key" > /dev/null
 archived_serials "$SCRATCH/archive/$T" | grep -qx "$old_serial" || fail "the old certificate is not in the archive"
+
+note "enroll --force by hand: the same signed renewal, which the CA counts too"
+cp "$CRT" "$SCRATCH/second.crt"
+assert_exit 3 "$ADENROLL" "${C[@]}" --force enroll "$T"
+assert_match "$OUT" "(^|$(printf '\n'))$T: enrolled \\(serial [0-9A-F]+" "enroll --force output"
+rid=$(emu_requests_for "$T" | tail -n1)
+assert_eq issued "$(emu_request_field "$rid" status)" "status of the manual renewal request $rid"
+note "$(emu_renewal_check "$rid" "$SCRATCH/second.crt")"
+# grep reads the whole list (-q would stop early: pipefail)
+archived_serials "$SCRATCH/archive/$T" | grep -x "$(cert_serial "$SCRATCH/second.crt")" > /dev/null \
+  || fail "the certificate replaced by hand is not in the archive"
 exit 0

@@ -219,8 +219,15 @@ static void test_force_replaces_only_what_is_kept(void **state)
 	plan(f);
 	assert_int_equal(f->p.d.action, POLICY_REENROLL);
 	assert_true(f->p.forced);
-	assert_int_equal(f->p.request, PLAN_REQUEST_NEW);
+	/* signed by the certificate it replaces, as certreq -renew */
+	assert_int_equal(f->p.request, PLAN_REQUEST_RENEWAL);
+	assert_int_equal(f->p.key, PLAN_KEY_NEW);
 	assert_non_null(strstr(f->p.d.rule, "--force, although: certificate good"));
+	f->cfg.reuse_key = true;
+	plan(f);
+	assert_int_equal(f->p.request, PLAN_REQUEST_RENEWAL);
+	assert_int_equal(f->p.key, PLAN_KEY_HELD);
+	f->cfg.reuse_key = false;
 
 	f->ctx.now = NB + 330 * DAY;
 	plan(f);
