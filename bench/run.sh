@@ -387,7 +387,9 @@ sb=$(field "$BOUT/samba.m" lo_bytes)
 si=$(field "$BOUT/samba.inproc" ext_ms) sm=$(field "$BOUT/samba.inproc" import_ms)
 ew=$(field "$BOUT/enroll.m" wall_ms) ec=$(field "$BOUT/enroll.m" cpu_ms) er=$(field "$BOUT/enroll.m" rss_kib)
 eb=$(field "$BOUT/enroll.m" lo_bytes)
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "?" }'; }
+# (a difference of two medians, A less B, can come out at or below zero when
+# B is most of A and the runs vary: that says nothing, so it is not a ratio)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "?"; else if (a <= 0) print "n/a (within the runs'"'"' spread)"; else printf "%.1fx", a / b }'; }
 # row LABEL TEXT: a table row with LABEL's wall, CPU, peak RSS and bytes
 row() { echo "| $2 | $(field "$BOUT/$1.m" wall_ms) ms | $(field "$BOUT/$1.m" cpu_ms) ms | $(field "$BOUT/$1.m" rss_kib) KiB | $(field "$BOUT/$1.m" lo_bytes) |"; }
 # ratios A B: A / B for wall, CPU, peak RSS and bytes, as table cells
